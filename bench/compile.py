@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Benchmark: `sluice compile` on a generated 1,000-model project.
+
+Generates the project with ../shared/bench/gen_project.py (`--basic`: views,
+tables and built-in tests), then runs the release binary's `compile` several
+times and prints wall time (min / median) and peak RSS. dbt-core 1.12 takes
+about a minute for the same project (../shared/bench/README.md).
+
+    python3 bench/compile.py [--models 1000] [--runs 5] [--full]
+"""
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", type=int, default=1000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--full", action="store_true", help="full feature set instead of --basic")
+    ap.add_argument("--gen", default=os.path.join(ROOT, "..", "shared", "bench", "gen_project.py"))
+    args = ap.parse_args()
+
+    target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/sluice-target"))
+    env = dict(os.environ, CARGO_TARGET_DIR=target_dir)
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, env=env, check=True)
+    binary = os.path.join(target_dir, "release", "sluice")
+
+    work = tempfile.mkdtemp(prefix="sluice-bench-")
+    project = os.path.join(work, f"p{args.models}")
+    gen = [sys.executable, args.gen, "--models", str(args.models), "--out", project]
+    if not args.full:
+        gen.insert(2, "--basic")
+    subprocess.run(gen, check=True, stdout=subprocess.DEVNULL)
+    env["SYNTH_DUCKDB_PATH"] = os.path.join(work, "bench.duckdb")
+
+    times = []
+    for _ in range(args.runs):
+        start = time.perf_counter()
+        proc = subprocess.run([binary, "compile", "-q", "--project-dir", project], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        times.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            print(proc.stderr, file=sys.stderr)
+            sys.exit(f"sluice compile failed with exit code {proc.returncode}")
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    nodes = sum(1 for _ in open(os.path.join(project, "target", "manifest.json")).read().split('"unique_id"')) - 1
+    print(f"sluice compile, {args.models} models ({'full' if args.full else 'basic'}), {args.runs} runs")
+    print(f"  wall: min {min(times):.3f} s, median {statistics.median(times):.3f} s")
+    print(f"  peak RSS: {peak_mb:.1f} MB")
+    print(f"  unique_id entries in manifest.json: {nodes}")
+
+
+if __name__ == "__main__":
+    main()

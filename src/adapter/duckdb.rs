@@ -1,0 +1,190 @@
+//! DuckDB through the `duckdb` crate (bundled): one [`Database`] handle per
+//! invocation, one cloned connection per worker thread.
+
+use std::path::Path;
+
+use crate::adapter::{Connection, RelationType};
+use crate::error::{Error, ErrorKind, Result};
+use crate::project::Target;
+use crate::render::Relation;
+
+/// An open DuckDB database.
+pub struct Database {
+    conn: duckdb::Connection,
+    path: String,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl Database {
+    /// Opens (creating if needed) the target's DuckDB file, loads its
+    /// extensions and applies its settings.
+    ///
+    /// Errors: [`ErrorKind::Database`]; a file locked by another process
+    /// says so, with a hint.
+    pub fn open(target: &Target) -> Result<Database> {
+        let conn = if target.path == ":memory:" {
+            duckdb::Connection::open_in_memory()
+        } else {
+            if let Some(parent) = Path::new(&target.path).parent() {
+                if !parent.as_os_str().is_empty() && !parent.exists() {
+                    std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+                }
+            }
+            duckdb::Connection::open(&target.path)
+        }
+        .map_err(|e| open_error(&target.path, &e))?;
+        let db = Database {
+            conn,
+            path: target.path.clone(),
+        };
+        for ext in &target.extensions {
+            db.conn
+                .execute_batch(&format!("install {ext}; load {ext};"))
+                .map_err(|e| db_error(&e, None))?;
+        }
+        for (k, v) in &target.settings {
+            db.conn
+                .execute_batch(&format!("set {k} = '{}'", v.replace('\'', "''")))
+                .map_err(|e| db_error(&e, None))?;
+        }
+        Ok(db)
+    }
+
+    /// A new connection to the same database, for another thread.
+    ///
+    /// Errors: [`ErrorKind::Database`].
+    pub fn connect(&self) -> Result<DuckDbConnection> {
+        self.conn
+            .try_clone()
+            .map(|conn| DuckDbConnection { conn })
+            .map_err(|e| db_error(&e, None))
+    }
+
+    /// The DuckDB version string (`v1.2.0`).
+    pub fn version(&self) -> String {
+        self.conn
+            .query_row("select version()", [], |r| r.get::<_, String>(0))
+            .unwrap_or_default()
+    }
+
+    /// The database file path (or `:memory:`).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+fn open_error(path: &str, err: &duckdb::Error) -> Error {
+    let msg = err.to_string();
+    if msg.contains("Could not set lock") || msg.contains("Conflicting lock") {
+        return Error::new(ErrorKind::Database, format!("the DuckDB database `{path}` is locked by another process"))
+            .with_note(msg.lines().next().unwrap_or_default().to_owned())
+            .with_hint("close the other program using the file (a DuckDB shell, a notebook, another sluice run) and retry");
+    }
+    Error::new(
+        ErrorKind::Database,
+        format!("could not open DuckDB database `{path}`: {msg}"),
+    )
+    .with_hint("check that the `path` in profiles.yml points at a writable location")
+}
+
+fn db_error(err: &duckdb::Error, sql: Option<&str>) -> Error {
+    let msg = err.to_string();
+    let e = Error::new(ErrorKind::Database, msg.trim().to_owned());
+    match sql {
+        Some(sql) if sql.len() < 2000 => e.with_note(format!("while running:\n{}", sql.trim())),
+        _ => e,
+    }
+}
+
+/// One DuckDB connection.
+pub struct DuckDbConnection {
+    conn: duckdb::Connection,
+}
+
+impl Connection for DuckDbConnection {
+    fn execute(&self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(|e| db_error(&e, None))
+    }
+
+    fn execute_in_transaction(&self, statements: &[String]) -> Result<()> {
+        self.conn
+            .execute_batch("begin transaction")
+            .map_err(|e| db_error(&e, None))?;
+        for sql in statements {
+            if let Err(e) = self.conn.execute_batch(sql) {
+                let _ = self.conn.execute_batch("rollback");
+                return Err(db_error(&e, None));
+            }
+        }
+        if let Err(e) = self.conn.execute_batch("commit") {
+            let _ = self.conn.execute_batch("rollback");
+            return Err(db_error(&e, None));
+        }
+        Ok(())
+    }
+
+    fn query(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| db_error(&e, None))?;
+        let mut rows = stmt.query([]).map_err(|e| db_error(&e, None))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| db_error(&e, None))? {
+            let n = row.as_ref().column_count();
+            let mut values = Vec::with_capacity(n);
+            for i in 0..n {
+                let v: duckdb::types::Value = row.get(i).map_err(|e| db_error(&e, None))?;
+                values.push(value_to_string(v));
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    fn relation_type(&self, relation: &Relation) -> Result<Option<RelationType>> {
+        let sql = format!(
+            "select table_type from information_schema.tables where table_catalog = '{}' and table_schema = '{}' and table_name = '{}'",
+            relation.database.replace('\'', "''"),
+            relation.schema.replace('\'', "''"),
+            relation.identifier.replace('\'', "''")
+        );
+        let rows = self.query(&sql)?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .map(|t| {
+                if t.eq_ignore_ascii_case("VIEW") {
+                    RelationType::View
+                } else {
+                    RelationType::Table
+                }
+            }))
+    }
+}
+
+/// A DuckDB value as text (NULL as `None`), for results and test fixtures.
+pub fn value_to_string(v: duckdb::types::Value) -> Option<String> {
+    use duckdb::types::Value as V;
+    Some(match v {
+        V::Null => return None,
+        V::Boolean(b) => b.to_string(),
+        V::TinyInt(i) => i.to_string(),
+        V::SmallInt(i) => i.to_string(),
+        V::Int(i) => i.to_string(),
+        V::BigInt(i) => i.to_string(),
+        V::HugeInt(i) => i.to_string(),
+        V::UTinyInt(i) => i.to_string(),
+        V::USmallInt(i) => i.to_string(),
+        V::UInt(i) => i.to_string(),
+        V::UBigInt(i) => i.to_string(),
+        V::Float(f) => f.to_string(),
+        V::Double(f) => f.to_string(),
+        V::Text(s) => s,
+        other => format!("{other:?}"),
+    })
+}

@@ -1,0 +1,51 @@
+//! The warehouse. DuckDB is the first (and embedded default) engine; the
+//! [`Connection`] trait is what materializations and tests need from any
+//! engine, so another one can be added without touching them.
+
+pub mod duckdb;
+
+use crate::error::Result;
+use crate::render::Relation;
+
+/// What a relation in the warehouse is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationType {
+    /// A base table.
+    Table,
+    /// A view.
+    View,
+}
+
+impl RelationType {
+    /// `table` or `view`, as used in DDL (`drop view ...`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelationType::Table => "table",
+            RelationType::View => "view",
+        }
+    }
+}
+
+/// One connection to the warehouse, used by one worker thread at a time.
+pub trait Connection: Send {
+    /// Runs one or more statements outside an explicit transaction.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`] with the engine's message.
+    fn execute(&self, sql: &str) -> Result<()>;
+
+    /// Runs `statements` in one transaction: all take effect, or (on the
+    /// first error) none do.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`] with the failing statement's message.
+    fn execute_in_transaction(&self, statements: &[String]) -> Result<()>;
+
+    /// Runs a query and returns every row with each value as text (`None` for NULL).
+    ///
+    /// Errors: [`crate::ErrorKind::Database`].
+    fn query(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>>;
+
+    /// Whether `relation` exists, and as what.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`] if the catalog cannot be read.
+    fn relation_type(&self, relation: &Relation) -> Result<Option<RelationType>>;
+}

@@ -1,0 +1,134 @@
+//! The command line (clap derive). Each flag's doc comment is its `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// sluice: a dbt-style SQL transformation compiler. Renders Jinja SQL models,
+/// builds them into DuckDB in dependency order, and tests them.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes (before or after the command name).
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// The project directory (holds dbt_project.yml). Defaults to the current directory.
+    #[arg(long, global = true, value_name = "DIR", env = "DBT_PROJECT_DIR")]
+    pub project_dir: Option<PathBuf>,
+    /// Where to find profiles.yml (default: project dir, then ~/.dbt/; also DBT_PROFILES_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
+    /// The profile target to use (default: the profile's `target:`).
+    #[arg(long, short = 't', global = true)]
+    pub target: Option<String>,
+    /// Project vars as a YAML mapping, overriding dbt_project.yml: --vars '{start_date: 2024-01-01}'.
+    #[arg(long, global = true, value_name = "YAML")]
+    pub vars: Option<String>,
+    /// Worker threads for run/test/seed/build (default: the profile's `threads`).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    /// Stop at the first failure: nodes not yet started are skipped.
+    #[arg(long, short = 'x', global = true)]
+    pub fail_fast: bool,
+    /// Print only errors and the final summary line.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+/// Node selection, as dbt's `--select` / `--exclude`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Nodes to include: names, `+model`, `model+`, `2+model`, `tag:x`, `path:models/staging`,
+    /// `source:raw.orders`; space-separated terms are a union, comma-separated an intersection.
+    #[arg(long, short = 's', num_args = 1.., value_name = "SELECTOR", alias = "models", short_alias = 'm')]
+    pub select: Vec<String>,
+    /// Nodes to leave out, same grammar as --select.
+    #[arg(long, num_args = 1.., value_name = "SELECTOR")]
+    pub exclude: Vec<String>,
+}
+
+/// `ls --output` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LsOutput {
+    /// The node's selector (`shop.staging.stg_orders`), as dbt's default.
+    #[default]
+    Selector,
+    /// The node name.
+    Name,
+    /// The file path.
+    Path,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render every selected model, test and analysis to target/compiled/ (no warehouse needed).
+    Compile {
+        /// Selection.
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Compile this SQL snippet in the project's context and print it.
+        #[arg(long)]
+        inline: Option<String>,
+    },
+    /// Build the selected models in dependency order.
+    Run {
+        /// Selection.
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Rebuild from scratch (seeds are dropped and recreated).
+        #[arg(long)]
+        full_refresh: bool,
+    },
+    /// Run the selected data tests.
+    Test {
+        /// Selection.
+        #[command(flatten)]
+        select: SelectArgs,
+    },
+    /// Load the selected seed CSVs.
+    Seed {
+        /// Selection.
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Drop and recreate seed tables instead of emptying and refilling them.
+        #[arg(long)]
+        full_refresh: bool,
+    },
+    /// Seeds, models and tests together in DAG order; a failing test skips what is downstream.
+    Build {
+        /// Selection.
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Rebuild from scratch (seeds are dropped and recreated).
+        #[arg(long)]
+        full_refresh: bool,
+    },
+    /// List the selected nodes.
+    #[command(alias = "list")]
+    Ls {
+        /// Selection.
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Only these resource types (model, seed, source, test, analysis).
+        #[arg(long, num_args = 1..)]
+        resource_type: Vec<String>,
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value_t = LsOutput::Selector)]
+        output: LsOutput,
+    },
+    /// Check the project, the profile and the warehouse connection.
+    Debug,
+    /// Delete the folders in `clean-targets` (default: the target path).
+    Clean,
+}

@@ -1,0 +1,533 @@
+//! Each CLI command as a function of the pipeline stages.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::adapter::duckdb::Database;
+use crate::adapter::Connection;
+use crate::cli::{Cli, Command, GlobalArgs, LsOutput, SelectArgs};
+use crate::compile::{compile_all, Compiled};
+use crate::docs::artifacts::{self, Invocation};
+use crate::error::{Error, ErrorKind, Result};
+use crate::graph::Graph;
+use crate::manifest::{slash, Manifest, Node, ResourceType};
+use crate::project::{LoadOptions, ProfileOptions, Project};
+use crate::render::{NodeScope, NodeVars, Phase, Relation, Renderer};
+use crate::run::output::Printer;
+use crate::run::{self, NodeResult, RunOptions, Status};
+use crate::selector;
+
+/// How a command ended (errors that stop the command are `Err`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything passed (warnings allowed).
+    Success,
+    /// At least one node errored or a test failed.
+    NodeFailure,
+}
+
+impl Outcome {
+    /// The process exit code: 0 or 1.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::NodeFailure => 1,
+        }
+    }
+}
+
+/// Runs the command `cli` describes.
+///
+/// Errors: any project, usage or connection error (exit code 2).
+pub fn run(cli: &Cli) -> Result<Outcome> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Clean => clean(g),
+        Command::Debug => debug(g),
+        Command::Compile { select, inline } => compile(g, select, inline.as_deref()),
+        Command::Ls {
+            select,
+            resource_type,
+            output,
+        } => ls(g, select, resource_type, *output),
+        Command::Run {
+            select,
+            full_refresh,
+        } => execute(g, select, &[ResourceType::Model], *full_refresh, false),
+        Command::Test { select } => execute(g, select, &[ResourceType::Test], false, false),
+        Command::Seed {
+            select,
+            full_refresh,
+        } => execute(g, select, &[ResourceType::Seed], *full_refresh, false),
+        Command::Build {
+            select,
+            full_refresh,
+        } => execute(
+            g,
+            select,
+            &[ResourceType::Seed, ResourceType::Model, ResourceType::Test],
+            *full_refresh,
+            true,
+        ),
+    }
+}
+
+fn load_options(g: &GlobalArgs) -> LoadOptions {
+    LoadOptions {
+        project_dir: g.project_dir.clone().unwrap_or_else(|| PathBuf::from(".")),
+        profile: ProfileOptions {
+            profiles_dir: g.profiles_dir.clone(),
+            target: g.target.clone(),
+        },
+        vars: g.vars.clone(),
+    }
+}
+
+/// Everything parsed: project, renderer, manifest, graph.
+struct Parsed {
+    project: Project,
+    renderer: Renderer,
+    manifest: Manifest,
+    graph: Graph,
+}
+
+fn parse(g: &GlobalArgs, printer: &Printer) -> Result<Parsed> {
+    let project = Project::load(&load_options(g))?;
+    let renderer = Renderer::new(&project)?;
+    let manifest = Manifest::build(&project, &renderer)?;
+    let graph = Graph::build(&manifest)?;
+    let count = |t: ResourceType| {
+        manifest
+            .nodes
+            .iter()
+            .filter(|n| n.resource_type == t)
+            .count()
+    };
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    printer.line(&format!(
+        "Found {}, {}, {}, {}, {}, {}",
+        plural(count(ResourceType::Model), "model"),
+        plural(count(ResourceType::Seed), "seed"),
+        plural(count(ResourceType::Test), "data test"),
+        plural(count(ResourceType::Source), "source"),
+        plural(count(ResourceType::Analysis), "analysis"),
+        plural(renderer.macros().len(), "macro"),
+    ));
+    Ok(Parsed {
+        project,
+        renderer,
+        manifest,
+        graph,
+    })
+}
+
+fn write_manifest(
+    p: &Parsed,
+    compiled: &HashMap<usize, Result<Compiled>>,
+    inv: &Invocation,
+) -> Result<()> {
+    let doc = artifacts::manifest_json(
+        &p.manifest,
+        p.renderer.macros(),
+        &p.project.config.target_path,
+        compiled,
+        inv,
+    );
+    artifacts::write_json(&p.project.target_dir(), "manifest.json", &doc)
+}
+
+fn args_json(command: &str, select: &SelectArgs) -> serde_json::Value {
+    json!({"which": command, "select": select.select, "exclude": select.exclude})
+}
+
+fn execute(
+    g: &GlobalArgs,
+    select: &SelectArgs,
+    types: &[ResourceType],
+    full_refresh: bool,
+    build: bool,
+) -> Result<Outcome> {
+    let clock = Instant::now();
+    let inv = Invocation::new();
+    let printer = Printer { quiet: g.quiet };
+    let p = parse(g, &printer)?;
+    let selected = selector::select(
+        &p.manifest,
+        &p.graph,
+        &select.select,
+        &select.exclude,
+        types,
+    )?;
+    let compiled: HashMap<usize, Result<Compiled>> = compile_all(
+        &p.renderer,
+        &p.manifest,
+        &selected,
+        &p.project.root,
+        &p.project.config.target_path,
+    )
+    .into_iter()
+    .collect();
+    write_manifest(&p, &compiled, &inv)?;
+
+    let target = &p.project.target;
+    if target.profiles_file.is_none()
+        && target.path != ":memory:"
+        && !Path::new(&target.path).exists()
+    {
+        printer.line(&format!(
+            "No profiles.yml defines profile `{}`: using the embedded DuckDB database `{}` (schema `{}`)",
+            target.profile_name, target.path, target.schema
+        ));
+    }
+    let db = Database::open(target)?;
+    let threads = g.threads.unwrap_or(target.threads).max(1);
+    printer.line("");
+    printer.line(&format!(
+        "Concurrency: {threads} thread{} (target='{}')",
+        if threads == 1 { "" } else { "s" },
+        target.name
+    ));
+    printer.line("");
+    let options = RunOptions {
+        threads,
+        fail_fast: g.fail_fast,
+        full_refresh,
+        build,
+    };
+    let results = if selected.is_empty() {
+        printer.line("Nothing to do. Try checking your model configs and the --select argument.");
+        Vec::new()
+    } else {
+        run::execute(
+            &p.manifest,
+            &p.graph,
+            &p.renderer,
+            &db,
+            &p.project.root,
+            &selected,
+            &compiled,
+            &options,
+            &printer,
+        )?
+    };
+    let elapsed = clock.elapsed().as_secs_f64();
+    let which = match (build, types) {
+        (true, _) => "build",
+        (_, [ResourceType::Model]) => "run",
+        (_, [ResourceType::Seed]) => "seed",
+        _ => "test",
+    };
+    let doc = artifacts::run_results_json(
+        &p.manifest,
+        &results,
+        &compiled,
+        elapsed,
+        args_json(which, select),
+        &inv,
+    );
+    artifacts::write_json(&p.project.target_dir(), "run_results.json", &doc)?;
+    if !selected.is_empty() {
+        printer.summary(
+            &p.manifest,
+            &results,
+            elapsed,
+            &run::compiled_paths(&compiled),
+        );
+    }
+    Ok(if results.iter().any(|r| r.status.is_failure()) {
+        Outcome::NodeFailure
+    } else {
+        Outcome::Success
+    })
+}
+
+fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<Outcome> {
+    let clock = Instant::now();
+    let inv = Invocation::new();
+    let printer = Printer { quiet: g.quiet };
+    let p = parse(g, &printer)?;
+    if let Some(sql) = inline {
+        let code = compile_inline(&p, sql)?;
+        println!("{code}");
+        return Ok(Outcome::Success);
+    }
+    let types = [
+        ResourceType::Model,
+        ResourceType::Test,
+        ResourceType::Analysis,
+    ];
+    let selected = selector::select(
+        &p.manifest,
+        &p.graph,
+        &select.select,
+        &select.exclude,
+        &types,
+    )?;
+    let compiled: HashMap<usize, Result<Compiled>> = compile_all(
+        &p.renderer,
+        &p.manifest,
+        &selected,
+        &p.project.root,
+        &p.project.config.target_path,
+    )
+    .into_iter()
+    .collect();
+    write_manifest(&p, &compiled, &inv)?;
+    let mut order: Vec<usize> = compiled.keys().copied().collect();
+    order.sort_unstable();
+    let mut results = Vec::new();
+    let mut failed = false;
+    for &i in &order {
+        let now = chrono::Utc::now();
+        let mut result = NodeResult {
+            index: i,
+            status: Status::Success,
+            message: String::new(),
+            failures: None,
+            rows: None,
+            started_at: now,
+            completed_at: now,
+            execution_time: 0.0,
+            thread_id: "Thread-1".into(),
+            error: None,
+        };
+        if let Err(e) = &compiled[&i] {
+            failed = true;
+            eprint!("{}", e.render());
+            result.status = Status::Error;
+            result.message = e.message().to_owned();
+        }
+        results.push(result);
+    }
+    // With --select, print the compiled SQL of the selected models (data to stdout).
+    if !select.select.is_empty() {
+        let models: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| p.manifest.nodes[i].resource_type != ResourceType::Test)
+            .collect();
+        let show = if models.is_empty() {
+            order.clone()
+        } else {
+            models
+        };
+        for (k, &i) in show.iter().enumerate() {
+            if let Ok(c) = &compiled[&i] {
+                if show.len() > 1 {
+                    if k > 0 {
+                        println!();
+                    }
+                    println!("-- {}", p.manifest.nodes[i].unique_id);
+                }
+                println!("{}", c.code);
+            }
+        }
+    }
+    let elapsed = clock.elapsed().as_secs_f64();
+    let doc = artifacts::run_results_json(
+        &p.manifest,
+        &results,
+        &compiled,
+        elapsed,
+        args_json("compile", select),
+        &inv,
+    );
+    artifacts::write_json(&p.project.target_dir(), "run_results.json", &doc)?;
+    printer.line(&format!(
+        "Compiled {} node{} to {}/compiled in {elapsed:.2}s",
+        order.len(),
+        if order.len() == 1 { "" } else { "s" },
+        p.project.config.target_path
+    ));
+    Ok(if failed {
+        Outcome::NodeFailure
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Compiles an ad-hoc SQL snippet (`--inline`) in the project's context.
+fn compile_inline(p: &Parsed, sql: &str) -> Result<String> {
+    let uid = format!("sql_operation.{}.inline_query", p.manifest.project_name);
+    let vars = NodeVars {
+        this: None,
+        model: minijinja::Value::from_serialize(json!({"name": "inline_query", "unique_id": uid})),
+        test_kwargs: None,
+    };
+    // Parse first, so an unknown ref gets the same located error as in a model.
+    let parse_scope = Arc::new(NodeScope::new(
+        Phase::Parse,
+        &uid,
+        Default::default(),
+        p.manifest.resolver.clone(),
+    ));
+    p.renderer.render("<inline>", sql, &parse_scope, &vars)?;
+    for call in parse_scope.captured().refs {
+        if !p.manifest.resolver.refs.contains_key(&call.name) {
+            let known: Vec<&str> = p
+                .manifest
+                .resolver
+                .refs
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let err = Error::new(
+                ErrorKind::UnknownRef,
+                format!(
+                    "inline query refers to `{}`, which does not exist",
+                    call.name
+                ),
+            );
+            return Err(match crate::error::did_you_mean(&call.name, known) {
+                Some(s) => err.with_hint(format!("did you mean `{s}`?")),
+                None => err,
+            });
+        }
+    }
+    let scope = Arc::new(NodeScope::new(
+        Phase::Compile,
+        &uid,
+        Default::default(),
+        p.manifest.resolver.clone(),
+    ));
+    p.renderer.render("<inline>", sql, &scope, &vars)
+}
+
+fn ls(
+    g: &GlobalArgs,
+    select: &SelectArgs,
+    resource_types: &[String],
+    output: LsOutput,
+) -> Result<Outcome> {
+    let printer = Printer { quiet: true };
+    let p = parse(g, &printer)?;
+    let types: Vec<ResourceType> = if resource_types.is_empty() {
+        vec![
+            ResourceType::Model,
+            ResourceType::Seed,
+            ResourceType::Source,
+            ResourceType::Test,
+            ResourceType::Analysis,
+        ]
+    } else {
+        resource_types
+            .iter()
+            .map(|t| {
+                ResourceType::parse(t).ok_or_else(|| {
+                    Error::new(ErrorKind::Usage, format!("unknown resource type `{t}`"))
+                        .with_hint("use one of: model, seed, source, test, analysis")
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    let selected = selector::select(
+        &p.manifest,
+        &p.graph,
+        &select.select,
+        &select.exclude,
+        &types,
+    )?;
+    for &i in &selected {
+        let node = &p.manifest.nodes[i];
+        println!("{}", ls_line(node, output));
+    }
+    Ok(Outcome::Success)
+}
+
+fn ls_line(node: &Node, output: LsOutput) -> String {
+    match output {
+        LsOutput::Name => node.name.clone(),
+        LsOutput::Path => slash(&node.original_file_path),
+        LsOutput::Selector => match node.resource_type {
+            ResourceType::Source => format!("source:{}", node.fqn.join(".")),
+            _ => node.fqn.join("."),
+        },
+        LsOutput::Json => json!({
+            "name": node.name,
+            "resource_type": node.resource_type.as_str(),
+            "package_name": node.package_name,
+            "original_file_path": slash(&node.original_file_path),
+            "unique_id": node.unique_id,
+            "alias": node.relation.as_ref().map(|r| r.identifier.clone()),
+            "config": node.config.0,
+            "tags": node.config.tags(),
+            "depends_on": {"nodes": node.depends_on},
+        })
+        .to_string(),
+    }
+}
+
+fn debug(g: &GlobalArgs) -> Result<Outcome> {
+    let opts = load_options(g);
+    eprintln!("sluice version: {}", env!("CARGO_PKG_VERSION"));
+    let project = Project::load(&opts)?;
+    eprintln!(
+        "project: `{}` in `{}`  [OK found and valid]",
+        project.name(),
+        project.root.display()
+    );
+    let t = &project.target;
+    match &t.profiles_file {
+        Some(f) => eprintln!("profiles.yml: `{}`  [OK found and valid]", f.display()),
+        None => eprintln!(
+            "profiles.yml: none defines profile `{}`; using the embedded DuckDB default",
+            t.profile_name
+        ),
+    }
+    eprintln!(
+        "target: `{}` (type {}, path `{}`, database `{}`, schema `{}`, threads {})",
+        t.name, t.adapter_type, t.path, t.database, t.schema, t.threads
+    );
+    let db = Database::open(t)?;
+    let conn = db.connect()?;
+    conn.query("select 1")?;
+    eprintln!("connection: DuckDB {}  [OK connection ok]", db.version());
+    eprintln!("All checks passed!");
+    Ok(Outcome::Success)
+}
+
+fn clean(g: &GlobalArgs) -> Result<Outcome> {
+    let opts = load_options(g);
+    let root = &opts.project_dir;
+    let file = root.join("dbt_project.yml");
+    let text = std::fs::read_to_string(&file).map_err(|e| Error::io("read", &file, e))?;
+    let config = crate::project::DbtProject::parse(Path::new("dbt_project.yml"), &text)?;
+    let targets = config
+        .clean_targets
+        .clone()
+        .unwrap_or_else(|| vec![config.target_path.clone()]);
+    let canon_root = std::fs::canonicalize(root).map_err(|e| Error::io("read", root, e))?;
+    for t in targets {
+        let path = root.join(&t);
+        if !path.exists() {
+            continue;
+        }
+        let canon = std::fs::canonicalize(&path).map_err(|e| Error::io("read", &path, e))?;
+        if !canon.starts_with(&canon_root) || canon == canon_root {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("refusing to clean `{t}`: it is not inside the project directory"),
+            )
+            .with_hint("list only folders inside the project in `clean-targets`"));
+        }
+        std::fs::remove_dir_all(&canon).map_err(|e| Error::io("remove", &path, e))?;
+        if !g.quiet {
+            eprintln!("Cleaned {t}/");
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// Reads a relation's rows as text, sorted, for tests and tooling.
+///
+/// Errors: [`ErrorKind::Database`].
+pub fn read_relation(
+    conn: &dyn Connection,
+    relation: &Relation,
+) -> Result<Vec<Vec<Option<String>>>> {
+    conn.query(&format!("select * from {relation} order by all"))
+}

@@ -1,0 +1,623 @@
+//! Data tests: generic tests declared in schema YAML (`not_null`, `unique`,
+//! `accepted_values`, `relationships`, and any `{% test %}` macro) and
+//! singular tests (SQL files in test-paths that return failing rows).
+//!
+//! Generic tests become nodes the way dbt builds them: the node name comes
+//! from dbt's `synthesize_generic_test_names`, the arguments are stored as
+//! `test_metadata.kwargs`, and the SQL is `{{ test_<name>(**_dbt_generic_test_kwargs) }}`,
+//! rendered with each argument that looks like a call (`ref('x')`) evaluated
+//! natively, as dbt's `add_rendered_test_kwargs`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use minijinja::Value;
+use regex::Regex;
+use serde_json::{Map, Value as Json};
+
+use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
+use crate::manifest::{md5_hex, slash, Node, ResourceType};
+use crate::project::config::{yaml_to_json, Config, ConfigTree};
+use crate::project::schema_yaml::ColumnDef;
+use crate::project::Project;
+use crate::render::{NodeScope, NodeVars, Phase, Relation, Renderer, Resolver};
+
+/// Config keys that may sit directly in a test entry, as dbt's `TestBuilder.CONFIG_ARGS`.
+const CONFIG_ARGS: &[&str] = &[
+    "severity",
+    "tags",
+    "enabled",
+    "where",
+    "limit",
+    "warn_if",
+    "error_if",
+    "fail_calc",
+    "store_failures",
+    "store_failures_as",
+    "meta",
+    "database",
+    "schema",
+    "alias",
+];
+
+/// What makes a generic test node generic: dbt's `test_metadata`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TestMetadata {
+    /// Test name without namespace (`not_null`).
+    pub name: String,
+    /// Package namespace (`dbt_utils`), if written `dbt_utils.x`.
+    pub namespace: Option<String>,
+    /// Arguments as written, plus `column_name` and `model`.
+    pub kwargs: Map<String, Json>,
+    /// The column the test is on, if any.
+    #[serde(skip)]
+    pub column_name: Option<String>,
+    /// unique_id of the model or seed the test is defined on.
+    #[serde(skip)]
+    pub attached_node: Option<String>,
+}
+
+/// The config every test starts from, as dbt's test config defaults.
+pub fn default_config() -> Config {
+    let mut c = Config::default();
+    c.set("severity", Json::from("ERROR"));
+    c.set("warn_if", Json::from("!= 0"));
+    c.set("error_if", Json::from("!= 0"));
+    c.set("fail_calc", Json::from("count(*)"));
+    c.set("store_failures", Json::Null);
+    c.set("schema", Json::from("dbt_test__audit"));
+    c
+}
+
+/// One test entry of a YAML `data_tests:` list, normalised.
+#[derive(Debug, Clone, PartialEq)]
+struct TestSpec {
+    namespace: Option<String>,
+    name: String,
+    custom_name: Option<String>,
+    column_name: Option<String>,
+    args: BTreeMap<String, Json>,
+    config: Config,
+}
+
+fn parse_entry(
+    entry: &serde_yaml::Value,
+    column: Option<&str>,
+) -> std::result::Result<TestSpec, String> {
+    let (full_name, body) = match entry {
+        serde_yaml::Value::String(s) => (s.clone(), serde_yaml::Value::Null),
+        serde_yaml::Value::Mapping(map) if map.contains_key("test_name") => {
+            let name = map.get("test_name").and_then(|v| v.as_str()).ok_or("`test_name` must be a string")?;
+            (name.to_owned(), entry.clone())
+        }
+        serde_yaml::Value::Mapping(map) if map.len() == 1 => {
+            let (k, v) = map.iter().next().expect("one entry");
+            (k.as_str().ok_or("a test name must be a string")?.to_owned(), v.clone())
+        }
+        _ => return Err("a test must be a name (`- not_null`) or a one-key mapping (`- accepted_values: {...}`)".into()),
+    };
+    let (namespace, name) = match full_name.split_once('.') {
+        Some((ns, n)) => (Some(ns.to_owned()), n.to_owned()),
+        None => (None, full_name.clone()),
+    };
+    let mut spec = TestSpec {
+        namespace,
+        name,
+        custom_name: None,
+        column_name: column.map(str::to_owned),
+        args: BTreeMap::new(),
+        config: Config::default(),
+    };
+    if let Some(map) = body.as_mapping() {
+        for (k, v) in map {
+            let Some(k) = k.as_str() else { continue };
+            match k {
+                "test_name" => {}
+                "name" => spec.custom_name = v.as_str().map(str::to_owned),
+                "description" => {}
+                "column_name" => spec.column_name = v.as_str().map(str::to_owned),
+                "config" => {
+                    if let Some(cfg) = v.as_mapping() {
+                        for (ck, cv) in cfg {
+                            if let Some(ck) = ck.as_str() {
+                                spec.config.set(ck, yaml_to_json(cv));
+                            }
+                        }
+                    }
+                }
+                "arguments" => {
+                    if let Some(args) = v.as_mapping() {
+                        for (ak, av) in args {
+                            if let Some(ak) = ak.as_str() {
+                                spec.args.insert(ak.to_owned(), yaml_to_json(av));
+                            }
+                        }
+                    }
+                }
+                _ if CONFIG_ARGS.contains(&k) => spec.config.set(k, yaml_to_json(v)),
+                _ => {
+                    spec.args.insert(k.to_owned(), yaml_to_json(v));
+                }
+            }
+        }
+    }
+    Ok(spec)
+}
+
+/// dbt's `synthesize_generic_test_names`: `(alias, name)`. The name joins
+/// the test type, target and the flattened arguments; the alias is cut to
+/// 30 characters plus an md5 when the name reaches 64 characters.
+fn synthesize_names(
+    test_type: &str,
+    target_name: &str,
+    args: &BTreeMap<String, Json>,
+) -> (String, String) {
+    static UNSAFE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new("[^0-9a-zA-Z_]+").expect("valid regex"));
+    let mut flat = Vec::new();
+    for (key, value) in args {
+        if key == "model" {
+            continue;
+        }
+        let parts: Vec<Json> = match value {
+            Json::Object(m) => m.values().cloned().collect(),
+            Json::Array(a) => a.clone(),
+            other => vec![other.clone()],
+        };
+        for part in parts {
+            let text = match part {
+                Json::String(s) => s,
+                Json::Bool(true) => "True".to_owned(),
+                Json::Bool(false) => "False".to_owned(),
+                Json::Null => "None".to_owned(),
+                other => other.to_string(),
+            };
+            flat.push(UNSAFE.replace_all(&text, "_").into_owned());
+        }
+    }
+    let unique = flat.join("__");
+    let identifier = format!("{test_type}_{target_name}");
+    let full = if unique.is_empty() {
+        identifier.clone()
+    } else {
+        format!("{identifier}_{unique}")
+    };
+    let alias = if full.len() >= 64 {
+        format!(
+            "{}_{}",
+            &identifier[..identifier.len().min(30)],
+            md5_hex(&full)
+        )
+    } else {
+        full.clone()
+    };
+    (alias, full)
+}
+
+/// What a test is declared on.
+struct Target<'a> {
+    /// Model/seed node, or source node.
+    node: &'a Node,
+    /// `ref('x')` or `source('s', 't')`.
+    call: String,
+    /// Name used in the test name (`orders`, `raw_orders` for source raw.orders -> `source_..._raw_orders`).
+    name: String,
+    is_source: bool,
+}
+
+/// Builds the generic test nodes declared in the project's schema YAML,
+/// rendered once (parse phase) to find their dependencies.
+///
+/// Errors: [`ErrorKind::Config`] for a malformed test entry or an unknown
+/// test (with a "did you mean"), located in the YAML file; Jinja errors from
+/// the test macro.
+pub fn generic_tests(
+    project: &Project,
+    renderer: &Renderer,
+    resolver: &Arc<Resolver>,
+    tests_tree: &ConfigTree,
+    nodes: &[Node],
+    sources: &[Node],
+) -> Result<Vec<Node>> {
+    let pkg = project.name();
+    let by_name: HashMap<(&str, ResourceType), &Node> = nodes
+        .iter()
+        .map(|n| ((n.name.as_str(), n.resource_type), n))
+        .collect();
+    let mut out = Vec::new();
+    let known_tests: Vec<&str> = renderer
+        .macros()
+        .iter()
+        .filter_map(|m| m.name.strip_prefix("test_"))
+        .collect();
+    for (yml, file) in &project.schema_files {
+        let mut targets: Vec<(Target, &[ColumnDef], &[serde_yaml::Value])> = Vec::new();
+        for (patches, rtype) in [
+            (&file.models, ResourceType::Model),
+            (&file.seeds, ResourceType::Seed),
+        ] {
+            for patch in patches {
+                let Some(node) = by_name.get(&(patch.name.as_str(), rtype)) else {
+                    continue;
+                };
+                targets.push((
+                    Target {
+                        node,
+                        call: format!("ref('{}')", patch.name),
+                        name: patch.name.clone(),
+                        is_source: false,
+                    },
+                    &patch.columns,
+                    &patch.data_tests,
+                ));
+            }
+        }
+        for src in &file.sources {
+            for table in &src.tables {
+                let Some(node) = sources.iter().find(|s| {
+                    s.name == table.name
+                        && s.source.as_ref().is_some_and(|i| i.source_name == src.name)
+                }) else {
+                    continue;
+                };
+                targets.push((
+                    Target {
+                        node,
+                        call: format!("source('{}', '{}')", src.name, table.name),
+                        name: format!("{}_{}", src.name, table.name),
+                        is_source: true,
+                    },
+                    &table.columns,
+                    &table.data_tests,
+                ));
+            }
+        }
+        for (target, columns, model_tests) in targets {
+            let mut entries: Vec<(Option<&str>, &serde_yaml::Value)> =
+                model_tests.iter().map(|t| (None, t)).collect();
+            for col in columns {
+                entries.extend(col.data_tests.iter().map(|t| (Some(col.name.as_str()), t)));
+            }
+            for (column, entry) in entries {
+                let spec = parse_entry(entry, column)
+                    .map_err(|msg| yaml_entry_error(project, yml, entry, &msg, None))?;
+                if !known_tests.contains(&spec.name.as_str()) {
+                    let hint = match did_you_mean(&spec.name, known_tests.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("define it with `{{% test {}(model, column_name) %}}` in macro-paths or tests/generic/", spec.name),
+                    };
+                    return Err(yaml_entry_error(
+                        project,
+                        yml,
+                        entry,
+                        &format!("unknown data test `{}`", spec.name),
+                        Some(hint),
+                    ));
+                }
+                out.push(make_test_node(
+                    pkg,
+                    yml,
+                    &project.config.model_paths,
+                    tests_tree,
+                    &target,
+                    spec,
+                ));
+            }
+        }
+    }
+    // Parse-render each test to learn its refs and in-macro config.
+    use rayon::prelude::*;
+    out.par_iter_mut().try_for_each(|node| -> Result<()> {
+        let scope = Arc::new(NodeScope::new(
+            Phase::Parse,
+            &node.unique_id,
+            node.config.clone(),
+            resolver.clone(),
+        ));
+        let mut vars = node.vars();
+        vars.test_kwargs = Some(render_kwargs(renderer, node, &scope, &vars)?);
+        renderer
+            .render(&node.unique_id, &node.raw_code, &scope, &vars)
+            .map_err(|e| {
+                e.or_location(|| {
+                    node.patch_path
+                        .as_ref()
+                        .map(|p| Location::new(p, 1, 1, None))
+                })
+            })?;
+        let captured = scope.captured();
+        node.config.merge(&captured.config);
+        node.refs = captured.refs;
+        node.sources = captured.sources;
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn make_test_node(
+    pkg: &str,
+    yml: &Path,
+    model_paths: &[String],
+    tree: &ConfigTree,
+    target: &Target,
+    spec: TestSpec,
+) -> Node {
+    let test_type = match &spec.namespace {
+        Some(ns) => format!("{ns}_{}", spec.name),
+        None => spec.name.clone(),
+    };
+    let test_type = if target.is_source {
+        format!("source_{test_type}")
+    } else {
+        test_type
+    };
+    let mut name_args = spec.args.clone();
+    if let Some(col) = &spec.column_name {
+        name_args.insert("column_name".into(), Json::from(col.clone()));
+    }
+    let (alias, full) = synthesize_names(&test_type, &target.name, &name_args);
+    let name = spec.custom_name.clone().unwrap_or(full);
+    let mut kwargs: Map<String, Json> = name_args.into_iter().collect();
+    kwargs.insert(
+        "model".into(),
+        Json::from(format!("{{{{ get_where_subquery({}) }}}}", target.call)),
+    );
+    let mut fqn = vec![pkg.to_owned()];
+    let inner = model_paths
+        .iter()
+        .find_map(|d| yml.strip_prefix(d).ok())
+        .unwrap_or(yml);
+    if let Some(parent) = inner.parent() {
+        fqn.extend(
+            parent
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+        );
+    }
+    fqn.push(name.clone());
+    let mut config = default_config();
+    config.merge(&tree.resolve(&fqn));
+    config.merge(&spec.config);
+    if config.get("alias").is_none() {
+        config.set("alias", Json::from(alias));
+    }
+    let hash = md5_hex(&format!(
+        "{name}|{}|{}",
+        slash(yml),
+        serde_json::to_string(&kwargs).unwrap_or_default()
+    ));
+    let macro_name = format!("test_{}", spec.name);
+    Node {
+        unique_id: format!("test.{pkg}.{name}.{}", &hash[..10]),
+        name,
+        resource_type: ResourceType::Test,
+        package_name: pkg.to_owned(),
+        path: PathBuf::from(inner),
+        original_file_path: yml.to_path_buf(),
+        fqn,
+        raw_code: format!("{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}"),
+        config,
+        description: String::new(),
+        columns: Vec::new(),
+        patch_path: Some(yml.to_path_buf()),
+        relation: None,
+        refs: Vec::new(),
+        sources: Vec::new(),
+        depends_on: Vec::new(),
+        depends_on_macros: vec![format!("macro.dbt.{macro_name}")],
+        test_metadata: Some(TestMetadata {
+            name: spec.name,
+            namespace: spec.namespace,
+            kwargs,
+            column_name: spec.column_name,
+            attached_node: (!target.is_source).then(|| target.node.unique_id.clone()),
+        }),
+        source: None,
+        checksum: String::new(),
+    }
+}
+
+fn yaml_entry_error(
+    project: &Project,
+    yml: &Path,
+    entry: &serde_yaml::Value,
+    msg: &str,
+    hint: Option<String>,
+) -> Error {
+    let text = std::fs::read_to_string(project.root.join(yml)).unwrap_or_default();
+    let needle = match entry {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Mapping(m) => {
+            m.keys().next().and_then(|k| k.as_str()).map(str::to_owned)
+        }
+        _ => None,
+    };
+    let mut err = Error::new(ErrorKind::Config, format!("{msg} in `{}`", slash(yml)));
+    if let Some(offset) = needle.and_then(|n| text.find(&n)) {
+        err = err.with_location(Location::from_offset(yml, &text, offset));
+    }
+    match hint {
+        Some(h) => err.with_hint(h),
+        None => err,
+    }
+}
+
+/// Evaluates a generic test's kwargs in `scope`, as dbt's
+/// `add_rendered_test_kwargs`: `column_name` stays text; strings that look
+/// like a call (`ref(...)`, `source(...)`, `var(...)`, `env_var(...)`) are
+/// evaluated as expressions; other strings are rendered as templates.
+///
+/// Errors: Jinja errors from the arguments.
+pub fn render_kwargs(
+    renderer: &Renderer,
+    node: &Node,
+    scope: &Arc<NodeScope>,
+    vars: &NodeVars,
+) -> Result<Value> {
+    static LOOKS_LIKE_FUNC: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$").expect("valid regex")
+    });
+    let Some(meta) = &node.test_metadata else {
+        return Ok(Value::from(()));
+    };
+    let mut out = BTreeMap::new();
+    for (key, value) in &meta.kwargs {
+        let rendered = match value {
+            Json::String(s) if key == "column_name" => Value::from(s.clone()),
+            Json::String(s) if key == "model" => {
+                let expr = s
+                    .trim()
+                    .trim_start_matches("{{")
+                    .trim_end_matches("}}")
+                    .trim();
+                renderer.eval(expr, scope, vars)?
+            }
+            Json::String(s) if LOOKS_LIKE_FUNC.is_match(s) => renderer.eval(s, scope, vars)?,
+            Json::String(s) if s.contains("{{") || s.contains("{%") => {
+                Value::from(renderer.render(&node.unique_id, s, scope, vars)?)
+            }
+            other => Value::from_serialize(other),
+        };
+        out.insert(key.clone(), rendered);
+    }
+    Ok(Value::from(out))
+}
+
+/// The statement that judges a test: dbt's `get_test_sql` wrapper around
+/// the test's compiled SQL (one row: failures, should_warn, should_error).
+///
+/// Errors: Jinja errors from a project override of `get_test_sql`.
+pub fn wrap_test_sql(renderer: &Renderer, config: &Config, compiled: &str) -> Result<String> {
+    let limit = config
+        .get("limit")
+        .filter(|v| !v.is_null())
+        .map(Value::from_serialize)
+        .unwrap_or(Value::from(()));
+    let v = renderer.call_macro(
+        "get_test_sql",
+        &[
+            Value::from(compiled.to_owned()),
+            Value::from(
+                config
+                    .get_str("fail_calc")
+                    .unwrap_or_else(|| "count(*)".into()),
+            ),
+            Value::from(config.get_str("warn_if").unwrap_or_else(|| "!= 0".into())),
+            Value::from(config.get_str("error_if").unwrap_or_else(|| "!= 0".into())),
+            limit,
+        ],
+    )?;
+    Ok(v.to_string())
+}
+
+/// A test's severity: `error` or `warn` (config `severity`, any case).
+pub fn is_warn_severity(config: &Config) -> bool {
+    config
+        .get_str("severity")
+        .is_some_and(|s| s.eq_ignore_ascii_case("warn"))
+}
+
+/// The relation failing rows are stored in for `store_failures: true`:
+/// `<target schema>_<schema config>.<alias>`, as dbt's `dbt_test__audit`.
+///
+/// Errors: Jinja errors from a project's `generate_schema_name`.
+pub fn audit_relation(renderer: &Renderer, node: &Node, database: &str) -> Result<Relation> {
+    let schema_cfg = node
+        .config
+        .get_str("schema")
+        .map(Value::from)
+        .unwrap_or(Value::from(()));
+    let schema = renderer
+        .call_macro("generate_schema_name", &[schema_cfg, node.template_value()])?
+        .to_string();
+    let alias = node
+        .config
+        .get_str("alias")
+        .unwrap_or_else(|| node.name.clone());
+    Ok(Relation::new(database, schema.trim(), &alias))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(pairs: &[(&str, Json)]) -> BTreeMap<String, Json> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn test_names_match_dbt() {
+        // Pins dbt's generic test naming (synthesize_generic_test_names).
+        let (_, name) = synthesize_names(
+            "not_null",
+            "orders",
+            &args(&[("column_name", Json::from("order_id"))]),
+        );
+        assert_eq!(name, "not_null_orders_order_id");
+        let (_, name) = synthesize_names(
+            "accepted_values",
+            "orders",
+            &args(&[
+                ("column_name", Json::from("status")),
+                ("values", serde_json::json!(["placed", "shipped"])),
+            ]),
+        );
+        assert_eq!(name, "accepted_values_orders_status__placed__shipped");
+        let (_, name) = synthesize_names(
+            "relationships",
+            "orders",
+            &args(&[
+                ("column_name", Json::from("customer_id")),
+                ("field", Json::from("customer_id")),
+                ("to", Json::from("ref('customers')")),
+            ]),
+        );
+        assert_eq!(
+            name,
+            "relationships_orders_customer_id__customer_id__ref_customers_"
+        );
+        let (alias, name) = synthesize_names(
+            "accepted_values",
+            "a_rather_long_model_name",
+            &args(&[
+                ("column_name", Json::from("status")),
+                (
+                    "values",
+                    serde_json::json!(["placed", "shipped", "completed", "returned"]),
+                ),
+            ]),
+        );
+        assert!(name.len() >= 64);
+        assert_eq!(alias.len(), 30 + 1 + 32);
+    }
+
+    #[test]
+    fn parses_both_argument_forms() {
+        let legacy: serde_yaml::Value =
+            serde_yaml::from_str("accepted_values: {values: [a, b], severity: warn, quote: false}")
+                .unwrap();
+        let modern: serde_yaml::Value =
+            serde_yaml::from_str("accepted_values: {arguments: {values: [a, b], quote: false}, config: {severity: warn}}").unwrap();
+        let a = parse_entry(&legacy, Some("status")).unwrap();
+        let b = parse_entry(&modern, Some("status")).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.config.get_str("severity").as_deref(), Some("warn"));
+        assert_eq!(a.args.len(), 2);
+    }
+
+    #[test]
+    fn namespaced_and_custom_named_tests() {
+        let e: serde_yaml::Value = serde_yaml::from_str(
+            "dbt_utils.expression_is_true: {name: my_check, expression: 'a > 0'}",
+        )
+        .unwrap();
+        let s = parse_entry(&e, None).unwrap();
+        assert_eq!(s.namespace.as_deref(), Some("dbt_utils"));
+        assert_eq!(s.name, "expression_is_true");
+        assert_eq!(s.custom_name.as_deref(), Some("my_check"));
+    }
+}

@@ -1,0 +1,277 @@
+//! `target/manifest.json` and `target/run_results.json`, in the shape of
+//! dbt's v12 manifest and v6 run results: the fields a dbt user's tooling
+//! reads (nodes with unique_id, resource_type, depends_on, config, paths;
+//! results with status, timing, message, failures).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value as Json};
+
+use crate::compile::{compiled_path, Compiled};
+use crate::error::{Error, Result};
+use crate::manifest::{slash, Manifest, Node, ResourceType};
+use crate::render::MacroDef;
+use crate::run::NodeResult;
+
+/// The dbt version sluice's artifacts claim compatibility with.
+pub const DBT_VERSION_COMPAT: &str = "1.8.0";
+
+/// Metadata common to both artifacts.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// A fresh UUID per command.
+    pub invocation_id: String,
+    /// When the command started.
+    pub generated_at: DateTime<Utc>,
+}
+
+impl Invocation {
+    /// A new invocation starting now.
+    pub fn new() -> Invocation {
+        Invocation {
+            invocation_id: uuid::Uuid::new_v4().to_string(),
+            generated_at: Utc::now(),
+        }
+    }
+}
+
+impl Default for Invocation {
+    fn default() -> Self {
+        Invocation::new()
+    }
+}
+
+fn metadata(inv: &Invocation, schema: &str, project: Option<&str>) -> Json {
+    let mut m = json!({
+        "dbt_schema_version": schema,
+        "dbt_version": DBT_VERSION_COMPAT,
+        "generated_at": inv.generated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "invocation_id": inv.invocation_id,
+        "env": {},
+        "generator": format!("sluice {}", env!("CARGO_PKG_VERSION")),
+    });
+    if let Some(p) = project {
+        m["project_name"] = json!(p);
+        m["adapter_type"] = json!("duckdb");
+    }
+    m
+}
+
+fn columns_json(node: &Node) -> Map<String, Json> {
+    node.columns
+        .iter()
+        .map(|c| {
+            (
+                c.name.clone(),
+                json!({
+                    "name": c.name,
+                    "description": c.description,
+                    "data_type": c.data_type,
+                    "meta": {},
+                    "tags": c.tags,
+                    "quote": c.quote,
+                }),
+            )
+        })
+        .collect()
+}
+
+fn node_json(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Json {
+    let rel = node.relation.as_ref();
+    let mut n = json!({
+        "unique_id": node.unique_id,
+        "name": node.name,
+        "resource_type": node.resource_type.as_str(),
+        "package_name": node.package_name,
+        "path": slash(&node.path),
+        "original_file_path": slash(&node.original_file_path),
+        "fqn": node.fqn,
+        "database": rel.map(|r| r.database.clone()),
+        "schema": rel.map(|r| r.schema.clone()),
+        "alias": rel.map(|r| r.identifier.clone()).or_else(|| node.config.get_str("alias")),
+        "relation_name": rel.map(|r| r.to_string()),
+        "checksum": {"name": if node.checksum.is_empty() { "none" } else { "sha256" }, "checksum": node.checksum},
+        "config": node.config.0,
+        "tags": node.config.tags(),
+        "meta": node.config.get("meta").cloned().unwrap_or(json!({})),
+        "description": node.description,
+        "columns": columns_json(node),
+        "patch_path": node.patch_path.as_ref().map(|p| format!("{}://{}", node.package_name, slash(p))),
+        "docs": node.config.get("docs").cloned().unwrap_or(json!({"show": true, "node_color": null})),
+        "language": "sql",
+        "raw_code": node.raw_code,
+        "refs": node.refs.iter().map(|r| json!({"name": r.name, "package": r.package, "version": null})).collect::<Vec<_>>(),
+        "sources": node.sources.iter().map(|(s, t)| json!([s, t])).collect::<Vec<_>>(),
+        "depends_on": {"macros": node.depends_on_macros, "nodes": node.depends_on},
+    });
+    if matches!(
+        node.resource_type,
+        ResourceType::Model | ResourceType::Test | ResourceType::Analysis
+    ) {
+        n["compiled_path"] = json!(slash(&compiled_path(target_path, node)));
+        n["compiled"] = json!(compiled.is_some());
+        n["compiled_code"] = json!(compiled.map(|c| c.code.clone()));
+        n["extra_ctes_injected"] = json!(compiled.is_some());
+        n["extra_ctes"] = json!([]);
+    }
+    if let Some(meta) = &node.test_metadata {
+        n["test_metadata"] =
+            json!({"name": meta.name, "kwargs": meta.kwargs, "namespace": meta.namespace});
+        n["column_name"] = json!(meta.column_name);
+        n["attached_node"] = json!(meta.attached_node);
+        n["file_key_name"] = json!(meta
+            .attached_node
+            .as_ref()
+            .map(|a| format!("models.{}", a.rsplit('.').next().unwrap_or(a))));
+    }
+    if let Some(src) = &node.source {
+        n["source_name"] = json!(src.source_name);
+        n["source_description"] = json!(src.source_description);
+        n["loader"] = json!(src.loader);
+        n["identifier"] = json!(rel.map(|r| r.identifier.clone()));
+        n["name"] = json!(node.name);
+    }
+    n
+}
+
+fn macro_json(def: &MacroDef) -> Json {
+    json!({
+        "unique_id": def.unique_id,
+        "name": def.name,
+        "resource_type": "macro",
+        "package_name": def.unique_id.split('.').nth(1).unwrap_or_default(),
+        "original_file_path": def.path,
+        "path": def.path,
+        "macro_sql": def.source.trim_start(),
+    })
+}
+
+/// The manifest.json document.
+pub fn manifest_json(
+    manifest: &Manifest,
+    macros: &[MacroDef],
+    target_path: &str,
+    compiled: &HashMap<usize, Result<Compiled>>,
+    inv: &Invocation,
+) -> Json {
+    let mut nodes = Map::new();
+    let mut sources = Map::new();
+    for (i, node) in manifest.nodes.iter().enumerate() {
+        let c = compiled.get(&i).and_then(|r| r.as_ref().ok());
+        let j = node_json(node, target_path, c);
+        if node.resource_type == ResourceType::Source {
+            sources.insert(node.unique_id.clone(), j);
+        } else {
+            nodes.insert(node.unique_id.clone(), j);
+        }
+    }
+    let mut parent_map: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut child_map: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for node in &manifest.nodes {
+        parent_map
+            .entry(&node.unique_id)
+            .or_default()
+            .extend(node.depends_on.iter().map(String::as_str));
+        child_map.entry(&node.unique_id).or_default();
+        for dep in &node.depends_on {
+            child_map
+                .entry(dep.as_str())
+                .or_default()
+                .insert(&node.unique_id);
+        }
+    }
+    let disabled: Map<String, Json> = manifest
+        .disabled
+        .iter()
+        .map(|n| {
+            (
+                n.unique_id.clone(),
+                json!([node_json(n, target_path, None)]),
+            )
+        })
+        .collect();
+    json!({
+        "metadata": metadata(inv, "https://schemas.getdbt.com/dbt/manifest/v12.json", Some(&manifest.project_name)),
+        "nodes": nodes,
+        "sources": sources,
+        "macros": macros.iter().map(|m| (m.unique_id.clone(), macro_json(m))).collect::<Map<_, _>>(),
+        "docs": {},
+        "exposures": {},
+        "metrics": {},
+        "groups": {},
+        "selectors": {},
+        "disabled": disabled,
+        "parent_map": parent_map,
+        "child_map": child_map,
+        "group_map": {},
+        "saved_queries": {},
+        "semantic_models": {},
+        "unit_tests": {},
+    })
+}
+
+/// The run_results.json document for `results` of a command that ran `elapsed` seconds.
+pub fn run_results_json(
+    manifest: &Manifest,
+    results: &[NodeResult],
+    compiled: &HashMap<usize, Result<Compiled>>,
+    elapsed: f64,
+    args: Json,
+    inv: &Invocation,
+) -> Json {
+    let mut sorted: Vec<&NodeResult> = results.iter().collect();
+    sorted.sort_by_key(|r| r.started_at);
+    let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let results: Vec<Json> = sorted
+        .iter()
+        .map(|r| {
+            let node = &manifest.nodes[r.index];
+            let c = compiled.get(&r.index).and_then(|c| c.as_ref().ok());
+            json!({
+                "status": r.status,
+                "timing": if r.status == crate::run::Status::Skipped { json!([]) } else { json!([
+                    {"name": "compile", "started_at": ts(&r.started_at), "completed_at": ts(&r.started_at)},
+                    {"name": "execute", "started_at": ts(&r.started_at), "completed_at": ts(&r.completed_at)},
+                ]) },
+                "thread_id": r.thread_id,
+                "execution_time": r.execution_time,
+                "adapter_response": if r.status == crate::run::Status::Success {
+                    json!({"_message": r.message, "code": r.message.split_whitespace().next(), "rows_affected": r.rows})
+                } else { json!({}) },
+                "message": r.message,
+                "failures": r.failures,
+                "unique_id": node.unique_id,
+                "compiled": c.is_some(),
+                "compiled_code": c.map(|c| c.code.clone()),
+                "relation_name": node.relation.as_ref().map(|r| r.to_string()),
+                "batch_results": null,
+            })
+        })
+        .collect();
+    json!({
+        "metadata": metadata(inv, "https://schemas.getdbt.com/dbt/run-results/v6.json", None),
+        "results": results,
+        "elapsed_time": elapsed,
+        "args": args,
+    })
+}
+
+/// Writes `doc` as pretty JSON to `dir/name`, through a temp file renamed
+/// into place, so a reader never sees half an artifact.
+///
+/// Errors: [`crate::ErrorKind::Io`].
+pub fn write_json(dir: &Path, name: &str, doc: &Json) -> Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    let path = dir.join(name);
+    let text = serde_json::to_string_pretty(doc).unwrap_or_default();
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| Error::io("create a temp file in", dir, e))?;
+    tmp.write_all(text.as_bytes())
+        .map_err(|e| Error::io("write", &path, e))?;
+    tmp.persist(&path)
+        .map_err(|e| Error::io("write", &path, e.error))?;
+    Ok(())
+}

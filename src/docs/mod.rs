@@ -1,0 +1,3 @@
+//! Artifacts for tooling: `manifest.json` and `run_results.json` in dbt's shape.
+
+pub mod artifacts;

@@ -1,0 +1,274 @@
+//! The one error type of sluice.
+//!
+//! Every user mistake (bad YAML, bad Jinja, unknown ref, cycle, bad config,
+//! missing file, locked database) becomes an [`Error`] with a [`ErrorKind`],
+//! a message written for people, an optional `path:line:col` [`Location`]
+//! with the offending source line, and an optional `hint:` that says what to
+//! do. [`Error::render`] prints it the way rustc and ruff do, with a caret
+//! under the spot.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// What went wrong, coarse enough to match on in tests and to pick an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A file could not be read or written.
+    Io,
+    /// A YAML file (dbt_project.yml, profiles.yml, schema YAML) is malformed.
+    Yaml,
+    /// A config value is missing, has the wrong type or an unknown value.
+    Config,
+    /// profiles.yml is missing the profile or target, or names an unsupported type.
+    Profile,
+    /// A Jinja template failed to parse or render.
+    Jinja,
+    /// `ref()` names a node that does not exist.
+    UnknownRef,
+    /// `source()` names a source table that does not exist.
+    UnknownSource,
+    /// The dependency graph has a cycle.
+    Cycle,
+    /// Two nodes share a name where dbt requires names to be unique.
+    DuplicateNode,
+    /// A file the project points at is missing.
+    MissingFile,
+    /// A `--select`/`--exclude` expression is malformed.
+    Selector,
+    /// The warehouse rejected a statement or could not be opened.
+    Database,
+    /// The command line was used wrongly.
+    Usage,
+}
+
+/// A position in a user's file: 1-based line and column, path relative to the
+/// project directory where possible, and the text of that line for the caret
+/// display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// File the error is in, relative to the project directory where possible.
+    pub path: PathBuf,
+    /// 1-based line number.
+    pub line: usize,
+    /// 1-based column number (in characters).
+    pub col: usize,
+    /// The text of line `line`, when the source was at hand.
+    pub line_text: Option<String>,
+}
+
+impl Location {
+    /// A location at `line:col` (both 1-based) in `path`, taking the line's
+    /// text from `source` (the whole file) when it is given.
+    pub fn new(path: impl Into<PathBuf>, line: usize, col: usize, source: Option<&str>) -> Self {
+        let line_text =
+            source.and_then(|s| s.lines().nth(line.saturating_sub(1)).map(str::to_owned));
+        Location {
+            path: path.into(),
+            line: line.max(1),
+            col: col.max(1),
+            line_text,
+        }
+    }
+
+    /// The location of byte `offset` in `source` (the whole text of `path`).
+    pub fn from_offset(path: impl Into<PathBuf>, source: &str, offset: usize) -> Self {
+        let offset = offset.min(source.len());
+        let before = &source[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = source[line_start..offset].chars().count() + 1;
+        Location::new(path, line, col, Some(source))
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.path.display(), self.line, self.col)
+    }
+}
+
+/// The error type of every fallible sluice function.
+///
+/// Built with [`Error::new`] and the `with_*` builders; shown to a user with
+/// [`Error::render`].
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    location: Option<Location>,
+    hint: Option<String>,
+    notes: Vec<String>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+/// `Result` with sluice's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind` with a one-line `message` (values in backticks,
+    /// no trailing period).
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            location: None,
+            hint: None,
+            notes: Vec::new(),
+            source: None,
+        }
+    }
+
+    /// Attaches the place in a user's file the error is about.
+    #[must_use]
+    pub fn with_location(mut self, location: Location) -> Self {
+        self.location = Some(location);
+        self
+    }
+
+    /// Attaches a location only if the error has none yet.
+    #[must_use]
+    pub fn or_location(mut self, location: impl FnOnce() -> Option<Location>) -> Self {
+        if self.location.is_none() {
+            self.location = location();
+        }
+        self
+    }
+
+    /// Attaches a `hint:` line that tells the user what to do.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds a `note:` line with extra context (e.g. the compiled file path).
+    #[must_use]
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// Attaches the underlying error (kept for `source()` chains).
+    #[must_use]
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The one-line message, without location or hint.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The location, if the error is about a place in a file.
+    pub fn location(&self) -> Option<&Location> {
+        self.location.as_ref()
+    }
+
+    /// The hint, if any.
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    /// An I/O error on `path`, with the action that failed (`"read"`, `"write"`).
+    pub fn io(action: &str, path: &Path, err: std::io::Error) -> Self {
+        let kind = if err.kind() == std::io::ErrorKind::NotFound {
+            ErrorKind::MissingFile
+        } else {
+            ErrorKind::Io
+        };
+        Error::new(
+            kind,
+            format!("could not {action} `{}`: {err}", path.display()),
+        )
+    }
+
+    /// Renders the full diagnostic: `error: ...`, the `--> path:line:col`
+    /// arrow, the source line with a caret, notes and the hint. Plain text,
+    /// no colour, so it can be snapshotted.
+    pub fn render(&self) -> String {
+        let mut out = format!("error: {}\n", self.message);
+        if let Some(loc) = &self.location {
+            out.push_str(&format!("  --> {loc}\n"));
+            if let Some(text) = &loc.line_text {
+                let num = loc.line.to_string();
+                let pad = " ".repeat(num.len());
+                let caret_pad: String = text
+                    .chars()
+                    .take(loc.col - 1)
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                out.push_str(&format!("{pad} |\n{num} | {text}\n{pad} | {caret_pad}^\n"));
+            }
+        }
+        for note in &self.notes {
+            out.push_str(&format!("  note: {note}\n"));
+        }
+        if let Some(hint) = &self.hint {
+            out.push_str(&format!("  hint: {hint}\n"));
+        }
+        out
+    }
+}
+
+/// "did you mean" support: the candidate closest to `name`, if it is close
+/// enough to be a plausible typo (Jaro-Winkler similarity of at least 0.8).
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_from_offset_counts_lines_and_columns() {
+        let src = "select 1\nfrom {{ ref('x') }}\n";
+        let loc = Location::from_offset("m.sql", src, src.find("ref").unwrap());
+        assert_eq!((loc.line, loc.col), (2, 9));
+        assert_eq!(loc.line_text.as_deref(), Some("from {{ ref('x') }}"));
+    }
+
+    #[test]
+    fn render_puts_caret_under_column() {
+        let src = "select *\nfrom {{ ref('stg_order') }}";
+        let err = Error::new(ErrorKind::UnknownRef, "unknown")
+            .with_location(Location::new("models/a.sql", 2, 9, Some(src)))
+            .with_hint("did you mean `stg_orders`?");
+        let text = err.render();
+        assert!(text.contains("  --> models/a.sql:2:9\n"), "{text}");
+        assert!(
+            text.contains("2 | from {{ ref('stg_order') }}\n  |         ^\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("  hint: did you mean `stg_orders`?\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn did_you_mean_picks_closest() {
+        assert_eq!(
+            did_you_mean("stg_order", ["stg_orders", "customers"]),
+            Some("stg_orders")
+        );
+        assert_eq!(did_you_mean("zzz", ["stg_orders"]), None);
+    }
+}

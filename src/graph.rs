@@ -1,0 +1,183 @@
+//! The dependency graph (petgraph): topological order, cycle reports,
+//! ancestors and descendants for selectors, and dbt build's test edges.
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::Direction;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::manifest::{slash, Manifest, ResourceType};
+
+/// Edges point from a node to the nodes that depend on it (parent -> child).
+/// Graph indices are positions in [`Manifest::nodes`].
+#[derive(Debug)]
+pub struct Graph {
+    dag: DiGraph<usize, ()>,
+}
+
+impl Graph {
+    /// Builds the graph of `manifest` and checks it has no cycle.
+    ///
+    /// Errors: [`ErrorKind::Cycle`] naming the cycle (`a -> b -> c -> a`) and
+    /// each node's file.
+    pub fn build(manifest: &Manifest) -> Result<Graph> {
+        let mut dag = DiGraph::with_capacity(manifest.nodes.len(), manifest.nodes.len() * 2);
+        for i in 0..manifest.nodes.len() {
+            dag.add_node(i);
+        }
+        for (i, node) in manifest.nodes.iter().enumerate() {
+            for dep in &node.depends_on {
+                if let Some(p) = manifest.position(dep) {
+                    dag.add_edge(NodeIndex::new(p), NodeIndex::new(i), ());
+                }
+            }
+        }
+        let graph = Graph { dag };
+        graph.check_cycles(manifest)?;
+        Ok(graph)
+    }
+
+    fn check_cycles(&self, manifest: &Manifest) -> Result<()> {
+        for scc in tarjan_scc(&self.dag) {
+            let self_loop = scc.len() == 1 && self.dag.contains_edge(scc[0], scc[0]);
+            if scc.len() < 2 && !self_loop {
+                continue;
+            }
+            let members: HashSet<NodeIndex> = scc.iter().copied().collect();
+            // Walk the cycle from its smallest member for a stable message.
+            let start = *scc
+                .iter()
+                .min_by_key(|ix| &manifest.nodes[ix.index()].unique_id)
+                .expect("non-empty");
+            let mut path = vec![start];
+            let mut current = start;
+            loop {
+                let next = self
+                    .dag
+                    .neighbors_directed(current, Direction::Outgoing)
+                    .filter(|n| members.contains(n))
+                    .min_by_key(|n| {
+                        if *n == start {
+                            String::new()
+                        } else {
+                            manifest.nodes[n.index()].unique_id.clone()
+                        }
+                    })
+                    .expect("cycle member has a successor in the cycle");
+                if next == start || path.contains(&next) {
+                    path.push(next);
+                    break;
+                }
+                path.push(next);
+                current = next;
+            }
+            let names: Vec<&str> = path
+                .iter()
+                .map(|ix| manifest.nodes[ix.index()].name.as_str())
+                .collect();
+            let mut err = Error::new(
+                ErrorKind::Cycle,
+                format!("dependency cycle: {}", names.join(" -> ")),
+            )
+            .with_hint(
+                "a model cannot depend on itself through its refs; remove one of these refs",
+            );
+            for ix in &path[..path.len() - 1] {
+                let node = &manifest.nodes[ix.index()];
+                err = err.with_note(format!(
+                    "`{}` is defined in `{}`",
+                    node.name,
+                    slash(&node.original_file_path)
+                ));
+            }
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Direct parents of node `i`.
+    pub fn parents(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        self.dag
+            .neighbors_directed(NodeIndex::new(i), Direction::Incoming)
+            .map(|n| n.index())
+    }
+
+    /// Direct children of node `i`.
+    pub fn children(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        self.dag
+            .neighbors_directed(NodeIndex::new(i), Direction::Outgoing)
+            .map(|n| n.index())
+    }
+
+    /// Nodes reachable from `start` going `dir`, up to `depth` steps (None:
+    /// unlimited), not including `start` itself.
+    pub fn reach(&self, start: usize, dir: Direction, depth: Option<usize>) -> BTreeSet<usize> {
+        let mut seen = BTreeSet::new();
+        let mut queue = VecDeque::from([(start, 0usize)]);
+        while let Some((n, d)) = queue.pop_front() {
+            if depth.is_some_and(|max| d >= max) {
+                continue;
+            }
+            for m in self.dag.neighbors_directed(NodeIndex::new(n), dir) {
+                if seen.insert(m.index()) {
+                    queue.push_back((m.index(), d + 1));
+                }
+            }
+        }
+        seen.remove(&start);
+        seen
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.dag.node_count()
+    }
+
+    /// Whether the graph is empty.
+    pub fn is_empty(&self) -> bool {
+        self.dag.node_count() == 0
+    }
+
+    /// Extra dependencies `dbt build` adds so that a failing test skips what
+    /// is downstream of the node it tests: each test becomes a parent of
+    /// every child of its parents, when all of the test's parents are
+    /// ancestors of (or are) that child, as dbt's `add_test_edges`.
+    /// Returns `(test, child)` pairs among `selected` nodes.
+    pub fn build_test_edges(
+        &self,
+        manifest: &Manifest,
+        selected: &BTreeSet<usize>,
+    ) -> Vec<(usize, usize)> {
+        let mut edges = Vec::new();
+        for &t in selected {
+            if manifest.nodes[t].resource_type != ResourceType::Test {
+                continue;
+            }
+            let parents: Vec<usize> = self.parents(t).collect();
+            let mut candidates = BTreeSet::new();
+            for &p in &parents {
+                for c in self.children(p) {
+                    if c != t
+                        && selected.contains(&c)
+                        && manifest.nodes[c].resource_type != ResourceType::Test
+                    {
+                        candidates.insert(c);
+                    }
+                }
+            }
+            for c in candidates {
+                if parents.len() == 1 {
+                    edges.push((t, c));
+                    continue;
+                }
+                let ancestors = self.reach(c, Direction::Incoming, None);
+                if parents.iter().all(|p| ancestors.contains(p)) {
+                    edges.push((t, c));
+                }
+            }
+        }
+        edges
+    }
+}

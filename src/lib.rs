@@ -1,0 +1,40 @@
+//! sluice compiles and builds dbt-style projects into DuckDB.
+//!
+//! The pipeline, one module a stage: [`project`] reads dbt_project.yml,
+//! profiles.yml and the project's files; [`render`] holds the minijinja
+//! environment with dbt's context (`ref`, `source`, `var`, `config`, macros);
+//! [`manifest`] parses every node (first render) into a manifest of
+//! models, seeds, sources and tests; [`graph`] checks the DAG and
+//! [`selector`] picks nodes; [`compile`] renders the SQL that runs (second
+//! render); [`run`] executes it on the warehouse ([`adapter`]) through
+//! [`materialize`] and [`data_tests`]; [`docs`] writes the JSON artifacts.
+//! [`commands`] strings the stages together for each CLI command.
+//!
+//! ```no_run
+//! use sluice::project::{LoadOptions, Project};
+//! use sluice::render::Renderer;
+//! use sluice::manifest::Manifest;
+//!
+//! let project = Project::load(&LoadOptions { project_dir: "example_project".into(), ..Default::default() })?;
+//! let renderer = Renderer::new(&project)?;
+//! let manifest = Manifest::build(&project, &renderer)?;
+//! println!("{} nodes", manifest.nodes.len());
+//! # Ok::<(), sluice::Error>(())
+//! ```
+
+pub mod adapter;
+pub mod cli;
+pub mod commands;
+pub mod compile;
+pub mod data_tests;
+pub mod docs;
+pub mod error;
+pub mod graph;
+pub mod manifest;
+pub mod materialize;
+pub mod project;
+pub mod render;
+pub mod run;
+pub mod selector;
+
+pub use error::{Error, ErrorKind, Location, Result};

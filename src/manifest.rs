@@ -1,0 +1,862 @@
+//! The parsed project: every node (model, seed, source, test, analysis)
+//! with its config, relation and dependencies, as dbt's manifest.
+//!
+//! [`Manifest::build`] runs dbt's parse phase: each model, test and analysis
+//! is rendered once with `execute` false, in parallel, to learn its refs,
+//! sources and in-file config; relations are named with the
+//! `generate_schema_name` / `generate_alias_name` macros; generic tests are
+//! generated from schema YAML; and every ref and source is resolved to a
+//! unique_id (an unknown one is an error at the call's file:line).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use md5::Digest;
+use minijinja::Value;
+use rayon::prelude::*;
+use serde_json::Value as Json;
+
+use crate::data_tests::{self, TestMetadata};
+use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
+use crate::project::config::{config_from_yaml_map, yaml_to_json, Config, ConfigTree};
+use crate::project::schema_yaml::{ColumnDef, NodePatch};
+use crate::project::Project;
+use crate::render::{NodeScope, NodeVars, Phase, RefCall, Relation, Renderer, Resolver};
+
+/// The kind of a node, as dbt's `resource_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceType {
+    /// A SQL model.
+    Model,
+    /// A CSV seed.
+    Seed,
+    /// A source table declared in YAML.
+    Source,
+    /// A data test (generic or singular).
+    Test,
+    /// An analysis: compiled, never run.
+    Analysis,
+}
+
+impl ResourceType {
+    /// The lowercase name dbt uses (`model`, `seed`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceType::Model => "model",
+            ResourceType::Seed => "seed",
+            ResourceType::Source => "source",
+            ResourceType::Test => "test",
+            ResourceType::Analysis => "analysis",
+        }
+    }
+
+    /// Parses a `--resource-type` value.
+    pub fn parse(s: &str) -> Option<ResourceType> {
+        Some(match s {
+            "model" => ResourceType::Model,
+            "seed" => ResourceType::Seed,
+            "source" => ResourceType::Source,
+            "test" | "data_test" => ResourceType::Test,
+            "analysis" => ResourceType::Analysis,
+            _ => return None,
+        })
+    }
+}
+
+/// A source table's own fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceInfo {
+    /// The source (group) name.
+    pub source_name: String,
+    /// Description of the source group.
+    pub source_description: String,
+    /// Loader, for documentation.
+    pub loader: String,
+}
+
+/// One node of the project.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// `model.shop.orders`, `seed.shop.raw_customers`, `source.shop.raw.orders`, `test.shop.<name>.<hash>`.
+    pub unique_id: String,
+    /// Node name (file stem, or the generated test name).
+    pub name: String,
+    /// Kind of node.
+    pub resource_type: ResourceType,
+    /// Package (project) name.
+    pub package_name: String,
+    /// Path relative to the node's resource folder (dbt's `path`).
+    pub path: PathBuf,
+    /// Path relative to the project root (dbt's `original_file_path`).
+    pub original_file_path: PathBuf,
+    /// Fully qualified name: `[package, folders..., name]`.
+    pub fqn: Vec<String>,
+    /// The template text (empty for seeds and sources).
+    pub raw_code: String,
+    /// Resolved config.
+    pub config: Config,
+    /// Markdown description.
+    pub description: String,
+    /// Documented columns, in YAML order.
+    pub columns: Vec<ColumnDef>,
+    /// Schema YAML file that described the node.
+    pub patch_path: Option<PathBuf>,
+    /// Where the node lives in the warehouse (None for tests that store nothing, analyses).
+    pub relation: Option<Relation>,
+    /// `ref()` calls, in order.
+    pub refs: Vec<RefCall>,
+    /// `source()` calls.
+    pub sources: Vec<(String, String)>,
+    /// unique_ids this node depends on, sorted.
+    pub depends_on: Vec<String>,
+    /// Macros the node's file calls directly (by unique_id), sorted.
+    pub depends_on_macros: Vec<String>,
+    /// Generic test metadata.
+    pub test_metadata: Option<TestMetadata>,
+    /// Source fields, for sources.
+    pub source: Option<SourceInfo>,
+    /// sha256 of the file contents (dbt's checksum).
+    pub checksum: String,
+}
+
+impl Node {
+    /// The materialization: the `materialized` config for models, `seed`,
+    /// `test`, `source` or `analysis` otherwise.
+    pub fn materialized(&self) -> String {
+        match self.resource_type {
+            ResourceType::Model => self.config.materialized(),
+            other => other.as_str().to_owned(),
+        }
+    }
+
+    /// The dict a template sees as `model` (and `node` in naming macros).
+    pub fn template_value(&self) -> Value {
+        Value::from_serialize(serde_json::json!({
+            "unique_id": self.unique_id,
+            "name": self.name,
+            "resource_type": self.resource_type.as_str(),
+            "package_name": self.package_name,
+            "path": slash(&self.path),
+            "original_file_path": slash(&self.original_file_path),
+            "fqn": self.fqn,
+            "config": self.config.0,
+            "tags": self.config.tags(),
+            "description": self.description,
+            "alias": self.relation.as_ref().map(|r| r.identifier.clone()),
+            "schema": self.relation.as_ref().map(|r| r.schema.clone()),
+            "database": self.relation.as_ref().map(|r| r.database.clone()),
+            "version": Json::Null,
+        }))
+    }
+
+    /// Vars for rendering this node.
+    pub fn vars(&self) -> NodeVars {
+        NodeVars {
+            this: self.relation.clone(),
+            model: self.template_value(),
+            test_kwargs: None,
+        }
+    }
+}
+
+/// A path with forward slashes, for artifacts and templates.
+pub fn slash(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+/// The parsed project.
+#[derive(Debug)]
+pub struct Manifest {
+    /// Project (root package) name.
+    pub project_name: String,
+    /// Every enabled node, sorted by unique_id.
+    pub nodes: Vec<Node>,
+    /// Nodes disabled by config, sorted by unique_id.
+    pub disabled: Vec<Node>,
+    index: HashMap<String, usize>,
+    /// Relation resolution for the compile render.
+    pub resolver: Arc<Resolver>,
+}
+
+impl Manifest {
+    /// Parses `project` (see the module docs).
+    ///
+    /// Errors: located [`ErrorKind::Jinja`] for templates that fail to
+    /// render, [`ErrorKind::UnknownRef`] / [`ErrorKind::UnknownSource`] with
+    /// a "did you mean" hint, [`ErrorKind::DuplicateNode`] for clashing names
+    /// or YAML entries, [`ErrorKind::MissingFile`] for a referenced seed whose CSV is missing.
+    pub fn build(project: &Project, renderer: &Renderer) -> Result<Manifest> {
+        let pkg = project.name().to_owned();
+        let target = &project.target;
+        let patches = collect_patches(project)?;
+        let models_tree = ConfigTree::new(project.config.models.clone());
+        let seeds_tree = ConfigTree::new(project.config.seeds.clone());
+        let tests_tree = ConfigTree::new(project.config.data_tests.clone());
+
+        // Sources first: they are known before any template renders.
+        let mut sources = Vec::new();
+        let mut resolver = Resolver {
+            database: target.database.clone(),
+            schema: target.schema.clone(),
+            ..Resolver::default()
+        };
+        for (yml, file) in &project.schema_files {
+            for src in &file.sources {
+                let src_config = config_from_yaml_map(&src.config);
+                for table in &src.tables {
+                    let mut config = src_config.clone();
+                    config.merge(&config_from_yaml_map(&table.config));
+                    let mut tags: Vec<String> = src.tags.clone();
+                    tags.extend(table.tags.iter().cloned());
+                    if !tags.is_empty() {
+                        config.set("tags", Json::from(tags));
+                    }
+                    // dbt renders these properties, so `schema: "{{ target.schema }}_raw"` works.
+                    let render = |text: &str| -> Result<String> {
+                        if !text.contains("{{") && !text.contains("{%") {
+                            return Ok(text.to_owned());
+                        }
+                        let scope = Arc::new(NodeScope::new(
+                            Phase::Parse,
+                            &src.name,
+                            Config::default(),
+                            Arc::new(Resolver::default()),
+                        ));
+                        let vars = NodeVars {
+                            this: None,
+                            model: Value::from(()),
+                            test_kwargs: None,
+                        };
+                        renderer
+                            .render(&slash(yml), text, &scope, &vars)
+                            .map(|s| s.trim().to_owned())
+                    };
+                    let relation = Relation::new(
+                        &render(src.database.as_deref().unwrap_or(&target.database))?,
+                        &render(src.schema.as_deref().unwrap_or(&src.name))?,
+                        &render(table.identifier.as_deref().unwrap_or(&table.name))?,
+                    );
+                    resolver
+                        .sources
+                        .insert((src.name.clone(), table.name.clone()), relation.clone());
+                    sources.push(Node {
+                        unique_id: format!("source.{pkg}.{}.{}", src.name, table.name),
+                        name: table.name.clone(),
+                        resource_type: ResourceType::Source,
+                        package_name: pkg.clone(),
+                        path: yml.clone(),
+                        original_file_path: yml.clone(),
+                        fqn: source_fqn(
+                            &pkg,
+                            yml,
+                            &project.config.model_paths,
+                            &src.name,
+                            &table.name,
+                        ),
+                        raw_code: String::new(),
+                        config,
+                        description: table.description.clone(),
+                        columns: table.columns.clone(),
+                        patch_path: Some(yml.clone()),
+                        relation: Some(relation),
+                        refs: Vec::new(),
+                        sources: Vec::new(),
+                        depends_on: Vec::new(),
+                        depends_on_macros: Vec::new(),
+                        test_metadata: None,
+                        source: Some(SourceInfo {
+                            source_name: src.name.clone(),
+                            source_description: src.description.clone(),
+                            loader: src.loader.clone(),
+                        }),
+                        checksum: String::new(),
+                    });
+                }
+            }
+        }
+
+        // Models, analyses and singular tests: files with Jinja to parse.
+        let mut file_nodes: Vec<Node> = Vec::new();
+        for (files, rtype, dirs, tree) in [
+            (
+                &project.models,
+                ResourceType::Model,
+                &project.config.model_paths,
+                &models_tree,
+            ),
+            (
+                &project.analyses,
+                ResourceType::Analysis,
+                &project.config.analysis_paths,
+                &ConfigTree::default(),
+            ),
+            (
+                &project.singular_tests,
+                ResourceType::Test,
+                &project.config.test_paths,
+                &tests_tree,
+            ),
+        ] {
+            for file in files {
+                let (path, fqn) = node_fqn(&pkg, &file.path, dirs);
+                let name = fqn.last().cloned().unwrap_or_default();
+                let mut config = match rtype {
+                    ResourceType::Test => {
+                        let mut c = data_tests::default_config();
+                        c.merge(&tree.resolve(&fqn));
+                        c
+                    }
+                    _ => tree.resolve(&fqn),
+                };
+                let patch = match rtype {
+                    ResourceType::Model => patches.models.get(&name),
+                    ResourceType::Analysis => patches.analyses.get(&name),
+                    _ => None,
+                };
+                apply_patch_config(&mut config, patch);
+                let unique_id = format!("{}.{pkg}.{name}", rtype.as_str());
+                file_nodes.push(Node {
+                    unique_id,
+                    name,
+                    resource_type: rtype,
+                    package_name: pkg.clone(),
+                    path,
+                    original_file_path: file.path.clone(),
+                    fqn,
+                    raw_code: file.text.clone(),
+                    config,
+                    description: patch.map(|p| p.1.description.clone()).unwrap_or_default(),
+                    columns: patch.map(|p| p.1.columns.clone()).unwrap_or_default(),
+                    patch_path: patch.map(|p| p.0.clone()),
+                    relation: None,
+                    refs: Vec::new(),
+                    sources: Vec::new(),
+                    depends_on: Vec::new(),
+                    depends_on_macros: Vec::new(),
+                    test_metadata: None,
+                    source: None,
+                    checksum: sha256(&file.text),
+                });
+            }
+        }
+        // Seeds.
+        for rel in &project.seeds {
+            let (path, fqn) = node_fqn(&pkg, rel, &project.config.seed_paths);
+            let name = fqn.last().cloned().unwrap_or_default();
+            let mut config = seeds_tree.resolve(&fqn);
+            let patch = patches.seeds.get(&name);
+            apply_patch_config(&mut config, patch);
+            file_nodes.push(Node {
+                unique_id: format!("seed.{pkg}.{name}"),
+                name,
+                resource_type: ResourceType::Seed,
+                package_name: pkg.clone(),
+                path,
+                original_file_path: rel.clone(),
+                fqn,
+                raw_code: String::new(),
+                config,
+                description: patch.map(|p| p.1.description.clone()).unwrap_or_default(),
+                columns: patch.map(|p| p.1.columns.clone()).unwrap_or_default(),
+                patch_path: patch.map(|p| p.0.clone()),
+                relation: None,
+                refs: Vec::new(),
+                sources: Vec::new(),
+                depends_on: Vec::new(),
+                depends_on_macros: Vec::new(),
+                test_metadata: None,
+                source: None,
+                checksum: std::fs::read(project.root.join(rel))
+                    .map(|b| sha256_bytes(&b))
+                    .unwrap_or_default(),
+            });
+        }
+        check_duplicates(&file_nodes)?;
+
+        // Parse render, in parallel.
+        let parse_resolver = Arc::new(Resolver {
+            database: resolver.database.clone(),
+            schema: resolver.schema.clone(),
+            sources: resolver.sources.clone(),
+            ..Resolver::default()
+        });
+        let macro_names: Vec<(String, String)> = renderer
+            .macros()
+            .iter()
+            .map(|m| (m.name.clone(), m.unique_id.clone()))
+            .collect();
+        file_nodes
+            .par_iter_mut()
+            .try_for_each(|node| -> Result<()> {
+                if node.resource_type == ResourceType::Seed {
+                    return Ok(());
+                }
+                let scope = Arc::new(NodeScope::new(
+                    Phase::Parse,
+                    &node.unique_id,
+                    node.config.clone(),
+                    parse_resolver.clone(),
+                ));
+                let mut vars = node.vars();
+                vars.this = Some(Relation::new(
+                    &parse_resolver.database,
+                    &parse_resolver.schema,
+                    &node.name,
+                ));
+                renderer.render(
+                    &slash(&node.original_file_path),
+                    &node.raw_code,
+                    &scope,
+                    &vars,
+                )?;
+                let captured = scope.captured();
+                node.config.merge(&captured.config);
+                node.refs = captured.refs;
+                node.sources = captured.sources;
+                node.depends_on_macros = macro_calls(&node.raw_code, &macro_names);
+                Ok(())
+            })?;
+
+        // Name relations (models, seeds) with the naming macros.
+        file_nodes
+            .par_iter_mut()
+            .try_for_each(|node| -> Result<()> {
+                if matches!(node.resource_type, ResourceType::Model | ResourceType::Seed)
+                    && node.config.enabled()
+                {
+                    node.relation = Some(name_relation(renderer, node)?);
+                }
+                Ok(())
+            })?;
+
+        let (enabled, disabled): (Vec<Node>, Vec<Node>) =
+            file_nodes.into_iter().partition(|n| n.config.enabled());
+        let (sources, disabled_sources): (Vec<Node>, Vec<Node>) =
+            sources.into_iter().partition(|n| n.config.enabled());
+        for node in &enabled {
+            if let Some(rel) = &node.relation {
+                resolver.refs.insert(node.name.clone(), rel.clone());
+                resolver
+                    .package_refs
+                    .insert((node.package_name.clone(), node.name.clone()), rel.clone());
+            }
+        }
+        let resolver = Arc::new(resolver);
+
+        // Generic tests from YAML, parsed with the final relations.
+        let mut tests = data_tests::generic_tests(
+            project,
+            renderer,
+            &resolver,
+            &tests_tree,
+            &enabled,
+            &sources,
+        )?;
+        tests.retain(|t| t.config.enabled());
+
+        let mut nodes = enabled;
+        nodes.extend(sources);
+        nodes.extend(tests);
+        let mut disabled = disabled;
+        disabled.extend(disabled_sources);
+        nodes.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
+        disabled.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
+        resolve_dependencies(project, &patches, &mut nodes, &disabled)?;
+        let index = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.unique_id.clone(), i))
+            .collect();
+        Ok(Manifest {
+            project_name: pkg,
+            nodes,
+            disabled,
+            index,
+            resolver,
+        })
+    }
+
+    /// The node with this unique_id.
+    pub fn get(&self, unique_id: &str) -> Option<&Node> {
+        self.index.get(unique_id).map(|&i| &self.nodes[i])
+    }
+
+    /// Position of the node in [`Manifest::nodes`].
+    pub fn position(&self, unique_id: &str) -> Option<usize> {
+        self.index.get(unique_id).copied()
+    }
+}
+
+/// YAML patches by node name: `(yml path, patch)`.
+#[derive(Default)]
+struct Patches {
+    models: HashMap<String, (PathBuf, NodePatch)>,
+    seeds: HashMap<String, (PathBuf, NodePatch)>,
+    analyses: HashMap<String, (PathBuf, NodePatch)>,
+}
+
+fn collect_patches(project: &Project) -> Result<Patches> {
+    let mut patches = Patches::default();
+    for (yml, file) in &project.schema_files {
+        for (list, map, kind) in [
+            (&file.models, &mut patches.models, "model"),
+            (&file.seeds, &mut patches.seeds, "seed"),
+            (&file.analyses, &mut patches.analyses, "analysis"),
+        ] {
+            for patch in list {
+                if let Some((prev, _)) = map.get(&patch.name) {
+                    return Err(Error::new(
+                        ErrorKind::DuplicateNode,
+                        format!(
+                            "{kind} `{}` is described twice: in `{}` and `{}`",
+                            patch.name,
+                            slash(prev),
+                            slash(yml)
+                        ),
+                    )
+                    .with_hint("keep one YAML entry per node"));
+                }
+                map.insert(patch.name.clone(), (yml.clone(), patch.clone()));
+            }
+        }
+    }
+    Ok(patches)
+}
+
+fn apply_patch_config(config: &mut Config, patch: Option<&(PathBuf, NodePatch)>) {
+    let Some((_, patch)) = patch else { return };
+    let mut layer = config_from_yaml_map(&patch.config);
+    if patch.meta.is_mapping() {
+        layer.set("meta", yaml_to_json(&patch.meta));
+    }
+    if patch.docs.is_mapping() {
+        layer.set("docs", yaml_to_json(&patch.docs));
+    }
+    config.merge(&layer);
+}
+
+/// `(path relative to its resource dir, fqn)` of a node file, as dbt.
+fn node_fqn(pkg: &str, rel: &Path, dirs: &[String]) -> (PathBuf, Vec<String>) {
+    let inner = dirs
+        .iter()
+        .find_map(|d| rel.strip_prefix(d.trim_end_matches('/')).ok())
+        .unwrap_or(rel)
+        .to_path_buf();
+    let mut fqn = vec![pkg.to_owned()];
+    if let Some(parent) = inner.parent() {
+        fqn.extend(
+            parent
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+        );
+    }
+    fqn.push(
+        inner
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    (inner, fqn)
+}
+
+fn source_fqn(pkg: &str, yml: &Path, dirs: &[String], source: &str, table: &str) -> Vec<String> {
+    let (_, mut fqn) = node_fqn(pkg, yml, dirs);
+    fqn.pop();
+    fqn.push(source.to_owned());
+    fqn.push(table.to_owned());
+    fqn
+}
+
+fn check_duplicates(nodes: &[Node]) -> Result<()> {
+    let mut seen: HashMap<&str, &Node> = HashMap::new();
+    for node in nodes {
+        if !matches!(
+            node.resource_type,
+            ResourceType::Model | ResourceType::Seed | ResourceType::Analysis
+        ) {
+            continue;
+        }
+        if let Some(prev) = seen.insert(&node.name, node) {
+            return Err(Error::new(
+                ErrorKind::DuplicateNode,
+                format!(
+                    "two resources are named `{}`: {} `{}` and {} `{}`",
+                    node.name,
+                    prev.resource_type.as_str(),
+                    slash(&prev.original_file_path),
+                    node.resource_type.as_str(),
+                    slash(&node.original_file_path)
+                ),
+            )
+            .with_hint(
+                "`ref()` finds nodes by name, so names must be unique; rename one of the files",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Names the node's relation with generate_database_name / generate_schema_name / generate_alias_name.
+fn name_relation(renderer: &Renderer, node: &Node) -> Result<Relation> {
+    let node_value = node.template_value();
+    let custom = |key: &str| {
+        node.config
+            .get_str(key)
+            .map(Value::from)
+            .unwrap_or(Value::from(()))
+    };
+    let call = |name: &str, key: &str| -> Result<String> {
+        renderer
+            .call_macro(name, &[custom(key), node_value.clone()])
+            .map(|v| v.to_string().trim().to_owned())
+            .map_err(|e| e.with_note(format!("while naming the relation of `{}`", node.unique_id)))
+    };
+    Ok(Relation::new(
+        &call("generate_database_name", "database")?,
+        &call("generate_schema_name", "schema")?,
+        &call("generate_alias_name", "alias")?,
+    ))
+}
+
+/// Macros a template calls by name (a cheap scan for `name(`), as unique_ids.
+fn macro_calls(raw: &str, macros: &[(String, String)]) -> Vec<String> {
+    if !raw.contains("{{") && !raw.contains("{%") {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = macros
+        .iter()
+        .filter(|(name, _)| {
+            raw.match_indices(name.as_str()).any(|(i, _)| {
+                let before_ok = i == 0
+                    || !raw.as_bytes()[i - 1].is_ascii_alphanumeric()
+                        && raw.as_bytes()[i - 1] != b'_';
+                before_ok && raw[i + name.len()..].trim_start().starts_with('(')
+            })
+        })
+        .map(|(_, id)| id.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Resolves every node's refs and sources to unique_ids.
+fn resolve_dependencies(
+    project: &Project,
+    patches: &Patches,
+    nodes: &mut [Node],
+    disabled: &[Node],
+) -> Result<()> {
+    let mut by_name: HashMap<String, String> = HashMap::new();
+    let mut sources: BTreeMap<(String, String), String> = BTreeMap::new();
+    // sluice extension: a source that names a seed's table depends on that
+    // seed, so `build` loads the seed before models read the source.
+    let seed_relations: HashMap<Relation, String> = nodes
+        .iter()
+        .filter(|n| n.resource_type == ResourceType::Seed)
+        .filter_map(|n| n.relation.clone().map(|r| (r, n.unique_id.clone())))
+        .collect();
+    for node in nodes.iter() {
+        match node.resource_type {
+            ResourceType::Model | ResourceType::Seed => {
+                by_name.insert(node.name.clone(), node.unique_id.clone());
+            }
+            ResourceType::Source => {
+                if let Some(info) = &node.source {
+                    sources.insert(
+                        (info.source_name.clone(), node.name.clone()),
+                        node.unique_id.clone(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    for node in nodes.iter_mut() {
+        let mut deps = Vec::new();
+        for call in &node.refs {
+            match by_name.get(&call.name) {
+                Some(id) => deps.push(id.clone()),
+                None => {
+                    return Err(unknown_ref(
+                        project, patches, node, call, &by_name, disabled,
+                    ))
+                }
+            }
+        }
+        for key in &node.sources {
+            match sources.get(key) {
+                Some(id) => deps.push(id.clone()),
+                None => {
+                    let known: Vec<String> =
+                        sources.keys().map(|(s, t)| format!("{s}.{t}")).collect();
+                    let wanted = format!("{}.{}", key.0, key.1);
+                    let mut err = Error::new(
+                        ErrorKind::UnknownSource,
+                        format!(
+                            "{} `{}` refers to source `{wanted}`, which does not exist",
+                            node.resource_type.as_str(),
+                            node.name
+                        ),
+                    )
+                    .or_location(|| locate_call(node, "source", &key.0));
+                    err = match did_you_mean(&wanted, known.iter().map(String::as_str)) {
+                        Some(s) => err.with_hint(format!("did you mean `{s}`?")),
+                        None => err.with_hint("declare it under `sources:` in a schema YAML file"),
+                    };
+                    return Err(err);
+                }
+            }
+        }
+        if node.resource_type == ResourceType::Source {
+            if let Some(seed) = node.relation.as_ref().and_then(|r| seed_relations.get(r)) {
+                deps.push(seed.clone());
+            }
+        }
+        if let Some(meta) = &node.test_metadata {
+            if let Some(attached) = &meta.attached_node {
+                deps.push(attached.clone());
+            }
+        }
+        deps.sort();
+        deps.dedup();
+        deps.retain(|d| d != &node.unique_id);
+        node.depends_on = deps;
+    }
+    Ok(())
+}
+
+fn unknown_ref(
+    project: &Project,
+    patches: &Patches,
+    node: &Node,
+    call: &RefCall,
+    by_name: &HashMap<String, String>,
+    disabled: &[Node],
+) -> Error {
+    let what = node.resource_type.as_str();
+    let location = || locate_call(node, "ref", &call.name);
+    if let Some(d) = disabled.iter().find(|d| d.name == call.name) {
+        return Error::new(
+            ErrorKind::UnknownRef,
+            format!(
+                "{what} `{}` refers to `{}`, which is disabled",
+                node.name, call.name
+            ),
+        )
+        .or_location(location)
+        .with_hint(format!(
+            "enable `{}` (`enabled: true`) or remove the ref",
+            slash(&d.original_file_path)
+        ));
+    }
+    if let Some((yml, _)) = patches.seeds.get(&call.name) {
+        let expected = project
+            .config
+            .seed_paths
+            .first()
+            .map(|d| format!("{d}/{}.csv", call.name))
+            .unwrap_or_default();
+        return Error::new(
+            ErrorKind::MissingFile,
+            format!(
+                "{what} `{}` refers to seed `{}`, which `{}` describes, but its CSV file `{expected}` does not exist",
+                node.name,
+                call.name,
+                slash(yml)
+            ),
+        )
+        .or_location(location)
+        .with_hint(format!("add `{expected}` (a CSV file with a header row) or remove the ref"));
+    }
+    let err = Error::new(
+        ErrorKind::UnknownRef,
+        format!(
+            "{what} `{}` refers to `{}`, which does not exist",
+            node.name, call.name
+        ),
+    )
+    .or_location(location);
+    match did_you_mean(&call.name, by_name.keys().map(String::as_str)) {
+        Some(s) => err.with_hint(format!("did you mean `{s}`?")),
+        None => err.with_hint("create a model or seed with that name, or fix the spelling"),
+    }
+}
+
+/// The location of `func('arg'` in the node's file, if it is written there.
+fn locate_call(node: &Node, func: &str, arg: &str) -> Option<Location> {
+    let raw = &node.raw_code;
+    for quote in ['\'', '"'] {
+        let needle = format!("{quote}{arg}{quote}");
+        let mut from = 0;
+        while let Some(i) = raw[from..].find(&needle) {
+            let at = from + i;
+            let before = raw[..at].trim_end();
+            let before = before
+                .strip_suffix(',')
+                .map(str::trim_end)
+                .unwrap_or(before);
+            let before = before.strip_suffix('(').map(str::trim_end);
+            if let Some(b) = before {
+                if b.ends_with(func) || (func == "ref" && b.contains("ref(")) {
+                    let start = b.len() - func.len().min(b.len());
+                    let call_start = raw[..at].rfind(func).unwrap_or(start);
+                    return Some(Location::from_offset(
+                        &node.original_file_path,
+                        raw,
+                        call_start,
+                    ));
+                }
+            }
+            from = at + needle.len();
+        }
+    }
+    None
+}
+
+/// Hex sha256 of a text.
+pub fn sha256(text: &str) -> String {
+    sha256_bytes(text.as_bytes())
+}
+
+fn sha256_bytes(bytes: &[u8]) -> String {
+    use sha2::Sha256;
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hex md5 of a text (dbt's test name hashing).
+pub fn md5_hex(text: &str) -> String {
+    let digest = md5::Md5::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fqn_follows_folders() {
+        let (path, fqn) = node_fqn(
+            "shop",
+            Path::new("models/staging/stg_orders.sql"),
+            &["models".into()],
+        );
+        assert_eq!(path, Path::new("staging/stg_orders.sql"));
+        assert_eq!(fqn, ["shop", "staging", "stg_orders"]);
+    }
+
+    #[test]
+    fn macro_calls_need_word_boundary_and_paren() {
+        let macros = vec![
+            ("cents".to_owned(), "macro.p.cents".to_owned()),
+            ("x".to_owned(), "macro.p.x".to_owned()),
+        ];
+        assert_eq!(
+            macro_calls("{{ cents (a) }} max(b)", &macros),
+            ["macro.p.cents"]
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! Materializations: turning a compiled model or a seed into a relation.
+//!
+//! The SQL comes from macros in templates/ (`create_table_as`,
+//! `create_view_as`, `rename_relation`, `drop_relation`, `load_csv_rows`),
+//! which a project can override. The order of operations is fixed here and
+//! always runs in one transaction: build under an intermediate name, drop
+//! the old relation, rename the new one into place. A failure rolls back and
+//! leaves the previous relation as it was (see docs/decisions/atomic-swap.md).
+
+use std::path::Path;
+
+use minijinja::Value;
+
+use crate::adapter::{Connection, RelationType};
+use crate::error::{Error, ErrorKind, Result};
+use crate::manifest::Node;
+use crate::render::{Relation, Renderer};
+
+/// Suffix of the intermediate relation a table or view is built under.
+pub const TMP_SUFFIX: &str = "__sluice_tmp";
+
+/// What a successful materialization reports (dbt's adapter_response).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Short status shown in brackets: `OK`, `INSERT 100`.
+    pub code: String,
+    /// Rows affected, when known.
+    pub rows: Option<i64>,
+}
+
+fn call(renderer: &Renderer, name: &str, args: &[Value]) -> Result<String> {
+    Ok(renderer
+        .call_macro(name, args)?
+        .to_string()
+        .trim()
+        .to_owned())
+}
+
+fn rel(r: &Relation) -> Value {
+    Value::from_object(r.clone())
+}
+
+/// Trailing semicolons and whitespace would break `create ... as (<sql>)`.
+pub fn strip_trailing_semicolons(sql: &str) -> &str {
+    let mut s = sql.trim_end();
+    while let Some(rest) = s.strip_suffix(';') {
+        s = rest.trim_end();
+    }
+    s
+}
+
+/// The statements that swap `intermediate` into `target`'s place.
+fn swap_statements(
+    renderer: &Renderer,
+    conn: &dyn Connection,
+    target: &Relation,
+    intermediate: &Relation,
+    new_type: RelationType,
+) -> Result<Vec<String>> {
+    let mut stmts = Vec::new();
+    if let Some(old) = conn.relation_type(target)? {
+        stmts.push(call(
+            renderer,
+            "drop_relation",
+            &[rel(target), Value::from(old.as_str())],
+        )?);
+    }
+    stmts.push(call(
+        renderer,
+        "rename_relation",
+        &[
+            rel(intermediate),
+            Value::from(target.identifier.clone()),
+            Value::from(new_type.as_str()),
+        ],
+    )?);
+    Ok(stmts)
+}
+
+/// Statements to clear a leftover intermediate relation from a crashed run.
+fn clear_intermediate(
+    renderer: &Renderer,
+    conn: &dyn Connection,
+    intermediate: &Relation,
+) -> Result<Vec<String>> {
+    match conn.relation_type(intermediate)? {
+        Some(t) => Ok(vec![call(
+            renderer,
+            "drop_relation",
+            &[rel(intermediate), Value::from(t.as_str())],
+        )?]),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Creates the schema of `relation` if it does not exist.
+///
+/// Errors: [`ErrorKind::Database`].
+pub fn ensure_schema(
+    renderer: &Renderer,
+    conn: &dyn Connection,
+    relation: &Relation,
+) -> Result<()> {
+    conn.execute(&call(renderer, "create_schema", &[rel(relation)])?)
+}
+
+/// Builds a `view` or `table` model from its compiled SQL, atomically.
+///
+/// Errors: [`ErrorKind::Config`] for an unknown materialization;
+/// [`ErrorKind::Database`] when the warehouse rejects the SQL (the old
+/// relation is kept).
+pub fn run_model(
+    renderer: &Renderer,
+    conn: &dyn Connection,
+    node: &Node,
+    compiled: &str,
+) -> Result<Outcome> {
+    let target = node.relation.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Config,
+            format!("`{}` has no relation", node.unique_id),
+        )
+    })?;
+    let intermediate = target.with_identifier(&format!("{}{TMP_SUFFIX}", target.identifier));
+    let sql = Value::from(strip_trailing_semicolons(compiled).to_owned());
+    let materialized = node.config.materialized();
+    let (create, kind) = match materialized.as_str() {
+        "table" => (
+            call(
+                renderer,
+                "create_table_as",
+                &[Value::from(false), rel(&intermediate), sql],
+            )?,
+            RelationType::Table,
+        ),
+        "view" => (
+            call(renderer, "create_view_as", &[rel(&intermediate), sql])?,
+            RelationType::View,
+        ),
+        other => {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "model `{}` has materialized `{other}`, which sluice does not support yet",
+                    node.name
+                ),
+            )
+            .with_hint("use `view` or `table`"))
+        }
+    };
+    let mut stmts = clear_intermediate(renderer, conn, &intermediate)?;
+    stmts.push(create);
+    stmts.extend(swap_statements(
+        renderer,
+        conn,
+        target,
+        &intermediate,
+        kind,
+    )?);
+    conn.execute_in_transaction(&stmts)?;
+    Ok(Outcome {
+        code: "OK".into(),
+        rows: None,
+    })
+}
+
+/// Loads a seed CSV with DuckDB's CSV reader.
+///
+/// As dbt: without `full_refresh`, an existing seed table keeps its
+/// definition and is emptied and refilled (columns matched by name); with
+/// it, or when the table does not exist, the table is rebuilt from the
+/// file. `column_types` and `delimiter` configs are honoured.
+///
+/// Errors: [`ErrorKind::MissingFile`] when the CSV is gone;
+/// [`ErrorKind::Database`] when DuckDB cannot read or insert it.
+pub fn run_seed(
+    renderer: &Renderer,
+    conn: &dyn Connection,
+    node: &Node,
+    project_root: &Path,
+    full_refresh: bool,
+) -> Result<Outcome> {
+    let target = node.relation.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Config,
+            format!("`{}` has no relation", node.unique_id),
+        )
+    })?;
+    let file = project_root.join(&node.original_file_path);
+    let abs =
+        std::fs::canonicalize(&file).map_err(|e| Error::io("read", &node.original_file_path, e))?;
+    let delimiter = node
+        .config
+        .get_str("delimiter")
+        .unwrap_or_else(|| ",".into());
+    let column_types = node
+        .config
+        .get("column_types")
+        .map(Value::from_serialize)
+        .unwrap_or(Value::from(()));
+    let select = call(
+        renderer,
+        "load_csv_rows",
+        &[
+            Value::from(abs.to_string_lossy().into_owned()),
+            Value::from(delimiter),
+            column_types,
+        ],
+    )?;
+    let existing = conn.relation_type(target)?;
+    let stmts = match existing {
+        Some(RelationType::Table) if !full_refresh => {
+            vec![
+                format!("delete from {target}"),
+                format!("insert into {target} by name {select}"),
+            ]
+        }
+        _ => {
+            let intermediate =
+                target.with_identifier(&format!("{}{TMP_SUFFIX}", target.identifier));
+            let mut stmts = clear_intermediate(renderer, conn, &intermediate)?;
+            stmts.push(call(
+                renderer,
+                "create_table_as",
+                &[Value::from(false), rel(&intermediate), Value::from(select)],
+            )?);
+            stmts.extend(swap_statements(
+                renderer,
+                conn,
+                target,
+                &intermediate,
+                RelationType::Table,
+            )?);
+            stmts
+        }
+    };
+    conn.execute_in_transaction(&stmts)?;
+    let rows = conn
+        .query(&format!("select count(*) from {target}"))?
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|s| s.parse::<i64>().ok());
+    Ok(Outcome {
+        code: format!("INSERT {}", rows.unwrap_or(0)),
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_semicolons() {
+        assert_eq!(strip_trailing_semicolons("select 1;\n ;  \n"), "select 1");
+        assert_eq!(strip_trailing_semicolons("select ';'"), "select ';'");
+    }
+}

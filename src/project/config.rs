@@ -1,0 +1,314 @@
+//! Node configs and how they combine, as dbt does.
+//!
+//! A node's config comes from three layers, later winning: the `models:` /
+//! `seeds:` / `data_tests:` tree of dbt_project.yml (folder-level, deeper
+//! folders win), the `config:` block of the node's schema YAML entry, and the
+//! `{{ config(...) }}` call in the node's own file. As in dbt, `tags` add up
+//! across layers and `meta` dicts merge key by key; every other key is
+//! replaced by the later layer.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value as Json;
+
+/// Config keys dbt accepts without a `+` prefix inside the dbt_project.yml
+/// tree. Any other key without `+` is a folder or node name.
+const KNOWN_KEYS: &[&str] = &[
+    "materialized",
+    "schema",
+    "database",
+    "alias",
+    "tags",
+    "enabled",
+    "meta",
+    "docs",
+    "persist_docs",
+    "full_refresh",
+    "column_types",
+    "delimiter",
+    "quote_columns",
+    "severity",
+    "where",
+    "warn_if",
+    "error_if",
+    "store_failures",
+    "limit",
+    "fail_calc",
+    "pre-hook",
+    "post-hook",
+    "pre_hook",
+    "post_hook",
+    "unique_key",
+    "incremental_strategy",
+    "on_schema_change",
+    "contract",
+    "grants",
+    "group",
+    "access",
+];
+
+/// A node's resolved config: config name to JSON value, sorted by name.
+///
+/// Keys are normalised (`+` stripped, `pre_hook` spelled `pre-hook` as in
+/// dbt's manifest).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Config(pub BTreeMap<String, Json>);
+
+impl Config {
+    /// Applies `layer` on top of `self` with dbt's merge rules: `tags` are
+    /// appended (deduplicated, order kept), `meta` is merged key by key, every
+    /// other key is replaced.
+    pub fn merge(&mut self, layer: &Config) {
+        for (key, value) in &layer.0 {
+            match key.as_str() {
+                "tags" => {
+                    let mut tags = self.tags();
+                    for tag in as_string_list(value) {
+                        if !tags.contains(&tag) {
+                            tags.push(tag);
+                        }
+                    }
+                    self.0.insert(key.clone(), Json::from(tags));
+                }
+                "meta" | "docs" => {
+                    let mut merged = self
+                        .0
+                        .get(key)
+                        .and_then(Json::as_object)
+                        .cloned()
+                        .unwrap_or_default();
+                    if let Some(obj) = value.as_object() {
+                        merged.extend(obj.clone());
+                    }
+                    self.0.insert(key.clone(), Json::Object(merged));
+                }
+                _ => {
+                    self.0.insert(key.clone(), value.clone());
+                }
+            }
+        }
+    }
+
+    /// Sets one key, normalising its name; `tags` and `meta` merge as in
+    /// [`Config::merge`].
+    pub fn set(&mut self, key: &str, value: Json) {
+        let mut layer = Config::default();
+        layer.0.insert(normalize_key(key), value);
+        self.merge(&layer);
+    }
+
+    /// The raw value of `key`, if set.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.0.get(key)
+    }
+
+    /// `key` as a string, if it is set to a string (numbers and bools are
+    /// shown as text, as YAML users write `severity: warn` or `limit: 10`).
+    pub fn get_str(&self, key: &str) -> Option<String> {
+        match self.0.get(key)? {
+            Json::String(s) => Some(s.clone()),
+            Json::Null => None,
+            other => Some(other.to_string()),
+        }
+    }
+
+    /// `key` as a bool: YAML booleans, and the strings `true`/`false`.
+    pub fn get_bool(&self, key: &str) -> Option<bool> {
+        match self.0.get(key)? {
+            Json::Bool(b) => Some(*b),
+            Json::String(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// The materialization (`view` when unset, as dbt's default for models).
+    pub fn materialized(&self) -> String {
+        self.get_str("materialized")
+            .unwrap_or_else(|| "view".to_owned())
+    }
+
+    /// Whether the node is enabled (`true` unless `enabled: false`).
+    pub fn enabled(&self) -> bool {
+        self.get_bool("enabled").unwrap_or(true)
+    }
+
+    /// The node's tags, in the order they were added.
+    pub fn tags(&self) -> Vec<String> {
+        self.0.get("tags").map(as_string_list).unwrap_or_default()
+    }
+}
+
+/// A string or a list of strings as a list (dbt accepts `tags: x` and `tags: [x, y]`).
+pub fn as_string_list(value: &Json) -> Vec<String> {
+    match value {
+        Json::String(s) => vec![s.clone()],
+        Json::Array(items) => items
+            .iter()
+            .filter_map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| (!v.is_null()).then(|| v.to_string()))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `+materialized` -> `materialized`, `pre_hook` -> `pre-hook`.
+pub fn normalize_key(key: &str) -> String {
+    let key = key.strip_prefix('+').unwrap_or(key);
+    match key {
+        "pre_hook" => "pre-hook".to_owned(),
+        "post_hook" => "post-hook".to_owned(),
+        _ => key.to_owned(),
+    }
+}
+
+/// Converts a YAML value into JSON (YAML's non-string map keys become strings).
+pub fn yaml_to_json(value: &serde_yaml::Value) -> Json {
+    match value {
+        serde_yaml::Value::Null => Json::Null,
+        serde_yaml::Value::Bool(b) => Json::Bool(*b),
+        serde_yaml::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Json::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Json::from(u)
+            } else {
+                n.as_f64().map_or(Json::Null, Json::from)
+            }
+        }
+        serde_yaml::Value::String(s) => Json::String(s.clone()),
+        serde_yaml::Value::Sequence(items) => Json::Array(items.iter().map(yaml_to_json).collect()),
+        serde_yaml::Value::Mapping(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        serde_yaml::Value::String(s) => s.clone(),
+                        other => yaml_to_json(other).to_string(),
+                    };
+                    (key, yaml_to_json(v))
+                })
+                .collect(),
+        ),
+        serde_yaml::Value::Tagged(tagged) => yaml_to_json(&tagged.value),
+    }
+}
+
+/// Reads a flat config mapping (a schema YAML `config:` block): every key is
+/// a config key, `+` prefixes allowed.
+pub fn config_from_yaml_map(value: &serde_yaml::Value) -> Config {
+    let mut config = Config::default();
+    if let Some(map) = value.as_mapping() {
+        for (k, v) in map {
+            if let Some(k) = k.as_str() {
+                config.set(k, yaml_to_json(v));
+            }
+        }
+    }
+    config
+}
+
+/// A dbt_project.yml config tree (`models:`, `seeds:`, `data_tests:`),
+/// resolved for one node by its fqn.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigTree {
+    root: Option<serde_yaml::Value>,
+}
+
+impl ConfigTree {
+    /// Wraps the YAML value under `models:` (or `seeds:`, ...); `None` when the key is absent.
+    pub fn new(root: Option<serde_yaml::Value>) -> Self {
+        ConfigTree { root }
+    }
+
+    /// The config for a node with this `fqn` (`[package, folder..., name]`):
+    /// the configs met walking down the tree, deeper levels winning, as dbt's
+    /// folder-level inheritance.
+    pub fn resolve(&self, fqn: &[String]) -> Config {
+        let mut config = Config::default();
+        let Some(mut level) = self.root.as_ref() else {
+            return config;
+        };
+        apply_level(&mut config, level);
+        for part in fqn {
+            match level.as_mapping().and_then(|m| m.get(part.as_str())) {
+                Some(next) if next.is_mapping() => {
+                    level = next;
+                    apply_level(&mut config, level);
+                }
+                _ => break,
+            }
+        }
+        config
+    }
+}
+
+fn apply_level(config: &mut Config, level: &serde_yaml::Value) {
+    let Some(map) = level.as_mapping() else {
+        return;
+    };
+    let mut layer = Config::default();
+    for (k, v) in map {
+        let Some(k) = k.as_str() else { continue };
+        let is_config = k.starts_with('+')
+            || (KNOWN_KEYS.contains(&k)
+                && !(v.is_mapping()
+                    && !matches!(
+                        k,
+                        "meta" | "docs" | "column_types" | "persist_docs" | "contract" | "grants"
+                    )));
+        if is_config {
+            layer.0.insert(normalize_key(k), yaml_to_json(v));
+        }
+    }
+    config.merge(&layer);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(yaml: &str) -> ConfigTree {
+        ConfigTree::new(Some(serde_yaml::from_str(yaml).unwrap()))
+    }
+
+    fn fqn(parts: &[&str]) -> Vec<String> {
+        parts.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn deeper_folders_win_and_tags_add_up() {
+        // Pins dbt's folder-level inheritance: `staging:` overrides the project
+        // default, and tags from every level are combined.
+        let t = tree(
+            "shop:\n  +materialized: table\n  +tags: [a]\n  staging:\n    +materialized: view\n    +tags: b\n",
+        );
+        let c = t.resolve(&fqn(&["shop", "staging", "stg_orders"]));
+        assert_eq!(c.materialized(), "view");
+        assert_eq!(c.tags(), vec!["a", "b"]);
+        let c = t.resolve(&fqn(&["shop", "marts", "orders"]));
+        assert_eq!(c.materialized(), "table");
+        assert_eq!(c.tags(), vec!["a"]);
+    }
+
+    #[test]
+    fn keys_without_plus_are_configs_only_when_known() {
+        let t =
+            tree("shop:\n  materialized: table\n  marts:\n    schema: marts\n    enabled: false\n");
+        let c = t.resolve(&fqn(&["shop", "marts", "orders"]));
+        assert_eq!(c.materialized(), "table");
+        assert_eq!(c.get_str("schema").as_deref(), Some("marts"));
+        assert!(!c.enabled());
+    }
+
+    #[test]
+    fn meta_merges_and_model_level_config_applies() {
+        let t = tree("shop:\n  +meta: {owner: a, team: x}\n  orders:\n    +meta: {owner: b}\n");
+        let c = t.resolve(&fqn(&["shop", "orders"]));
+        assert_eq!(
+            c.get("meta").unwrap(),
+            &serde_json::json!({"owner": "b", "team": "x"})
+        );
+    }
+}

@@ -1,0 +1,221 @@
+//! Reading a project from disk: dbt_project.yml, profiles.yml, and every
+//! model, seed, macro, test, analysis and schema YAML file under the paths
+//! dbt_project.yml names. Nothing here renders Jinja or touches the
+//! warehouse; the result, a [`Project`], is plain data for the parser.
+
+pub mod config;
+pub mod dbt_project;
+pub mod profile;
+pub mod schema_yaml;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde_json::Value as Json;
+
+use crate::error::{Error, ErrorKind, Result};
+pub use dbt_project::DbtProject;
+pub use profile::{ProfileOptions, Target};
+pub use schema_yaml::SchemaFile;
+
+/// A text file of the project, with its path relative to the project root.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path relative to the project directory (`models/staging/stg_orders.sql`).
+    pub path: PathBuf,
+    /// Whole file contents.
+    pub text: String,
+}
+
+/// Options for [`Project::load`], from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--project-dir` (defaults to the current directory).
+    pub project_dir: PathBuf,
+    /// profiles.yml lookup options (`--profiles-dir`, `--target`).
+    pub profile: ProfileOptions,
+    /// `--vars`: a YAML mapping that overrides project vars.
+    pub vars: Option<String>,
+}
+
+/// A project read from disk.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The project directory.
+    pub root: PathBuf,
+    /// Parsed dbt_project.yml.
+    pub config: DbtProject,
+    /// Resolved warehouse target.
+    pub target: Target,
+    /// Vars visible to `var()`: project vars overlaid with `--vars`.
+    pub vars: BTreeMap<String, Json>,
+    /// Model `.sql` files.
+    pub models: Vec<SourceFile>,
+    /// Seed `.csv` files (relative paths; DuckDB reads them itself).
+    pub seeds: Vec<PathBuf>,
+    /// Macro `.sql` files.
+    pub macros: Vec<SourceFile>,
+    /// Singular test `.sql` files.
+    pub singular_tests: Vec<SourceFile>,
+    /// Analysis `.sql` files.
+    pub analyses: Vec<SourceFile>,
+    /// Schema YAML files, parsed.
+    pub schema_files: Vec<(PathBuf, SchemaFile)>,
+}
+
+impl Project {
+    /// Reads the project at `options.project_dir`.
+    ///
+    /// Errors: [`ErrorKind::MissingFile`] without dbt_project.yml,
+    /// [`ErrorKind::Yaml`] for malformed YAML (located), [`ErrorKind::Profile`]
+    /// for profile problems, [`ErrorKind::Usage`] for bad `--vars`.
+    pub fn load(options: &LoadOptions) -> Result<Project> {
+        let root = if options.project_dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            options.project_dir.clone()
+        };
+        let project_file = root.join("dbt_project.yml");
+        let text = std::fs::read_to_string(&project_file).map_err(|e| {
+            Error::io("read", &project_file, e)
+                .with_hint("run sluice inside a dbt project, or pass `--project-dir <dir>`")
+        })?;
+        let config = DbtProject::parse(Path::new("dbt_project.yml"), &text)?;
+
+        let mut vars: BTreeMap<String, Json> = config
+            .own_vars()
+            .iter()
+            .map(|(k, v)| (k.clone(), config::yaml_to_json(v)))
+            .collect();
+        if let Some(cli_vars) = &options.vars {
+            vars.extend(parse_cli_vars(cli_vars)?);
+        }
+
+        let render = |s: &str| crate::render::render_config_string(s, &vars);
+        let target = profile::resolve(
+            &root,
+            &config.name,
+            config.profile_name(),
+            &options.profile,
+            &render,
+        )?;
+
+        let walk = |dirs: &[String], exts: &[&str]| find_files(&root, dirs, exts);
+        let model_paths = walk(&config.model_paths, &["sql"]);
+        let macro_paths = walk(&config.macro_paths, &["sql"]);
+        let test_paths = walk(&config.test_paths, &["sql"]);
+        let analysis_paths = walk(&config.analysis_paths, &["sql"]);
+        let seeds = walk(&config.seed_paths, &["csv"]);
+        let mut yaml_dirs = config.model_paths.clone();
+        yaml_dirs.extend(config.seed_paths.iter().cloned());
+        yaml_dirs.extend(config.snapshot_paths.iter().cloned());
+        yaml_dirs.extend(config.analysis_paths.iter().cloned());
+        yaml_dirs.extend(config.macro_paths.iter().cloned());
+        yaml_dirs.sort();
+        yaml_dirs.dedup();
+        let yaml_paths = walk(&yaml_dirs, &["yml", "yaml"]);
+
+        let schema_files = yaml_paths
+            .par_iter()
+            .map(|p| {
+                let text = read(&root, p)?;
+                Ok((p.clone(), yaml::parse::<SchemaFile>(p, &text)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // Singular tests live under test-paths; `tests/generic/` holds generic test macros.
+        let (generic_tests, singular): (Vec<_>, Vec<_>) = test_paths
+            .into_iter()
+            .partition(|p| p.components().any(|c| c.as_os_str() == "generic"));
+        let mut macro_paths = macro_paths;
+        macro_paths.extend(generic_tests);
+
+        Ok(Project {
+            models: read_all(&root, &model_paths)?,
+            macros: read_all(&root, &macro_paths)?,
+            singular_tests: read_all(&root, &singular)?,
+            analyses: read_all(&root, &analysis_paths)?,
+            seeds,
+            schema_files,
+            root,
+            config,
+            target,
+            vars,
+        })
+    }
+
+    /// The project name (package name of every node).
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// The absolute-or-relative path of the target dir (`<root>/target`).
+    pub fn target_dir(&self) -> PathBuf {
+        self.root.join(&self.config.target_path)
+    }
+}
+
+/// Parses `--vars` (a YAML mapping, as dbt: `--vars '{k: v}'`).
+///
+/// Errors: [`ErrorKind::Usage`] when it is not valid YAML or not a mapping.
+pub fn parse_cli_vars(text: &str) -> Result<BTreeMap<String, Json>> {
+    let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
+        Error::new(ErrorKind::Usage, format!("`--vars` is not valid YAML: {e}"))
+            .with_hint("pass a mapping, e.g. --vars '{start_date: 2024-01-01}'")
+    })?;
+    match config::yaml_to_json(&value) {
+        Json::Object(map) => Ok(map.into_iter().collect()),
+        Json::Null => Ok(BTreeMap::new()),
+        _ => Err(
+            Error::new(ErrorKind::Usage, "`--vars` must be a YAML mapping")
+                .with_hint("pass a mapping, e.g. --vars '{start_date: 2024-01-01}'"),
+        ),
+    }
+}
+
+/// Files with one of `exts` under each of `dirs` (relative to `root`),
+/// relative to `root`, sorted for a deterministic order.
+fn find_files(root: &Path, dirs: &[String], exts: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        for entry in walkdir::WalkDir::new(root.join(dir))
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(|e| e.ok())
+        {
+            let path = entry.path();
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let ext_ok = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| exts.contains(&e));
+            if ext_ok {
+                if let Ok(rel) = path.strip_prefix(root) {
+                    out.push(rel.to_path_buf());
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn read(root: &Path, rel: &Path) -> Result<String> {
+    std::fs::read_to_string(root.join(rel)).map_err(|e| Error::io("read", rel, e))
+}
+
+fn read_all(root: &Path, paths: &[PathBuf]) -> Result<Vec<SourceFile>> {
+    paths
+        .par_iter()
+        .map(|p| {
+            Ok(SourceFile {
+                path: p.clone(),
+                text: read(root, p)?,
+            })
+        })
+        .collect()
+}

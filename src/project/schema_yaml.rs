@@ -1,0 +1,110 @@
+//! Schema YAML files (`models/**/*.yml`): descriptions, columns, data tests,
+//! sources and seed properties, in dbt's `version: 2` format.
+
+use serde::Deserialize;
+
+/// One schema YAML file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SchemaFile {
+    /// `models:` entries (properties patched onto models by name).
+    pub models: Vec<NodePatch>,
+    /// `seeds:` entries.
+    pub seeds: Vec<NodePatch>,
+    /// `snapshots:` entries.
+    pub snapshots: Vec<NodePatch>,
+    /// `analyses:` entries.
+    pub analyses: Vec<NodePatch>,
+    /// `sources:` definitions.
+    pub sources: Vec<SourceDef>,
+}
+
+/// Properties of one model, seed, snapshot or analysis.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct NodePatch {
+    /// Node name the properties apply to.
+    pub name: String,
+    /// Markdown description.
+    pub description: String,
+    /// `config:` block (flat config keys).
+    pub config: serde_yaml::Value,
+    /// Columns with descriptions and tests.
+    pub columns: Vec<ColumnDef>,
+    /// Model-level data tests (`data_tests:`; `tests:` is the pre-1.8 key).
+    #[serde(alias = "tests")]
+    pub data_tests: Vec<serde_yaml::Value>,
+    /// `meta:` (merged into config.meta, as dbt).
+    pub meta: serde_yaml::Value,
+    /// `docs:` (`show`, `node_color`).
+    pub docs: serde_yaml::Value,
+}
+
+/// One column of a node or source table.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default)]
+pub struct ColumnDef {
+    /// Column name.
+    pub name: String,
+    /// Markdown description.
+    pub description: String,
+    /// Declared type (`data_type:`), if any.
+    pub data_type: Option<String>,
+    /// Column-level data tests.
+    #[serde(alias = "tests", skip_serializing)]
+    pub data_tests: Vec<serde_yaml::Value>,
+    /// `meta:` of the column.
+    #[serde(skip_serializing)]
+    pub meta: serde_yaml::Value,
+    /// Tags of the column.
+    pub tags: Vec<String>,
+    /// Whether the column name is quoted in tests.
+    pub quote: Option<bool>,
+}
+
+/// A `sources:` entry: a group of tables loaded by something other than sluice.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SourceDef {
+    /// Source name, the first argument of `source()`.
+    pub name: String,
+    /// Markdown description.
+    pub description: String,
+    /// Database (catalog); the target's database when unset.
+    pub database: Option<String>,
+    /// Schema; the source name when unset, as dbt.
+    pub schema: Option<String>,
+    /// Loader, for documentation.
+    pub loader: String,
+    /// Tables of this source.
+    pub tables: Vec<SourceTable>,
+    /// `config:` (e.g. `enabled`).
+    pub config: serde_yaml::Value,
+    /// `meta:`.
+    pub meta: serde_yaml::Value,
+    /// Tags applied to every table.
+    pub tags: Vec<String>,
+}
+
+/// One table of a source.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SourceTable {
+    /// Table name, the second argument of `source()`.
+    pub name: String,
+    /// The table's name in the warehouse when it differs from `name`.
+    pub identifier: Option<String>,
+    /// Markdown description.
+    pub description: String,
+    /// Columns with descriptions and tests.
+    pub columns: Vec<ColumnDef>,
+    /// Table-level data tests.
+    #[serde(alias = "tests")]
+    pub data_tests: Vec<serde_yaml::Value>,
+    /// `config:`.
+    pub config: serde_yaml::Value,
+    /// `meta:`.
+    pub meta: serde_yaml::Value,
+    /// Tags.
+    pub tags: Vec<String>,
+}

@@ -1,0 +1,404 @@
+//! The functions and objects dbt puts in every template's context: `ref`,
+//! `source`, `var`, `env_var`, `config`, `return`, `is_incremental`, `log`,
+//! `print`, `exceptions`, `adapter`, the JSON/YAML helpers, and dbt's
+//! `as_bool`/`as_number`/`as_text`/`as_native` filters.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Object, ObjectRepr, Rest};
+use minijinja::{Environment, Error, ErrorKind, State, Value};
+
+use crate::error::{did_you_mean, Error as SluiceError, ErrorKind as SluiceKind};
+use crate::project::config::Config;
+use crate::render::macros::RETURN_SLOT;
+use crate::render::relation::{quote, Relation};
+use crate::render::scope::{NodeScope, Phase, RefCall};
+
+/// Marker detail of errors raised by `exceptions.raise_compiler_error`, so
+/// they are reported as the user's own message.
+pub const COMPILER_ERROR: &str = "compilation error";
+
+/// The node scope of the template being rendered.
+pub fn scope(state: &State, what: &str) -> Result<Arc<NodeScope>, Error> {
+    state
+        .lookup("__sluice")
+        .and_then(|v| v.downcast_object::<NodeScope>())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("`{what}` can only be used while rendering a node"),
+            )
+        })
+}
+
+/// Wraps a sluice error so it survives the trip through minijinja.
+pub fn wrap(err: SluiceError) -> Error {
+    Error::new(ErrorKind::InvalidOperation, err.message().to_owned()).with_source(err)
+}
+
+/// Registers every global function, object and filter on `env`.
+///
+/// `vars` are the values `var()` sees; `macros` maps macro names to their
+/// callables, for `adapter.dispatch`.
+pub fn register(
+    env: &mut Environment<'static>,
+    vars: Arc<BTreeMap<String, Value>>,
+    macros: Arc<HashMap<String, Value>>,
+) {
+    env.add_function("ref", ref_fn);
+    env.add_function("source", source_fn);
+    let var_vars = vars.clone();
+    env.add_function("var", move |name: String, default: Option<Value>| -> Result<Value, Error> {
+        match (var_vars.get(&name), default) {
+            (Some(v), _) => Ok(v.clone()),
+            (None, Some(d)) => Ok(d),
+            (None, None) => {
+                let known: Vec<&str> = var_vars.keys().map(String::as_str).collect();
+                let mut err = SluiceError::new(SluiceKind::Config, format!("required var `{name}` is not set"));
+                err = match did_you_mean(&name, known) {
+                    Some(s) => err.with_hint(format!("did you mean `{s}`? Otherwise set it under `vars:` in dbt_project.yml or pass --vars '{{{name}: ...}}'")),
+                    None => err.with_hint(format!("set it under `vars:` in dbt_project.yml or pass --vars '{{{name}: ...}}'")),
+                };
+                Err(wrap(err))
+            }
+        }
+    });
+    env.add_function("env_var", env_var_fn);
+    env.add_global("config", Value::from_object(ConfigFn));
+    env.add_function("return", |state: &State, value: Option<Value>| {
+        state.set_temp(RETURN_SLOT, value.unwrap_or(Value::from(())));
+        Value::from("")
+    });
+    env.add_function("is_incremental", || false);
+    env.add_function(
+        "log",
+        |msg: Value, kwargs: Kwargs| -> Result<Value, Error> {
+            let info: Option<bool> = kwargs.get("info")?;
+            kwargs.assert_all_used()?;
+            if info.unwrap_or(false) {
+                eprintln!("{msg}");
+            }
+            Ok(Value::from(""))
+        },
+    );
+    env.add_function("print", |msg: Value| {
+        eprintln!("{msg}");
+        Value::from("")
+    });
+    env.add_function("tojson", |v: Value| -> Result<Value, Error> {
+        serde_json::to_string(&v)
+            .map(Value::from)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+    });
+    env.add_function(
+        "fromjson",
+        |s: String, default: Option<Value>| -> Result<Value, Error> {
+            match serde_json::from_str::<serde_json::Value>(&s) {
+                Ok(v) => Ok(Value::from_serialize(v)),
+                Err(e) => default.ok_or_else(|| {
+                    Error::new(ErrorKind::InvalidOperation, format!("fromjson: {e}"))
+                }),
+            }
+        },
+    );
+    env.add_function("toyaml", |v: Value| -> Result<Value, Error> {
+        serde_yaml::to_string(&v)
+            .map(Value::from)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+    });
+    env.add_function(
+        "fromyaml",
+        |s: String, default: Option<Value>| -> Result<Value, Error> {
+            match serde_yaml::from_str::<serde_yaml::Value>(&s) {
+                Ok(v) => Ok(Value::from_serialize(crate::project::config::yaml_to_json(
+                    &v,
+                ))),
+                Err(e) => default.ok_or_else(|| {
+                    Error::new(ErrorKind::InvalidOperation, format!("fromyaml: {e}"))
+                }),
+            }
+        },
+    );
+    env.add_function("zip", |lists: Rest<Value>| -> Result<Value, Error> {
+        let lists: Vec<Vec<Value>> = lists
+            .iter()
+            .map(|l| l.try_iter().map(|it| it.collect()))
+            .collect::<Result<_, _>>()?;
+        let n = lists.iter().map(Vec::len).min().unwrap_or(0);
+        Ok(Value::from(
+            (0..n)
+                .map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>()))
+                .collect::<Vec<_>>(),
+        ))
+    });
+    env.add_global("exceptions", Value::from_object(Exceptions));
+    env.add_global("adapter", Value::from_object(Adapter { macros }));
+    env.add_filter("as_bool", |v: Value| match v.as_str() {
+        Some(s) => Value::from(matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "true" | "1" | "yes"
+        )),
+        None => Value::from(v.is_true()),
+    });
+    env.add_filter("as_number", |v: Value| match v.as_str() {
+        Some(s) => s
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| s.trim().parse::<f64>().map(Value::from))
+            .unwrap_or(v),
+        None => v,
+    });
+    env.add_filter("as_text", |v: Value| Value::from(v.to_string()));
+    env.add_filter("as_native", |v: Value| v);
+}
+
+fn ref_fn(
+    state: &State,
+    first: String,
+    second: Option<String>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    // `v=` / `version=` pin a model version; versions are not modelled yet, so they are accepted and ignored.
+    let _: Option<Value> = kwargs.get("v")?;
+    let _: Option<Value> = kwargs.get("version")?;
+    kwargs.assert_all_used()?;
+    let scope = scope(state, "ref")?;
+    let call = match second {
+        Some(name) => RefCall {
+            package: Some(first),
+            name,
+        },
+        None => RefCall {
+            package: None,
+            name: first,
+        },
+    };
+    let resolver = &scope.resolver;
+    let found = match &call.package {
+        Some(pkg) => resolver.package_refs.get(&(pkg.clone(), call.name.clone())),
+        None => resolver.refs.get(&call.name),
+    };
+    match scope.phase {
+        Phase::Parse => {
+            let rel = found.cloned().unwrap_or_else(|| Relation::new(&resolver.database, &resolver.schema, &call.name));
+            scope.capture(|c| {
+                if !c.refs.contains(&call) {
+                    c.refs.push(call);
+                }
+            });
+            Ok(Value::from_object(rel))
+        }
+        Phase::Compile => match found {
+            Some(rel) => Ok(Value::from_object(rel.clone())),
+            None => Err(wrap(SluiceError::new(
+                SluiceKind::UnknownRef,
+                format!("`{}` refers to `{}`, which was not found during parsing", scope.unique_id, call.name),
+            )
+            .with_hint("a ref inside `{% if execute %}` must also be reachable when parsing; add `-- depends_on: {{ ref('...') }}` to the model"))),
+        },
+    }
+}
+
+fn source_fn(state: &State, source: String, table: String) -> Result<Value, Error> {
+    let scope = scope(state, "source")?;
+    let key = (source, table);
+    let found = scope.resolver.sources.get(&key).cloned();
+    if scope.phase == Phase::Parse {
+        scope.capture(|c| {
+            if !c.sources.contains(&key) {
+                c.sources.push(key.clone());
+            }
+        });
+    }
+    match found {
+        Some(rel) => Ok(Value::from_object(rel)),
+        None if scope.phase == Phase::Parse => Ok(Value::from_object(Relation::new(
+            &scope.resolver.database,
+            &key.0,
+            &key.1,
+        ))),
+        None => Err(wrap(SluiceError::new(
+            SluiceKind::UnknownSource,
+            format!("source `{}.{}` was not found", key.0, key.1),
+        ))),
+    }
+}
+
+/// `env_var('NAME', default)`, as dbt: a missing variable without default is an error.
+pub fn env_var_fn(name: String, default: Option<Value>) -> Result<Value, Error> {
+    match (std::env::var(&name), default) {
+        (Ok(v), _) => Ok(Value::from(v)),
+        (Err(_), Some(d)) => Ok(d),
+        (Err(_), None) => Err(wrap(
+            SluiceError::new(
+                SluiceKind::Config,
+                format!("environment variable `{name}` is required but not set"),
+            )
+            .with_hint(format!(
+                "export {name}=..., or give a default: env_var('{name}', 'value')"
+            )),
+        )),
+    }
+}
+
+/// The `config` object: `config(key=value)` sets node config while parsing;
+/// `config.get(key, default)` and `config.require(key)` read it.
+#[derive(Debug)]
+struct ConfigFn;
+
+impl fmt::Display for ConfigFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<config>")
+    }
+}
+
+impl Object for ConfigFn {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn call(self: &Arc<Self>, state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let scope = scope(state, "config")?;
+        if scope.phase != Phase::Parse {
+            return Ok(Value::from(""));
+        }
+        let mut layer = Config::default();
+        for arg in args {
+            if let Ok(kwargs) = Kwargs::try_from(arg.clone()) {
+                for key in kwargs.args() {
+                    let v: Value = kwargs.get(key)?;
+                    layer.set(
+                        key,
+                        serde_json::to_value(&v).unwrap_or(serde_json::Value::Null),
+                    );
+                }
+            } else if let Ok(iter) = arg.try_iter() {
+                for key in iter {
+                    let v = arg.get_item(&key)?;
+                    layer.set(
+                        &key.to_string(),
+                        serde_json::to_value(&v).unwrap_or(serde_json::Value::Null),
+                    );
+                }
+            }
+        }
+        scope.capture(|c| c.config.merge(&layer));
+        Ok(Value::from(""))
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let scope = scope(state, "config")?;
+        let key = args.first().and_then(Value::as_str).ok_or_else(|| {
+            Error::new(
+                ErrorKind::MissingArgument,
+                format!("`config.{method}` needs a config name"),
+            )
+        })?;
+        let config = scope.effective_config();
+        let value = config.get(key).map(Value::from_serialize);
+        match method {
+            "get" => Ok(value.unwrap_or_else(|| args.get(1).cloned().unwrap_or(Value::from(())))),
+            "require" => value.ok_or_else(|| {
+                wrap(SluiceError::new(
+                    SluiceKind::Config,
+                    format!("config `{key}` is required by `{}`", scope.unique_id),
+                ))
+            }),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("config has no method `{method}`"),
+            )),
+        }
+    }
+}
+
+/// `exceptions.raise_compiler_error(msg)` and `exceptions.warn(msg)`.
+#[derive(Debug)]
+struct Exceptions;
+
+impl fmt::Display for Exceptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<exceptions>")
+    }
+}
+
+impl Object for Exceptions {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let msg = args.first().map(|v| v.to_string()).unwrap_or_default();
+        match method {
+            "raise_compiler_error" => Err(Error::new(ErrorKind::InvalidOperation, COMPILER_ERROR)
+                .with_source(SluiceError::new(SluiceKind::Jinja, msg))),
+            "warn" => {
+                eprintln!("warning: {msg}");
+                Ok(Value::from(""))
+            }
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("exceptions has no method `{method}`"),
+            )),
+        }
+    }
+}
+
+/// The `adapter` object: `dispatch`, `quote`, `type`.
+#[derive(Debug)]
+struct Adapter {
+    macros: Arc<HashMap<String, Value>>,
+}
+
+impl fmt::Display for Adapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<adapter duckdb>")
+    }
+}
+
+impl Object for Adapter {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let arg = |i: usize| args.get(i).and_then(Value::as_str).map(str::to_owned);
+        match method {
+            // As dbt's adapter.dispatch: `duckdb__name`, then `default__name`.
+            "dispatch" => {
+                let name = arg(0).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::MissingArgument,
+                        "`adapter.dispatch` needs a macro name",
+                    )
+                })?;
+                let name = name.rsplit('.').next().unwrap_or(&name).to_owned();
+                ["duckdb__", "default__"]
+                    .iter()
+                    .find_map(|prefix| self.macros.get(&format!("{prefix}{name}")).cloned())
+                    .ok_or_else(|| {
+                        wrap(SluiceError::new(
+                            SluiceKind::Jinja,
+                            format!("`adapter.dispatch` found no macro `duckdb__{name}` or `default__{name}`"),
+                        ))
+                    })
+            }
+            "quote" => Ok(Value::from(quote(&arg(0).unwrap_or_default()))),
+            "type" => Ok(Value::from("duckdb")),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("adapter has no method `{method}`"),
+            )),
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Macros: splitting macro files into one template per macro, and calling
+//! them as global functions.
+//!
+//! dbt makes every macro of every macro file callable from every model. Each
+//! `{% macro name(...) %}...{% endmacro %}` block becomes its own minijinja
+//! template (padded with blank lines so line numbers still match the file),
+//! and a global function `name` that evaluates it. Calls between macros of
+//! the same file then go through the same global functions, so a project
+//! macro overrides a built-in one everywhere, and `{{ return(x) }}` works as
+//! in dbt: the macro call evaluates to `x` instead of its text. dbt's
+//! `{% test name(...) %}` blocks are macros named `test_name`, as in dbt.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+use minijinja::value::{Object, ObjectRepr};
+use minijinja::{State, Value};
+use regex::Regex;
+
+use crate::error::{Error, ErrorKind, Location, Result};
+
+/// The variables a macro sees from the node that calls it (besides globals).
+pub const FORWARDED_VARS: &[&str] = &[
+    "this",
+    "model",
+    "execute",
+    "__sluice",
+    "_dbt_generic_test_kwargs",
+];
+
+/// Temp slot `return()` writes to.
+pub const RETURN_SLOT: &str = "__sluice_return";
+
+/// One macro definition cut out of a macro file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MacroDef {
+    /// Macro name as called (`test_` prefix for `{% test %}` blocks).
+    pub name: String,
+    /// File the macro lives in (relative to the project, or `templates/...` for built-ins).
+    pub path: String,
+    /// Template source: the block, preceded by padding so lines and columns match `path`.
+    pub source: String,
+    /// `macro.<package>.<name>`.
+    pub unique_id: String,
+}
+
+impl MacroDef {
+    /// Template name the definition is registered under (`path#name`).
+    pub fn template_name(&self) -> String {
+        format!("{}#{}", self.path, self.name)
+    }
+}
+
+static BLOCK_TAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{%-?\s*(macro|endmacro|test|endtest|materialization|endmaterialization)\b")
+        .expect("valid regex")
+});
+static NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(").expect("valid regex"));
+
+/// Cuts `text` (a macro file at `path`) into its top-level macro and test blocks.
+///
+/// Errors: [`ErrorKind::Jinja`] at the tag for an unclosed block, a stray
+/// `endmacro`, or a block without a name.
+pub fn split_macro_file(path: &str, text: &str, package: &str) -> Result<Vec<MacroDef>> {
+    let mut defs = Vec::new();
+    let mut depth = 0usize;
+    let mut open: Option<(usize, &str)> = None;
+    let err = |offset: usize, msg: String| {
+        Error::new(ErrorKind::Jinja, msg).with_location(Location::from_offset(path, text, offset))
+    };
+    for m in BLOCK_TAG.captures_iter(text) {
+        let whole = m.get(0).expect("match");
+        let kind = m.get(1).expect("group").as_str();
+        match kind {
+            "macro" | "test" | "materialization" => {
+                if depth == 0 {
+                    open = Some((whole.start(), kind));
+                }
+                depth += 1;
+            }
+            _ => {
+                if depth == 0 {
+                    return Err(err(
+                        whole.start(),
+                        format!("`{kind}` without a matching opening block"),
+                    ));
+                }
+                depth -= 1;
+                if depth > 0 {
+                    continue;
+                }
+                let (start, open_kind) = open.take().expect("open block");
+                let end_tag = text[whole.end()..]
+                    .find("%}")
+                    .map(|i| whole.end() + i + 2)
+                    .ok_or_else(|| err(whole.start(), format!("unclosed `{kind}` tag")))?;
+                if open_kind == "materialization" {
+                    continue;
+                }
+                let head_end = text[start..].find("%}").map_or(text.len(), |i| start + i);
+                let head = &text[start..head_end];
+                let after_kw = head
+                    .find(open_kind)
+                    .map_or(head.len(), |i| i + open_kind.len());
+                let Some(name) = NAME.captures(&head[after_kw..]).map(|c| c[1].to_owned()) else {
+                    return Err(err(start, format!("`{open_kind}` block without a name")));
+                };
+                let mut body = text[start..end_tag].to_owned();
+                let name = if open_kind == "test" {
+                    body = rewrite_test_block(&body);
+                    format!("test_{name}")
+                } else {
+                    name
+                };
+                let before = &text[..start];
+                let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+                let mut source = "\n".repeat(before.matches('\n').count());
+                source.push_str(&" ".repeat(text[line_start..start].chars().count()));
+                source.push_str(&body);
+                defs.push(MacroDef {
+                    unique_id: format!("macro.{package}.{name}"),
+                    name,
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        }
+    }
+    if let Some((start, kind)) = open {
+        return Err(err(start, format!("`{kind}` block is never closed"))
+            .with_hint(format!("add `{{% end{kind} %}}` at the end of the block")));
+    }
+    Ok(defs)
+}
+
+/// `{% test name(...) %}...{% endtest %}` -> `{% macro test_name(...) %}...{% endmacro %}`.
+fn rewrite_test_block(body: &str) -> String {
+    static OPEN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^\{%(-?)(\s*)test(\s+)([A-Za-z_])").expect("valid regex"));
+    static CLOSE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\{%(-?)(\s*)endtest\b").expect("valid regex"));
+    let body = OPEN.replace(body, "{%${1}${2}macro${3}test_${4}");
+    // Keep the text the same length per line: `endtest` -> `endmacro` only shifts the tail of one line.
+    CLOSE.replace_all(&body, "{%${1}${2}endmacro").into_owned()
+}
+
+/// A macro as a callable template value: evaluates its template with the
+/// caller's node variables and calls the macro, returning its text (safe
+/// string) or the value passed to `return()`.
+#[derive(Debug)]
+pub struct MacroFn {
+    /// Template name (`path#name`).
+    pub template: String,
+    /// Macro name inside the template.
+    pub name: String,
+}
+
+impl fmt::Display for MacroFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<macro {}>", self.name)
+    }
+}
+
+impl Object for MacroFn {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn call(
+        self: &Arc<Self>,
+        state: &State<'_, '_>,
+        args: &[Value],
+    ) -> std::result::Result<Value, minijinja::Error> {
+        let tmpl = state.env().get_template(&self.template)?;
+        let ctx: BTreeMap<&str, Value> = FORWARDED_VARS
+            .iter()
+            .filter_map(|name| state.lookup(name).map(|v| (*name, v)))
+            .collect();
+        let captured = tmpl.render_captured(ctx)?;
+        let module = captured.state();
+        let text = module.call_macro(&self.name, args)?;
+        match module.get_temp(RETURN_SLOT) {
+            Some(rv) => Ok(rv),
+            None => Ok(Value::from_safe_string(text)),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The built-in macros shipped in templates/, embedded in the binary:
+/// `(path, text)` pairs. A project macro of the same name wins.
+pub const BUILTIN_MACRO_FILES: &[(&str, &str)] = &[
+    (
+        "templates/macros/naming.sql",
+        include_str!("../../templates/macros/naming.sql"),
+    ),
+    (
+        "templates/macros/relations.sql",
+        include_str!("../../templates/macros/relations.sql"),
+    ),
+    (
+        "templates/tests/generic_tests.sql",
+        include_str!("../../templates/tests/generic_tests.sql"),
+    ),
+    (
+        "templates/tests/test_wrapper.sql",
+        include_str!("../../templates/tests/test_wrapper.sql"),
+    ),
+    (
+        "templates/materializations/table.sql",
+        include_str!("../../templates/materializations/table.sql"),
+    ),
+    (
+        "templates/materializations/view.sql",
+        include_str!("../../templates/materializations/view.sql"),
+    ),
+    (
+        "templates/materializations/seed.sql",
+        include_str!("../../templates/materializations/seed.sql"),
+    ),
+];
+
+/// Path shown for a macro file.
+pub fn display_path(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_macros_and_keeps_line_numbers() {
+        let text = "{# c #}\n{% macro a(x) %}{{ x }}{% endmacro %}\n\n  {%- macro b() -%}\n{% macro inner() %}{% endmacro %}\n{%- endmacro %}\n";
+        let defs = split_macro_file("macros/m.sql", text, "p").unwrap();
+        let names: Vec<_> = defs.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert!(defs[0].source.starts_with("\n{% macro a(x)"));
+        assert!(defs[1].source.starts_with("\n\n\n  {%- macro b()"));
+        assert_eq!(defs[1].unique_id, "macro.p.b");
+    }
+
+    #[test]
+    fn test_blocks_become_test_macros() {
+        let defs = split_macro_file(
+            "tests/generic/t.sql",
+            "{% test is_even(model, column_name) %}x{% endtest %}",
+            "p",
+        )
+        .unwrap();
+        assert_eq!(defs[0].name, "test_is_even");
+        assert_eq!(
+            defs[0].source,
+            "{% macro test_is_even(model, column_name) %}x{% endmacro %}"
+        );
+    }
+
+    #[test]
+    fn unclosed_macro_is_located() {
+        let err = split_macro_file("macros/m.sql", "\n{% macro a() %}oops", "p").unwrap_err();
+        assert_eq!(err.location().unwrap().line, 2);
+    }
+}

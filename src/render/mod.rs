@@ -1,0 +1,511 @@
+//! Rendering Jinja with minijinja, the dbt way.
+//!
+//! [`Renderer`] owns one minijinja [`Environment`] with dbt's context
+//! (`ref`, `source`, `var`, `config`, `this`, `target`, macros from the
+//! project and from templates/). Node templates are compiled on demand from
+//! borrowed text, so many nodes render in parallel from one environment.
+
+pub mod builtins;
+pub mod macros;
+pub mod relation;
+pub mod scope;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use minijinja::{Environment, Value};
+use serde_json::Value as Json;
+
+use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
+use crate::project::{Project, Target};
+pub use macros::MacroDef;
+pub use relation::Relation;
+pub use scope::{Captured, NodeScope, Phase, RefCall, Resolver};
+
+/// Node-specific template variables besides the scope.
+#[derive(Debug, Clone)]
+pub struct NodeVars {
+    /// `this`: the node's own relation.
+    pub this: Option<Relation>,
+    /// `model`: a dict describing the node (name, unique_id, config, ...).
+    pub model: Value,
+    /// `_dbt_generic_test_kwargs` for generic tests.
+    pub test_kwargs: Option<Value>,
+}
+
+/// The Jinja environment for one project.
+pub struct Renderer {
+    env: Environment<'static>,
+    macros: Vec<MacroDef>,
+    registry: Arc<HashMap<String, Value>>,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer")
+            .field("macros", &self.macros.len())
+            .finish()
+    }
+}
+
+impl Renderer {
+    /// Builds the environment: built-in macros from templates/, then the
+    /// project's macros (which override built-ins of the same name), dbt's
+    /// globals, and `target`.
+    ///
+    /// Errors: [`ErrorKind::Jinja`] (located) for a macro file that does not parse.
+    pub fn new(project: &Project) -> Result<Renderer> {
+        Renderer::from_parts(
+            project.name(),
+            &project.macros,
+            &project.vars,
+            &project.target,
+        )
+    }
+
+    /// Builds the environment from its parts: the package name, the
+    /// project's macro files, the vars `var()` sees and the target.
+    ///
+    /// Errors: as [`Renderer::new`].
+    pub fn from_parts(
+        package: &str,
+        macro_files: &[crate::project::SourceFile],
+        vars: &BTreeMap<String, Json>,
+        target: &Target,
+    ) -> Result<Renderer> {
+        let mut defs = Vec::new();
+        for (path, text) in macros::BUILTIN_MACRO_FILES {
+            defs.extend(macros::split_macro_file(path, text, "dbt")?);
+        }
+        for file in macro_files {
+            let path = macros::display_path(&file.path);
+            defs.extend(macros::split_macro_file(&path, &file.text, package)?);
+        }
+        // Later definitions (the project's) win, as dbt's macro resolution prefers the root project.
+        let mut by_name: HashMap<String, usize> = HashMap::new();
+        for (i, def) in defs.iter().enumerate() {
+            if let Some(prev) = by_name.insert(def.name.clone(), i) {
+                let prev = &defs[prev];
+                if prev.unique_id == def.unique_id {
+                    return Err(Error::new(
+                        ErrorKind::DuplicateNode,
+                        format!(
+                            "macro `{}` is defined twice: in `{}` and `{}`",
+                            def.name, prev.path, def.path
+                        ),
+                    )
+                    .with_hint("rename or delete one of them"));
+                }
+            }
+        }
+        let mut env = Environment::new();
+        // SQL is never escaped (minijinja would JSON-escape templates named `.yml`).
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        minijinja_contrib::add_to_environment(&mut env);
+        let mut registry = HashMap::new();
+        for &i in by_name.values() {
+            let def = &defs[i];
+            env.add_template_owned(def.template_name(), def.source.clone())
+                .map_err(|e| jinja_error(&e, None))?;
+            registry.insert(
+                def.name.clone(),
+                Value::from_object(macros::MacroFn {
+                    template: def.template_name(),
+                    name: def.name.clone(),
+                }),
+            );
+        }
+        for (name, value) in &registry {
+            env.add_global(name.clone(), value.clone());
+        }
+        let registry = Arc::new(registry);
+        let vars: BTreeMap<String, Value> = vars
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from_serialize(v)))
+            .collect();
+        builtins::register(&mut env, Arc::new(vars), registry.clone());
+        env.add_global("target", target_value(target));
+        env.add_global("project_name", Value::from(package.to_owned()));
+        env.add_global(
+            "invocation_id",
+            Value::from(uuid::Uuid::new_v4().to_string()),
+        );
+        env.add_global(
+            "run_started_at",
+            Value::from(chrono::Utc::now().to_rfc3339()),
+        );
+        defs.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
+        Ok(Renderer {
+            env,
+            macros: defs,
+            registry,
+        })
+    }
+
+    /// Every macro definition (built-in and project), sorted by unique_id.
+    pub fn macros(&self) -> &[MacroDef] {
+        &self.macros
+    }
+
+    /// Renders `source` (the text of the node file `name`) in `scope`.
+    ///
+    /// Errors: [`ErrorKind::Jinja`] located in the template (or in the macro
+    /// it failed in), or the error a `ref`/`source`/`var` call raised.
+    pub fn render(
+        &self,
+        name: &str,
+        source: &str,
+        scope: &Arc<NodeScope>,
+        vars: &NodeVars,
+    ) -> Result<String> {
+        let ctx = context(scope, vars);
+        let tmpl = self
+            .env
+            .template_from_named_str(name, source)
+            .map_err(|e| jinja_error(&e, Some(source)))?;
+        tmpl.render(ctx)
+            .map_err(|e| self.hint_unknown_function(jinja_error(&e, Some(source))))
+    }
+
+    /// Adds a "did you mean" hint to an unknown-function error.
+    fn hint_unknown_function(&self, err: Error) -> Error {
+        let Some(name) = err
+            .message()
+            .strip_prefix("unknown macro or function `")
+            .and_then(|r| r.strip_suffix('`'))
+        else {
+            return err;
+        };
+        match did_you_mean(name, self.registry.keys().map(String::as_str)) {
+            Some(s) => err.with_hint(format!("did you mean `{s}`?")),
+            None => err,
+        }
+    }
+
+    /// Evaluates a Jinja expression (a generic test argument such as
+    /// `ref('customers')`) in `scope`, returning the native value.
+    ///
+    /// Errors: as [`Renderer::render`].
+    pub fn eval(&self, expr: &str, scope: &Arc<NodeScope>, vars: &NodeVars) -> Result<Value> {
+        let compiled = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| jinja_error(&e, Some(expr)))?;
+        compiled
+            .eval(context(scope, vars))
+            .map_err(|e| jinja_error(&e, Some(expr)))
+    }
+
+    /// Calls macro `name` with positional `args` outside any node, returning
+    /// its value (`return()`ed value, or its text).
+    ///
+    /// Errors: [`ErrorKind::Jinja`] when the macro is unknown or fails.
+    pub fn call_macro(&self, name: &str, args: &[Value]) -> Result<Value> {
+        let func = self.registry.get(name).ok_or_else(|| {
+            Error::new(ErrorKind::Jinja, format!("macro `{name}` is not defined"))
+        })?;
+        let state = self.env.empty_state();
+        func.call(&state, args).map_err(|e| jinja_error(&e, None))
+    }
+
+    /// Calls macro `name` inside a node's scope (so `config`, `this` work).
+    ///
+    /// Errors: as [`Renderer::call_macro`].
+    pub fn call_macro_in(
+        &self,
+        name: &str,
+        args: &[Value],
+        scope: &Arc<NodeScope>,
+        vars: &NodeVars,
+    ) -> Result<Value> {
+        let mut ctx = context(scope, vars);
+        ctx.insert("__args", Value::from(args.to_vec()));
+        let expr = self
+            .env
+            .compile_expression_owned(format!("{name}(*__args)"))
+            .map_err(|e| jinja_error(&e, None))?;
+        expr.eval(ctx).map_err(|e| jinja_error(&e, None))
+    }
+}
+
+fn context(scope: &Arc<NodeScope>, vars: &NodeVars) -> BTreeMap<&'static str, Value> {
+    let mut ctx = BTreeMap::new();
+    ctx.insert("__sluice", Value::from_dyn_object(scope.clone()));
+    ctx.insert("execute", Value::from(scope.phase == Phase::Compile));
+    ctx.insert("model", vars.model.clone());
+    ctx.insert(
+        "this",
+        vars.this
+            .clone()
+            .map(Value::from_object)
+            .unwrap_or(Value::from(())),
+    );
+    if let Some(kwargs) = &vars.test_kwargs {
+        ctx.insert("_dbt_generic_test_kwargs", kwargs.clone());
+    }
+    ctx
+}
+
+/// `target` as templates see it: dbt's target fields for a DuckDB profile.
+fn target_value(target: &Target) -> Value {
+    Value::from_serialize(serde_json::json!({
+        "name": target.name,
+        "profile_name": target.profile_name,
+        "type": target.adapter_type,
+        "database": target.database,
+        "schema": target.schema,
+        "threads": target.threads,
+        "path": target.path,
+    }))
+}
+
+/// Renders a string value of dbt_project.yml or profiles.yml (`env_var`, `var`).
+///
+/// Errors: [`ErrorKind::Jinja`] for bad Jinja or a missing env var without default.
+pub fn render_config_string(text: &str, vars: &BTreeMap<String, Json>) -> Result<String> {
+    if !text.contains("{{") && !text.contains("{%") {
+        return Ok(text.to_owned());
+    }
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.add_function("env_var", builtins::env_var_fn);
+    let vars = vars.clone();
+    env.add_function("var", move |name: String, default: Option<Value>| {
+        vars.get(&name)
+            .map(Value::from_serialize)
+            .or(default)
+            .unwrap_or(Value::from(()))
+    });
+    minijinja_contrib::add_to_environment(&mut env);
+    env.render_str(text, ())
+        .map_err(|e| jinja_error(&e, Some(text)))
+}
+
+/// Converts a minijinja error into a located sluice error.
+///
+/// The template name is the file path (a macro's is `path#macro`); `source`
+/// is the template text when the caller has it, for the caret line.
+pub fn jinja_error(err: &minijinja::Error, source: Option<&str>) -> Error {
+    // An error a sluice function raised keeps its own kind, message and hint.
+    let inner = std::error::Error::source(err).and_then(|s| s.downcast_ref::<Error>());
+    let detail = err
+        .detail()
+        .map(str::to_owned)
+        .unwrap_or_else(|| err.kind().to_string());
+    let mut out = match inner {
+        Some(e) => {
+            let mut out = Error::new(e.kind(), e.message());
+            if let Some(h) = e.hint() {
+                out = out.with_hint(h);
+            }
+            if let Some(loc) = e.location() {
+                out = out.with_location(loc.clone());
+            }
+            out
+        }
+        None => match (err.kind(), detail.strip_suffix(" is unknown")) {
+            (minijinja::ErrorKind::UnknownFunction, Some(name)) => Error::new(
+                ErrorKind::Jinja,
+                format!("unknown macro or function `{name}`"),
+            )
+            .with_hint(
+                "define it as a macro in one of the project's macro-paths, or check the spelling",
+            ),
+            _ => {
+                let what = match err.kind() {
+                    minijinja::ErrorKind::SyntaxError => "Jinja syntax error",
+                    minijinja::ErrorKind::UnknownFilter => "unknown filter",
+                    minijinja::ErrorKind::UnknownTest => "unknown Jinja test",
+                    minijinja::ErrorKind::UndefinedError => "undefined value",
+                    _ => "Jinja error",
+                };
+                Error::new(ErrorKind::Jinja, format!("{what}: {detail}"))
+            }
+        },
+    };
+    if let (Some(name), Some(line)) = (err.name(), err.line()) {
+        let path = name.split('#').next().unwrap_or(name);
+        if !path.starts_with('<') {
+            let text = err.template_source().or(source);
+            let col = match (err.range(), text) {
+                (Some(range), Some(text)) if range.start <= text.len() => {
+                    let before = &text[..range.start];
+                    before
+                        .rfind('\n')
+                        .map_or(before.chars().count(), |i| before[i + 1..].chars().count())
+                        + 1
+                }
+                _ => 1,
+            };
+            out = out.or_location(|| Some(Location::new(Path::new(path), line, col, text)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::SourceFile;
+
+    fn renderer(macros: &[(&str, &str)]) -> Renderer {
+        let files: Vec<SourceFile> = macros
+            .iter()
+            .map(|(p, t)| SourceFile {
+                path: p.into(),
+                text: t.to_string(),
+            })
+            .collect();
+        let vars = BTreeMap::from([("x".to_owned(), Json::from(5))]);
+        let target = Target::embedded(Path::new("."), "shop");
+        Renderer::from_parts("shop", &files, &vars, &target).unwrap()
+    }
+
+    fn scope(phase: Phase) -> Arc<NodeScope> {
+        let resolver = Resolver {
+            database: "shop".into(),
+            schema: "main".into(),
+            ..Resolver::default()
+        };
+        Arc::new(NodeScope::new(
+            phase,
+            "model.shop.m",
+            Default::default(),
+            Arc::new(resolver),
+        ))
+    }
+
+    fn vars() -> NodeVars {
+        NodeVars {
+            this: None,
+            model: Value::from(()),
+            test_kwargs: None,
+        }
+    }
+
+    #[test]
+    fn return_hands_back_a_value() {
+        let r = renderer(&[(
+            "macros/m.sql",
+            "{% macro pair() %}ignored{{ return([1, 2]) }}{% endmacro %}",
+        )]);
+        let out = r
+            .render(
+                "models/m.sql",
+                "{{ pair() | length }}",
+                &scope(Phase::Compile),
+                &vars(),
+            )
+            .unwrap();
+        assert_eq!(out, "2");
+    }
+
+    #[test]
+    fn default_schema_naming_matches_dbt() {
+        // Pins dbt's default generate_schema_name: target schema, `_custom` appended.
+        let r = renderer(&[]);
+        let none = r
+            .call_macro("generate_schema_name", &[Value::from(()), Value::from(())])
+            .unwrap();
+        assert_eq!(none.to_string().trim(), "main");
+        let custom = r
+            .call_macro(
+                "generate_schema_name",
+                &[Value::from("marts"), Value::from(())],
+            )
+            .unwrap();
+        assert_eq!(custom.to_string().trim(), "main_marts");
+    }
+
+    #[test]
+    fn project_macros_override_builtins() {
+        let r = renderer(&[(
+            "macros/schema.sql",
+            "{% macro generate_schema_name(custom_schema_name, node) %}{{ custom_schema_name or target.schema }}{% endmacro %}",
+        )]);
+        let custom = r
+            .call_macro(
+                "generate_schema_name",
+                &[Value::from("marts"), Value::from(())],
+            )
+            .unwrap();
+        assert_eq!(custom.to_string().trim(), "marts");
+    }
+
+    #[test]
+    fn dispatch_prefers_default_implementation_overrides() {
+        let r = renderer(&[(
+            "macros/t.sql",
+            "{% macro default__test_not_null(model, column_name) %}custom {{ column_name }}{% endmacro %}",
+        )]);
+        let out = r
+            .render(
+                "models/m.sql",
+                "{{ test_not_null('t', 'c') | trim }}",
+                &scope(Phase::Compile),
+                &vars(),
+            )
+            .unwrap();
+        assert_eq!(out, "custom c");
+    }
+
+    #[test]
+    fn parse_phase_captures_refs_sources_and_config() {
+        let r = renderer(&[]);
+        let s = scope(Phase::Parse);
+        let sql = "{{ config(materialized='table', tags=['a']) }}select * from {{ ref('a') }} join {{ source('raw', 'b') }} where {{ var('x') }} = 5";
+        let out = r.render("models/m.sql", sql, &s, &vars()).unwrap();
+        assert_eq!(
+            out,
+            r#"select * from "shop"."main"."a" join "shop"."raw"."b" where 5 = 5"#
+        );
+        let c = s.captured();
+        assert_eq!(
+            c.refs,
+            vec![RefCall {
+                package: None,
+                name: "a".into()
+            }]
+        );
+        assert_eq!(c.sources, vec![("raw".to_owned(), "b".to_owned())]);
+        assert_eq!(c.config.materialized(), "table");
+        assert_eq!(c.config.tags(), vec!["a"]);
+    }
+
+    #[test]
+    fn errors_in_macros_point_at_the_macro_file() {
+        let r = renderer(&[(
+            "macros/bad.sql",
+            "\n\n{% macro boom() %}\n  {{ 'a' + 1 }}\n{% endmacro %}",
+        )]);
+        let err = r
+            .render(
+                "models/m.sql",
+                "select {{ boom() }}",
+                &scope(Phase::Compile),
+                &vars(),
+            )
+            .unwrap_err();
+        let loc = err.location().expect("located");
+        assert_eq!(loc.path, Path::new("macros/bad.sql"));
+        assert_eq!(loc.line, 4);
+    }
+
+    #[test]
+    fn missing_var_is_a_config_error_with_hint() {
+        let r = renderer(&[]);
+        let err = r
+            .render(
+                "models/m.sql",
+                "{{ var('y') }}",
+                &scope(Phase::Compile),
+                &vars(),
+            )
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.hint().unwrap().contains("--vars"));
+        assert_eq!(err.location().unwrap().line, 1);
+    }
+}

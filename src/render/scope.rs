@@ -1,0 +1,124 @@
+//! Per-node rendering state: what a node's template can resolve, and what
+//! its `ref()`, `source()` and `config()` calls reveal.
+//!
+//! A node is rendered twice, as in dbt: once to *parse* (with `execute`
+//! false, refs resolving to placeholders, calls captured) and once to
+//! *compile* (with `execute` true and every ref resolved to its real
+//! relation, which depends on the referenced node's config).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use minijinja::value::{Object, ObjectRepr};
+
+use crate::project::config::Config;
+use crate::render::relation::Relation;
+
+/// Which of the two renders is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// First render: discover refs, sources and config; `execute` is false.
+    Parse,
+    /// Second render: produce the SQL that runs; `execute` is true.
+    Compile,
+}
+
+/// One `ref()` call: optional package and the referenced name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct RefCall {
+    /// Package (first argument of two-argument `ref`).
+    pub package: Option<String>,
+    /// Referenced node name.
+    pub name: String,
+}
+
+/// What one render of a node found.
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    /// `ref()` calls, in call order, deduplicated.
+    pub refs: Vec<RefCall>,
+    /// `source()` calls as `(source, table)`, deduplicated.
+    pub sources: Vec<(String, String)>,
+    /// `config(...)` calls merged into one layer.
+    pub config: Config,
+}
+
+/// Relations `ref()` and `source()` resolve to.
+#[derive(Debug, Default)]
+pub struct Resolver {
+    /// Target database, for placeholder relations during parse.
+    pub database: String,
+    /// Target schema, for placeholder relations during parse.
+    pub schema: String,
+    /// Node name -> relation (models, seeds, snapshots), filled after parse.
+    pub refs: HashMap<String, Relation>,
+    /// `(package, name)` -> relation, for two-argument `ref`.
+    pub package_refs: HashMap<(String, String), Relation>,
+    /// `(source, table)` -> relation.
+    pub sources: HashMap<(String, String), Relation>,
+}
+
+/// The `__sluice` template variable: the node being rendered.
+#[derive(Debug)]
+pub struct NodeScope {
+    /// Which render this is.
+    pub phase: Phase,
+    /// unique_id of the node (`model.shop.orders`).
+    pub unique_id: String,
+    /// Config from dbt_project.yml and schema YAML (and, when compiling, the file's own `config()`).
+    pub config: Config,
+    /// Calls seen during this render.
+    pub captured: Mutex<Captured>,
+    /// Relation lookup.
+    pub resolver: Arc<Resolver>,
+}
+
+impl NodeScope {
+    /// A scope for rendering `unique_id` in `phase`.
+    pub fn new(
+        phase: Phase,
+        unique_id: &str,
+        config: Config,
+        resolver: Arc<Resolver>,
+    ) -> NodeScope {
+        NodeScope {
+            phase,
+            unique_id: unique_id.to_owned(),
+            config,
+            captured: Mutex::default(),
+            resolver,
+        }
+    }
+
+    /// The config as `config.get` sees it: base layers plus captured `config()` calls.
+    pub fn effective_config(&self) -> Config {
+        let mut config = self.config.clone();
+        config.merge(&self.captured().config);
+        config
+    }
+
+    /// A copy of what has been captured so far.
+    pub fn captured(&self) -> Captured {
+        self.captured.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Runs `f` on the captured calls.
+    pub fn capture(&self, f: impl FnOnce(&mut Captured)) {
+        if let Ok(mut c) = self.captured.lock() {
+            f(&mut c);
+        }
+    }
+}
+
+impl fmt::Display for NodeScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<node {}>", self.unique_id)
+    }
+}
+
+impl Object for NodeScope {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+}

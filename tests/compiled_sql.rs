@@ -1,0 +1,53 @@
+//! Insta snapshots of the compiled SQL of every example_project model,
+//! test and analysis, so a change to rendering shows as a diff.
+
+use sluice::compile::compile_node;
+use sluice::manifest::{Manifest, ResourceType};
+use sluice::project::{LoadOptions, ProfileOptions, Project};
+use sluice::render::Renderer;
+
+#[test]
+fn compiled_sql_of_every_example_model() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example_project");
+    // A profiles dir of our own keeps a user's ~/.dbt out of the picture; the
+    // file stem gives the database name `shop_analytics`, as the embedded default.
+    let profiles = tempfile::tempdir().unwrap();
+    std::fs::write(
+        profiles.path().join("profiles.yml"),
+        "shop_analytics:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: shop_analytics.duckdb}\n",
+    )
+    .unwrap();
+    let options = LoadOptions {
+        project_dir: dir,
+        profile: ProfileOptions {
+            profiles_dir: Some(profiles.path().into()),
+            target: None,
+        },
+        vars: None,
+    };
+    let project = Project::load(&options).unwrap();
+    let renderer = Renderer::new(&project).unwrap();
+    let manifest = Manifest::build(&project, &renderer).unwrap();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        let mut count = 0;
+        for node in &manifest.nodes {
+            if !matches!(
+                node.resource_type,
+                ResourceType::Model | ResourceType::Analysis | ResourceType::Test
+            ) {
+                continue;
+            }
+            let sql = compile_node(&renderer, &manifest, node).unwrap();
+            let name = format!("compiled__{}__{}", node.resource_type.as_str(), node.name);
+            insta::assert_snapshot!(name, sql);
+            count += 1;
+        }
+        assert!(
+            count >= 25,
+            "expected every model, analysis and test, got {count}"
+        );
+    });
+}

@@ -1,0 +1,448 @@
+//! End-to-end tests: the real binary on a temp copy of example_project,
+//! building into a real DuckDB file.
+
+mod common;
+
+use common::TempProject;
+
+fn done_line(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .rev()
+        .find(|l| l.contains("Done. PASS="))
+        .unwrap_or("")
+}
+
+#[test]
+fn build_passes_and_marts_match_the_seeds() {
+    let p = TempProject::new();
+    let run = p.sluice(&["build"]);
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    // The deliberate warn test (customers without email) warns but does not fail.
+    assert!(
+        done_line(&run.stderr).contains("WARN=1 ERROR=0 SKIP=0"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("using the embedded DuckDB database"),
+        "{}",
+        run.stderr
+    );
+
+    // Row counts the seeds imply, computed independently from the seed tables.
+    assert_eq!(p.scalar("select count(*) from main_marts.customers"), 100);
+    assert_eq!(
+        p.scalar("select count(*) from main_marts.orders"),
+        p.scalar("select count(*) from main_raw.raw_orders where order_date >= date '2024-01-01'")
+    );
+    assert_eq!(
+        p.scalar("select count(*) from main_marts.monthly_revenue"),
+        p.scalar(
+            "select count(distinct date_trunc('month', order_date)) from main_raw.raw_orders \
+             where status not in ('returned', 'return_pending')"
+        )
+    );
+    // Every cent of the payments seed lands in the orders mart.
+    assert_eq!(
+        p.scalar("select cast(sum(amount) * 100 as bigint) from main_marts.orders"),
+        p.scalar("select sum(amount) from main_raw.raw_payments")
+    );
+    // Staging models are views, marts are tables (dbt materializations).
+    assert_eq!(
+        p.query("select table_schema, table_name, table_type from information_schema.tables where table_name in ('stg_orders', 'orders') order by 2"),
+        vec![
+            vec![Some("main_marts".into()), Some("orders".into()), Some("BASE TABLE".into())],
+            vec![Some("main".into()), Some("stg_orders".into()), Some("VIEW".into())],
+        ]
+    );
+    // store_failures: the relationships test wrote its (empty) failures table to the audit schema.
+    assert_eq!(
+        p.scalar("select count(*) from main_dbt_test__audit.relationships_orders_customer_id__customer_id__ref_customers_"),
+        0
+    );
+    // The window function numbers each customer's orders from 1.
+    assert_eq!(
+        p.scalar("select count(*) from main_marts.orders where customer_order_number = 1"),
+        p.scalar("select count(distinct customer_id) from main_marts.orders")
+    );
+
+    // Artifacts in dbt's shape.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("target/manifest.json")).unwrap();
+    let orders = &manifest["nodes"]["model.shop_analytics.orders"];
+    assert_eq!(orders["resource_type"], "model");
+    assert_eq!(orders["config"]["materialized"], "table");
+    assert_eq!(
+        orders["depends_on"]["nodes"],
+        serde_json::json!([
+            "model.shop_analytics.stg_orders",
+            "model.shop_analytics.stg_payments"
+        ])
+    );
+    assert_eq!(
+        orders["compiled_path"],
+        "target/compiled/shop_analytics/models/marts/orders.sql"
+    );
+    assert!(manifest["sources"]["source.shop_analytics.shop.raw_orders"].is_object());
+    let results: serde_json::Value =
+        serde_json::from_str(&p.read("target/run_results.json")).unwrap();
+    let statuses: Vec<&str> = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&"warn") && statuses.contains(&"pass") && statuses.contains(&"success")
+    );
+    assert!(results["results"][0]["timing"][1]["name"] == "execute");
+}
+
+#[test]
+fn rebuilding_gives_the_same_tables() {
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["build", "-q"]).code, 0);
+    let tables = [
+        "main_marts.customers",
+        "main_marts.orders",
+        "main_marts.monthly_revenue",
+        "main_raw.raw_payments",
+    ];
+    let before: Vec<_> = tables.iter().map(|t| p.table(t)).collect();
+    let again = p.sluice(&["build", "-q"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let after: Vec<_> = tables.iter().map(|t| p.table(t)).collect();
+    assert_eq!(before, after);
+    // No intermediate relations are left behind.
+    assert_eq!(
+        p.scalar(
+            "select count(*) from information_schema.tables where table_name like '%__sluice_tmp'"
+        ),
+        0
+    );
+}
+
+#[test]
+fn select_picks_the_right_nodes() {
+    let p = TempProject::new();
+    let ls = |args: &[&str]| {
+        let mut a = vec!["ls", "--output", "name"];
+        a.extend_from_slice(args);
+        let r = p.sluice(&a);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout.lines().map(str::to_owned).collect::<Vec<_>>()
+    };
+    // Ancestors, with dbt's `+model`.
+    assert_eq!(
+        ls(&["-s", "+customers", "--resource-type", "model"]),
+        [
+            "customers",
+            "orders",
+            "stg_customers",
+            "stg_orders",
+            "stg_payments"
+        ]
+    );
+    // Descendants with a depth limit.
+    assert_eq!(
+        ls(&["-s", "stg_orders+1", "--resource-type", "model"]),
+        ["orders", "stg_orders"]
+    );
+    // Union (space) and intersection (comma).
+    assert_eq!(
+        ls(&[
+            "-s",
+            "tag:finance",
+            "stg_customers",
+            "--resource-type",
+            "model"
+        ]),
+        ["monthly_revenue", "stg_customers"]
+    );
+    assert_eq!(
+        ls(&[
+            "-s",
+            "tag:marts,config.materialized:table",
+            "--exclude",
+            "orders",
+            "--resource-type",
+            "model"
+        ]),
+        ["customers", "monthly_revenue"]
+    );
+    assert_eq!(
+        ls(&["-s", "path:models/staging", "--resource-type", "model"]),
+        ["stg_customers", "stg_orders", "stg_payments"]
+    );
+    assert_eq!(
+        ls(&["-s", "source:shop", "--resource-type", "source"]),
+        ["raw_orders"]
+    );
+    // Tests follow their models (eager indirect selection).
+    let tests = ls(&["-s", "monthly_revenue", "--resource-type", "test"]);
+    assert_eq!(
+        tests,
+        [
+            "not_null_monthly_revenue_order_month",
+            "unique_monthly_revenue_order_month"
+        ]
+    );
+
+    // `run --select` builds exactly the selected models.
+    assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
+    let run = p.sluice(&["run", "-s", "stg_payments", "stg_orders+1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let built = p.query("select table_name from information_schema.tables where table_schema in ('main', 'main_marts') order by 1");
+    let built: Vec<_> = built.into_iter().map(|r| r[0].clone().unwrap()).collect();
+    assert_eq!(built, ["orders", "stg_orders", "stg_payments"]);
+}
+
+#[test]
+fn a_failing_model_keeps_its_old_table_and_skips_its_children() {
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["build", "-q"]).code, 0);
+    let before = p.table("main_marts.orders");
+    let customers_before = p.table("main_marts.customers");
+    let sql = p
+        .read("models/marts/orders.sql")
+        .replace("orders.status,", "orders.no_such_column,");
+    p.write("models/marts/orders.sql", &sql);
+    // Make the child differ if it were rebuilt, so a rebuild would show.
+    p.write(
+        "seeds/raw_customers.csv",
+        &p.read("seeds/raw_customers.csv").replace("Noah", "Noa"),
+    );
+    assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
+
+    let run = p.sluice(&["run"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("ERROR creating sql table model main_marts.orders"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("SKIP relation main_marts.customers"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("no_such_column"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("compiled code at target/compiled/shop_analytics/models/marts/orders.sql"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        done_line(&run.stderr).contains("ERROR=1 SKIP=2"),
+        "{}",
+        run.stderr
+    );
+    // The previous tables are intact.
+    assert_eq!(p.table("main_marts.orders"), before);
+    assert_eq!(p.table("main_marts.customers"), customers_before);
+    let results: serde_json::Value =
+        serde_json::from_str(&p.read("target/run_results.json")).unwrap();
+    let status_of = |id: &str| {
+        results["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["unique_id"] == id)
+            .map(|r| r["status"].clone())
+    };
+    assert_eq!(
+        status_of("model.shop_analytics.orders"),
+        Some("error".into())
+    );
+    assert_eq!(
+        status_of("model.shop_analytics.customers"),
+        Some("skipped".into())
+    );
+    assert_eq!(
+        status_of("model.shop_analytics.stg_orders"),
+        Some("success".into())
+    );
+}
+
+#[test]
+fn a_failing_test_fails_the_exit_code() {
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["build", "-q"]).code, 0);
+    let yml = p
+        .read("models/staging/_staging.yml")
+        .replace("'return_pending', 'returned'", "'returned'");
+    p.write("models/staging/_staging.yml", &yml);
+    let run = p.sluice(&["test", "-s", "stg_orders"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let failures = p.scalar(
+        "select count(distinct status) from main.stg_orders where status = 'return_pending'",
+    );
+    assert!(run.stderr.contains(&format!("FAIL {failures} accepted_values_stg_orders_status__placed__shipped__completed__returned")), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Failure in test accepted_values_stg_orders_status"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn build_skips_what_is_downstream_of_a_failing_test() {
+    // dbt build: a failing test on stg_payments skips stg_payments' children
+    // (orders, and everything after it), but not unrelated models.
+    let p = TempProject::new();
+    let yml = p
+        .read("models/staging/_staging.yml")
+        .replace("'coupon', 'gift_card']", "'coupon']");
+    p.write("models/staging/_staging.yml", &yml);
+    let run = p.sluice(&["build"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("SKIP relation main_marts.orders"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("SKIP relation main_marts.customers"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("OK created sql view model main.stg_customers"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        p.scalar(
+            "select count(*) from information_schema.tables where table_schema = 'main_marts'"
+        ),
+        0
+    );
+}
+
+#[test]
+fn seeds_reload_and_full_refresh_rebuilds() {
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
+    assert_eq!(p.scalar("select count(*) from main_raw.raw_customers"), 100);
+    // column_types from YAML apply (dbt's seed column_types config).
+    assert_eq!(
+        p.query("select data_type from information_schema.columns where table_name = 'raw_customers' and column_name = 'signup_date'"),
+        vec![vec![Some("DATE".to_owned())]]
+    );
+    let csv = p.read("seeds/raw_customers.csv");
+    p.write(
+        "seeds/raw_customers.csv",
+        &format!("{csv}101,New,Person,new@example.com,US,2024-07-01\n"),
+    );
+    assert_eq!(p.sluice(&["seed", "-q", "-s", "raw_customers"]).code, 0);
+    assert_eq!(p.scalar("select count(*) from main_raw.raw_customers"), 101);
+    // A new column needs --full-refresh, as in dbt.
+    let wide: String = p
+        .read("seeds/raw_customers.csv")
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l},vip\n")
+            } else {
+                format!("{l},false\n")
+            }
+        })
+        .collect();
+    p.write("seeds/raw_customers.csv", &wide);
+    let plain = p.sluice(&["seed", "-s", "raw_customers"]);
+    assert_eq!(plain.code, 1, "{}", plain.stderr);
+    assert_eq!(
+        p.scalar("select count(*) from main_raw.raw_customers"),
+        101,
+        "failed reload keeps the old rows"
+    );
+    assert_eq!(
+        p.sluice(&["seed", "-q", "--full-refresh", "-s", "raw_customers"])
+            .code,
+        0
+    );
+    assert_eq!(
+        p.scalar("select count(*) from main_raw.raw_customers where vip = false"),
+        101
+    );
+}
+
+#[test]
+fn compile_writes_files_and_prints_the_selected_model() {
+    let p = TempProject::new();
+    let run = p.sluice(&["compile", "-s", "stg_orders"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let file = p.read("target/compiled/shop_analytics/models/staging/stg_orders.sql");
+    assert_eq!(run.stdout.trim_end(), file.trim_end());
+    assert!(
+        file.contains(r#"from "shop_analytics"."main_raw"."raw_orders""#),
+        "{file}"
+    );
+    let inline = p.sluice(&[
+        "compile",
+        "--inline",
+        "select count(*) from {{ ref('orders') }}",
+    ]);
+    assert_eq!(inline.code, 0, "{}", inline.stderr);
+    assert_eq!(
+        inline.stdout.trim(),
+        r#"select count(*) from "shop_analytics"."main_marts"."orders""#
+    );
+    // No database is needed to compile.
+    assert!(!p.db_path().exists());
+}
+
+#[test]
+fn threads_give_the_same_tables() {
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["build", "-q", "--threads", "1"]).code, 0);
+    let one = p.table("main_marts.customers");
+    let run = p.sluice(&["build", "-q", "--threads", "4"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(p.table("main_marts.customers"), one);
+}
+
+#[test]
+fn debug_and_clean() {
+    let p = TempProject::new();
+    let d = p.sluice(&["debug"]);
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    assert!(d.stderr.contains("[OK connection ok]"), "{}", d.stderr);
+    assert_eq!(p.sluice(&["compile", "-q"]).code, 0);
+    assert!(p.root().join("target").exists());
+    assert_eq!(p.sluice(&["clean"]).code, 0);
+    assert!(!p.root().join("target").exists());
+}
+
+#[test]
+fn a_locked_database_is_a_clear_error() {
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
+    // Another process holds the file: a child `sluice debug` cannot take the lock
+    // while this process keeps a read-write connection open.
+    let _hold = duckdb::Connection::open(p.db_path()).unwrap();
+    let run = p.sluice(&["run"]);
+    // DuckDB allows several connections inside one process but locks the file
+    // against other processes.
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is locked by another process"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["run", "-s", "bogus:x"]).code, 2);
+    assert_eq!(p.sluice(&["frobnicate"]).code, 2);
+    assert_eq!(p.sluice(&["run", "--vars", "[1, 2]"]).code, 2);
+}
