@@ -282,19 +282,7 @@ fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<
     let mut results = Vec::new();
     let mut failed = false;
     for &i in &order {
-        let now = chrono::Utc::now();
-        let mut result = NodeResult {
-            index: i,
-            status: Status::Success,
-            message: String::new(),
-            failures: None,
-            rows: None,
-            started_at: now,
-            completed_at: now,
-            execution_time: 0.0,
-            thread_id: "Thread-1".into(),
-            error: None,
-        };
+        let mut result = NodeResult::new(i, Status::Success, "Thread-1");
         if let Err(e) = &compiled[&i] {
             failed = true;
             eprint!("{}", e.render());

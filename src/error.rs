@@ -91,16 +91,34 @@ impl fmt::Display for Location {
 /// The error type of every fallible sluice function.
 ///
 /// Built with [`Error::new`] and the `with_*` builders; shown to a user with
-/// [`Error::render`].
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
+/// [`Error::render`]. Boxed, so a `Result` stays one pointer wide.
+#[derive(Debug)]
 pub struct Error {
+    inner: Box<Inner>,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
     kind: ErrorKind,
     message: String,
     location: Option<Location>,
     hint: Option<String>,
     notes: Vec<String>,
-    #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -112,27 +130,29 @@ impl Error {
     /// no trailing period).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
-            kind,
-            message: message.into(),
-            location: None,
-            hint: None,
-            notes: Vec::new(),
-            source: None,
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                location: None,
+                hint: None,
+                notes: Vec::new(),
+                source: None,
+            }),
         }
     }
 
     /// Attaches the place in a user's file the error is about.
     #[must_use]
     pub fn with_location(mut self, location: Location) -> Self {
-        self.location = Some(location);
+        self.inner.location = Some(location);
         self
     }
 
     /// Attaches a location only if the error has none yet.
     #[must_use]
     pub fn or_location(mut self, location: impl FnOnce() -> Option<Location>) -> Self {
-        if self.location.is_none() {
-            self.location = location();
+        if self.inner.location.is_none() {
+            self.inner.location = location();
         }
         self
     }
@@ -140,42 +160,42 @@ impl Error {
     /// Attaches a `hint:` line that tells the user what to do.
     #[must_use]
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.inner.hint = Some(hint.into());
         self
     }
 
     /// Adds a `note:` line with extra context (e.g. the compiled file path).
     #[must_use]
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
-        self.notes.push(note.into());
+        self.inner.notes.push(note.into());
         self
     }
 
     /// Attaches the underlying error (kept for `source()` chains).
     #[must_use]
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.inner.source = Some(Box::new(source));
         self
     }
 
     /// The kind of this error.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.inner.kind
     }
 
     /// The one-line message, without location or hint.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// The location, if the error is about a place in a file.
     pub fn location(&self) -> Option<&Location> {
-        self.location.as_ref()
+        self.inner.location.as_ref()
     }
 
     /// The hint, if any.
     pub fn hint(&self) -> Option<&str> {
-        self.hint.as_deref()
+        self.inner.hint.as_deref()
     }
 
     /// An I/O error on `path`, with the action that failed (`"read"`, `"write"`).
@@ -195,8 +215,8 @@ impl Error {
     /// arrow, the source line with a caret, notes and the hint. Plain text,
     /// no colour, so it can be snapshotted.
     pub fn render(&self) -> String {
-        let mut out = format!("error: {}\n", self.message);
-        if let Some(loc) = &self.location {
+        let mut out = format!("error: {}\n", self.inner.message);
+        if let Some(loc) = &self.inner.location {
             out.push_str(&format!("  --> {loc}\n"));
             if let Some(text) = &loc.line_text {
                 let num = loc.line.to_string();
@@ -209,10 +229,10 @@ impl Error {
                 out.push_str(&format!("{pad} |\n{num} | {text}\n{pad} | {caret_pad}^\n"));
             }
         }
-        for note in &self.notes {
+        for note in &self.inner.notes {
             out.push_str(&format!("  note: {note}\n"));
         }
-        if let Some(hint) = &self.hint {
+        if let Some(hint) = &self.inner.hint {
             out.push_str(&format!("  hint: {hint}\n"));
         }
         out

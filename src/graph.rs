@@ -54,9 +54,10 @@ impl Graph {
             let mut path = vec![start];
             let mut current = start;
             loop {
+                // Follow "depends on" edges, so the message reads in ref order.
                 let next = self
                     .dag
-                    .neighbors_directed(current, Direction::Outgoing)
+                    .neighbors_directed(current, Direction::Incoming)
                     .filter(|n| members.contains(n))
                     .min_by_key(|n| {
                         if *n == start {
@@ -79,7 +80,10 @@ impl Graph {
                 .collect();
             let mut err = Error::new(
                 ErrorKind::Cycle,
-                format!("dependency cycle: {}", names.join(" -> ")),
+                format!(
+                    "dependency cycle: {} (each refers to the next)",
+                    names.join(" -> ")
+                ),
             )
             .with_hint(
                 "a model cannot depend on itself through its refs; remove one of these refs",

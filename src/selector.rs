@@ -179,7 +179,9 @@ fn matches(atom: &Atom, node: &Node, project: &str) -> bool {
                     items.iter().any(|i| i.as_str().is_some_and(|s| glob(v, s)))
                 }
                 Some(serde_json::Value::String(s)) => glob(v, s),
-                Some(other) => other.to_string() == v,
+                Some(other) => {
+                    *other == serde_json::from_str::<serde_json::Value>(v).unwrap_or_default()
+                }
                 None => false,
             }
         }

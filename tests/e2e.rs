@@ -446,3 +446,30 @@ fn usage_errors_exit_2() {
     assert_eq!(p.sluice(&["frobnicate"]).code, 2);
     assert_eq!(p.sluice(&["run", "--vars", "[1, 2]"]).code, 2);
 }
+
+#[test]
+fn fail_fast_skips_everything_not_yet_started() {
+    let p = TempProject::new();
+    // A broken staging model: without --fail-fast its unrelated siblings still build.
+    p.write(
+        "models/staging/stg_customers.sql",
+        "select no_such_column from {{ ref('raw_customers') }}",
+    );
+    let run = p.sluice(&["build", "--fail-fast", "--threads", "1"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let results: serde_json::Value =
+        serde_json::from_str(&p.read("target/run_results.json")).unwrap();
+    let results = results["results"].as_array().unwrap();
+    let errored = results
+        .iter()
+        .position(|r| r["status"] == "error")
+        .expect("one error");
+    // Everything that started after the error was skipped.
+    assert!(
+        results[errored + 1..]
+            .iter()
+            .all(|r| r["status"] == "skipped"),
+        "{results:#?}"
+    );
+    assert!(results.iter().filter(|r| r["status"] == "error").count() == 1);
+}

@@ -251,13 +251,14 @@ fn apply_level(config: &mut Config, level: &serde_yaml::Value) {
     let mut layer = Config::default();
     for (k, v) in map {
         let Some(k) = k.as_str() else { continue };
-        let is_config = k.starts_with('+')
-            || (KNOWN_KEYS.contains(&k)
-                && !(v.is_mapping()
-                    && !matches!(
-                        k,
-                        "meta" | "docs" | "column_types" | "persist_docs" | "contract" | "grants"
-                    )));
+        // A known key holding a mapping is a folder of that name, unless the
+        // config itself is a mapping (`meta`, `column_types`, ...).
+        let map_valued = matches!(
+            k,
+            "meta" | "docs" | "column_types" | "persist_docs" | "contract" | "grants"
+        );
+        let is_config =
+            k.starts_with('+') || (KNOWN_KEYS.contains(&k) && (map_valued || !v.is_mapping()));
         if is_config {
             layer.0.insert(normalize_key(k), yaml_to_json(v));
         }

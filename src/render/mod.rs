@@ -321,7 +321,12 @@ pub fn jinja_error(err: &minijinja::Error, source: Option<&str>) -> Error {
                     minijinja::ErrorKind::UndefinedError => "undefined value",
                     _ => "Jinja error",
                 };
-                Error::new(ErrorKind::Jinja, format!("{what}: {detail}"))
+                let out = Error::new(ErrorKind::Jinja, format!("{what}: {detail}"));
+                if err.kind() == minijinja::ErrorKind::SyntaxError {
+                    out.with_hint("check that every `{% if %}`, `{% for %}` and `{% macro %}` is closed and every `{{` has its `}}`")
+                } else {
+                    out
+                }
             }
         },
     };

@@ -77,6 +77,25 @@ pub struct NodeResult {
     pub error: Option<String>,
 }
 
+impl NodeResult {
+    /// A result for node `index` with `status`, starting and ending now.
+    pub fn new(index: usize, status: Status, thread_id: &str) -> NodeResult {
+        let now = Utc::now();
+        NodeResult {
+            index,
+            status,
+            message: String::new(),
+            failures: None,
+            rows: None,
+            started_at: now,
+            completed_at: now,
+            execution_time: 0.0,
+            thread_id: thread_id.to_owned(),
+            error: None,
+        }
+    }
+}
+
 /// Options for [`execute`].
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -215,19 +234,10 @@ pub fn execute(
                     let node = &manifest.nodes[i];
                     let result = match skip {
                         Some(reason) => {
-                            let now = Utc::now();
                             printer.skip(n, total, node, &reason);
                             NodeResult {
-                                index: i,
-                                status: Status::Skipped,
                                 message: format!("skipped: {reason}"),
-                                failures: None,
-                                rows: None,
-                                started_at: now,
-                                completed_at: now,
-                                execution_time: 0.0,
-                                thread_id: thread_id.clone(),
-                                error: None,
+                                ..NodeResult::new(i, Status::Skipped, &thread_id)
                             }
                         }
                         None => {
@@ -343,16 +353,9 @@ fn run_one(
     );
     let elapsed: Duration = clock.elapsed();
     let mut result = NodeResult {
-        index: i,
-        status: Status::Success,
-        message: String::new(),
-        failures: None,
-        rows: None,
         started_at,
-        completed_at: Utc::now(),
         execution_time: elapsed.as_secs_f64(),
-        thread_id: thread_id.to_owned(),
-        error: None,
+        ..NodeResult::new(i, Status::Success, thread_id)
     };
     match outcome {
         Ok(NodeOutcome::Built(o)) => {
