@@ -95,11 +95,29 @@ struct Parsed {
     graph: Graph,
 }
 
+/// With `SLUICE_TIMINGS` set, prints how long each stage took (for benchmarks).
+fn stage(name: &str, since: Instant) {
+    if std::env::var_os("SLUICE_TIMINGS").is_some() {
+        eprintln!(
+            "timing: {name:<16} {:>8.1} ms",
+            since.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}
+
 fn parse(g: &GlobalArgs, printer: &Printer) -> Result<Parsed> {
+    let t = Instant::now();
     let project = Project::load(&load_options(g))?;
+    stage("load", t);
+    let t = Instant::now();
     let renderer = Renderer::new(&project)?;
+    stage("environment", t);
+    let t = Instant::now();
     let manifest = Manifest::build(&project, &renderer)?;
+    stage("parse", t);
+    let t = Instant::now();
     let graph = Graph::build(&manifest)?;
+    stage("graph", t);
     let count = |t: ResourceType| {
         manifest
             .nodes
@@ -137,7 +155,7 @@ fn write_manifest(
         compiled,
         inv,
     );
-    artifacts::write_json(&p.project.target_dir(), "manifest.json", &doc)
+    artifacts::write_text(&p.project.target_dir(), "manifest.json", &doc)
 }
 
 fn args_json(command: &str, select: &SelectArgs) -> serde_json::Value {
@@ -267,6 +285,7 @@ fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<
         &select.exclude,
         &types,
     )?;
+    let t = Instant::now();
     let compiled: HashMap<usize, Result<Compiled>> = compile_all(
         &p.renderer,
         &p.manifest,
@@ -276,7 +295,10 @@ fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<
     )
     .into_iter()
     .collect();
+    stage("compile", t);
+    let t = Instant::now();
     write_manifest(&p, &compiled, &inv)?;
+    stage("manifest.json", t);
     let mut order: Vec<usize> = compiled.keys().copied().collect();
     order.sort_unstable();
     let mut results = Vec::new();

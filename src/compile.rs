@@ -42,6 +42,16 @@ pub fn compiled_path(target_path: &str, node: &Node) -> PathBuf {
     }
 }
 
+/// Writes `text` to `path` unless the file already holds exactly that text:
+/// rewriting thousands of unchanged files (truncate + write) dominates
+/// `compile` on large projects.
+fn write_if_changed(path: &Path, text: &str) -> std::io::Result<()> {
+    match std::fs::read(path) {
+        Ok(old) if old == text.as_bytes() => Ok(()),
+        _ => std::fs::write(path, text),
+    }
+}
+
 /// Renders one node for execution.
 ///
 /// Errors: Jinja errors located in the node's file (or macro).
@@ -93,7 +103,7 @@ pub fn compile_all(
                 if let Some(dir) = abs.parent() {
                     std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
                 }
-                std::fs::write(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
+                write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
                 Ok(Compiled { code, path })
             });
             (i, result)

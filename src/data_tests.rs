@@ -415,6 +415,7 @@ fn make_test_node(
         }),
         source: None,
         checksum: String::new(),
+        template: None,
     }
 }
 

@@ -119,6 +119,8 @@ pub struct Node {
     pub source: Option<SourceInfo>,
     /// sha256 of the file contents (dbt's checksum).
     pub checksum: String,
+    /// [`Node::template_value`] of the parsed node, cached for the compile render.
+    pub template: Option<Value>,
 }
 
 impl Node {
@@ -151,11 +153,14 @@ impl Node {
         }))
     }
 
-    /// Vars for rendering this node.
+    /// Vars for rendering this node (`model` is built once, after parsing).
     pub fn vars(&self) -> NodeVars {
         NodeVars {
             this: self.relation.clone(),
-            model: self.template_value(),
+            model: self
+                .template
+                .clone()
+                .unwrap_or_else(|| self.template_value()),
             test_kwargs: None,
         }
     }
@@ -272,6 +277,7 @@ impl Manifest {
                             loader: src.loader.clone(),
                         }),
                         checksum: String::new(),
+                        template: None,
                     });
                 }
             }
@@ -338,6 +344,7 @@ impl Manifest {
                     test_metadata: None,
                     source: None,
                     checksum: sha256(&file.text),
+                    template: None,
                 });
             }
         }
@@ -371,6 +378,7 @@ impl Manifest {
                 checksum: std::fs::read(project.root.join(rel))
                     .map(|b| sha256_bytes(&b))
                     .unwrap_or_default(),
+                template: None,
             });
         }
         check_duplicates(&file_nodes)?;
@@ -464,6 +472,9 @@ impl Manifest {
         nodes.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
         disabled.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
         resolve_dependencies(project, &patches, &mut nodes, &disabled)?;
+        nodes
+            .par_iter_mut()
+            .for_each(|n| n.template = Some(n.template_value()));
         let index = nodes
             .iter()
             .enumerate()

@@ -148,25 +148,42 @@ fn macro_json(def: &MacroDef) -> Json {
     })
 }
 
-/// The manifest.json document.
+/// The manifest.json document, serialized.
+///
+/// Node entries are built and serialized in parallel and spliced into the
+/// document as text: building one JSON tree of thousands of nodes (and
+/// dropping it) was most of the time `compile` spent on large projects.
 pub fn manifest_json(
     manifest: &Manifest,
     macros: &[MacroDef],
     target_path: &str,
     compiled: &HashMap<usize, Result<Compiled>>,
     inv: &Invocation,
-) -> Json {
-    let mut nodes = Map::new();
-    let mut sources = Map::new();
-    for (i, node) in manifest.nodes.iter().enumerate() {
-        let c = compiled.get(&i).and_then(|r| r.as_ref().ok());
-        let j = node_json(node, target_path, c);
-        if node.resource_type == ResourceType::Source {
-            sources.insert(node.unique_id.clone(), j);
-        } else {
-            nodes.insert(node.unique_id.clone(), j);
-        }
-    }
+) -> String {
+    use rayon::prelude::*;
+    let entries: Vec<String> = manifest
+        .nodes
+        .par_iter()
+        .enumerate()
+        .map(|(i, node)| {
+            let j = node_json(
+                node,
+                target_path,
+                compiled.get(&i).and_then(|r| r.as_ref().ok()),
+            );
+            format!("{}:{}", Json::from(node.unique_id.as_str()), j)
+        })
+        .collect();
+    let join = |want_sources: bool| -> String {
+        let parts: Vec<&str> = manifest
+            .nodes
+            .iter()
+            .zip(&entries)
+            .filter(|(n, _)| (n.resource_type == ResourceType::Source) == want_sources)
+            .map(|(_, e)| e.as_str())
+            .collect();
+        format!("{{{}}}", parts.join(","))
+    };
     let mut parent_map: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut child_map: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for node in &manifest.nodes {
@@ -192,10 +209,8 @@ pub fn manifest_json(
             )
         })
         .collect();
-    json!({
+    let rest = json!({
         "metadata": metadata(inv, "https://schemas.getdbt.com/dbt/manifest/v12.json", Some(&manifest.project_name)),
-        "nodes": nodes,
-        "sources": sources,
         "macros": macros.iter().map(|m| (m.unique_id.clone(), macro_json(m))).collect::<Map<_, _>>(),
         "docs": {},
         "exposures": {},
@@ -209,7 +224,14 @@ pub fn manifest_json(
         "saved_queries": {},
         "semantic_models": {},
         "unit_tests": {},
-    })
+    });
+    let rest = rest.to_string();
+    format!(
+        "{{\"nodes\":{},\"sources\":{},{}",
+        join(false),
+        join(true),
+        &rest[1..]
+    )
 }
 
 /// The run_results.json document for `results` of a command that ran `elapsed` seconds.
@@ -258,19 +280,34 @@ pub fn run_results_json(
     })
 }
 
-/// Writes `doc` as pretty JSON to `dir/name`, through a temp file renamed
+/// Writes `doc` as JSON to `dir/name`, through a temp file renamed
 /// into place, so a reader never sees half an artifact.
 ///
 /// Errors: [`crate::ErrorKind::Io`].
 pub fn write_json(dir: &Path, name: &str, doc: &Json) -> Result<()> {
+    // Compact, as dbt writes its artifacts.
+    write_text(dir, name, &doc.to_string())
+}
+
+/// Writes `text` to `dir/name` through a temp file renamed into place.
+///
+/// Errors: [`crate::ErrorKind::Io`].
+pub fn write_text(dir: &Path, name: &str, text: &str) -> Result<()> {
     use std::io::Write;
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     let path = dir.join(name);
-    let text = serde_json::to_string_pretty(doc).unwrap_or_default();
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| Error::io("create a temp file in", dir, e))?;
     tmp.write_all(text.as_bytes())
         .map_err(|e| Error::io("write", &path, e))?;
+    #[cfg(unix)]
+    {
+        // NamedTempFile is created 0600; artifacts are ordinary files.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
     tmp.persist(&path)
         .map_err(|e| Error::io("write", &path, e.error))?;
     Ok(())
