@@ -1,4 +1,5 @@
-{#- Converts an integer amount in cents to dollars with `scale` decimals. -#}
+{#- Converts an integer amount in cents to dollars, as an exact decimal with `scale` decimals
+    (multiplying by the decimal 0.01 keeps it exact; `/ 100` would give a DOUBLE). -#}
 {% macro cents_to_dollars(column_name, scale=2) -%}
-    round(cast({{ column_name }} as decimal(18, 2)) / 100, {{ scale }})
+    cast({{ column_name }} * 0.01 as decimal(18, {{ scale }}))
 {%- endmacro %}
