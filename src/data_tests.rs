@@ -389,22 +389,12 @@ fn make_test_node(
     ));
     let macro_name = format!("test_{}", spec.name);
     Node {
-        unique_id: format!("test.{pkg}.{name}.{}", &hash[..10]),
-        name,
-        resource_type: ResourceType::Test,
-        package_name: pkg.to_owned(),
         path: PathBuf::from(inner),
         original_file_path: yml.to_path_buf(),
         fqn,
         raw_code: format!("{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}"),
         config,
-        description: String::new(),
-        columns: Vec::new(),
         patch_path: Some(yml.to_path_buf()),
-        relation: None,
-        refs: Vec::new(),
-        sources: Vec::new(),
-        depends_on: Vec::new(),
         depends_on_macros: vec![format!("macro.dbt.{macro_name}")],
         test_metadata: Some(TestMetadata {
             name: spec.name,
@@ -413,9 +403,12 @@ fn make_test_node(
             column_name: spec.column_name,
             attached_node: (!target.is_source).then(|| target.node.unique_id.clone()),
         }),
-        source: None,
-        checksum: String::new(),
-        template: None,
+        ..Node::blank(
+            format!("test.{pkg}.{name}.{}", &hash[..10]),
+            name,
+            ResourceType::Test,
+            pkg,
+        )
     }
 }
 

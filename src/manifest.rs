@@ -124,6 +124,39 @@ pub struct Node {
 }
 
 impl Node {
+    /// A node with its identity set and everything else empty, to be
+    /// filled with struct update syntax.
+    pub fn blank(
+        unique_id: String,
+        name: String,
+        resource_type: ResourceType,
+        package_name: &str,
+    ) -> Node {
+        Node {
+            unique_id,
+            name,
+            resource_type,
+            package_name: package_name.to_owned(),
+            path: PathBuf::new(),
+            original_file_path: PathBuf::new(),
+            fqn: Vec::new(),
+            raw_code: String::new(),
+            config: Config::default(),
+            description: String::new(),
+            columns: Vec::new(),
+            patch_path: None,
+            relation: None,
+            refs: Vec::new(),
+            sources: Vec::new(),
+            depends_on: Vec::new(),
+            depends_on_macros: Vec::new(),
+            test_metadata: None,
+            source: None,
+            checksum: String::new(),
+            template: None,
+        }
+    }
+
     /// The materialization: the `materialized` config for models, `seed`,
     /// `test`, `source` or `analysis` otherwise.
     pub fn materialized(&self) -> String {
@@ -247,10 +280,6 @@ impl Manifest {
                         .sources
                         .insert((src.name.clone(), table.name.clone()), relation.clone());
                     sources.push(Node {
-                        unique_id: format!("source.{pkg}.{}.{}", src.name, table.name),
-                        name: table.name.clone(),
-                        resource_type: ResourceType::Source,
-                        package_name: pkg.clone(),
                         path: yml.clone(),
                         original_file_path: yml.clone(),
                         fqn: source_fqn(
@@ -260,24 +289,22 @@ impl Manifest {
                             &src.name,
                             &table.name,
                         ),
-                        raw_code: String::new(),
                         config,
                         description: table.description.clone(),
                         columns: table.columns.clone(),
                         patch_path: Some(yml.clone()),
                         relation: Some(relation),
-                        refs: Vec::new(),
-                        sources: Vec::new(),
-                        depends_on: Vec::new(),
-                        depends_on_macros: Vec::new(),
-                        test_metadata: None,
                         source: Some(SourceInfo {
                             source_name: src.name.clone(),
                             source_description: src.description.clone(),
                             loader: src.loader.clone(),
                         }),
-                        checksum: String::new(),
-                        template: None,
+                        ..Node::blank(
+                            format!("source.{pkg}.{}.{}", src.name, table.name),
+                            table.name.clone(),
+                            ResourceType::Source,
+                            &pkg,
+                        )
                     });
                 }
             }
@@ -324,10 +351,6 @@ impl Manifest {
                 apply_patch_config(&mut config, patch);
                 let unique_id = format!("{}.{pkg}.{name}", rtype.as_str());
                 file_nodes.push(Node {
-                    unique_id,
-                    name,
-                    resource_type: rtype,
-                    package_name: pkg.clone(),
                     path,
                     original_file_path: file.path.clone(),
                     fqn,
@@ -336,15 +359,8 @@ impl Manifest {
                     description: patch.map(|p| p.1.description.clone()).unwrap_or_default(),
                     columns: patch.map(|p| p.1.columns.clone()).unwrap_or_default(),
                     patch_path: patch.map(|p| p.0.clone()),
-                    relation: None,
-                    refs: Vec::new(),
-                    sources: Vec::new(),
-                    depends_on: Vec::new(),
-                    depends_on_macros: Vec::new(),
-                    test_metadata: None,
-                    source: None,
                     checksum: sha256(&file.text),
-                    template: None,
+                    ..Node::blank(unique_id, name, rtype, &pkg)
                 });
             }
         }
@@ -356,29 +372,17 @@ impl Manifest {
             let patch = patches.seeds.get(&name);
             apply_patch_config(&mut config, patch);
             file_nodes.push(Node {
-                unique_id: format!("seed.{pkg}.{name}"),
-                name,
-                resource_type: ResourceType::Seed,
-                package_name: pkg.clone(),
                 path,
                 original_file_path: rel.clone(),
                 fqn,
-                raw_code: String::new(),
                 config,
                 description: patch.map(|p| p.1.description.clone()).unwrap_or_default(),
                 columns: patch.map(|p| p.1.columns.clone()).unwrap_or_default(),
                 patch_path: patch.map(|p| p.0.clone()),
-                relation: None,
-                refs: Vec::new(),
-                sources: Vec::new(),
-                depends_on: Vec::new(),
-                depends_on_macros: Vec::new(),
-                test_metadata: None,
-                source: None,
                 checksum: std::fs::read(project.root.join(rel))
                     .map(|b| sha256_bytes(&b))
                     .unwrap_or_default(),
-                template: None,
+                ..Node::blank(format!("seed.{pkg}.{name}"), name, ResourceType::Seed, &pkg)
             });
         }
         check_duplicates(&file_nodes)?;

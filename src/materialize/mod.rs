@@ -93,6 +93,16 @@ fn clear_intermediate(
     }
 }
 
+/// The relation a node builds.
+fn relation_of(node: &Node) -> Result<&Relation> {
+    node.relation.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Config,
+            format!("`{}` has no relation", node.unique_id),
+        )
+    })
+}
+
 /// Creates the schema of `relation` if it does not exist.
 ///
 /// Errors: [`ErrorKind::Database`].
@@ -115,12 +125,7 @@ pub fn run_model(
     node: &Node,
     compiled: &str,
 ) -> Result<Outcome> {
-    let target = node.relation.as_ref().ok_or_else(|| {
-        Error::new(
-            ErrorKind::Config,
-            format!("`{}` has no relation", node.unique_id),
-        )
-    })?;
+    let target = relation_of(node)?;
     let intermediate = target.with_identifier(&format!("{}{TMP_SUFFIX}", target.identifier));
     let sql = Value::from(strip_trailing_semicolons(compiled).to_owned());
     let materialized = node.config.materialized();
@@ -180,12 +185,7 @@ pub fn run_seed(
     project_root: &Path,
     full_refresh: bool,
 ) -> Result<Outcome> {
-    let target = node.relation.as_ref().ok_or_else(|| {
-        Error::new(
-            ErrorKind::Config,
-            format!("`{}` has no relation", node.unique_id),
-        )
-    })?;
+    let target = relation_of(node)?;
     let file = project_root.join(&node.original_file_path);
     let abs =
         std::fs::canonicalize(&file).map_err(|e| Error::io("read", &node.original_file_path, e))?;
