@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::graph::Graph;
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 use crate::project::{LoadOptions, ProfileOptions, Project};
-use crate::render::{NodeScope, NodeVars, Phase, Relation, Renderer};
+use crate::render::{NodeScope, NodeVars, Phase, Relation, Renderer, Resolver};
 use crate::run::output::Printer;
 use crate::run::{self, NodeResult, RunOptions, Status};
 use crate::selector;
@@ -125,15 +125,16 @@ fn parse(g: &GlobalArgs, printer: &Printer) -> Result<Parsed> {
             .filter(|n| n.resource_type == t)
             .count()
     };
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     printer.line(&format!(
         "Found {}, {}, {}, {}, {}, {}",
-        plural(count(ResourceType::Model), "model"),
-        plural(count(ResourceType::Seed), "seed"),
-        plural(count(ResourceType::Test), "data test"),
-        plural(count(ResourceType::Source), "source"),
-        plural(count(ResourceType::Analysis), "analysis"),
-        plural(renderer.macros().len(), "macro"),
+        plural(count(ResourceType::Model), "model", "models"),
+        plural(count(ResourceType::Seed), "seed", "seeds"),
+        plural(count(ResourceType::Test), "data test", "data tests"),
+        plural(count(ResourceType::Source), "source", "sources"),
+        plural(count(ResourceType::Analysis), "analysis", "analyses"),
+        plural(renderer.macros().len(), "macro", "macros"),
     ));
     Ok(Parsed {
         project,
@@ -180,17 +181,6 @@ fn execute(
         &select.exclude,
         types,
     )?;
-    let compiled: HashMap<usize, Result<Compiled>> = compile_all(
-        &p.renderer,
-        &p.manifest,
-        &selected,
-        &p.project.root,
-        &p.project.config.target_path,
-    )
-    .into_iter()
-    .collect();
-    write_manifest(&p, &compiled, &inv)?;
-
     let target = &p.project.target;
     if target.profiles_file.is_none()
         && target.path != ":memory:"
@@ -202,6 +192,22 @@ fn execute(
         ));
     }
     let db = Database::open(target)?;
+    // `is_incremental()` depends on what the warehouse holds, so it is known before compiling.
+    let resolver = Arc::new(Resolver {
+        incremental: incremental_models(&p.manifest, &selected, &db.connect()?, full_refresh)?,
+        ..(*p.manifest.resolver).clone()
+    });
+    let compiled: HashMap<usize, Result<Compiled>> = compile_all(
+        &p.renderer,
+        &p.manifest,
+        &resolver,
+        &selected,
+        &p.project.root,
+        &p.project.config.target_path,
+    )
+    .into_iter()
+    .collect();
+    write_manifest(&p, &compiled, &inv)?;
     let threads = g.threads.unwrap_or(target.threads).max(1);
     printer.line("");
     printer.line(&format!(
@@ -289,6 +295,7 @@ fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<
     let compiled: HashMap<usize, Result<Compiled>> = compile_all(
         &p.renderer,
         &p.manifest,
+        &p.manifest.resolver,
         &selected,
         &p.project.root,
         &p.project.config.target_path,
@@ -358,6 +365,36 @@ fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<
     } else {
         Outcome::Success
     })
+}
+
+/// The selected incremental models whose table already exists and that are
+/// not being fully refreshed (`--full-refresh` or `full_refresh: true`):
+/// for these `is_incremental()` is true, as in dbt.
+///
+/// Errors: [`ErrorKind::Database`] if the catalog cannot be read.
+fn incremental_models(
+    manifest: &Manifest,
+    selected: &std::collections::BTreeSet<usize>,
+    conn: &dyn Connection,
+    full_refresh: bool,
+) -> Result<std::collections::HashSet<String>> {
+    let mut out = std::collections::HashSet::new();
+    for &i in selected {
+        let node = &manifest.nodes[i];
+        if node.resource_type != ResourceType::Model || node.config.materialized() != "incremental"
+        {
+            continue;
+        }
+        if crate::materialize::incremental::full_refresh(node, full_refresh) {
+            continue;
+        }
+        if let Some(rel) = &node.relation {
+            if conn.relation_type(rel)? == Some(crate::adapter::RelationType::Table) {
+                out.insert(node.unique_id.clone());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Compiles an ad-hoc SQL snippet (`--inline`) in the project's context.

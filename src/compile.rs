@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::data_tests;
 use crate::error::{Error, Result};
 use crate::manifest::{slash, Manifest, Node, ResourceType};
-use crate::render::{NodeScope, Phase, Renderer};
+use crate::render::{NodeScope, Phase, Renderer, Resolver};
 
 /// A node's compiled SQL and where it was written.
 #[derive(Debug, Clone)]
@@ -55,12 +55,12 @@ fn write_if_changed(path: &Path, text: &str) -> std::io::Result<()> {
 /// Renders one node for execution.
 ///
 /// Errors: Jinja errors located in the node's file (or macro).
-pub fn compile_node(renderer: &Renderer, manifest: &Manifest, node: &Node) -> Result<String> {
+pub fn compile_node(renderer: &Renderer, resolver: &Arc<Resolver>, node: &Node) -> Result<String> {
     let scope = Arc::new(NodeScope::new(
         Phase::Compile,
         &node.unique_id,
         node.config.clone(),
-        manifest.resolver.clone(),
+        resolver.clone(),
     ));
     let mut vars = node.vars();
     if node.test_metadata.is_some() {
@@ -80,6 +80,7 @@ pub fn compile_node(renderer: &Renderer, manifest: &Manifest, node: &Node) -> Re
 pub fn compile_all(
     renderer: &Renderer,
     manifest: &Manifest,
+    resolver: &Arc<Resolver>,
     positions: &BTreeSet<usize>,
     project_root: &Path,
     target_path: &str,
@@ -97,7 +98,7 @@ pub fn compile_all(
     todo.par_iter()
         .map(|&i| {
             let node = &manifest.nodes[i];
-            let result = compile_node(renderer, manifest, node).and_then(|code| {
+            let result = compile_node(renderer, resolver, node).and_then(|code| {
                 let path = compiled_path(target_path, node);
                 let abs = project_root.join(&path);
                 if let Some(dir) = abs.parent() {

@@ -40,7 +40,7 @@ fn compiled_sql_of_every_example_model() {
             ) {
                 continue;
             }
-            let sql = compile_node(&renderer, &manifest, node).unwrap();
+            let sql = compile_node(&renderer, &manifest.resolver, node).unwrap();
             let name = format!("compiled__{}__{}", node.resource_type.as_str(), node.name);
             insta::assert_snapshot!(name, sql);
             count += 1;

@@ -114,20 +114,22 @@ impl Connection for DuckDbConnection {
     }
 
     fn execute_in_transaction(&self, statements: &[String]) -> Result<()> {
+        self.transaction(&mut || statements.iter().try_for_each(|sql| self.execute(sql)))
+    }
+
+    fn transaction(&self, body: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         self.conn
             .execute_batch("begin transaction")
             .map_err(|e| db_error(&e, None))?;
-        for sql in statements {
-            if let Err(e) = self.conn.execute_batch(sql) {
-                let _ = self.conn.execute_batch("rollback");
-                return Err(db_error(&e, None));
-            }
-        }
-        if let Err(e) = self.conn.execute_batch("commit") {
+        let result = body().and_then(|()| {
+            self.conn
+                .execute_batch("commit")
+                .map_err(|e| db_error(&e, None))
+        });
+        if result.is_err() {
             let _ = self.conn.execute_batch("rollback");
-            return Err(db_error(&e, None));
         }
-        Ok(())
+        result
     }
 
     fn query(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {

@@ -39,6 +39,12 @@ pub trait Connection: Send {
     /// Errors: [`crate::ErrorKind::Database`] with the failing statement's message.
     fn execute_in_transaction(&self, statements: &[String]) -> Result<()>;
 
+    /// Runs `body` inside one transaction on this connection: committed when
+    /// `body` succeeds, rolled back when it (or the commit) fails.
+    ///
+    /// Errors: `body`'s error, or [`crate::ErrorKind::Database`] from the commit.
+    fn transaction(&self, body: &mut dyn FnMut() -> Result<()>) -> Result<()>;
+
     /// Runs a query and returns every row with each value as text (`None` for NULL).
     ///
     /// Errors: [`crate::ErrorKind::Database`].

@@ -7,6 +7,8 @@
 //! the old relation, rename the new one into place. A failure rolls back and
 //! leaves the previous relation as it was (see docs/decisions/atomic-swap.md).
 
+pub mod incremental;
+
 use std::path::Path;
 
 use minijinja::Value;
@@ -94,7 +96,7 @@ fn clear_intermediate(
 }
 
 /// The relation a node builds.
-fn relation_of(node: &Node) -> Result<&Relation> {
+pub(crate) fn relation_of(node: &Node) -> Result<&Relation> {
     node.relation.as_ref().ok_or_else(|| {
         Error::new(
             ErrorKind::Config,
@@ -150,7 +152,7 @@ pub fn run_model(
                     node.name
                 ),
             )
-            .with_hint("use `view` or `table`"))
+            .with_hint("use `view`, `table` or `incremental`"))
         }
     };
     let mut stmts = clear_intermediate(renderer, conn, &intermediate)?;

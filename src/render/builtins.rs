@@ -71,7 +71,10 @@ pub fn register(
         state.set_temp(RETURN_SLOT, value.unwrap_or(Value::from(())));
         Value::from("")
     });
-    env.add_function("is_incremental", || false);
+    env.add_function("is_incremental", |state: &State| -> Result<bool, Error> {
+        let scope = scope(state, "is_incremental")?;
+        Ok(scope.phase == Phase::Compile && scope.resolver.incremental.contains(&scope.unique_id))
+    });
     env.add_function(
         "log",
         |msg: Value, kwargs: Kwargs| -> Result<Value, Error> {

@@ -224,6 +224,10 @@ pub const BUILTIN_MACRO_FILES: &[(&str, &str)] = &[
         "templates/materializations/seed.sql",
         include_str!("../../templates/materializations/seed.sql"),
     ),
+    (
+        "templates/materializations/incremental.sql",
+        include_str!("../../templates/materializations/incremental.sql"),
+    ),
 ];
 
 /// Path shown for a macro file.

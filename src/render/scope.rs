@@ -45,7 +45,7 @@ pub struct Captured {
 }
 
 /// Relations `ref()` and `source()` resolve to.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Resolver {
     /// Target database, for placeholder relations during parse.
     pub database: String,
@@ -57,6 +57,9 @@ pub struct Resolver {
     pub package_refs: HashMap<(String, String), Relation>,
     /// `(source, table)` -> relation.
     pub sources: HashMap<(String, String), Relation>,
+    /// unique_ids of incremental models whose table exists and is not being
+    /// fully refreshed: there `is_incremental()` is true, as dbt.
+    pub incremental: std::collections::HashSet<String>,
 }
 
 /// The `__sluice` template variable: the node being rendered.

@@ -431,7 +431,12 @@ fn run_node(
             if let Some(rel) = &node.relation {
                 materialize::ensure_schema(renderer, conn, rel)?;
             }
-            materialize::run_model(renderer, conn, node, &c.code).map(NodeOutcome::Built)
+            if node.config.materialized() == "incremental" {
+                materialize::incremental::run(renderer, conn, node, &c.code, options.full_refresh)
+                    .map(NodeOutcome::Built)
+            } else {
+                materialize::run_model(renderer, conn, node, &c.code).map(NodeOutcome::Built)
+            }
         }
         ResourceType::Test => {
             let c = code()?;

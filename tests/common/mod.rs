@@ -10,6 +10,8 @@ use std::process::Command;
 pub struct TempProject {
     /// Keeps the directory alive.
     pub dir: tempfile::TempDir,
+    /// Project folder name inside `dir`.
+    name: String,
 }
 
 /// Output of one sluice run.
@@ -22,20 +24,29 @@ pub struct Run {
 
 impl TempProject {
     pub fn new() -> TempProject {
+        TempProject::copy_of("example_project")
+    }
+
+    /// A temp copy of the project at `rel` (relative to the repository root).
+    pub fn copy_of(rel: &str) -> TempProject {
         let dir = tempfile::tempdir().expect("tempdir");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("example_project");
-        copy_dir(&src, &dir.path().join("example_project"));
-        TempProject { dir }
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+        let name = src.file_name().unwrap().to_string_lossy().into_owned();
+        copy_dir(&src, &dir.path().join(&name));
+        TempProject { dir, name }
     }
 
     /// The project directory.
     pub fn root(&self) -> PathBuf {
-        self.dir.path().join("example_project")
+        self.dir.path().join(&self.name)
     }
 
-    /// The embedded default database file.
+    /// The embedded default database file (`<project name>.duckdb`).
     pub fn db_path(&self) -> PathBuf {
-        self.root().join("shop_analytics.duckdb")
+        let text = std::fs::read_to_string(self.root().join("dbt_project.yml")).unwrap();
+        let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        self.root()
+            .join(format!("{}.duckdb", doc["name"].as_str().unwrap()))
     }
 
     /// Writes `text` to `rel` inside the project.

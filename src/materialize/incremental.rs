@@ -1,0 +1,244 @@
+//! The `incremental` materialization, as dbt's: the first run (or a full
+//! refresh) builds the table like `table`; later runs build only the new
+//! rows (the model filters them with `{% if is_incremental() %}`), reconcile
+//! the schema per `on_schema_change`, and apply them with the configured
+//! `incremental_strategy` (`append`, `delete+insert`, `merge`), all in one
+//! transaction: a failure leaves the table exactly as it was.
+//!
+//! Default strategy: `delete+insert` when a `unique_key` is set, `append`
+//! otherwise (dbt-postgres' and dbt-duckdb's default).
+
+use minijinja::Value;
+
+use crate::adapter::{Connection, RelationType};
+use crate::error::{Error, ErrorKind, Result};
+use crate::manifest::Node;
+use crate::materialize::{relation_of, strip_trailing_semicolons, Outcome};
+use crate::project::config::as_string_list;
+use crate::render::relation::quote;
+use crate::render::{Relation, Renderer};
+
+/// Suffix of the relation the new rows are built into.
+const NEW_ROWS_SUFFIX: &str = "__sluice_incr";
+
+/// Whether this run rebuilds the model from scratch: `--full-refresh`, unless
+/// the model sets `full_refresh: false`; or the model sets `full_refresh: true`.
+pub fn full_refresh(node: &Node, flag: bool) -> bool {
+    node.config.get_bool("full_refresh").unwrap_or(flag)
+}
+
+/// The `unique_key` config as a list of columns (a string or a list).
+fn unique_key(node: &Node) -> Vec<String> {
+    node.config
+        .get("unique_key")
+        .map(as_string_list)
+        .unwrap_or_default()
+}
+
+/// `(name, type)` of each column of `relation`, in table order.
+fn columns(conn: &dyn Connection, relation: &Relation) -> Result<Vec<(String, String)>> {
+    let esc = |s: &str| s.replace('\'', "''");
+    let rows = conn.query(&format!(
+        "select column_name, data_type from information_schema.columns \
+         where table_catalog = '{}' and table_schema = '{}' and table_name = '{}' order by ordinal_position",
+        esc(&relation.database),
+        esc(&relation.schema),
+        esc(&relation.identifier)
+    ))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r[0].clone().unwrap_or_default(),
+                r[1].clone().unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+fn call(renderer: &Renderer, name: &str, args: &[Value]) -> Result<String> {
+    Ok(renderer
+        .call_macro(name, args)?
+        .to_string()
+        .trim()
+        .to_owned())
+}
+
+/// Builds or updates an incremental model (see the module docs).
+///
+/// Errors: [`ErrorKind::Config`] for an unknown strategy, `merge` without
+/// `unique_key`, or a schema change under `on_schema_change: fail`;
+/// [`ErrorKind::Database`] when DuckDB rejects a statement. Either way the
+/// table is left as it was.
+pub fn run(
+    renderer: &Renderer,
+    conn: &dyn Connection,
+    node: &Node,
+    compiled: &str,
+    full_refresh_flag: bool,
+) -> Result<Outcome> {
+    let target = relation_of(node)?;
+    let existing = conn.relation_type(target)?;
+    if existing != Some(RelationType::Table) || full_refresh(node, full_refresh_flag) {
+        let mut as_table = node.clone();
+        as_table
+            .config
+            .set("materialized", serde_json::Value::from("table"));
+        return super::run_model(renderer, conn, &as_table, compiled);
+    }
+    let keys = unique_key(node);
+    let strategy = node
+        .config
+        .get_str("incremental_strategy")
+        .unwrap_or_else(|| {
+            if keys.is_empty() {
+                "append".into()
+            } else {
+                "delete+insert".into()
+            }
+        });
+    let on_schema_change = node
+        .config
+        .get_str("on_schema_change")
+        .unwrap_or_else(|| "ignore".into());
+    if !matches!(
+        on_schema_change.as_str(),
+        "ignore" | "fail" | "append_new_columns" | "sync_all_columns"
+    ) {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "model `{}` has on_schema_change `{on_schema_change}`",
+                node.name
+            ),
+        )
+        .with_hint("use one of: ignore, fail, append_new_columns, sync_all_columns"));
+    }
+    let new_rows = target.with_identifier(&format!("{}{NEW_ROWS_SUFFIX}", target.identifier));
+    let sql = strip_trailing_semicolons(compiled).to_owned();
+    let mut body = || -> Result<()> {
+        if let Some(t) = conn.relation_type(&new_rows)? {
+            conn.execute(&format!("drop {} {new_rows}", t.as_str()))?;
+        }
+        conn.execute(&call(
+            renderer,
+            "create_table_as",
+            &[
+                Value::from(false),
+                Value::from_object(new_rows.clone()),
+                Value::from(sql.clone()),
+            ],
+        )?)?;
+        let source_cols = columns(conn, &new_rows)?;
+        let target_cols = columns(conn, target)?;
+        let added: Vec<&(String, String)> = source_cols
+            .iter()
+            .filter(|(n, _)| !target_cols.iter().any(|(m, _)| m == n))
+            .collect();
+        let removed: Vec<&(String, String)> = target_cols
+            .iter()
+            .filter(|(n, _)| !source_cols.iter().any(|(m, _)| m == n))
+            .collect();
+        let changed: Vec<&(String, String)> = source_cols
+            .iter()
+            .filter(|(n, ty)| target_cols.iter().any(|(m, tt)| m == n && tt != ty))
+            .collect();
+        let names = |cols: &[&(String, String)]| {
+            cols.iter()
+                .map(|(n, _)| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match on_schema_change.as_str() {
+            "fail" if !added.is_empty() || !removed.is_empty() || !changed.is_empty() => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("the source and target schemas of incremental model `{}` are out of sync", node.name),
+                )
+                .with_note(format!("new columns: [{}]; removed: [{}]; changed type: [{}]", names(&added), names(&removed), names(&changed)))
+                .with_hint("set on_schema_change to append_new_columns or sync_all_columns, or run with --full-refresh"));
+            }
+            "append_new_columns" | "sync_all_columns" => {
+                for (name, ty) in &added {
+                    conn.execute(&format!(
+                        "alter table {target} add column {} {ty}",
+                        quote(name)
+                    ))?;
+                }
+                if on_schema_change == "sync_all_columns" {
+                    for (name, _) in &removed {
+                        conn.execute(&format!("alter table {target} drop column {}", quote(name)))?;
+                    }
+                    for (name, ty) in &changed {
+                        conn.execute(&format!(
+                            "alter table {target} alter column {} type {ty}",
+                            quote(name)
+                        ))?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        let target_now = columns(conn, target)?;
+        let dest: Vec<Value> = target_now
+            .iter()
+            .filter(|(n, _)| source_cols.iter().any(|(m, _)| m == n))
+            .map(|(n, _)| Value::from(quote(n)))
+            .collect();
+        let key_values: Vec<Value> = keys.iter().map(|k| Value::from(quote(k))).collect();
+        let rel = |r: &Relation| Value::from_object(r.clone());
+        let apply = match strategy.as_str() {
+            "append" => call(
+                renderer,
+                "get_incremental_append_sql",
+                &[rel(target), rel(&new_rows), Value::from(dest)],
+            )?,
+            "delete+insert" if keys.is_empty() => call(
+                renderer,
+                "get_incremental_append_sql",
+                &[rel(target), rel(&new_rows), Value::from(dest)],
+            )?,
+            "delete+insert" => call(
+                renderer,
+                "get_delete_insert_merge_sql",
+                &[
+                    rel(target),
+                    rel(&new_rows),
+                    Value::from(key_values),
+                    Value::from(dest),
+                ],
+            )?,
+            "merge" if keys.is_empty() => {
+                return Err(Error::new(ErrorKind::Config, format!("model `{}` uses the merge strategy without a `unique_key`", node.name))
+                    .with_hint("set `unique_key` (a column or a list of columns), or use incremental_strategy `append`"));
+            }
+            "merge" => call(
+                renderer,
+                "get_merge_sql",
+                &[
+                    rel(target),
+                    rel(&new_rows),
+                    Value::from(key_values),
+                    Value::from(dest),
+                ],
+            )?,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "model `{}` has incremental_strategy `{other}`, which sluice does not know",
+                        node.name
+                    ),
+                )
+                .with_hint("use one of: append, delete+insert, merge"));
+            }
+        };
+        conn.execute(&apply)?;
+        conn.execute(&format!("drop table {new_rows}"))
+    };
+    conn.transaction(&mut body)?;
+    Ok(Outcome {
+        code: "OK".into(),
+        rows: None,
+    })
+}

@@ -1,0 +1,133 @@
+//! Incremental models on a real DuckDB file (tests/projects/compat): each
+//! strategy applied after new and changed source rows, on_schema_change,
+//! and --full-refresh. Pins dbt's incremental semantics: the first run
+//! builds the table, later runs apply only rows the model's
+//! `is_incremental()` filter lets through.
+
+mod common;
+
+use common::TempProject;
+
+const CHANGED: &str = "id,status,amount,updated_at
+1,new,10,2024-01-01 00:00:00
+2,shipped,25,2024-02-01 00:00:00
+3,new,30,2024-01-03 00:00:00
+4,new,40,2024-02-02 00:00:00
+";
+
+fn rows(p: &TempProject, model: &str) -> Vec<String> {
+    p.query(&format!("select id, status from main.{model} order by all"))
+        .into_iter()
+        .map(|r| format!("{}:{}", r[0].clone().unwrap(), r[1].clone().unwrap()))
+        .collect()
+}
+
+fn first_run_then_change() -> TempProject {
+    let p = TempProject::copy_of("tests/projects/compat");
+    let first = p.sluice(&["build"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    for m in ["events_append", "events_merge", "events_delete_insert"] {
+        assert_eq!(
+            rows(&p, m),
+            ["1:new", "2:new", "3:new"],
+            "{m} after the first run"
+        );
+    }
+    p.write("seeds/events.csv", CHANGED);
+    let seed = p.sluice(&["seed", "-q"]);
+    assert_eq!(seed.code, 0, "{}", seed.stderr);
+    p
+}
+
+#[test]
+fn strategies_apply_only_the_new_rows() {
+    let p = first_run_then_change();
+    let run = p.sluice(&[
+        "run",
+        "-s",
+        "events_append",
+        "events_merge",
+        "events_delete_insert",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // append: the changed row 2 is added again next to its old version.
+    assert_eq!(
+        rows(&p, "events_append"),
+        ["1:new", "2:new", "2:shipped", "3:new", "4:new"]
+    );
+    // merge and delete+insert: row 2 is replaced, row 4 added.
+    assert_eq!(
+        rows(&p, "events_merge"),
+        ["1:new", "2:shipped", "3:new", "4:new"]
+    );
+    assert_eq!(
+        rows(&p, "events_delete_insert"),
+        ["1:new", "2:shipped", "3:new", "4:new"]
+    );
+    assert_eq!(
+        p.scalar("select amount from main.events_merge where id = 2"),
+        25
+    );
+    // The compiled SQL of the second run carries the is_incremental() filter.
+    let compiled = p.read("target/compiled/compat/models/incremental/events_merge.sql");
+    assert!(
+        compiled.contains(r#"select max(updated_at) from "compat"."main"."events_merge""#),
+        "{compiled}"
+    );
+    // A rerun with nothing new changes nothing.
+    let again = p.sluice(&["run", "-q", "-s", "events_append"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(
+        rows(&p, "events_append"),
+        ["1:new", "2:new", "2:shipped", "3:new", "4:new"]
+    );
+}
+
+#[test]
+fn full_refresh_rebuilds_from_scratch() {
+    let p = first_run_then_change();
+    let run = p.sluice(&["run", "--full-refresh", "-s", "events_append"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        rows(&p, "events_append"),
+        ["1:new", "2:shipped", "3:new", "4:new"]
+    );
+}
+
+#[test]
+fn on_schema_change_appends_columns_or_fails_and_keeps_the_table() {
+    let p = first_run_then_change();
+    for m in ["events_new_columns", "events_strict"] {
+        let sql = p
+            .read(&format!("models/incremental/{m}.sql"))
+            .replace("select id, status,", "select id, status, amount,");
+        p.write(&format!("models/incremental/{m}.sql"), &sql);
+    }
+    let run = p.sluice(&["run", "-s", "events_new_columns"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // append_new_columns: the new column exists; old rows have NULL, new rows a value.
+    assert_eq!(
+        p.query("select id, amount from main.events_new_columns order by id"),
+        vec![
+            vec![Some("1".into()), None],
+            vec![Some("2".into()), Some("25".into())],
+            vec![Some("3".into()), None],
+            vec![Some("4".into()), Some("40".into())],
+        ]
+    );
+    let before = p.table("main.events_strict");
+    let strict = p.sluice(&["run", "-s", "events_strict"]);
+    assert_eq!(strict.code, 1, "{}", strict.stderr);
+    assert!(strict.stderr.contains("out of sync"), "{}", strict.stderr);
+    assert_eq!(
+        p.table("main.events_strict"),
+        before,
+        "a failed incremental run keeps the table"
+    );
+    assert_eq!(
+        p.scalar(
+            "select count(*) from information_schema.tables where table_name like '%__sluice_incr'"
+        ),
+        0
+    );
+}

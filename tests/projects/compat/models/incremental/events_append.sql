@@ -1,0 +1,7 @@
+{{ config(incremental_strategy='append') }}
+
+select id, status, amount, updated_at
+from {{ ref('events') }}
+{% if is_incremental() %}
+where updated_at > (select max(updated_at) from {{ this }})
+{% endif %}
