@@ -2,7 +2,7 @@
 //! again with `execute` true and every ref resolved, in parallel, and
 //! written to `target/compiled/<project>/<path>`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -76,7 +76,9 @@ pub fn compile_node(renderer: &Renderer, resolver: &Arc<Resolver>, node: &Node) 
 
 /// Compiles the nodes at `positions` (models, tests, analyses; others are
 /// skipped) in parallel and writes each to its compiled path under
-/// `project_root`. Returns one result per compiled node, in position order.
+/// `project_root`. Ephemeral models they ref are compiled too and injected
+/// as `__dbt__cte__<name>` CTEs, nested ephemerals first, as dbt does.
+/// Returns one result per compiled node, in position order.
 pub fn compile_all(
     renderer: &Renderer,
     manifest: &Manifest,
@@ -85,29 +87,167 @@ pub fn compile_all(
     project_root: &Path,
     target_path: &str,
 ) -> Vec<(usize, Result<Compiled>)> {
-    let todo: Vec<usize> = positions
+    let compilable = |i: usize| {
+        matches!(
+            manifest.nodes[i].resource_type,
+            ResourceType::Model | ResourceType::Test | ResourceType::Analysis
+        )
+    };
+    let mut todo: BTreeSet<usize> = positions
         .iter()
         .copied()
-        .filter(|&i| {
-            matches!(
-                manifest.nodes[i].resource_type,
-                ResourceType::Model | ResourceType::Test | ResourceType::Analysis
-            )
-        })
+        .filter(|&i| compilable(i))
         .collect();
-    todo.par_iter()
+    let ephemerals: BTreeMap<usize, Vec<usize>> = todo
+        .iter()
+        .map(|&i| (i, ephemeral_ancestors(manifest, i)))
+        .collect();
+    todo.extend(ephemerals.values().flatten().copied());
+    let rendered: HashMap<usize, Result<String>> = todo
+        .par_iter()
+        .map(|&i| (i, compile_node(renderer, resolver, &manifest.nodes[i])))
+        .collect();
+    let mut order: Vec<usize> = todo.into_iter().filter(|i| positions.contains(i)).collect();
+    order.sort_unstable();
+    order
+        .par_iter()
         .map(|&i| {
             let node = &manifest.nodes[i];
-            let result = compile_node(renderer, resolver, node).and_then(|code| {
-                let path = compiled_path(target_path, node);
-                let abs = project_root.join(&path);
-                if let Some(dir) = abs.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-                }
-                write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
-                Ok(Compiled { code, path })
-            });
+            let result =
+                inject_ephemerals(manifest, &rendered, i, &ephemerals[&i]).and_then(|code| {
+                    let path = compiled_path(target_path, node);
+                    let abs = project_root.join(&path);
+                    if let Some(dir) = abs.parent() {
+                        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+                    }
+                    write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
+                    Ok(Compiled { code, path })
+                });
             (i, result)
         })
         .collect()
+}
+
+/// Whether a node is an ephemeral model.
+fn is_ephemeral(manifest: &Manifest, i: usize) -> bool {
+    let node = &manifest.nodes[i];
+    node.resource_type == ResourceType::Model && node.config.materialized() == "ephemeral"
+}
+
+/// The ephemeral models node `i` reads, directly or through other
+/// ephemerals, dependencies first.
+fn ephemeral_ancestors(manifest: &Manifest, i: usize) -> Vec<usize> {
+    fn visit(manifest: &Manifest, i: usize, out: &mut Vec<usize>) {
+        for dep in &manifest.nodes[i].depends_on {
+            if let Some(d) = manifest.position(dep) {
+                if is_ephemeral(manifest, d) && !out.contains(&d) {
+                    visit(manifest, d, out);
+                    out.push(d);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    visit(manifest, i, &mut out);
+    out
+}
+
+/// Node `i`'s rendered SQL with its ephemeral ancestors injected as CTEs.
+fn inject_ephemerals(
+    manifest: &Manifest,
+    rendered: &HashMap<usize, Result<String>>,
+    i: usize,
+    ancestors: &[usize],
+) -> Result<String> {
+    let own = rendered[&i].as_ref().map_err(clone_error)?;
+    if ancestors.is_empty() {
+        return Ok(own.clone());
+    }
+    let mut ctes = Vec::with_capacity(ancestors.len());
+    for &a in ancestors {
+        let body = rendered[&a].as_ref().map_err(clone_error)?;
+        let name = format!("__dbt__cte__{}", manifest.nodes[a].name);
+        ctes.push(format!(
+            "{name} as (\n{}\n)",
+            crate::materialize::strip_trailing_semicolons(body)
+        ));
+    }
+    Ok(prepend_ctes(own, &ctes.join(",\n")))
+}
+
+fn clone_error(e: &Error) -> Error {
+    let mut out = Error::new(e.kind(), e.message());
+    if let Some(loc) = e.location() {
+        out = out.with_location(loc.clone());
+    }
+    match e.hint() {
+        Some(h) => out.with_hint(h),
+        None => out,
+    }
+}
+
+/// Puts `ctes` (`name as (...)`, comma-separated) in front of `sql`: into
+/// its own leading `with` (after `recursive`) when it has one, else as a new
+/// `with` clause. Leading comments stay in front.
+pub fn prepend_ctes(sql: &str, ctes: &str) -> String {
+    let mut pos = 0;
+    let bytes = sql.as_bytes();
+    loop {
+        while pos < bytes.len() && bytes[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        if sql[pos..].starts_with("--") {
+            pos = sql[pos..].find('\n').map_or(sql.len(), |n| pos + n + 1);
+        } else if sql[pos..].starts_with("/*") {
+            pos = sql[pos..].find("*/").map_or(sql.len(), |n| pos + n + 2);
+        } else {
+            break;
+        }
+    }
+    let word_at = |at: usize, word: &str| {
+        sql.len() >= at + word.len()
+            && sql[at..at + word.len()].eq_ignore_ascii_case(word)
+            && sql[at + word.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric() && c != '_')
+    };
+    if word_at(pos, "with") {
+        let mut after = pos + 4;
+        let rest = &sql[after..];
+        let skipped = rest.len() - rest.trim_start().len();
+        if word_at(after + skipped, "recursive") {
+            after += skipped + "recursive".len();
+        }
+        format!("{} {ctes},{}", &sql[..after], &sql[after..])
+    } else {
+        format!("{}with {ctes}\n{}", &sql[..pos], &sql[pos..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prepend_ctes;
+
+    #[test]
+    fn ctes_join_an_existing_with_or_start_one() {
+        let ctes = "__dbt__cte__a as (\nselect 1\n)";
+        assert_eq!(
+            prepend_ctes("select * from __dbt__cte__a", ctes),
+            "with __dbt__cte__a as (\nselect 1\n)\nselect * from __dbt__cte__a"
+        );
+        assert_eq!(
+            prepend_ctes("-- note\nWITH x as (select 2) select * from x", ctes),
+            "-- note\nWITH __dbt__cte__a as (\nselect 1\n), x as (select 2) select * from x"
+        );
+        assert_eq!(
+            prepend_ctes("with recursive r as (select 1) select 1", "c as (select 1)"),
+            "with recursive c as (select 1), r as (select 1) select 1"
+        );
+        // `without_x` is not the keyword `with`.
+        assert_eq!(
+            prepend_ctes("withdrawals", "c as (x)"),
+            "with c as (x)\nwithdrawals"
+        );
+    }
 }

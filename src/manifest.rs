@@ -435,7 +435,11 @@ impl Manifest {
         file_nodes
             .par_iter_mut()
             .try_for_each(|node| -> Result<()> {
-                if matches!(node.resource_type, ResourceType::Model | ResourceType::Seed)
+                if node.resource_type == ResourceType::Model
+                    && node.config.materialized() == "ephemeral"
+                {
+                    node.relation = Some(Relation::cte(&node.name));
+                } else if matches!(node.resource_type, ResourceType::Model | ResourceType::Seed)
                     && node.config.enabled()
                 {
                     node.relation = Some(name_relation(renderer, node)?);

@@ -131,3 +131,34 @@ fn on_schema_change_appends_columns_or_fails_and_keeps_the_table() {
         0
     );
 }
+
+#[test]
+fn ephemeral_models_are_inlined_as_ctes() {
+    // Pins dbt's ephemeral materialization: no relation is created, and
+    // every model that refs one gets it (and the ephemerals it refs) as
+    // `__dbt__cte__<name>` CTEs, dependencies first.
+    let p = TempProject::copy_of("tests/projects/compat");
+    let run = p.sluice(&["build"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        p.query("select size, events, amount from main.events_by_size order by size"),
+        vec![
+            vec![Some("large".into()), Some("2".into()), Some("50".into())],
+            vec![Some("small".into()), Some("1".into()), Some("10".into())],
+        ]
+    );
+    assert_eq!(
+        p.scalar("select count(*) from information_schema.tables where table_name like 'eph_%'"),
+        0
+    );
+    assert!(
+        !run.stderr.contains("eph_positive"),
+        "ephemeral models do not run: {}",
+        run.stderr
+    );
+    let compiled = p.read("target/compiled/compat/models/events_by_size.sql");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("compat_events_by_size_compiled", compiled));
+}

@@ -24,6 +24,9 @@ pub struct Relation {
     /// Whether the schema part is rendered.
     #[serde(skip)]
     pub include_schema: bool,
+    /// An ephemeral model: rendered as its bare CTE name (`__dbt__cte__x`).
+    #[serde(skip)]
+    pub cte: bool,
 }
 
 impl Relation {
@@ -35,6 +38,15 @@ impl Relation {
             identifier: identifier.to_owned(),
             include_database: true,
             include_schema: true,
+            cte: false,
+        }
+    }
+
+    /// The relation of an ephemeral model `name`: the CTE `__dbt__cte__<name>`.
+    pub fn cte(name: &str) -> Relation {
+        Relation {
+            cte: true,
+            ..Relation::new("", "", &format!("__dbt__cte__{name}"))
         }
     }
 
@@ -62,6 +74,9 @@ pub fn quote(ident: &str) -> String {
 
 impl fmt::Display for Relation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.cte {
+            return f.write_str(&self.identifier);
+        }
         let mut parts = Vec::with_capacity(3);
         if self.include_database && !self.database.is_empty() {
             parts.push(quote(&self.database));

@@ -139,17 +139,14 @@ pub fn execute(
     let runnable: BTreeSet<usize> = selected
         .iter()
         .copied()
-        .filter(|&i| {
-            manifest.nodes[i].resource_type != ResourceType::Source
-                && manifest.nodes[i].resource_type != ResourceType::Analysis
-        })
+        .filter(|&i| runs(&manifest.nodes[i]))
         .collect();
     // Scheduling edges: graph parents among runnable nodes, plus build's test edges.
     let mut parents: BTreeMap<usize, BTreeSet<usize>> =
         runnable.iter().map(|&i| (i, BTreeSet::new())).collect();
     for &i in &runnable {
-        // Sources never run, but a source can stand for a seed (see manifest):
-        // look through them to the runnable nodes behind.
+        // Sources and ephemerals never run, but what they read may (a source
+        // can stand for a seed, see manifest): look through them.
         let mut stack: Vec<usize> = graph.parents(i).collect();
         let mut seen = BTreeSet::new();
         while let Some(p) = stack.pop() {
@@ -158,7 +155,7 @@ pub fn execute(
             }
             if runnable.contains(&p) {
                 parents.get_mut(&i).expect("runnable").insert(p);
-            } else if manifest.nodes[p].resource_type == ResourceType::Source {
+            } else if !runs(&manifest.nodes[p]) {
                 stack.extend(graph.parents(p));
             }
         }
@@ -297,6 +294,16 @@ pub fn execute(
     });
     let st = state.into_inner().expect("scheduler lock");
     Ok(st.results)
+}
+
+/// Whether a node is executed: sources, analyses and ephemeral models are
+/// not (ephemerals are inlined as CTEs into the nodes that ref them).
+fn runs(node: &Node) -> bool {
+    match node.resource_type {
+        ResourceType::Source | ResourceType::Analysis => false,
+        ResourceType::Model => node.config.materialized() != "ephemeral",
+        _ => true,
+    }
 }
 
 /// A topological order of the scheduling graph (Kahn's algorithm).
