@@ -208,6 +208,7 @@ fn execute(
     .into_iter()
     .collect();
     write_manifest(&p, &compiled, &inv)?;
+    run_hooks(&p, &resolver, &db, false)?;
     let threads = g.threads.unwrap_or(target.threads).max(1);
     printer.line("");
     printer.line(&format!(
@@ -238,6 +239,7 @@ fn execute(
             &printer,
         )?
     };
+    run_hooks(&p, &resolver, &db, true)?;
     let elapsed = clock.elapsed().as_secs_f64();
     let which = match (build, types) {
         (true, _) => "build",
@@ -365,6 +367,38 @@ fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<
     } else {
         Outcome::Success
     })
+}
+
+/// Renders and runs `on-run-start` (`end` false) or `on-run-end` (`end` true).
+///
+/// Errors: Jinja or [`ErrorKind::Database`] errors, naming the hook.
+fn run_hooks(p: &Parsed, resolver: &Arc<Resolver>, db: &Database, end: bool) -> Result<()> {
+    let hooks = p.project.config.run_hooks(end);
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let which = if end { "on-run-end" } else { "on-run-start" };
+    let uid = format!("operation.{}.{which}", p.manifest.project_name);
+    let scope = Arc::new(NodeScope::new(
+        Phase::Compile,
+        &uid,
+        Default::default(),
+        resolver.clone(),
+    ));
+    let vars = NodeVars {
+        this: None,
+        model: minijinja::Value::from(()),
+        test_kwargs: None,
+    };
+    let conn = db.connect()?;
+    for (k, hook) in hooks.iter().enumerate() {
+        let sql = p
+            .renderer
+            .render(&format!("<{which} hook {}>", k + 1), hook, &scope, &vars)?;
+        conn.execute(&sql)
+            .map_err(|e| e.with_note(format!("in `{which}` hook {} of dbt_project.yml", k + 1)))?;
+    }
+    Ok(())
 }
 
 /// The selected incremental models whose table already exists and that are

@@ -20,6 +20,10 @@ pub struct Compiled {
     pub code: String,
     /// Path of the written file, relative to the project root.
     pub path: PathBuf,
+    /// Rendered `pre-hook` statements, in run order.
+    pub pre_hooks: Vec<String>,
+    /// Rendered `post-hook` statements, in run order.
+    pub post_hooks: Vec<String>,
 }
 
 /// Where a node's compiled SQL goes, relative to the project root:
@@ -121,9 +125,45 @@ pub fn compile_all(
                         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
                     }
                     write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
-                    Ok(Compiled { code, path })
+                    Ok(Compiled {
+                        code,
+                        path,
+                        pre_hooks: render_hooks(renderer, resolver, node, "pre-hook")?,
+                        post_hooks: render_hooks(renderer, resolver, node, "post-hook")?,
+                    })
                 });
             (i, result)
+        })
+        .collect()
+}
+
+/// Renders a model's `pre-hook` / `post-hook` statements in its compile context.
+///
+/// Errors: Jinja errors in a hook.
+fn render_hooks(
+    renderer: &Renderer,
+    resolver: &Arc<Resolver>,
+    node: &Node,
+    key: &str,
+) -> Result<Vec<String>> {
+    let hooks = node.config.hooks(key);
+    if hooks.is_empty() {
+        return Ok(hooks);
+    }
+    let scope = Arc::new(NodeScope::new(
+        Phase::Compile,
+        &node.unique_id,
+        node.config.clone(),
+        resolver.clone(),
+    ));
+    let vars = node.vars();
+    let name = format!("<{key} of {}>", node.name);
+    hooks
+        .iter()
+        .map(|h| {
+            renderer
+                .render(&name, h, &scope, &vars)
+                .map_err(|e| e.with_note(format!("in a `{key}` of `{}`", node.name)))
         })
         .collect()
 }

@@ -70,6 +70,20 @@ impl Config {
                     }
                     self.0.insert(key.clone(), Json::from(tags));
                 }
+                // As dbt: hooks from every layer run, project-level ones first.
+                "pre-hook" | "post-hook" => {
+                    let mut hooks: Vec<Json> = match self.0.get(key) {
+                        Some(Json::Array(a)) => a.clone(),
+                        Some(Json::Null) | None => Vec::new(),
+                        Some(other) => vec![other.clone()],
+                    };
+                    match value {
+                        Json::Array(a) => hooks.extend(a.iter().cloned()),
+                        Json::Null => {}
+                        other => hooks.push(other.clone()),
+                    }
+                    self.0.insert(key.clone(), Json::Array(hooks));
+                }
                 "meta" | "docs" => {
                     let mut merged = self
                         .0
@@ -130,6 +144,21 @@ impl Config {
     /// Whether the node is enabled (`true` unless `enabled: false`).
     pub fn enabled(&self) -> bool {
         self.get_bool("enabled").unwrap_or(true)
+    }
+
+    /// The SQL of the node's `pre-hook` or `post-hook` config (`key`), in run
+    /// order. A hook is a string, or a mapping with `sql:` (dbt's long form).
+    pub fn hooks(&self, key: &str) -> Vec<String> {
+        let hook_sql = |v: &Json| match v {
+            Json::String(s) => Some(s.clone()),
+            Json::Object(o) => o.get("sql").and_then(Json::as_str).map(str::to_owned),
+            _ => None,
+        };
+        match self.0.get(key) {
+            Some(Json::Array(items)) => items.iter().filter_map(hook_sql).collect(),
+            Some(other) => hook_sql(other).into_iter().collect(),
+            None => Vec::new(),
+        }
     }
 
     /// The node's tags, in the order they were added.
@@ -301,6 +330,18 @@ mod tests {
         assert_eq!(c.materialized(), "table");
         assert_eq!(c.get_str("schema").as_deref(), Some("marts"));
         assert!(!c.enabled());
+    }
+
+    #[test]
+    fn hooks_from_every_layer_run_in_order() {
+        // Pins dbt's hook config: hooks accumulate across layers instead of replacing.
+        let mut c = tree("shop:\n  +post-hook: \"grant 1\"\n").resolve(&fqn(&["shop", "m"]));
+        c.set(
+            "post_hook",
+            serde_json::json!(["grant 2", {"sql": "grant 3"}]),
+        );
+        assert_eq!(c.hooks("post-hook"), ["grant 1", "grant 2", "grant 3"]);
+        assert!(c.hooks("pre-hook").is_empty());
     }
 
     #[test]

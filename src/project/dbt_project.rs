@@ -58,6 +58,12 @@ pub struct DbtProject {
     /// The `snapshots:` config tree.
     #[serde(default)]
     pub snapshots: Option<serde_yaml::Value>,
+    /// SQL run before `run`, `build`, `seed` and `test` (a string or a list).
+    #[serde(default)]
+    pub on_run_start: Option<serde_yaml::Value>,
+    /// SQL run after them, whatever the outcome of the nodes.
+    #[serde(default)]
+    pub on_run_end: Option<serde_yaml::Value>,
 }
 
 fn default_models() -> Vec<String> {
@@ -93,6 +99,23 @@ impl DbtProject {
     /// The profile to use: `profile:` or, as dbt, the project name.
     pub fn profile_name(&self) -> &str {
         self.profile.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The statements of `on-run-start` (`end` false) or `on-run-end` (`end` true).
+    pub fn run_hooks(&self, end: bool) -> Vec<String> {
+        let value = if end {
+            &self.on_run_end
+        } else {
+            &self.on_run_start
+        };
+        match value {
+            Some(serde_yaml::Value::String(s)) => vec![s.clone()],
+            Some(serde_yaml::Value::Sequence(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// The project's vars for its own package: global keys, then keys scoped

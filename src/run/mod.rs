@@ -438,12 +438,21 @@ fn run_node(
             if let Some(rel) = &node.relation {
                 materialize::ensure_schema(renderer, conn, rel)?;
             }
-            if node.config.materialized() == "incremental" {
-                materialize::incremental::run(renderer, conn, node, &c.code, options.full_refresh)
-                    .map(NodeOutcome::Built)
-            } else {
-                materialize::run_model(renderer, conn, node, &c.code).map(NodeOutcome::Built)
+            // Hooks run around the materialization, outside its transaction.
+            for hook in &c.pre_hooks {
+                conn.execute(hook)
+                    .map_err(|e| e.with_note("in a pre-hook"))?;
             }
+            let built = if node.config.materialized() == "incremental" {
+                materialize::incremental::run(renderer, conn, node, &c.code, options.full_refresh)?
+            } else {
+                materialize::run_model(renderer, conn, node, &c.code)?
+            };
+            for hook in &c.post_hooks {
+                conn.execute(hook)
+                    .map_err(|e| e.with_note("in a post-hook"))?;
+            }
+            Ok(NodeOutcome::Built(built))
         }
         ResourceType::Test => {
             let c = code()?;

@@ -1,4 +1,8 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='table',
+    pre_hook="insert into {{ target.schema }}.hook_log select count(*) + 1, 'before {{ this.identifier }}' from {{ target.schema }}.hook_log",
+    post_hook=["insert into {{ target.schema }}.hook_log select count(*) + 1, 'built {{ this.identifier }}' from {{ target.schema }}.hook_log"],
+) }}
 
 with sized as (
 

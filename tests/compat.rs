@@ -1,8 +1,9 @@
-//! Incremental models on a real DuckDB file (tests/projects/compat): each
-//! strategy applied after new and changed source rows, on_schema_change,
-//! and --full-refresh. Pins dbt's incremental semantics: the first run
-//! builds the table, later runs apply only rows the model's
-//! `is_incremental()` filter lets through.
+//! dbt compatibility on a real DuckDB file (tests/projects/compat):
+//! incremental models (each strategy after new and changed source rows,
+//! on_schema_change, --full-refresh), ephemeral models, hooks and custom
+//! generic tests. Incremental runs pin dbt's semantics: the first run builds
+//! the table, later runs apply only the rows the model's `is_incremental()`
+//! filter lets through.
 
 mod common;
 
@@ -161,4 +162,62 @@ fn ephemeral_models_are_inlined_as_ctes() {
     settings.set_snapshot_path("../snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_snapshot!("compat_events_by_size_compiled", compiled));
+}
+
+#[test]
+fn hooks_and_custom_generic_tests() {
+    // Pins dbt's order: on-run-start, then each model's pre-hooks, the model,
+    // its post-hooks, and on-run-end last.
+    let p = TempProject::copy_of("tests/projects/compat");
+    let run = p.sluice(&["build", "-s", "+events_by_size"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let log: Vec<String> = p
+        .query("select event from main.hook_log order by seq")
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
+    assert_eq!(
+        log,
+        [
+            "run start",
+            "before events_by_size",
+            "built events_by_size",
+            "run end"
+        ]
+    );
+    // The custom generic test ran in both argument forms (named as dbt does:
+    // arguments sorted by name, so `allow_zero` comes before the column).
+    assert!(
+        run.stderr
+            .contains("PASS is_positive_events_by_size_True__amount"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("PASS is_positive_events_by_size_False__events"),
+        "{}",
+        run.stderr
+    );
+    // A failing custom test fails the build.
+    p.write(
+        "models/schema.yml",
+        &p.read("models/schema.yml")
+            .replace("allow_zero: true", "allow_zero: false")
+            .replace("name: amount", "name: amount\n        description: x"),
+    );
+    p.write(
+        "models/events_by_size.sql",
+        &p.read("models/events_by_size.sql")
+            .replace("sum(amount) as amount", "sum(amount) - 10 as amount"),
+    );
+    let failing = p.sluice(&["build", "-s", "+events_by_size"]);
+    assert_eq!(failing.code, 1, "{}", failing.stderr);
+    assert!(
+        failing
+            .stderr
+            .contains("FAIL 1 is_positive_events_by_size_False__amount"),
+        "{}",
+        failing.stderr
+    );
 }
