@@ -38,6 +38,10 @@ pub struct GlobalArgs {
     /// Stop at the first failure: nodes not yet started are skipped.
     #[arg(long, short = 'x', global = true)]
     pub fail_fast: bool,
+    /// Build models with zero rows: refs and sources read as `limit 0` subqueries
+    /// (run, build, compile), for a fast check that every model's SQL is valid.
+    #[arg(long, global = true)]
+    pub empty: bool,
     /// Print only errors and the final summary line.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,

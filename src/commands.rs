@@ -195,6 +195,7 @@ fn execute(
     // `is_incremental()` depends on what the warehouse holds, so it is known before compiling.
     let resolver = Arc::new(Resolver {
         incremental: incremental_models(&p.manifest, &selected, &db.connect()?, full_refresh)?,
+        empty: g.empty,
         ..(*p.manifest.resolver).clone()
     });
     let compiled: HashMap<usize, Result<Compiled>> = compile_all(
@@ -293,11 +294,15 @@ fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<
         &select.exclude,
         &types,
     )?;
+    let resolver = Arc::new(Resolver {
+        empty: g.empty,
+        ..(*p.manifest.resolver).clone()
+    });
     let t = Instant::now();
     let compiled: HashMap<usize, Result<Compiled>> = compile_all(
         &p.renderer,
         &p.manifest,
-        &p.manifest.resolver,
+        &resolver,
         &selected,
         &p.project.root,
         &p.project.config.target_path,

@@ -473,3 +473,32 @@ fn fail_fast_skips_everything_not_yet_started() {
     );
     assert!(results.iter().filter(|r| r["status"] == "error").count() == 1);
 }
+
+#[test]
+fn empty_builds_every_model_with_zero_rows() {
+    // Pins dbt's --empty: refs and sources read as zero-row subqueries, so
+    // every model is built (a schema check) but holds no rows; seeds load fully.
+    let p = TempProject::new();
+    let run = p.sluice(&["build", "--empty"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(p.scalar("select count(*) from main_raw.raw_customers"), 100);
+    for t in [
+        "main.stg_orders",
+        "main_marts.orders",
+        "main_marts.customers",
+        "main_marts.monthly_revenue",
+    ] {
+        assert_eq!(p.scalar(&format!("select count(*) from {t}")), 0, "{t}");
+    }
+    assert_eq!(
+        p.query("select count(*) from information_schema.columns where table_schema = 'main_marts' and table_name = 'orders'"),
+        vec![vec![Some("10".to_owned())]]
+    );
+    let compiled = p.read("target/compiled/shop_analytics/models/marts/customers.sql");
+    assert!(
+        compiled.contains(
+            r#"(select * from "shop_analytics"."main_marts"."orders" where false limit 0)"#
+        ),
+        "{compiled}"
+    );
+}

@@ -195,7 +195,7 @@ fn ref_fn(
             Ok(Value::from_object(rel))
         }
         Phase::Compile => match found {
-            Some(rel) => Ok(Value::from_object(rel.clone())),
+            Some(rel) => Ok(Value::from_object(resolver.compiled(rel))),
             None => Err(wrap(SluiceError::new(
                 SluiceKind::UnknownRef,
                 format!("`{}` refers to `{}`, which was not found during parsing", scope.unique_id, call.name),
@@ -217,6 +217,9 @@ fn source_fn(state: &State, source: String, table: String) -> Result<Value, Erro
         });
     }
     match found {
+        Some(rel) if scope.phase == Phase::Compile => {
+            Ok(Value::from_object(scope.resolver.compiled(&rel)))
+        }
         Some(rel) => Ok(Value::from_object(rel)),
         None if scope.phase == Phase::Parse => Ok(Value::from_object(Relation::new(
             &scope.resolver.database,

@@ -27,6 +27,11 @@ pub struct Relation {
     /// An ephemeral model: rendered as its bare CTE name (`__dbt__cte__x`).
     #[serde(skip)]
     pub cte: bool,
+    /// `--empty`: rendered as a subquery that returns no rows, as dbt's
+    /// `render_limited` (`(select * from x where false limit 0)`; DuckDB needs
+    /// no alias, and none is added so a user's own `as x` still works).
+    #[serde(skip)]
+    pub empty: bool,
 }
 
 impl Relation {
@@ -39,6 +44,7 @@ impl Relation {
             include_database: true,
             include_schema: true,
             cte: false,
+            empty: false,
         }
     }
 
@@ -76,6 +82,13 @@ impl fmt::Display for Relation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.cte {
             return f.write_str(&self.identifier);
+        }
+        if self.empty {
+            let full = Relation {
+                empty: false,
+                ..self.clone()
+            };
+            return write!(f, "(select * from {full} where false limit 0)");
         }
         let mut parts = Vec::with_capacity(3);
         if self.include_database && !self.database.is_empty() {

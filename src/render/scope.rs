@@ -60,6 +60,18 @@ pub struct Resolver {
     /// unique_ids of incremental models whose table exists and is not being
     /// fully refreshed: there `is_incremental()` is true, as dbt.
     pub incremental: std::collections::HashSet<String>,
+    /// `--empty`: refs and sources render as zero-row subqueries when compiling.
+    pub empty: bool,
+}
+
+impl Resolver {
+    /// `relation` as a compiled `ref()`/`source()` renders it (zero rows under `--empty`).
+    pub fn compiled(&self, relation: &Relation) -> Relation {
+        Relation {
+            empty: self.empty && !relation.cte,
+            ..relation.clone()
+        }
+    }
 }
 
 /// The `__sluice` template variable: the node being rendered.
