@@ -144,6 +144,24 @@ fn parse(g: &GlobalArgs, printer: &Printer) -> Result<Parsed> {
     })
 }
 
+/// Compiles the selected nodes (see [`compile_all`]), keyed by position.
+fn compile_selected(
+    p: &Parsed,
+    resolver: &Arc<Resolver>,
+    selected: &std::collections::BTreeSet<usize>,
+) -> HashMap<usize, Result<Compiled>> {
+    compile_all(
+        &p.renderer,
+        &p.manifest,
+        resolver,
+        selected,
+        &p.project.root,
+        &p.project.config.target_path,
+    )
+    .into_iter()
+    .collect()
+}
+
 fn write_manifest(
     p: &Parsed,
     compiled: &HashMap<usize, Result<Compiled>>,
@@ -198,16 +216,7 @@ fn execute(
         empty: g.empty,
         ..(*p.manifest.resolver).clone()
     });
-    let compiled: HashMap<usize, Result<Compiled>> = compile_all(
-        &p.renderer,
-        &p.manifest,
-        &resolver,
-        &selected,
-        &p.project.root,
-        &p.project.config.target_path,
-    )
-    .into_iter()
-    .collect();
+    let compiled = compile_selected(&p, &resolver, &selected);
     write_manifest(&p, &compiled, &inv)?;
     run_hooks(&p, &resolver, &db, false)?;
     let threads = g.threads.unwrap_or(target.threads).max(1);
@@ -299,16 +308,7 @@ fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<
         ..(*p.manifest.resolver).clone()
     });
     let t = Instant::now();
-    let compiled: HashMap<usize, Result<Compiled>> = compile_all(
-        &p.renderer,
-        &p.manifest,
-        &resolver,
-        &selected,
-        &p.project.root,
-        &p.project.config.target_path,
-    )
-    .into_iter()
-    .collect();
+    let compiled = compile_selected(&p, &resolver, &selected);
     stage("compile", t);
     let t = Instant::now();
     write_manifest(&p, &compiled, &inv)?;

@@ -13,7 +13,7 @@ use minijinja::Value;
 use crate::adapter::{Connection, RelationType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
-use crate::materialize::{relation_of, strip_trailing_semicolons, Outcome};
+use crate::materialize::{call, relation_of, strip_trailing_semicolons, Outcome};
 use crate::project::config::as_string_list;
 use crate::render::relation::quote;
 use crate::render::{Relation, Renderer};
@@ -54,14 +54,6 @@ fn columns(conn: &dyn Connection, relation: &Relation) -> Result<Vec<(String, St
             )
         })
         .collect())
-}
-
-fn call(renderer: &Renderer, name: &str, args: &[Value]) -> Result<String> {
-    Ok(renderer
-        .call_macro(name, args)?
-        .to_string()
-        .trim()
-        .to_owned())
 }
 
 /// Builds or updates an incremental model (see the module docs).

@@ -30,7 +30,8 @@ pub struct Outcome {
     pub rows: Option<i64>,
 }
 
-fn call(renderer: &Renderer, name: &str, args: &[Value]) -> Result<String> {
+/// Calls macro `name` and returns its text, trimmed.
+pub(crate) fn call(renderer: &Renderer, name: &str, args: &[Value]) -> Result<String> {
     Ok(renderer
         .call_macro(name, args)?
         .to_string()
