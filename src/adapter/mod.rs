@@ -54,4 +54,11 @@ pub trait Connection: Send {
     ///
     /// Errors: [`crate::ErrorKind::Database`] if the catalog cannot be read.
     fn relation_type(&self, relation: &Relation) -> Result<Option<RelationType>>;
+
+    /// Tells a connection with a catalog cache that `relation` now exists as
+    /// `kind` (or no longer exists, for `None`). Called by the
+    /// materializations after a committed change; a no-op without a cache.
+    fn record_relation(&self, relation: &Relation, kind: Option<RelationType>) {
+        let _ = (relation, kind);
+    }
 }

@@ -229,6 +229,7 @@ pub fn run(
         conn.execute(&format!("drop table {new_rows}"))
     };
     conn.transaction(&mut body)?;
+    conn.record_relation(&new_rows, None);
     Ok(Outcome {
         code: "OK".into(),
         rows: None,

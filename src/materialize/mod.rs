@@ -166,6 +166,8 @@ pub fn run_model(
         kind,
     )?);
     conn.execute_in_transaction(&stmts)?;
+    conn.record_relation(&intermediate, None);
+    conn.record_relation(target, Some(kind));
     Ok(Outcome {
         code: "OK".into(),
         rows: None,
@@ -238,6 +240,7 @@ pub fn run_seed(
         }
     };
     conn.execute_in_transaction(&stmts)?;
+    conn.record_relation(target, Some(RelationType::Table));
     let rows = conn
         .query(&format!("select count(*) from {target}"))?
         .first()

@@ -197,7 +197,12 @@ pub fn execute(
     });
     let wake = Condvar::new();
     let threads = options.threads.max(1).min(total.max(1));
-    let connections: Vec<_> = (0..threads).map(|_| db.connect()).collect::<Result<_>>()?;
+    // One catalog snapshot for the run: per-model information_schema lookups
+    // would cost more than building the models (see adapter::duckdb::Catalog).
+    let catalog = db.catalog()?;
+    let connections: Vec<_> = (0..threads)
+        .map(|_| db.connect_cached(catalog.clone()))
+        .collect::<Result<_>>()?;
 
     std::thread::scope(|s| {
         for (t, conn) in connections.into_iter().enumerate() {
