@@ -200,6 +200,19 @@ pub fn execute(
     // One catalog snapshot for the run: per-model information_schema lookups
     // would cost more than building the models (see adapter::duckdb::Catalog).
     let catalog = db.catalog()?;
+    // Create each schema the run writes to once, not once per node.
+    let setup = db.connect()?;
+    let mut schemas = BTreeSet::new();
+    for &i in &runnable {
+        let node = &manifest.nodes[i];
+        if let (Some(rel), ResourceType::Model | ResourceType::Seed) =
+            (&node.relation, node.resource_type)
+        {
+            if schemas.insert((rel.database.clone(), rel.schema.clone())) {
+                materialize::ensure_schema(renderer, &setup, rel)?;
+            }
+        }
+    }
     let connections: Vec<_> = (0..threads)
         .map(|_| db.connect_cached(catalog.clone()))
         .collect::<Result<_>>()?;
@@ -431,18 +444,13 @@ fn run_node(
         }
     };
     match node.resource_type {
+        // Their schemas were created before the run started.
         ResourceType::Seed => {
-            if let Some(rel) = &node.relation {
-                materialize::ensure_schema(renderer, conn, rel)?;
-            }
             materialize::run_seed(renderer, conn, node, project_root, options.full_refresh)
                 .map(NodeOutcome::Built)
         }
         ResourceType::Model => {
             let c = code()?;
-            if let Some(rel) = &node.relation {
-                materialize::ensure_schema(renderer, conn, rel)?;
-            }
             // Hooks run around the materialization, outside its transaction.
             for hook in &c.pre_hooks {
                 conn.execute(hook)
