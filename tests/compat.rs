@@ -221,3 +221,20 @@ fn hooks_and_custom_generic_tests() {
         failing.stderr
     );
 }
+
+#[test]
+fn threads_give_the_same_tables_on_the_compat_project() {
+    let tables = [
+        "main.events_append",
+        "main.events_merge",
+        "main.events_delete_insert",
+        "main.events_by_size",
+    ];
+    let build = |threads: &str| {
+        let p = TempProject::copy_of("tests/projects/compat");
+        let run = p.sluice(&["build", "-q", "--threads", threads]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        tables.iter().map(|t| p.table(t)).collect::<Vec<_>>()
+    };
+    assert_eq!(build("1"), build("4"));
+}
