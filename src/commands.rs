@@ -170,6 +170,7 @@ fn write_manifest(
     let doc = artifacts::manifest_json(
         &p.manifest,
         p.renderer.macros(),
+        p.renderer.docs(),
         &p.project.config.target_path,
         compiled,
         inv,

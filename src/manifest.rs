@@ -482,6 +482,9 @@ impl Manifest {
         resolve_dependencies(project, &patches, &mut nodes, &disabled)?;
         nodes
             .par_iter_mut()
+            .try_for_each(|n| render_descriptions(renderer, &resolver, &project.root, n))?;
+        nodes
+            .par_iter_mut()
             .for_each(|n| n.template = Some(n.template_value()));
         let index = nodes
             .iter()
@@ -506,6 +509,53 @@ impl Manifest {
     pub fn position(&self, unique_id: &str) -> Option<usize> {
         self.index.get(unique_id).copied()
     }
+}
+
+/// Renders descriptions that use Jinja (`{{ doc('x') }}`), as dbt does.
+fn render_descriptions(
+    renderer: &Renderer,
+    resolver: &Arc<Resolver>,
+    root: &Path,
+    node: &mut Node,
+) -> Result<()> {
+    let needs = |d: &str| d.contains("{{") || d.contains("{%");
+    if !needs(&node.description) && !node.columns.iter().any(|c| needs(&c.description)) {
+        return Ok(());
+    }
+    let file = slash(node.patch_path.as_ref().unwrap_or(&node.original_file_path));
+    let scope = Arc::new(NodeScope::new(
+        Phase::Parse,
+        &node.unique_id,
+        node.config.clone(),
+        resolver.clone(),
+    ));
+    let vars = NodeVars {
+        this: node.relation.clone(),
+        model: Value::from(()),
+        test_kwargs: None,
+    };
+    let render = |text: &str| -> Result<String> {
+        if needs(text) {
+            renderer
+                .render(&format!("<description in {file}>"), text, &scope, &vars)
+                .map_err(|e| {
+                    // Point at the description in the YAML file (read again only on error).
+                    let yml = std::fs::read_to_string(root.join(&file)).unwrap_or_default();
+                    let at = yml
+                        .find(text.trim())
+                        .map(|o| Location::from_offset(Path::new(&file), &yml, o));
+                    e.or_location(|| at)
+                        .with_note(format!("in a description in `{file}`"))
+                })
+        } else {
+            Ok(text.to_owned())
+        }
+    };
+    node.description = render(&node.description)?;
+    for col in &mut node.columns {
+        col.description = render(&col.description)?;
+    }
+    Ok(())
 }
 
 /// YAML patches by node name: `(yml path, patch)`.

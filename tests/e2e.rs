@@ -85,6 +85,17 @@ fn build_passes_and_marts_match_the_seeds() {
         "target/compiled/shop_analytics/models/marts/orders.sql"
     );
     assert!(manifest["sources"]["source.shop_analytics.shop.raw_orders"].is_object());
+    // `{{ doc('customer_id') }}` descriptions are rendered from models/docs.md.
+    let doc = &manifest["docs"]["doc.shop_analytics.customer_id"]["block_contents"];
+    assert!(doc
+        .as_str()
+        .unwrap()
+        .starts_with("The customer's id in the shop's CRM."));
+    assert_eq!(
+        &manifest["nodes"]["model.shop_analytics.customers"]["columns"]["customer_id"]
+            ["description"],
+        doc
+    );
     let results: serde_json::Value =
         serde_json::from_str(&p.read("target/run_results.json")).unwrap();
     let statuses: Vec<&str> = results["results"]

@@ -156,6 +156,7 @@ fn macro_json(def: &MacroDef) -> Json {
 pub fn manifest_json(
     manifest: &Manifest,
     macros: &[MacroDef],
+    docs: &BTreeMap<String, (String, String)>,
     target_path: &str,
     compiled: &HashMap<usize, Result<Compiled>>,
     inv: &Invocation,
@@ -212,7 +213,22 @@ pub fn manifest_json(
     let rest = json!({
         "metadata": metadata(inv, "https://schemas.getdbt.com/dbt/manifest/v12.json", Some(&manifest.project_name)),
         "macros": macros.iter().map(|m| (m.unique_id.clone(), macro_json(m))).collect::<Map<_, _>>(),
-        "docs": {},
+        "docs": docs
+            .iter()
+            .map(|(name, (path, text))| {
+                let uid = format!("doc.{}.{name}", manifest.project_name);
+                let doc = json!({
+                    "name": name,
+                    "resource_type": "doc",
+                    "package_name": manifest.project_name,
+                    "path": path,
+                    "original_file_path": path,
+                    "unique_id": uid,
+                    "block_contents": text,
+                });
+                (uid, doc)
+            })
+            .collect::<Map<_, _>>(),
         "exposures": {},
         "metrics": {},
         "groups": {},

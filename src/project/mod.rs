@@ -63,6 +63,8 @@ pub struct Project {
     pub analyses: Vec<SourceFile>,
     /// Schema YAML files, parsed.
     pub schema_files: Vec<(PathBuf, SchemaFile)>,
+    /// Markdown files that may hold `{% docs %}` blocks.
+    pub docs_files: Vec<SourceFile>,
 }
 
 impl Project {
@@ -116,6 +118,8 @@ impl Project {
         yaml_dirs.sort();
         yaml_dirs.dedup();
         let yaml_paths = walk(&yaml_dirs, &["yml", "yaml"]);
+        // dbt's default docs-paths: every resource path.
+        let docs_paths = walk(&yaml_dirs, &["md"]);
 
         let schema_files = yaml_paths
             .par_iter()
@@ -138,6 +142,7 @@ impl Project {
             analyses: read_all(&root, &analysis_paths)?,
             seeds,
             schema_files,
+            docs_files: read_all(&root, &docs_paths)?,
             root,
             config,
             target,

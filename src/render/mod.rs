@@ -39,6 +39,7 @@ pub struct Renderer {
     env: Environment<'static>,
     macros: Vec<MacroDef>,
     registry: Arc<HashMap<String, Value>>,
+    docs: BTreeMap<String, (String, String)>,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -56,12 +57,76 @@ impl Renderer {
     ///
     /// Errors: [`ErrorKind::Jinja`] (located) for a macro file that does not parse.
     pub fn new(project: &Project) -> Result<Renderer> {
-        Renderer::from_parts(
+        let mut renderer = Renderer::from_parts(
             project.name(),
             &project.macros,
             &project.vars,
             &project.target,
-        )
+        )?;
+        renderer.add_docs(&project.docs_files)?;
+        Ok(renderer)
+    }
+
+    /// Registers the `{% docs name %}...{% enddocs %}` blocks of `files` and
+    /// the `doc(name)` function that returns a block's text, as dbt.
+    ///
+    /// Errors: [`ErrorKind::DuplicateNode`] for two blocks of the same name.
+    pub fn add_docs(&mut self, files: &[crate::project::SourceFile]) -> Result<()> {
+        static BLOCK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(
+                r"(?s)\{%-?\s*docs\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}",
+            )
+            .expect("valid regex")
+        });
+        let mut docs: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for file in files {
+            let path = macros::display_path(&file.path);
+            for cap in BLOCK.captures_iter(&file.text) {
+                let name = cap[1].to_owned();
+                if let Some((prev, _)) = docs.get(&name) {
+                    let offset = cap.get(0).map_or(0, |m| m.start());
+                    return Err(Error::new(
+                        ErrorKind::DuplicateNode,
+                        format!("docs block `{name}` is defined twice: in `{prev}` and `{path}`"),
+                    )
+                    .with_location(Location::from_offset(Path::new(&path), &file.text, offset))
+                    .with_hint("rename or delete one of them"));
+                }
+                docs.insert(name, (path.clone(), cap[2].trim().to_owned()));
+            }
+        }
+        let texts: Arc<BTreeMap<String, String>> = Arc::new(
+            docs.iter()
+                .map(|(k, (_, t))| (k.clone(), t.clone()))
+                .collect(),
+        );
+        self.env.add_function(
+            "doc",
+            move |first: String, second: Option<String>| -> std::result::Result<Value, minijinja::Error> {
+                // doc('name') or doc('package', 'name').
+                let name = second.unwrap_or(first);
+                match texts.get(&name) {
+                    Some(text) => Ok(Value::from(text.clone())),
+                    None => {
+                        let err = Error::new(ErrorKind::Config, format!("docs block `{name}` is not defined"));
+                        let err = match did_you_mean(&name, texts.keys().map(String::as_str)) {
+                            Some(s) => err.with_hint(format!("did you mean `{s}`?")),
+                            None => err.with_hint(
+                                "define it with `{% docs name %}...{% enddocs %}` in a .md file under the model paths",
+                            ),
+                        };
+                        Err(builtins::wrap(err))
+                    }
+                }
+            },
+        );
+        self.docs = docs;
+        Ok(())
+    }
+
+    /// The `{% docs %}` blocks: name to `(file, text)`.
+    pub fn docs(&self) -> &BTreeMap<String, (String, String)> {
+        &self.docs
     }
 
     /// Builds the environment from its parts: the package name, the
@@ -141,6 +206,7 @@ impl Renderer {
             env,
             macros: defs,
             registry,
+            docs: BTreeMap::new(),
         })
     }
 
