@@ -42,6 +42,10 @@ pub struct GlobalArgs {
     /// (run, build, compile), for a fast check that every model's SQL is valid.
     #[arg(long, global = true)]
     pub empty: bool,
+    /// A previous run's target directory (manifest.json, run_results.json), for
+    /// the `state:modified`, `state:new` and `result:<status>` selectors.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state: Option<PathBuf>,
     /// Print only errors and the final summary line.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
@@ -131,6 +135,8 @@ pub enum Command {
         #[arg(long, short = 'o', value_enum, default_value_t = LsOutput::Selector)]
         output: LsOutput,
     },
+    /// Re-run what errored, failed or was skipped in the last run, build, seed or test.
+    Retry,
     /// Check the project, the profile and the warehouse connection.
     Debug,
     /// Delete the folders in `clean-targets` (default: the target path).

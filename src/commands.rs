@@ -20,6 +20,7 @@ use crate::render::{NodeScope, NodeVars, Phase, Relation, Renderer, Resolver};
 use crate::run::output::Printer;
 use crate::run::{self, NodeResult, RunOptions, Status};
 use crate::selector;
+use crate::state::PreviousState;
 
 /// How a command ended (errors that stop the command are `Err`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +48,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     let g = &cli.global;
     match &cli.command {
         Command::Clean => clean(g),
+        Command::Retry => retry(g),
         Command::Debug => debug(g),
         Command::Compile { select, inline } => compile(g, select, inline.as_deref()),
         Command::Ls {
@@ -74,6 +76,11 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             true,
         ),
     }
+}
+
+/// The previous run's artifacts named by `--state`, if any.
+fn load_state(g: &GlobalArgs) -> Result<Option<PreviousState>> {
+    g.state.as_deref().map(PreviousState::load).transpose()
 }
 
 fn load_options(g: &GlobalArgs) -> LoadOptions {
@@ -193,12 +200,14 @@ fn execute(
     let inv = Invocation::new();
     let printer = Printer { quiet: g.quiet };
     let p = parse(g, &printer)?;
+    let state = load_state(g)?;
     let selected = selector::select(
         &p.manifest,
         &p.graph,
         &select.select,
         &select.exclude,
         types,
+        state.as_ref(),
     )?;
     let target = &p.project.target;
     if target.profiles_file.is_none()
@@ -282,6 +291,60 @@ fn execute(
     })
 }
 
+/// `sluice retry`, as dbt's: re-runs the nodes of the last invocation (as
+/// recorded in target/run_results.json) that errored, failed or were skipped,
+/// with the same command.
+///
+/// Errors: [`ErrorKind::Usage`] without a previous run_results.json.
+fn retry(g: &GlobalArgs) -> Result<Outcome> {
+    let project = Project::load(&load_options(g))?;
+    let dir = project.target_dir();
+    let file = dir.join("run_results.json");
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        Error::io("read", &file, e)
+            .with_hint("run `sluice build` (or run, test, seed) first; retry repeats its failures")
+    })?;
+    let results: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Error::new(
+            ErrorKind::Usage,
+            format!("`{}` is not valid JSON: {e}", file.display()),
+        )
+    })?;
+    let which = results["args"]["which"]
+        .as_str()
+        .unwrap_or("build")
+        .to_owned();
+    let state = PreviousState::load(&dir)?;
+    let failed = state.with_results(&["error", "fail", "skipped"]);
+    if failed.is_empty() {
+        if !g.quiet {
+            eprintln!("Nothing to retry: the last `{which}` had no errors, failures or skips");
+        }
+        return Ok(Outcome::Success);
+    }
+    let select = SelectArgs {
+        select: failed.iter().map(|u| format!("unique_id:{u}")).collect(),
+        exclude: Vec::new(),
+    };
+    match which.as_str() {
+        "run" => execute(g, &select, &[ResourceType::Model], false, false),
+        "seed" => execute(g, &select, &[ResourceType::Seed], false, false),
+        "test" => execute(g, &select, &[ResourceType::Test], false, false),
+        "build" => execute(
+            g,
+            &select,
+            &[ResourceType::Seed, ResourceType::Model, ResourceType::Test],
+            false,
+            true,
+        ),
+        other => Err(Error::new(
+            ErrorKind::Usage,
+            format!("the last command, `{other}`, cannot be retried"),
+        )
+        .with_hint("retry repeats run, build, seed or test")),
+    }
+}
+
 fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<Outcome> {
     let clock = Instant::now();
     let inv = Invocation::new();
@@ -297,12 +360,14 @@ fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<
         ResourceType::Test,
         ResourceType::Analysis,
     ];
+    let state = load_state(g)?;
     let selected = selector::select(
         &p.manifest,
         &p.graph,
         &select.select,
         &select.exclude,
         &types,
+        state.as_ref(),
     )?;
     let resolver = Arc::new(Resolver {
         empty: g.empty,
@@ -511,12 +576,14 @@ fn ls(
             })
             .collect::<Result<_>>()?
     };
+    let state = load_state(g)?;
     let selected = selector::select(
         &p.manifest,
         &p.graph,
         &select.select,
         &select.exclude,
         &types,
+        state.as_ref(),
     )?;
     for &i in &selected {
         let node = &p.manifest.nodes[i];

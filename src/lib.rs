@@ -36,5 +36,6 @@ pub mod project;
 pub mod render;
 pub mod run;
 pub mod selector;
+pub mod state;
 
 pub use error::{Error, ErrorKind, Location, Result};

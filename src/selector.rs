@@ -7,7 +7,9 @@
 //! `/` or a file extension is a path, anything else an fqn (which matches a
 //! node name, or a dotted folder path such as `staging` or `marts.finance`).
 //! `*` is a wildcard. `+x` adds ancestors, `x+` descendants, `2+x` / `x+1`
-//! limit the depth, `@x` adds descendants and all their ancestors. Tests
+//! limit the depth, `@x` adds descendants and all their ancestors.
+//! With `--state`, `state:modified` / `state:new` and `result:<status>`
+//! compare with a previous run (see [`crate::state`]). Tests
 //! are then selected indirectly when any of their parents is ("eager", as dbt).
 
 use std::collections::BTreeSet;
@@ -17,6 +19,7 @@ use petgraph::Direction;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::Graph;
 use crate::manifest::{slash, Manifest, Node, ResourceType};
+use crate::state::PreviousState;
 
 /// One parsed atom.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +92,9 @@ fn parse_atom(raw: &str) -> Result<Atom> {
         "package",
         "test_type",
         "test_name",
+        "state",
+        "result",
+        "unique_id",
     ];
     if !METHODS.contains(&method.as_str()) && !method.starts_with("config.") {
         return Err(bad(&format!("unknown method `{method}`")));
@@ -130,10 +136,13 @@ fn glob(pattern: &str, text: &str) -> bool {
     true
 }
 
-fn matches(atom: &Atom, node: &Node, project: &str) -> bool {
+fn matches(atom: &Atom, node: &Node, project: &str, state: Option<&PreviousState>) -> bool {
     let v = atom.value.as_str();
     match atom.method.as_str() {
         "tag" => node.config.tags().iter().any(|t| glob(v, t)),
+        "state" => state.is_some_and(|s| s.matches_state(v, node)),
+        "result" => state.is_some_and(|s| s.matches_result(v, node)),
+        "unique_id" => node.unique_id == v,
         "path" | "file" => {
             let path = slash(&node.original_file_path);
             let v = v.trim_end_matches('/');
@@ -207,17 +216,26 @@ fn fqn_matches(value: &str, node: &Node, project: &str) -> bool {
 /// Evaluates a list of selector terms (already split on whitespace or
 /// given as separate arguments) to node positions, including graph
 /// operators but not indirect test selection.
-fn evaluate(terms: &[String], manifest: &Manifest, graph: &Graph) -> Result<BTreeSet<usize>> {
+fn evaluate(
+    terms: &[String],
+    manifest: &Manifest,
+    graph: &Graph,
+    state: Option<&PreviousState>,
+) -> Result<BTreeSet<usize>> {
     let mut union = BTreeSet::new();
     for term in terms.iter().flat_map(|t| t.split_whitespace()) {
         let mut intersection: Option<BTreeSet<usize>> = None;
         for raw in term.split(',') {
             let atom = parse_atom(raw)?;
+            if matches!(atom.method.as_str(), "state" | "result") && state.is_none() {
+                return Err(Error::new(ErrorKind::Selector, format!("selector `{raw}` needs a previous run's artifacts"))
+                    .with_hint("pass --state <dir> with the manifest.json / run_results.json of an earlier run"));
+            }
             let mut set: BTreeSet<usize> = manifest
                 .nodes
                 .iter()
                 .enumerate()
-                .filter(|(_, n)| matches(&atom, n, &manifest.project_name))
+                .filter(|(_, n)| matches(&atom, n, &manifest.project_name, state))
                 .map(|(i, _)| i)
                 .collect();
             let base = set.clone();
@@ -269,16 +287,17 @@ pub fn select(
     select: &[String],
     exclude: &[String],
     types: &[ResourceType],
+    state: Option<&PreviousState>,
 ) -> Result<BTreeSet<usize>> {
     let chosen = if select.is_empty() {
         (0..manifest.nodes.len()).collect()
     } else {
-        with_tests(&evaluate(select, manifest, graph)?, manifest, graph)
+        with_tests(&evaluate(select, manifest, graph, state)?, manifest, graph)
     };
     let excluded = if exclude.is_empty() {
         BTreeSet::new()
     } else {
-        with_tests(&evaluate(exclude, manifest, graph)?, manifest, graph)
+        with_tests(&evaluate(exclude, manifest, graph, state)?, manifest, graph)
     };
     Ok(chosen
         .difference(&excluded)

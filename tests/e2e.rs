@@ -513,3 +513,118 @@ fn empty_builds_every_model_with_zero_rows() {
         "{compiled}"
     );
 }
+
+fn copy_target(p: &TempProject, to: &str) {
+    let dst = p.root().join(to);
+    std::fs::create_dir_all(&dst).unwrap();
+    for f in ["manifest.json", "run_results.json"] {
+        std::fs::copy(p.root().join("target").join(f), dst.join(f)).unwrap();
+    }
+}
+
+#[test]
+fn state_modified_selects_the_changed_model_and_its_children() {
+    // Pins dbt's state selection: `state:modified` is the changed node,
+    // `state:modified+` adds its children, `state:new` what did not exist.
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["build", "-q"]).code, 0);
+    copy_target(&p, "prod_state");
+    let state = p.root().join("prod_state");
+    let state = state.to_str().unwrap();
+    p.write(
+        "models/staging/stg_orders.sql",
+        &format!("-- reviewed\n{}", p.read("models/staging/stg_orders.sql")),
+    );
+    p.write(
+        "models/marts/order_count.sql",
+        "select count(*) as n from {{ ref('orders') }}",
+    );
+    let ls = |sel: &str| {
+        let r = p.sluice(&[
+            "ls",
+            "-s",
+            sel,
+            "--state",
+            state,
+            "--resource-type",
+            "model",
+            "--output",
+            "name",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout.lines().map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(ls("state:modified"), ["order_count", "stg_orders"]);
+    assert_eq!(ls("state:new"), ["order_count"]);
+    assert_eq!(
+        ls("state:modified+"),
+        [
+            "customers",
+            "monthly_revenue",
+            "order_count",
+            "orders",
+            "stg_orders"
+        ]
+    );
+    // Without --state, a state selector is a usage error.
+    let no_state = p.sluice(&["ls", "-s", "state:modified"]);
+    assert_eq!(no_state.code, 2, "{}", no_state.stderr);
+    assert!(no_state.stderr.contains("--state"), "{}", no_state.stderr);
+}
+
+#[test]
+fn retry_reruns_what_failed_and_was_skipped() {
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["build", "-q"]).code, 0);
+    let good = p.read("models/marts/orders.sql");
+    p.write(
+        "models/marts/orders.sql",
+        &good.replace("orders.status,", "orders.no_such_column,"),
+    );
+    assert_eq!(p.sluice(&["run", "-q"]).code, 1);
+    let target = p.root().join("target");
+    let failed = p.sluice(&[
+        "ls",
+        "-s",
+        "result:error",
+        "--state",
+        target.to_str().unwrap(),
+        "--resource-type",
+        "model",
+        "--output",
+        "name",
+    ]);
+    assert_eq!(failed.stdout.trim(), "orders", "{}", failed.stderr);
+    p.write("models/marts/orders.sql", &good);
+    let retry = p.sluice(&["retry"]);
+    assert_eq!(retry.code, 0, "{}", retry.stderr);
+    let results: serde_json::Value =
+        serde_json::from_str(&p.read("target/run_results.json")).unwrap();
+    let mut ids: Vec<&str> = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["unique_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "model.shop_analytics.customers",
+            "model.shop_analytics.monthly_revenue",
+            "model.shop_analytics.orders"
+        ]
+    );
+    assert!(results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["status"] == "success"));
+    let again = p.sluice(&["retry"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("Nothing to retry"),
+        "{}",
+        again.stderr
+    );
+}
