@@ -1,24 +1,26 @@
 //! Insta snapshots of the compiled SQL of every example_project model,
-//! test and analysis, so a change to rendering shows as a diff.
+//! test and analysis, and of every compat fixture model, so a change to
+//! rendering shows as a diff.
 
-use sluice::compile::compile_node;
+use sluice::compile::{compile_all, compile_node};
 use sluice::manifest::{Manifest, ResourceType};
 use sluice::project::{LoadOptions, ProfileOptions, Project};
 use sluice::render::Renderer;
 
-#[test]
-fn compiled_sql_of_every_example_model() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example_project");
-    // A profiles dir of our own keeps a user's ~/.dbt out of the picture; the
-    // file stem gives the database name `shop_analytics`, as the embedded default.
+/// Parses the project at `rel` (from the repository root) with a profiles
+/// dir of our own, which keeps a user's ~/.dbt out of the picture; the file
+/// stem `<name>.duckdb` gives the database name, as the embedded default.
+fn parse(rel: &str, name: &str) -> (Renderer, Manifest) {
     let profiles = tempfile::tempdir().unwrap();
     std::fs::write(
         profiles.path().join("profiles.yml"),
-        "shop_analytics:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: shop_analytics.duckdb}\n",
+        format!(
+            "{name}:\n  target: dev\n  outputs:\n    dev: {{type: duckdb, path: {name}.duckdb}}\n"
+        ),
     )
     .unwrap();
     let options = LoadOptions {
-        project_dir: dir,
+        project_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel),
         profile: ProfileOptions {
             profiles_dir: Some(profiles.path().into()),
             target: None,
@@ -28,10 +30,20 @@ fn compiled_sql_of_every_example_model() {
     let project = Project::load(&options).unwrap();
     let renderer = Renderer::new(&project).unwrap();
     let manifest = Manifest::build(&project, &renderer).unwrap();
+    (renderer, manifest)
+}
+
+fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../snapshots");
     settings.set_prepend_module_to_snapshot(false);
-    settings.bind(|| {
+    settings
+}
+
+#[test]
+fn compiled_sql_of_every_example_model() {
+    let (renderer, manifest) = parse("example_project", "shop_analytics");
+    snapshot_settings().bind(|| {
         let mut count = 0;
         for node in &manifest.nodes {
             if !matches!(
@@ -57,24 +69,7 @@ fn compiled_sql_of_every_compat_model() {
     // The compat fixture (tests/projects/compat): incremental models compile
     // without their is_incremental() filter on a first run, ephemerals are
     // inlined as CTEs.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/projects/compat");
-    let profiles = tempfile::tempdir().unwrap();
-    std::fs::write(
-        profiles.path().join("profiles.yml"),
-        "compat:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: compat.duckdb}\n",
-    )
-    .unwrap();
-    let options = LoadOptions {
-        project_dir: dir,
-        profile: ProfileOptions {
-            profiles_dir: Some(profiles.path().into()),
-            target: None,
-        },
-        vars: None,
-    };
-    let project = Project::load(&options).unwrap();
-    let renderer = Renderer::new(&project).unwrap();
-    let manifest = Manifest::build(&project, &renderer).unwrap();
+    let (renderer, manifest) = parse("tests/projects/compat", "compat");
     let models: std::collections::BTreeSet<usize> = manifest
         .nodes
         .iter()
@@ -83,7 +78,7 @@ fn compiled_sql_of_every_compat_model() {
         .map(|(i, _)| i)
         .collect();
     let out = tempfile::tempdir().unwrap();
-    let compiled = sluice::compile::compile_all(
+    let compiled = compile_all(
         &renderer,
         &manifest,
         &manifest.resolver,
@@ -92,10 +87,7 @@ fn compiled_sql_of_every_compat_model() {
         "target",
     );
     assert_eq!(compiled.len(), models.len());
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots");
-    settings.set_prepend_module_to_snapshot(false);
-    settings.bind(|| {
+    snapshot_settings().bind(|| {
         for (i, result) in compiled {
             let name = format!("compat_compiled__{}", manifest.nodes[i].name);
             insta::assert_snapshot!(name, result.unwrap().code);
