@@ -238,3 +238,15 @@ fn threads_give_the_same_tables_on_the_compat_project() {
     };
     assert_eq!(build("1"), build("4"));
 }
+
+#[test]
+fn dispatch_prefers_the_adapter_specific_macro() {
+    // Pins dbt's adapter.dispatch order: `duckdb__label` over `default__label`.
+    let p = TempProject::copy_of("tests/projects/compat");
+    let run = p.sluice(&["build", "-q", "-s", "+labelled_events"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        p.query("select distinct label from main.labelled_events"),
+        vec![vec![Some("duckdb:new".to_owned())]]
+    );
+}

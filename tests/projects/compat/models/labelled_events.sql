@@ -1,0 +1,2 @@
+select id, {{ label('status') }} as label
+from {{ ref('events') }}
