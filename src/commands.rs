@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::graph::Graph;
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 use crate::project::{LoadOptions, ProfileOptions, Project};
-use crate::render::{NodeScope, NodeVars, Phase, Relation, Renderer, Resolver};
+use crate::render::{NodeScope, NodeVars, Phase, Renderer, Resolver};
 use crate::run::output::Printer;
 use crate::run::{self, NodeResult, RunOptions, Status};
 use crate::selector;
@@ -674,14 +674,4 @@ fn clean(g: &GlobalArgs) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Success)
-}
-
-/// Reads a relation's rows as text, sorted, for tests and tooling.
-///
-/// Errors: [`ErrorKind::Database`].
-pub fn read_relation(
-    conn: &dyn Connection,
-    relation: &Relation,
-) -> Result<Vec<Vec<Option<String>>>> {
-    conn.query(&format!("select * from {relation} order by all"))
 }

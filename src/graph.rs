@@ -134,16 +134,6 @@ impl Graph {
         seen
     }
 
-    /// Number of nodes.
-    pub fn len(&self) -> usize {
-        self.dag.node_count()
-    }
-
-    /// Whether the graph is empty.
-    pub fn is_empty(&self) -> bool {
-        self.dag.node_count() == 0
-    }
-
     /// Extra dependencies `dbt build` adds so that a failing test skips what
     /// is downstream of the node it tests: each test becomes a parent of
     /// every child of its parents, when all of the test's parents are

@@ -108,11 +108,6 @@ impl Database {
             .query_row("select version()", [], |r| r.get::<_, String>(0))
             .unwrap_or_default()
     }
-
-    /// The database file path (or `:memory:`).
-    pub fn path(&self) -> &str {
-        &self.path
-    }
 }
 
 fn open_error(path: &str, err: &duckdb::Error) -> Error {

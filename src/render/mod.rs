@@ -275,25 +275,6 @@ impl Renderer {
         let state = self.env.empty_state();
         func.call(&state, args).map_err(|e| jinja_error(&e, None))
     }
-
-    /// Calls macro `name` inside a node's scope (so `config`, `this` work).
-    ///
-    /// Errors: as [`Renderer::call_macro`].
-    pub fn call_macro_in(
-        &self,
-        name: &str,
-        args: &[Value],
-        scope: &Arc<NodeScope>,
-        vars: &NodeVars,
-    ) -> Result<Value> {
-        let mut ctx = context(scope, vars);
-        ctx.insert("__args", Value::from(args.to_vec()));
-        let expr = self
-            .env
-            .compile_expression_owned(format!("{name}(*__args)"))
-            .map_err(|e| jinja_error(&e, None))?;
-        expr.eval(ctx).map_err(|e| jinja_error(&e, None))
-    }
 }
 
 fn context(scope: &Arc<NodeScope>, vars: &NodeVars) -> BTreeMap<&'static str, Value> {
