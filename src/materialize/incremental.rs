@@ -106,6 +106,31 @@ pub fn run(
         )
         .with_hint("use one of: ignore, fail, append_new_columns, sync_all_columns"));
     }
+    // The strategy's macro, and whether it takes the key columns.
+    let (apply_macro, uses_keys) = match strategy.as_str() {
+        "append" => ("get_incremental_append_sql", false),
+        // dbt's delete+insert without a key deletes nothing: a plain append.
+        "delete+insert" if keys.is_empty() => ("get_incremental_append_sql", false),
+        "delete+insert" => ("get_delete_insert_merge_sql", true),
+        "merge" if keys.is_empty() => {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("model `{}` uses the merge strategy without a `unique_key`", node.name),
+            )
+            .with_hint("set `unique_key` (a column or a list of columns), or use incremental_strategy `append`"));
+        }
+        "merge" => ("get_merge_sql", true),
+        other => {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "model `{}` has incremental_strategy `{other}`, which sluice does not know",
+                    node.name
+                ),
+            )
+            .with_hint("use one of: append, delete+insert, merge"));
+        }
+    };
     let new_rows = target.with_identifier(&format!("{}{NEW_ROWS_SUFFIX}", target.identifier));
     let sql = strip_trailing_semicolons(compiled).to_owned();
     let mut body = || -> Result<()> {
@@ -177,54 +202,17 @@ pub fn run(
             .filter(|(n, _)| source_cols.iter().any(|(m, _)| m == n))
             .map(|(n, _)| Value::from(quote(n)))
             .collect();
-        let key_values: Vec<Value> = keys.iter().map(|k| Value::from(quote(k))).collect();
         let rel = |r: &Relation| Value::from_object(r.clone());
-        let apply = match strategy.as_str() {
-            "append" => call(
-                renderer,
-                "get_incremental_append_sql",
-                &[rel(target), rel(&new_rows), Value::from(dest)],
-            )?,
-            "delete+insert" if keys.is_empty() => call(
-                renderer,
-                "get_incremental_append_sql",
-                &[rel(target), rel(&new_rows), Value::from(dest)],
-            )?,
-            "delete+insert" => call(
-                renderer,
-                "get_delete_insert_merge_sql",
-                &[
-                    rel(target),
-                    rel(&new_rows),
-                    Value::from(key_values),
-                    Value::from(dest),
-                ],
-            )?,
-            "merge" if keys.is_empty() => {
-                return Err(Error::new(ErrorKind::Config, format!("model `{}` uses the merge strategy without a `unique_key`", node.name))
-                    .with_hint("set `unique_key` (a column or a list of columns), or use incremental_strategy `append`"));
-            }
-            "merge" => call(
-                renderer,
-                "get_merge_sql",
-                &[
-                    rel(target),
-                    rel(&new_rows),
-                    Value::from(key_values),
-                    Value::from(dest),
-                ],
-            )?,
-            other => {
-                return Err(Error::new(
-                    ErrorKind::Config,
-                    format!(
-                        "model `{}` has incremental_strategy `{other}`, which sluice does not know",
-                        node.name
-                    ),
-                )
-                .with_hint("use one of: append, delete+insert, merge"));
-            }
-        };
+        let mut args = vec![rel(target), rel(&new_rows)];
+        if uses_keys {
+            args.push(Value::from(
+                keys.iter()
+                    .map(|k| Value::from(quote(k)))
+                    .collect::<Vec<_>>(),
+            ));
+        }
+        args.push(Value::from(dest));
+        let apply = call(renderer, apply_macro, &args)?;
         conn.execute(&apply)?;
         conn.execute(&format!("drop table {new_rows}"))
     };
