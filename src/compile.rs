@@ -199,13 +199,13 @@ fn inject_ephemerals(
     i: usize,
     ancestors: &[usize],
 ) -> Result<String> {
-    let own = rendered[&i].as_ref().map_err(clone_error)?;
+    let own = rendered[&i].as_ref().map_err(Error::duplicate)?;
     if ancestors.is_empty() {
         return Ok(own.clone());
     }
     let mut ctes = Vec::with_capacity(ancestors.len());
     for &a in ancestors {
-        let body = rendered[&a].as_ref().map_err(clone_error)?;
+        let body = rendered[&a].as_ref().map_err(Error::duplicate)?;
         let name = format!("__dbt__cte__{}", manifest.nodes[a].name);
         ctes.push(format!(
             "{name} as (\n{}\n)",
@@ -213,17 +213,6 @@ fn inject_ephemerals(
         ));
     }
     Ok(prepend_ctes(own, &ctes.join(",\n")))
-}
-
-fn clone_error(e: &Error) -> Error {
-    let mut out = Error::new(e.kind(), e.message());
-    if let Some(loc) = e.location() {
-        out = out.with_location(loc.clone());
-    }
-    match e.hint() {
-        Some(h) => out.with_hint(h),
-        None => out,
-    }
 }
 
 /// Puts `ctes` (`name as (...)`, comma-separated) in front of `sql`: into

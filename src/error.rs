@@ -178,6 +178,22 @@ impl Error {
         self
     }
 
+    /// A copy of this error's kind, message, location, hint and notes (the
+    /// underlying source is not cloneable and is left out). For an error
+    /// that must be reported in more than one place.
+    pub fn duplicate(&self) -> Error {
+        Error {
+            inner: Box::new(Inner {
+                kind: self.inner.kind,
+                message: self.inner.message.clone(),
+                location: self.inner.location.clone(),
+                hint: self.inner.hint.clone(),
+                notes: self.inner.notes.clone(),
+                source: None,
+            }),
+        }
+    }
+
     /// The kind of this error.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind

@@ -342,16 +342,7 @@ pub fn jinja_error(err: &minijinja::Error, source: Option<&str>) -> Error {
         .map(str::to_owned)
         .unwrap_or_else(|| err.kind().to_string());
     let mut out = match inner {
-        Some(e) => {
-            let mut out = Error::new(e.kind(), e.message());
-            if let Some(h) = e.hint() {
-                out = out.with_hint(h);
-            }
-            if let Some(loc) = e.location() {
-                out = out.with_location(loc.clone());
-            }
-            out
-        }
+        Some(e) => e.duplicate(),
         None => match (err.kind(), detail.strip_suffix(" is unknown")) {
             (minijinja::ErrorKind::UnknownFunction, Some(name)) => Error::new(
                 ErrorKind::Jinja,

@@ -434,9 +434,7 @@ fn run_node(
     let code = || -> Result<&Compiled> {
         match compiled {
             Some(Ok(c)) => Ok(c),
-            Some(Err(e)) => {
-                Err(Error::new(e.kind(), e.message()).or_location(|| e.location().cloned()))
-            }
+            Some(Err(e)) => Err(e.duplicate()),
             None => Err(Error::new(
                 crate::ErrorKind::Jinja,
                 format!("`{}` was not compiled", node.unique_id),
