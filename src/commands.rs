@@ -10,13 +10,13 @@ use serde_json::json;
 use crate::adapter::duckdb::Database;
 use crate::adapter::Connection;
 use crate::cli::{Cli, Command, GlobalArgs, LsOutput, SelectArgs};
-use crate::compile::{compile_all, Compiled};
+use crate::compile::{compile_all, compile_one, CompileContext, Compiled};
 use crate::docs::artifacts::{self, Invocation};
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::Graph;
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 use crate::project::{LoadOptions, ProfileOptions, Project};
-use crate::render::{NodeScope, NodeVars, Phase, Renderer, Resolver};
+use crate::render::{Introspection, NodeScope, NodeVars, Phase, Renderer, Resolver};
 use crate::run::output::Printer;
 use crate::run::{self, NodeResult, RunOptions, Status};
 use crate::selector;
@@ -253,17 +253,14 @@ fn execute(
         printer.line("Nothing to do. Try checking your model configs and the --select argument.");
         Vec::new()
     } else {
-        run::execute(
-            &p.manifest,
-            &p.graph,
-            &p.renderer,
-            &db,
-            &p.project.root,
-            &selected,
-            &compiled,
-            &options,
-            &printer,
-        )?
+        let cx = CompileContext {
+            renderer: &p.renderer,
+            manifest: &p.manifest,
+            resolver: &resolver,
+            project_root: &p.project.root,
+            target_path: &p.project.config.target_path,
+        };
+        run::execute(&cx, &p.graph, &db, &selected, &compiled, &options, &printer)?
     };
     run_hooks(&p, &resolver, &db, true)?;
     let elapsed = clock.elapsed().as_secs_f64();
@@ -380,7 +377,30 @@ fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<
         ..(*p.manifest.resolver).clone()
     });
     let t = Instant::now();
-    let compiled = compile_selected(&p, &resolver, &selected);
+    let mut compiled = compile_selected(&p, &resolver, &selected);
+    // Nodes that run statements while compiling (run_query, ...) are compiled
+    // again against the warehouse, as dbt's compile does.
+    let mut introspective: Vec<usize> = compiled
+        .iter()
+        .filter(|(_, c)| c.as_ref().is_ok_and(|c| c.introspective))
+        .map(|(&i, _)| i)
+        .collect();
+    if !introspective.is_empty() {
+        introspective.sort_unstable();
+        let db = Database::open(&p.project.target)?;
+        let conn: Box<dyn crate::adapter::Connection> = Box::new(db.connect()?);
+        let live = Introspection::Live(Arc::new(std::sync::Mutex::new(conn)));
+        let cx = CompileContext {
+            renderer: &p.renderer,
+            manifest: &p.manifest,
+            resolver: &resolver,
+            project_root: &p.project.root,
+            target_path: &p.project.config.target_path,
+        };
+        for i in introspective {
+            compiled.insert(i, compile_one(&cx, i, &live));
+        }
+    }
     stage("compile", t);
     let t = Instant::now();
     write_manifest(&p, &compiled, &inv)?;

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::data_tests;
 use crate::error::{Error, Result};
 use crate::manifest::{slash, Manifest, Node, ResourceType};
-use crate::render::{NodeScope, Phase, Renderer, Resolver};
+use crate::render::{Introspection, NodeScope, Phase, Renderer, Resolver};
 
 /// A node's compiled SQL and where it was written.
 #[derive(Debug, Clone)]
@@ -24,6 +24,11 @@ pub struct Compiled {
     pub pre_hooks: Vec<String>,
     /// Rendered `post-hook` statements, in run order.
     pub post_hooks: Vec<String>,
+    /// Whether the node (or an ephemeral it inlines) asked the warehouse
+    /// something while compiling (`run_query`, `statement`, adapter
+    /// lookups): compiled ahead of a run, such a node is compiled again
+    /// right before it runs, when its parents exist (see [`compile_one`]).
+    pub introspective: bool,
 }
 
 /// Where a node's compiled SQL goes, relative to the project root:
@@ -56,32 +61,67 @@ fn write_if_changed(path: &Path, text: &str) -> std::io::Result<()> {
     }
 }
 
-/// Renders one node for execution.
+/// Renders one node for execution, with warehouse statements deferred
+/// (they return empty results; see [`Introspection::Deferred`]).
 ///
 /// Errors: Jinja errors located in the node's file (or macro).
 pub fn compile_node(renderer: &Renderer, resolver: &Arc<Resolver>, node: &Node) -> Result<String> {
-    let scope = Arc::new(NodeScope::new(
-        Phase::Compile,
-        &node.unique_id,
-        node.config.clone(),
-        resolver.clone(),
-    ));
-    let mut vars = node.vars();
-    if node.test_metadata.is_some() {
-        vars.test_kwargs = Some(data_tests::render_kwargs(renderer, node, &scope, &vars)?);
-    }
-    let name = if node.test_metadata.is_some() {
-        node.unique_id.clone()
-    } else {
-        slash(&node.original_file_path)
-    };
-    renderer.render(&name, &node.raw_code, &scope, &vars)
+    render_node(renderer, resolver, node, &Introspection::Deferred).0
+}
+
+/// Renders one node for execution with `introspection` for warehouse
+/// statements; returns the SQL (or the Jinja error located in the node's
+/// file or macro) and whether the render asked the warehouse anything.
+fn render_node(
+    renderer: &Renderer,
+    resolver: &Arc<Resolver>,
+    node: &Node,
+    introspection: &Introspection,
+) -> (Result<String>, bool) {
+    let scope = Arc::new(
+        NodeScope::new(
+            Phase::Compile,
+            &node.unique_id,
+            node.config.clone(),
+            resolver.clone(),
+        )
+        .with_introspection(introspection.clone()),
+    );
+    let code = (|| {
+        let mut vars = node.vars();
+        if node.test_metadata.is_some() {
+            vars.test_kwargs = Some(data_tests::render_kwargs(renderer, node, &scope, &vars)?);
+        }
+        let name = if node.test_metadata.is_some() {
+            node.unique_id.clone()
+        } else {
+            slash(&node.original_file_path)
+        };
+        renderer.render(&name, &node.raw_code, &scope, &vars)
+    })();
+    (code, scope.captured().introspective)
+}
+
+/// What [`compile_all`] and [`compile_one`] need besides the node.
+#[derive(Clone, Copy)]
+pub struct CompileContext<'a> {
+    /// The project's Jinja environment.
+    pub renderer: &'a Renderer,
+    /// Every node.
+    pub manifest: &'a Manifest,
+    /// How refs and sources resolve.
+    pub resolver: &'a Arc<Resolver>,
+    /// Where compiled files are written under: the project root.
+    pub project_root: &'a Path,
+    /// The project's `target-path`.
+    pub target_path: &'a str,
 }
 
 /// Compiles the nodes at `positions` (models, tests, analyses; others are
 /// skipped) in parallel and writes each to its compiled path under
 /// `project_root`. Ephemeral models they ref are compiled too and injected
 /// as `__dbt__cte__<name>` CTEs, nested ephemerals first, as dbt does.
+/// Warehouse statements are deferred ([`Compiled::introspective`]).
 /// Returns one result per compiled node, in position order.
 pub fn compile_all(
     renderer: &Renderer,
@@ -91,50 +131,110 @@ pub fn compile_all(
     project_root: &Path,
     target_path: &str,
 ) -> Vec<(usize, Result<Compiled>)> {
-    let compilable = |i: usize| {
-        matches!(
-            manifest.nodes[i].resource_type,
-            ResourceType::Model | ResourceType::Test | ResourceType::Analysis
-        )
+    let cx = CompileContext {
+        renderer,
+        manifest,
+        resolver,
+        project_root,
+        target_path,
     };
     let mut todo: BTreeSet<usize> = positions
         .iter()
         .copied()
-        .filter(|&i| compilable(i))
+        .filter(|&i| compilable(manifest, i))
         .collect();
     let ephemerals: BTreeMap<usize, Vec<usize>> = todo
         .iter()
         .map(|&i| (i, ephemeral_ancestors(manifest, i)))
         .collect();
     todo.extend(ephemerals.values().flatten().copied());
-    let rendered: HashMap<usize, Result<String>> = todo
+    let rendered: HashMap<usize, (Result<String>, bool)> = todo
         .par_iter()
-        .map(|&i| (i, compile_node(renderer, resolver, &manifest.nodes[i])))
+        .map(|&i| {
+            let node = &manifest.nodes[i];
+            (
+                i,
+                render_node(renderer, resolver, node, &Introspection::Deferred),
+            )
+        })
         .collect();
     let mut order: Vec<usize> = todo.into_iter().filter(|i| positions.contains(i)).collect();
     order.sort_unstable();
     order
         .par_iter()
-        .map(|&i| {
-            let node = &manifest.nodes[i];
-            let result =
-                inject_ephemerals(manifest, &rendered, i, &ephemerals[&i]).and_then(|code| {
-                    let path = compiled_path(target_path, node);
-                    let abs = project_root.join(&path);
-                    if let Some(dir) = abs.parent() {
-                        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-                    }
-                    write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
-                    Ok(Compiled {
-                        code,
-                        path,
-                        pre_hooks: render_hooks(renderer, resolver, node, "pre-hook")?,
-                        post_hooks: render_hooks(renderer, resolver, node, "post-hook")?,
-                    })
-                });
-            (i, result)
-        })
+        .map(|&i| (i, finish(&cx, &rendered, i, &ephemerals[&i])))
         .collect()
+}
+
+/// Compiles node `i` alone with `introspection` (a live connection, right
+/// before it runs, for a node that [`Compiled::introspective`] marked), and
+/// writes it over its compiled file.
+///
+/// Errors: as [`compile_all`]'s results, plus warehouse errors of its statements.
+pub fn compile_one(
+    cx: &CompileContext,
+    i: usize,
+    introspection: &Introspection,
+) -> Result<Compiled> {
+    let ancestors = ephemeral_ancestors(cx.manifest, i);
+    let rendered: HashMap<usize, (Result<String>, bool)> = ancestors
+        .iter()
+        .chain([&i])
+        .map(|&a| {
+            let node = &cx.manifest.nodes[a];
+            (
+                a,
+                render_node(cx.renderer, cx.resolver, node, introspection),
+            )
+        })
+        .collect();
+    finish(cx, &rendered, i, &ancestors)
+}
+
+/// Whether node `i` is compiled: models, tests and analyses.
+fn compilable(manifest: &Manifest, i: usize) -> bool {
+    matches!(
+        manifest.nodes[i].resource_type,
+        ResourceType::Model | ResourceType::Test | ResourceType::Analysis
+    )
+}
+
+/// Node `i`'s compiled form from the renders of it and its ephemeral
+/// `ancestors`: CTEs injected, hooks rendered, the file written.
+fn finish(
+    cx: &CompileContext,
+    rendered: &HashMap<usize, (Result<String>, bool)>,
+    i: usize,
+    ancestors: &[usize],
+) -> Result<Compiled> {
+    let node = &cx.manifest.nodes[i];
+    let introspective = ancestors
+        .iter()
+        .chain([&i])
+        .any(|a| rendered.get(a).is_some_and(|(_, asked)| *asked));
+    let code = match inject_ephemerals(cx.manifest, rendered, i, ancestors) {
+        Ok(code) => code,
+        // Compiled ahead, a render that asked the warehouse can fail on its
+        // empty results (`run_query(...).columns[0]`): it is compiled again,
+        // live, before it runs, and only that render's error counts.
+        Err(_) if introspective => {
+            "-- compiled again against the warehouse before running (run_query)\n".to_owned()
+        }
+        Err(e) => return Err(e),
+    };
+    let path = compiled_path(cx.target_path, node);
+    let abs = cx.project_root.join(&path);
+    if let Some(dir) = abs.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    }
+    write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
+    Ok(Compiled {
+        code,
+        path,
+        pre_hooks: render_hooks(cx.renderer, cx.resolver, node, "pre-hook")?,
+        post_hooks: render_hooks(cx.renderer, cx.resolver, node, "post-hook")?,
+        introspective,
+    })
 }
 
 /// Renders a model's `pre-hook` / `post-hook` statements in its compile context.
@@ -195,17 +295,17 @@ fn ephemeral_ancestors(manifest: &Manifest, i: usize) -> Vec<usize> {
 /// Node `i`'s rendered SQL with its ephemeral ancestors injected as CTEs.
 fn inject_ephemerals(
     manifest: &Manifest,
-    rendered: &HashMap<usize, Result<String>>,
+    rendered: &HashMap<usize, (Result<String>, bool)>,
     i: usize,
     ancestors: &[usize],
 ) -> Result<String> {
-    let own = rendered[&i].as_ref().map_err(Error::duplicate)?;
+    let own = rendered[&i].0.as_ref().map_err(Error::duplicate)?;
     if ancestors.is_empty() {
         return Ok(own.clone());
     }
     let mut ctes = Vec::with_capacity(ancestors.len());
     for &a in ancestors {
-        let body = rendered[&a].as_ref().map_err(Error::duplicate)?;
+        let body = rendered[&a].0.as_ref().map_err(Error::duplicate)?;
         let name = format!("__dbt__cte__{}", manifest.nodes[a].name);
         ctes.push(format!(
             "{name} as (\n{}\n)",

@@ -250,3 +250,47 @@ fn dispatch_prefers_the_adapter_specific_macro() {
         vec![vec![Some("duckdb:new".to_owned())]]
     );
 }
+
+#[test]
+fn run_query_sees_the_upstream_tables_built_in_the_same_run() {
+    // dbt compiles a node right before running it, so run_query reads its
+    // parents as this run built them: a status added to the seed becomes a
+    // column of status_pivot in the same `build`, with no edit to the model.
+    let p = TempProject::copy_of("tests/projects/compat");
+    let first = p.sluice(&["build", "-s", "+status_pivot"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(
+        p.query("select * from main.status_pivot"),
+        [[Some("60".to_owned()), Some("3".to_owned())]]
+    );
+    p.write("seeds/events.csv", CHANGED);
+    let second = p.sluice(&["build", "-s", "+status_pivot"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let columns = p.query(
+        "select column_name from information_schema.columns where table_name = 'status_pivot' order by ordinal_position",
+    );
+    assert_eq!(
+        columns.concat(),
+        [
+            Some("new_amount".to_owned()),
+            Some("shipped_amount".to_owned()),
+            Some("events_at_compile".to_owned())
+        ]
+    );
+    assert_eq!(
+        p.query("select * from main.status_pivot"),
+        [[
+            Some("80".to_owned()),
+            Some("25".to_owned()),
+            Some("4".to_owned())
+        ]]
+    );
+    // `compile` asks the warehouse too, and writes the same SQL.
+    let compile = p.sluice(&["compile", "-s", "status_pivot"]);
+    assert_eq!(compile.code, 0, "{}", compile.stderr);
+    assert!(
+        compile.stdout.contains("as shipped_amount"),
+        "{}",
+        compile.stdout
+    );
+}

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use crate::adapter::{Connection, RelationType};
+use crate::adapter::{Connection, RelationType, Table};
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::Target;
 use crate::render::Relation;
@@ -204,6 +204,35 @@ impl Connection for DuckDbConnection {
         Ok(out)
     }
 
+    fn query_table(&self, sql: &str) -> Result<Table> {
+        let mut stmt = self
+            .conn
+            .prepare(sql)
+            .map_err(|e| db_error(&e, Some(sql)))?;
+        let mut rows = stmt.query([]).map_err(|e| db_error(&e, Some(sql)))?;
+        let mut out = Vec::new();
+        let mut columns = None;
+        while let Some(row) = rows.next().map_err(|e| db_error(&e, None))? {
+            let stmt = row.as_ref();
+            let n = stmt.column_count();
+            if columns.is_none() {
+                columns = Some(stmt.column_names());
+            }
+            let mut values = Vec::with_capacity(n);
+            for i in 0..n {
+                let v: duckdb::types::Value = row.get(i).map_err(|e| db_error(&e, None))?;
+                values.push(value_to_json(v));
+            }
+            out.push(values);
+        }
+        drop(rows);
+        let columns = match columns {
+            Some(c) => c,
+            None => stmt.column_names(),
+        };
+        Ok(Table { columns, rows: out })
+    }
+
     fn relation_type(&self, relation: &Relation) -> Result<Option<RelationType>> {
         if let Some(catalog) = &self.catalog {
             let relations = catalog
@@ -234,6 +263,46 @@ impl Connection for DuckDbConnection {
                 };
             }
         }
+    }
+}
+
+/// A DuckDB value as JSON for templates: integers and floats as numbers
+/// (decimals too, as agate does), dates and timestamps as ISO 8601 text,
+/// anything else as its text.
+pub fn value_to_json(v: duckdb::types::Value) -> serde_json::Value {
+    use duckdb::types::Value as V;
+    use serde_json::Value as J;
+    let epoch = chrono::DateTime::UNIX_EPOCH.naive_utc();
+    match v {
+        V::Null => J::Null,
+        V::Boolean(b) => J::Bool(b),
+        V::TinyInt(i) => J::from(i),
+        V::SmallInt(i) => J::from(i),
+        V::Int(i) => J::from(i),
+        V::BigInt(i) => J::from(i),
+        V::UTinyInt(i) => J::from(i),
+        V::USmallInt(i) => J::from(i),
+        V::UInt(i) => J::from(i),
+        V::UBigInt(i) => J::from(i),
+        V::HugeInt(i) => i64::try_from(i).map_or_else(|_| J::from(i.to_string()), J::from),
+        V::Float(f) => J::from(f64::from(f)),
+        V::Double(f) => J::from(f),
+        V::Decimal(d) => d
+            .to_string()
+            .parse::<f64>()
+            .map_or_else(|_| J::from(d.to_string()), J::from),
+        V::Text(s) => J::from(s),
+        V::Date32(days) => J::from(
+            (epoch.date() + chrono::Duration::days(i64::from(days)))
+                .format("%Y-%m-%d")
+                .to_string(),
+        ),
+        V::Timestamp(unit, t) => J::from(
+            (epoch + chrono::Duration::microseconds(unit.to_micros(t)))
+                .format("%Y-%m-%dT%H:%M:%S%.f")
+                .to_string(),
+        ),
+        other => value_to_string(other).map_or(J::Null, J::from),
     }
 }
 

@@ -26,6 +26,17 @@ impl RelationType {
     }
 }
 
+/// A query result with typed values: what `run_query` and `statement`
+/// hand to templates (as dbt's agate table).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    /// Column names, in select order.
+    pub columns: Vec<String>,
+    /// Rows; each value is JSON (numbers, text, booleans, null; dates and
+    /// timestamps as ISO 8601 text; decimals as numbers).
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
 /// One connection to the warehouse, used by one worker thread at a time.
 pub trait Connection: Send {
     /// Runs one or more statements outside an explicit transaction.
@@ -49,6 +60,11 @@ pub trait Connection: Send {
     ///
     /// Errors: [`crate::ErrorKind::Database`].
     fn query(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>>;
+
+    /// Runs one statement and returns its result with column names and typed values.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`].
+    fn query_table(&self, sql: &str) -> Result<Table>;
 
     /// Whether `relation` exists, and as what.
     ///

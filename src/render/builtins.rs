@@ -5,16 +5,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use minijinja::value::{Kwargs, Object, ObjectRepr, Rest};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 
+use crate::adapter::{Connection, Table};
 use crate::error::{did_you_mean, Error as SluiceError, ErrorKind as SluiceKind};
 use crate::project::config::Config;
 use crate::render::macros::RETURN_SLOT;
 use crate::render::relation::{quote, Relation};
-use crate::render::scope::{NodeScope, Phase, RefCall};
+use crate::render::scope::{Introspection, NodeScope, Phase, RefCall};
+use crate::render::table::AgateTable;
 
 /// Marker detail of errors raised by `exceptions.raise_compiler_error`, so
 /// they are reported as the user's own message.
@@ -135,6 +137,41 @@ pub fn register(
                 .map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>()))
                 .collect::<Vec<_>>(),
         ))
+    });
+    env.add_function(
+        "store_result",
+        |state: &State, name: String, kwargs: Kwargs| -> Result<Value, Error> {
+            let response: Option<Value> = kwargs.get("response")?;
+            let table: Option<Value> = kwargs.get("agate_table")?;
+            kwargs.assert_all_used()?;
+            let scope = scope(state, "store_result")?;
+            let table = table.unwrap_or_else(|| Value::from_object(AgateTable::default()));
+            let data: Vec<Value> = table.try_iter()?.collect();
+            let result = Value::from_iter([
+                ("response", response.unwrap_or(Value::from(()))),
+                ("data", Value::from(data)),
+                ("table", table),
+            ]);
+            if let Ok(mut results) = scope.results.lock() {
+                results.insert(name, result);
+            }
+            Ok(Value::from(""))
+        },
+    );
+    env.add_function(
+        "load_result",
+        |state: &State, name: String| -> Result<Value, Error> {
+            let scope = scope(state, "load_result")?;
+            let found = scope
+                .results
+                .lock()
+                .ok()
+                .and_then(|r| r.get(&name).cloned());
+            Ok(found.unwrap_or(Value::from(())))
+        },
+    );
+    env.add_function("load_relation", |state: &State, relation: Value| {
+        get_relation(state, &relation_parts(&relation)?)
     });
     env.add_global("exceptions", Value::from_object(Exceptions));
     env.add_global("adapter", Value::from_object(Adapter { macros }));
@@ -374,7 +411,7 @@ impl fmt::Display for Adapter {
 impl Object for Adapter {
     fn call_method(
         self: &Arc<Self>,
-        _state: &State<'_, '_>,
+        state: &State<'_, '_>,
         method: &str,
         args: &[Value],
     ) -> Result<Value, Error> {
@@ -400,6 +437,73 @@ impl Object for Adapter {
                     })
             }
             "quote" => Ok(Value::from(quote(&arg(0).unwrap_or_default()))),
+            // As dbt's adapter.execute: returns (response, table); the table is
+            // empty unless `fetch` is true.
+            "execute" => {
+                let sql = arg(0).ok_or_else(|| {
+                    Error::new(ErrorKind::MissingArgument, "`adapter.execute` needs SQL")
+                })?;
+                let fetch = kwarg(args, "fetch", 2).is_some_and(|v| v.is_true());
+                let (response, table) = match warehouse(state) {
+                    None => ("OK".to_owned(), Table::default()),
+                    Some(conn) => run_statement(&conn, &sql, fetch)?,
+                };
+                let rows = table.rows.len();
+                Ok(Value::from(vec![
+                    Value::from_iter([
+                        ("_message", Value::from(response.clone())),
+                        ("code", Value::from(response)),
+                        ("rows_affected", Value::from(rows)),
+                    ]),
+                    Value::from_object(AgateTable::new(&table)),
+                ]))
+            }
+            "get_relation" => {
+                let part = |name: &str, pos: usize| {
+                    kwarg(args, name, pos)
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                };
+                get_relation(
+                    state,
+                    &[
+                        part("database", 0),
+                        part("schema", 1),
+                        part("identifier", 2),
+                    ],
+                )
+            }
+            "get_columns_in_relation" => {
+                let parts = relation_parts(args.first().unwrap_or(&Value::from(())))?;
+                let Some(conn) = warehouse(state) else {
+                    return Ok(Value::from(Vec::<Value>::new()));
+                };
+                let table = run_statement(
+                    &conn,
+                    &format!(
+                        "select column_name, data_type from information_schema.columns where table_catalog = {} and table_schema = {} and table_name = {} order by ordinal_position",
+                        literal(&parts[0]), literal(&parts[1]), literal(&parts[2])
+                    ),
+                    true,
+                )?
+                .1;
+                Ok(Value::from(
+                    table
+                        .rows
+                        .iter()
+                        .map(|r| {
+                            let text = |i: usize| r[i].as_str().unwrap_or_default().to_owned();
+                            Value::from_iter([
+                                ("name", Value::from(text(0))),
+                                ("column", Value::from(text(0))),
+                                ("quoted", Value::from(quote(&text(0)))),
+                                ("data_type", Value::from(text(1))),
+                                ("dtype", Value::from(text(1))),
+                            ])
+                        })
+                        .collect::<Vec<_>>(),
+                ))
+            }
             "type" => Ok(Value::from("duckdb")),
             _ => Err(Error::new(
                 ErrorKind::UnknownMethod,
@@ -407,4 +511,113 @@ impl Object for Adapter {
             )),
         }
     }
+}
+
+/// Keyword argument `name`, or else positional argument `pos`.
+fn kwarg(args: &[Value], name: &str, pos: usize) -> Option<Value> {
+    let kwargs = args.last().and_then(|v| Kwargs::try_from(v.clone()).ok());
+    if let Some(v) = kwargs
+        .as_ref()
+        .and_then(|k| k.get::<Option<Value>>(name).ok().flatten())
+    {
+        return Some(v);
+    }
+    let positional = if kwargs.is_some() {
+        &args[..args.len() - 1]
+    } else {
+        args
+    };
+    positional.get(pos).cloned()
+}
+
+/// The connection warehouse statements run on in the current render, or
+/// `None` when they are off (parse) or deferred; a deferred render is
+/// marked introspective so it is compiled again, live, before it runs.
+fn warehouse(state: &State) -> Option<Arc<Mutex<Box<dyn Connection>>>> {
+    let scope = state
+        .lookup("__sluice")
+        .and_then(|v| v.downcast_object::<NodeScope>())?;
+    match &scope.introspection {
+        Introspection::Off => None,
+        Introspection::Deferred => {
+            scope.capture(|c| c.introspective = true);
+            None
+        }
+        Introspection::Live(conn) => Some(conn.clone()),
+    }
+}
+
+/// Runs `sql` on `conn`: fetching its rows when `fetch`, else executing it.
+/// Returns the response code and the rows.
+fn run_statement(
+    conn: &Mutex<Box<dyn Connection>>,
+    sql: &str,
+    fetch: bool,
+) -> Result<(String, Table), Error> {
+    let conn = conn
+        .lock()
+        .map_err(|_| Error::new(ErrorKind::InvalidOperation, "connection lock poisoned"))?;
+    let result = if fetch {
+        conn.query_table(sql)
+    } else {
+        conn.execute(sql).map(|()| Table::default())
+    };
+    result.map(|t| ("OK".to_owned(), t)).map_err(|e| {
+        wrap(e.with_note(
+            "in a statement run while compiling (run_query, statement or adapter.execute)",
+        ))
+    })
+}
+
+/// `[database, schema, identifier]` of a relation value (a `ref()`, `source()`, `this`).
+fn relation_parts(value: &Value) -> Result<[String; 3], Error> {
+    if let Some(rel) = value.downcast_object_ref::<Relation>() {
+        return Ok([
+            rel.database.clone(),
+            rel.schema.clone(),
+            rel.identifier.clone(),
+        ]);
+    }
+    let part = |name: &str| {
+        value
+            .get_attr(name)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let parts = [part("database"), part("schema"), part("identifier")];
+    if parts[2].is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("expected a relation (from ref(), source() or this), got `{value}`"),
+        ));
+    }
+    Ok(parts)
+}
+
+/// As dbt's `adapter.get_relation`: the relation if it exists in the
+/// warehouse, else none (none too while parsing or compiling ahead).
+fn get_relation(state: &State, parts: &[String; 3]) -> Result<Value, Error> {
+    let Some(conn) = warehouse(state) else {
+        return Ok(Value::from(()));
+    };
+    let sql = format!(
+        "select table_catalog, table_schema, table_name from information_schema.tables where lower(table_catalog) = lower({}) and lower(table_schema) = lower({}) and lower(table_name) = lower({})",
+        literal(&parts[0]),
+        literal(&parts[1]),
+        literal(&parts[2])
+    );
+    let table = run_statement(&conn, &sql, true)?.1;
+    Ok(match table.rows.first() {
+        Some(r) => {
+            let text = |i: usize| r[i].as_str().unwrap_or_default().to_owned();
+            Value::from_object(Relation::new(&text(0), &text(1), &text(2)))
+        }
+        None => Value::from(()),
+    })
+}
+
+/// A SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }

@@ -179,9 +179,10 @@ impl Object for MacroFn {
             .iter()
             .filter_map(|name| state.lookup(name).map(|v| (*name, v)))
             .collect();
+        let args = bind_caller(state, args)?;
         let captured = tmpl.render_captured(ctx)?;
         let module = captured.state();
-        let text = module.call_macro(&self.name, args)?;
+        let text = module.call_macro(&self.name, &args)?;
         match module.get_temp(RETURN_SLOT) {
             Some(rv) => Ok(rv),
             None => Ok(Value::from_safe_string(text)),
@@ -190,6 +191,76 @@ impl Object for MacroFn {
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
+    }
+}
+
+/// Replaces the `caller` of a `{% call %}` block by its rendered body.
+///
+/// minijinja binds a caller to the template state it was made in, and a
+/// macro runs in its own template's state, so the body is rendered here,
+/// in the calling state, before the macro runs. dbt's uses of `caller()`
+/// (statement blocks, materializations) call it without arguments; a
+/// `{% call(arg) %}` block, whose body needs arguments, cannot be rendered
+/// ahead and is reported as unsupported when the macro calls it.
+fn bind_caller(
+    state: &State<'_, '_>,
+    args: &[Value],
+) -> std::result::Result<Vec<Value>, minijinja::Error> {
+    let Some(kwargs) = args
+        .last()
+        .and_then(|v| minijinja::value::Kwargs::try_from(v.clone()).ok())
+    else {
+        return Ok(args.to_vec());
+    };
+    let Some(caller) = kwargs.get::<Option<Value>>("caller")? else {
+        return Ok(args.to_vec());
+    };
+    let takes_args = caller
+        .get_attr("arguments")
+        .ok()
+        .and_then(|a| a.len())
+        .is_some_and(|n| n > 0);
+    let body = if takes_args {
+        CallerBody::NeedsArgs
+    } else {
+        CallerBody::Text(caller.call(state, &[])?.to_string())
+    };
+    let rebound: minijinja::value::Kwargs = kwargs
+        .args()
+        .map(|k| {
+            let v = if k == "caller" {
+                Value::from_object(CallerBody::clone(&body))
+            } else {
+                kwargs.get::<Value>(k).unwrap_or_default()
+            };
+            (k.to_owned(), v)
+        })
+        .collect();
+    let mut out = args[..args.len() - 1].to_vec();
+    out.push(Value::from(rebound));
+    Ok(out)
+}
+
+/// The body of a `{% call %}` block, rendered in the caller's state.
+#[derive(Debug, Clone)]
+enum CallerBody {
+    Text(String),
+    NeedsArgs,
+}
+
+impl Object for CallerBody {
+    fn call(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        _args: &[Value],
+    ) -> std::result::Result<Value, minijinja::Error> {
+        match &**self {
+            CallerBody::Text(text) => Ok(Value::from_safe_string(text.clone())),
+            CallerBody::NeedsArgs => Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                "a `{% call(...) %}` block with arguments cannot be passed to a macro from another file; move the macro into the same file or pass the values as macro arguments",
+            )),
+        }
     }
 }
 
@@ -203,6 +274,10 @@ pub const BUILTIN_MACRO_FILES: &[(&str, &str)] = &[
     (
         "templates/macros/relations.sql",
         include_str!("../../templates/macros/relations.sql"),
+    ),
+    (
+        "templates/macros/statement.sql",
+        include_str!("../../templates/macros/statement.sql"),
     ),
     (
         "templates/tests/generic_tests.sql",

@@ -9,6 +9,7 @@ pub mod builtins;
 pub mod macros;
 pub mod relation;
 pub mod scope;
+pub mod table;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -21,7 +22,7 @@ use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
 use crate::project::{Project, Target};
 pub use macros::MacroDef;
 pub use relation::Relation;
-pub use scope::{Captured, NodeScope, Phase, RefCall, Resolver};
+pub use scope::{Captured, Introspection, NodeScope, Phase, RefCall, Resolver};
 
 /// Node-specific template variables besides the scope.
 #[derive(Debug, Clone)]
@@ -534,6 +535,93 @@ mod tests {
         let loc = err.location().expect("located");
         assert_eq!(loc.path, Path::new("macros/bad.sql"));
         assert_eq!(loc.line, 4);
+    }
+
+    fn live_scope() -> Arc<NodeScope> {
+        let target = Target {
+            path: ":memory:".into(),
+            ..Target::embedded(Path::new("."), "shop")
+        };
+        let db = crate::adapter::duckdb::Database::open(&target).unwrap();
+        let conn: Box<dyn crate::adapter::Connection> = Box::new(db.connect().unwrap());
+        conn.execute("create table t as select * from (values (1, 'card'), (2, 'cash'), (3, 'card')) v(id, method)")
+            .unwrap();
+        let resolver = Resolver {
+            database: "memory".into(),
+            schema: "main".into(),
+            ..Resolver::default()
+        };
+        Arc::new(
+            NodeScope::new(
+                Phase::Compile,
+                "model.shop.m",
+                Default::default(),
+                Arc::new(resolver),
+            )
+            .with_introspection(Introspection::Live(Arc::new(std::sync::Mutex::new(conn)))),
+        )
+    }
+
+    #[test]
+    fn run_query_returns_an_agate_like_table() {
+        // Pins dbt's run_query: `columns[0].values()`, `rows`, `row['name']`, `column_names`.
+        let r = renderer(&[]);
+        let sql = "{% set t = run_query('select distinct method, count(*) as n from t group by 1 order by 1') %}\
+{{ t.columns[0].values() | join(',') }}|{{ t.column_names | join(',') }}|{{ t.rows | length }}|\
+{% for row in t.rows %}{{ row['method'] }}={{ row[1] }};{% endfor %}|{{ t.columns['n'].values() | sum }}";
+        let out = r
+            .render("models/m.sql", sql, &live_scope(), &vars())
+            .unwrap();
+        assert_eq!(out, "card,cash|method,n|2|card=2;cash=1;|3");
+    }
+
+    #[test]
+    fn statement_blocks_store_results_for_load_result() {
+        // Pins dbt's `{% call statement(name, fetch_result=True) %}` + `load_result(name)['data']`.
+        let r = renderer(&[]);
+        let sql = "{% call statement('ids', fetch_result=True) %}select id from t order by id{% endcall %}\
+{% set res = load_result('ids') %}{{ res['data'] | map(attribute=0) | join(',') }} {{ res['table'].columns[0].values() | sum }}";
+        let out = r
+            .render("models/m.sql", sql, &live_scope(), &vars())
+            .unwrap();
+        assert_eq!(out.trim(), "1,2,3 6");
+    }
+
+    #[test]
+    fn run_query_returns_none_while_parsing_and_defers_when_compiling_ahead() {
+        // As dbt: with `execute` false nothing runs.
+        let r = renderer(&[]);
+        let sql = "{% set t = run_query('select 1') %}{{ 'none' if t is none else 'table' }}";
+        let out = r
+            .render("models/m.sql", sql, &scope(Phase::Parse), &vars())
+            .unwrap();
+        assert_eq!(out.trim(), "none");
+        let resolver = Resolver::default();
+        let deferred = Arc::new(
+            NodeScope::new(
+                Phase::Compile,
+                "model.shop.m",
+                Default::default(),
+                Arc::new(resolver),
+            )
+            .with_introspection(Introspection::Deferred),
+        );
+        let sql = "{% set t = run_query('select 1') %}{{ t.rows | length }}";
+        let out = r.render("models/m.sql", sql, &deferred, &vars()).unwrap();
+        assert_eq!(out.trim(), "0");
+        assert!(deferred.captured().introspective);
+    }
+
+    #[test]
+    fn adapter_lookups_read_the_catalog() {
+        let r = renderer(&[]);
+        let sql = "{% set rel = adapter.get_relation(database='memory', schema='main', identifier='T') %}\
+{{ rel.identifier }} {{ adapter.get_columns_in_relation(rel) | map(attribute='name') | join(',') }} \
+{{ adapter.get_relation(database='memory', schema='main', identifier='nope') is none }}";
+        let out = r
+            .render("models/m.sql", sql, &live_scope(), &vars())
+            .unwrap();
+        assert_eq!(out.trim(), "t id,method True");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use minijinja::value::{Object, ObjectRepr};
 
+use crate::adapter::Connection;
 use crate::project::config::Config;
 use crate::render::relation::Relation;
 
@@ -42,6 +43,34 @@ pub struct Captured {
     pub sources: Vec<(String, String)>,
     /// `config(...)` calls merged into one layer.
     pub config: Config,
+    /// Whether the render asked the warehouse something (`run_query`,
+    /// `statement`, `adapter.get_columns_in_relation`, ...) while compiling
+    /// under [`Introspection::Deferred`].
+    pub introspective: bool,
+}
+
+/// What `run_query`, `statement` blocks and adapter lookups do in a render.
+#[derive(Clone, Default)]
+pub enum Introspection {
+    /// Nothing runs and results are empty, as dbt with `execute` false (the parse render).
+    #[default]
+    Off,
+    /// Compiling ahead of a run: nothing runs yet, results are empty, and
+    /// the render is marked [`Captured::introspective`] so the node is
+    /// compiled again, live, right before it runs (when its parents are built).
+    Deferred,
+    /// Statements run on this connection.
+    Live(Arc<Mutex<Box<dyn Connection>>>),
+}
+
+impl fmt::Debug for Introspection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Introspection::Off => "Off",
+            Introspection::Deferred => "Deferred",
+            Introspection::Live(_) => "Live",
+        })
+    }
 }
 
 /// Relations `ref()` and `source()` resolve to.
@@ -87,6 +116,10 @@ pub struct NodeScope {
     pub captured: Mutex<Captured>,
     /// Relation lookup.
     pub resolver: Arc<Resolver>,
+    /// What warehouse statements do in this render.
+    pub introspection: Introspection,
+    /// Results stored by `statement` blocks, for `load_result(name)`.
+    pub results: Mutex<HashMap<String, minijinja::Value>>,
 }
 
 impl NodeScope {
@@ -103,7 +136,15 @@ impl NodeScope {
             config,
             captured: Mutex::default(),
             resolver,
+            introspection: Introspection::Off,
+            results: Mutex::default(),
         }
+    }
+
+    /// The same scope with `introspection` for warehouse statements.
+    pub fn with_introspection(mut self, introspection: Introspection) -> NodeScope {
+        self.introspection = introspection;
+        self
     }
 
     /// The config as `config.get` sees it: base layers plus captured `config()` calls.

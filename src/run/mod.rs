@@ -11,20 +11,20 @@ pub mod output;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
 use crate::adapter::duckdb::Database;
 use crate::adapter::Connection;
-use crate::compile::Compiled;
+use crate::compile::{compile_one, CompileContext, Compiled};
 use crate::data_tests;
 use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::manifest::{Manifest, Node, ResourceType};
 use crate::materialize;
-use crate::render::Renderer;
+use crate::render::{Introspection, Renderer};
 use output::Printer;
 
 /// The outcome of one node, as dbt's run_results statuses.
@@ -122,20 +122,23 @@ struct Sched {
 /// Runs `selected` nodes (positions in `manifest`) and returns their
 /// results in the order they finished.
 ///
-/// `compiled` holds the compile result of every selected model and test.
+/// `compiled` holds the compile result of every selected model and test;
+/// those marked [`Compiled::introspective`] are compiled again on a live
+/// connection right before they run, as dbt compiles each node just before
+/// running it.
 /// Errors: only a failure to open connections; node failures are results.
 #[allow(clippy::too_many_arguments)]
 pub fn execute(
-    manifest: &Manifest,
+    cx: &CompileContext,
     graph: &Graph,
-    renderer: &Renderer,
     db: &Database,
-    project_root: &std::path::Path,
     selected: &BTreeSet<usize>,
     compiled: &HashMap<usize, Result<Compiled>>,
     options: &RunOptions,
     printer: &Printer,
 ) -> Result<Vec<NodeResult>> {
+    let manifest = cx.manifest;
+    let renderer = cx.renderer;
     let runnable: BTreeSet<usize> = selected
         .iter()
         .copied()
@@ -216,9 +219,23 @@ pub fn execute(
     let connections: Vec<_> = (0..threads)
         .map(|_| db.connect_cached(catalog.clone()))
         .collect::<Result<_>>()?;
+    // Statements run while compiling go through a connection of their own
+    // (without the catalog cache: they may see relations hooks created).
+    let introspective = compiled
+        .values()
+        .any(|c| c.as_ref().is_ok_and(|c| c.introspective));
+    let live: Vec<Option<Introspection>> = (0..threads)
+        .map(|_| -> Result<Option<Introspection>> {
+            if !introspective {
+                return Ok(None);
+            }
+            let conn: Box<dyn Connection> = Box::new(db.connect()?);
+            Ok(Some(Introspection::Live(Arc::new(Mutex::new(conn)))))
+        })
+        .collect::<Result<_>>()?;
 
     std::thread::scope(|s| {
-        for (t, conn) in connections.into_iter().enumerate() {
+        for (t, (conn, live)) in connections.into_iter().zip(live).enumerate() {
             let state = &state;
             let wake = &wake;
             let children = &children;
@@ -258,10 +275,9 @@ pub fn execute(
                         None => {
                             printer.start(n, total, node);
                             let r = run_one(
-                                manifest,
-                                renderer,
+                                cx,
                                 &conn,
-                                project_root,
+                                live.as_ref(),
                                 i,
                                 compiled.get(&i),
                                 options,
@@ -355,23 +371,30 @@ fn topo(parents: &BTreeMap<usize, BTreeSet<usize>>) -> Vec<usize> {
 
 #[allow(clippy::too_many_arguments)]
 fn run_one(
-    manifest: &Manifest,
-    renderer: &Renderer,
+    cx: &CompileContext,
     conn: &dyn Connection,
-    project_root: &std::path::Path,
+    live: Option<&Introspection>,
     i: usize,
     compiled: Option<&Result<Compiled>>,
     options: &RunOptions,
     thread_id: &str,
 ) -> NodeResult {
-    let node = &manifest.nodes[i];
+    let node = &cx.manifest.nodes[i];
     let started_at = Utc::now();
     let clock = Instant::now();
+    let recompiled;
+    let compiled = match (compiled, live) {
+        (Some(Ok(c)), Some(live)) if c.introspective => {
+            recompiled = compile_one(cx, i, live);
+            Some(&recompiled)
+        }
+        _ => compiled,
+    };
     let outcome = run_node(
-        manifest,
-        renderer,
+        cx.manifest,
+        cx.renderer,
         conn,
-        project_root,
+        cx.project_root,
         node,
         compiled,
         options,
