@@ -294,3 +294,34 @@ fn run_query_sees_the_upstream_tables_built_in_the_same_run() {
         compile.stdout
     );
 }
+
+#[test]
+fn modules_datetime_builds_dates_as_python_would() {
+    // dbt exposes Python's datetime as modules.datetime; calendar.sql walks a week with it.
+    let p = TempProject::copy_of("tests/projects/compat");
+    let run = p.sluice(&[
+        "run",
+        "-s",
+        "calendar",
+        "--vars",
+        "{calendar_start: '2024-02-26'}",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let days: Vec<String> = p
+        .query("select strftime(day, '%Y-%m-%d') || ' ' || iso_weekday || ' ' || month_name from main.calendar order by day")
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
+    assert_eq!(
+        days,
+        [
+            "2024-02-26 1 February",
+            "2024-02-27 2 February",
+            "2024-02-28 3 February",
+            "2024-02-29 4 February",
+            "2024-03-01 5 March",
+            "2024-03-02 6 March",
+            "2024-03-03 7 March"
+        ]
+    );
+}

@@ -7,6 +7,7 @@
 
 pub mod builtins;
 pub mod macros;
+pub mod modules;
 pub mod relation;
 pub mod scope;
 pub mod table;
@@ -198,10 +199,8 @@ impl Renderer {
             "invocation_id",
             Value::from(uuid::Uuid::new_v4().to_string()),
         );
-        env.add_global(
-            "run_started_at",
-            Value::from(chrono::Utc::now().to_rfc3339()),
-        );
+        env.add_global("run_started_at", modules::run_started_at());
+        env.add_global("modules", modules::modules());
         defs.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
         Ok(Renderer {
             env,
