@@ -60,7 +60,13 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             select,
             full_refresh,
         } => execute(g, select, &[ResourceType::Model], *full_refresh, false),
-        Command::Test { select } => execute(g, select, &[ResourceType::Test], false, false),
+        Command::Test { select } => execute(
+            g,
+            select,
+            &[ResourceType::Test, ResourceType::UnitTest],
+            false,
+            false,
+        ),
         Command::Seed {
             select,
             full_refresh,
@@ -71,7 +77,12 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         } => execute(
             g,
             select,
-            &[ResourceType::Seed, ResourceType::Model, ResourceType::Test],
+            &[
+                ResourceType::Seed,
+                ResourceType::Model,
+                ResourceType::Test,
+                ResourceType::UnitTest,
+            ],
             *full_refresh,
             true,
         ),
@@ -135,13 +146,14 @@ fn parse(g: &GlobalArgs, printer: &Printer) -> Result<Parsed> {
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     printer.line(&format!(
-        "Found {}, {}, {}, {}, {}, {}",
+        "Found {}, {}, {}, {}, {}, {}, {}",
         plural(count(ResourceType::Model), "model", "models"),
         plural(count(ResourceType::Seed), "seed", "seeds"),
         plural(count(ResourceType::Test), "data test", "data tests"),
         plural(count(ResourceType::Source), "source", "sources"),
         plural(count(ResourceType::Analysis), "analysis", "analyses"),
         plural(renderer.macros().len(), "macro", "macros"),
+        plural(count(ResourceType::UnitTest), "unit test", "unit tests"),
     ));
     Ok(Parsed {
         project,
@@ -332,11 +344,22 @@ fn retry(g: &GlobalArgs) -> Result<Outcome> {
     match which.as_str() {
         "run" => execute(g, &select, &[ResourceType::Model], false, false),
         "seed" => execute(g, &select, &[ResourceType::Seed], false, false),
-        "test" => execute(g, &select, &[ResourceType::Test], false, false),
+        "test" => execute(
+            g,
+            &select,
+            &[ResourceType::Test, ResourceType::UnitTest],
+            false,
+            false,
+        ),
         "build" => execute(
             g,
             &select,
-            &[ResourceType::Seed, ResourceType::Model, ResourceType::Test],
+            &[
+                ResourceType::Seed,
+                ResourceType::Model,
+                ResourceType::Test,
+                ResourceType::UnitTest,
+            ],
             false,
             true,
         ),

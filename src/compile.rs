@@ -38,6 +38,12 @@ pub fn compiled_path(target_path: &str, node: &Node) -> PathBuf {
     let base = Path::new(target_path)
         .join("compiled")
         .join(&node.package_name);
+    if let Some(unit) = &node.unit_test {
+        return base
+            .join(&node.original_file_path)
+            .join(&unit.model)
+            .join(format!("{}.sql", node.name));
+    }
     match &node.test_metadata {
         Some(_) => {
             let alias = node
@@ -177,9 +183,36 @@ pub fn compile_one(
     introspection: &Introspection,
 ) -> Result<Compiled> {
     let ancestors = ephemeral_ancestors(cx.manifest, i);
-    let rendered: HashMap<usize, (Result<String>, bool)> = ancestors
+    let rendered = render_family(cx, i, &ancestors, None, introspection);
+    finish(cx, &rendered, i, &ancestors)
+}
+
+/// Node `i`'s SQL with its ephemeral ancestors injected, not written
+/// anywhere; `this` replaces the node's own relation (a unit test's
+/// `input: this`).
+///
+/// Errors: Jinja errors of the node or an ephemeral ancestor.
+pub fn render_with_ephemerals(
+    cx: &CompileContext,
+    i: usize,
+    this: Option<crate::render::Relation>,
+    introspection: &Introspection,
+) -> Result<String> {
+    let ancestors = ephemeral_ancestors(cx.manifest, i);
+    let rendered = render_family(cx, i, &ancestors, this, introspection);
+    inject_ephemerals(cx.manifest, &rendered, i, &ancestors)
+}
+
+/// Renders node `i` and its ephemeral `ancestors`.
+fn render_family(
+    cx: &CompileContext,
+    i: usize,
+    ancestors: &[usize],
+    this: Option<crate::render::Relation>,
+    introspection: &Introspection,
+) -> HashMap<usize, (Result<String>, bool)> {
+    ancestors
         .iter()
-        .chain([&i])
         .map(|&a| {
             let node = &cx.manifest.nodes[a];
             (
@@ -187,8 +220,20 @@ pub fn compile_one(
                 render_node(cx.renderer, cx.resolver, node, introspection),
             )
         })
-        .collect();
-    finish(cx, &rendered, i, &ancestors)
+        .chain(std::iter::once({
+            let node = &cx.manifest.nodes[i];
+            let rendered = match this {
+                Some(rel) => {
+                    let mut node = node.clone();
+                    node.relation = Some(rel);
+                    node.template = None;
+                    render_node(cx.renderer, cx.resolver, &node, introspection)
+                }
+                None => render_node(cx.renderer, cx.resolver, node, introspection),
+            };
+            (i, rendered)
+        }))
+        .collect()
 }
 
 /// Whether node `i` is compiled: models, tests and analyses.
@@ -276,7 +321,7 @@ fn is_ephemeral(manifest: &Manifest, i: usize) -> bool {
 
 /// The ephemeral models node `i` reads, directly or through other
 /// ephemerals, dependencies first.
-fn ephemeral_ancestors(manifest: &Manifest, i: usize) -> Vec<usize> {
+pub fn ephemeral_ancestors(manifest: &Manifest, i: usize) -> Vec<usize> {
     fn visit(manifest: &Manifest, i: usize, out: &mut Vec<usize>) {
         for dep in &manifest.nodes[i].depends_on {
             if let Some(d) = manifest.position(dep) {

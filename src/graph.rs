@@ -155,7 +155,10 @@ impl Graph {
                 for c in self.children(p) {
                     if c != t
                         && selected.contains(&c)
-                        && manifest.nodes[c].resource_type != ResourceType::Test
+                        && !matches!(
+                            manifest.nodes[c].resource_type,
+                            ResourceType::Test | ResourceType::UnitTest
+                        )
                     {
                         candidates.insert(c);
                     }

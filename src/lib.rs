@@ -37,5 +37,6 @@ pub mod render;
 pub mod run;
 pub mod selector;
 pub mod state;
+pub mod unit_tests;
 
 pub use error::{Error, ErrorKind, Location, Result};

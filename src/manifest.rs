@@ -38,6 +38,8 @@ pub enum ResourceType {
     Test,
     /// An analysis: compiled, never run.
     Analysis,
+    /// A dbt 1.8 unit test: a model's SQL run on fixture rows.
+    UnitTest,
 }
 
 impl ResourceType {
@@ -49,6 +51,7 @@ impl ResourceType {
             ResourceType::Source => "source",
             ResourceType::Test => "test",
             ResourceType::Analysis => "analysis",
+            ResourceType::UnitTest => "unit_test",
         }
     }
 
@@ -60,6 +63,7 @@ impl ResourceType {
             "source" => ResourceType::Source,
             "test" | "data_test" => ResourceType::Test,
             "analysis" => ResourceType::Analysis,
+            "unit_test" => ResourceType::UnitTest,
             _ => return None,
         })
     }
@@ -121,6 +125,8 @@ pub struct Node {
     pub checksum: String,
     /// [`Node::template_value`] of the parsed node, cached for the compile render.
     pub template: Option<Value>,
+    /// The definition, for unit tests.
+    pub unit_test: Option<Arc<crate::unit_tests::UnitTestDef>>,
 }
 
 impl Node {
@@ -154,6 +160,7 @@ impl Node {
             source: None,
             checksum: String::new(),
             template: None,
+            unit_test: None,
         }
     }
 
@@ -471,6 +478,9 @@ impl Manifest {
             &sources,
         )?;
         tests.retain(|t| t.config.enabled());
+        let mut unit_tests = crate::unit_tests::unit_test_nodes(project, &enabled)?;
+        unit_tests.retain(|t| t.config.enabled());
+        tests.extend(unit_tests);
 
         let mut nodes = enabled;
         nodes.extend(sources);
@@ -744,7 +754,12 @@ fn resolve_dependencies(
         }
     }
     for node in nodes.iter_mut() {
-        let mut deps = Vec::new();
+        // A unit test depends on its model, set when it was built.
+        let mut deps = if node.resource_type == ResourceType::UnitTest {
+            node.depends_on.clone()
+        } else {
+            Vec::new()
+        };
         for call in &node.refs {
             match by_name.get(&call.name) {
                 Some(id) => deps.push(id.clone()),

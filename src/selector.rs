@@ -171,10 +171,10 @@ fn matches(atom: &Atom, node: &Node, project: &str, state: Option<&PreviousState
         "resource_type" => node.resource_type.as_str() == v,
         "package" => glob(v, &node.package_name),
         "test_type" => match v {
-            "generic" | "data" => {
-                node.resource_type == ResourceType::Test && node.test_metadata.is_some()
-            }
+            "generic" => node.resource_type == ResourceType::Test && node.test_metadata.is_some(),
             "singular" => node.resource_type == ResourceType::Test && node.test_metadata.is_none(),
+            "data" => node.resource_type == ResourceType::Test,
+            "unit" => node.resource_type == ResourceType::UnitTest,
             _ => false,
         },
         "test_name" => node
@@ -269,7 +269,10 @@ fn with_tests(set: &BTreeSet<usize>, manifest: &Manifest, graph: &Graph) -> BTre
     let mut out = set.clone();
     for &i in set {
         for c in graph.children(i) {
-            if manifest.nodes[c].resource_type == ResourceType::Test {
+            if matches!(
+                manifest.nodes[c].resource_type,
+                ResourceType::Test | ResourceType::UnitTest
+            ) {
                 out.insert(c);
             }
         }

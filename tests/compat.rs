@@ -211,7 +211,14 @@ fn hooks_and_custom_generic_tests() {
         &p.read("models/events_by_size.sql")
             .replace("sum(amount) as amount", "sum(amount) - 10 as amount"),
     );
-    let failing = p.sluice(&["build", "-s", "+events_by_size"]);
+    // (The model's unit test would now fail and skip it: leave it out.)
+    let failing = p.sluice(&[
+        "build",
+        "-s",
+        "+events_by_size",
+        "--exclude",
+        "test_type:unit",
+    ]);
     assert_eq!(failing.code, 1, "{}", failing.stderr);
     assert!(
         failing
@@ -324,4 +331,99 @@ fn modules_datetime_builds_dates_as_python_would() {
             "2024-03-03 7 March"
         ]
     );
+}
+
+#[test]
+fn unit_tests_run_on_fixtures_without_building_upstream() {
+    // dbt 1.8: `sluice test --select test_type:unit` runs only unit tests, on
+    // fixture rows; nothing upstream needs to exist in the warehouse.
+    let p = TempProject::copy_of("tests/projects/compat");
+    let run = p.sluice(&["test", "--select", "test_type:unit"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("PASS labelled_events::labels_come_from_the_dispatched_macro"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("Done. PASS=3 WARN=0 ERROR=0 SKIP=0 TOTAL=3"),
+        "{}",
+        run.stderr
+    );
+    // Nothing was built: the seed's table does not exist.
+    let tables =
+        p.query("select count(*) from information_schema.tables where table_name = 'events'");
+    assert_eq!(tables, [[Some("0".to_owned())]]);
+}
+
+#[test]
+fn a_failing_unit_test_prints_a_row_diff_and_build_skips_its_model() {
+    let p = TempProject::copy_of("tests/projects/compat");
+    p.write(
+        "models/failing_unit_test.yml",
+        "version: 2
+unit_tests:
+  - name: wrong_expectation
+    model: labelled_events
+    given:
+      - input: ref('events')
+        rows:
+          - {id: 1, status: new}
+          - {id: 2, status: shipped}
+    expect:
+      rows:
+        - {id: 1, label: \"duckdb:new\"}
+        - {id: 2, label: \"duckdb:lost\"}
+",
+    );
+    let build = p.sluice(&["build", "-s", "+labelled_events"]);
+    assert_eq!(build.code, 1, "{}", build.stderr);
+    // As dbt build: a model whose unit test fails is not built.
+    assert!(
+        build.stderr.contains("SKIP relation main.labelled_events"),
+        "{}",
+        build.stderr
+    );
+    let at = build
+        .stderr
+        .find("Failure in unit_test wrong_expectation")
+        .expect("failure reported");
+    let start = build.stderr[..at].rfind('\n').map_or(0, |i| i + 1);
+    let report: String = build.stderr[start..]
+        .lines()
+        .take(8)
+        .map(|l| l.get(10..).unwrap_or(l).to_owned() + "\n")
+        .collect();
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("unit_test_failure_diff", report);
+    });
+}
+
+#[test]
+fn a_unit_test_input_the_model_does_not_read_is_an_error_naming_what_it_reads() {
+    let p = TempProject::copy_of("tests/projects/compat");
+    p.write(
+        "models/bad_unit_test.yml",
+        "version: 2
+unit_tests:
+  - name: wrong_input
+    model: labelled_events
+    given:
+      - input: ref('events_merge')
+        rows: [{id: 1}]
+    expect:
+      rows: []
+",
+    );
+    let run = p.sluice(&["test", "-s", "test_type:unit"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("model `labelled_events` does not read `ref('events_merge')`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("ref('events')"), "{}", run.stderr);
 }

@@ -105,6 +105,9 @@ fn node_json(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Jso
         "refs": node.refs.iter().map(|r| json!({"name": r.name, "package": r.package, "version": null})).collect::<Vec<_>>(),
         "sources": node.sources.iter().map(|(s, t)| json!([s, t])).collect::<Vec<_>>(),
         "depends_on": {"macros": node.depends_on_macros, "nodes": node.depends_on},
+        "model": node.unit_test.as_ref().map(|u| u.model.clone()),
+        "given": node.unit_test.as_ref().map(|u| json!(u.given)),
+        "expect": node.unit_test.as_ref().map(|u| json!(u.expect)),
     });
     if matches!(
         node.resource_type,
@@ -175,12 +178,23 @@ pub fn manifest_json(
             format!("{}:{}", Json::from(node.unique_id.as_str()), j)
         })
         .collect();
-    let join = |want_sources: bool| -> String {
+    // dbt keeps sources and unit tests out of `nodes`, in maps of their own.
+    let join = |want: &[ResourceType]| -> String {
         let parts: Vec<&str> = manifest
             .nodes
             .iter()
             .zip(&entries)
-            .filter(|(n, _)| (n.resource_type == ResourceType::Source) == want_sources)
+            .filter(|(n, _)| {
+                let own = matches!(
+                    n.resource_type,
+                    ResourceType::Source | ResourceType::UnitTest
+                );
+                if want.is_empty() {
+                    !own
+                } else {
+                    want.contains(&n.resource_type)
+                }
+            })
             .map(|(_, e)| e.as_str())
             .collect();
         format!("{{{}}}", parts.join(","))
@@ -239,13 +253,13 @@ pub fn manifest_json(
         "group_map": {},
         "saved_queries": {},
         "semantic_models": {},
-        "unit_tests": {},
     });
     let rest = rest.to_string();
     format!(
-        "{{\"nodes\":{},\"sources\":{},{}",
-        join(false),
-        join(true),
+        "{{\"nodes\":{},\"sources\":{},\"unit_tests\":{},{}",
+        join(&[]),
+        join(&[ResourceType::Source]),
+        join(&[ResourceType::UnitTest]),
         &rest[1..]
     )
 }

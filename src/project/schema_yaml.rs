@@ -17,6 +17,8 @@ pub struct SchemaFile {
     pub analyses: Vec<NodePatch>,
     /// `sources:` definitions.
     pub sources: Vec<SourceDef>,
+    /// dbt 1.8 `unit_tests:`.
+    pub unit_tests: Vec<crate::unit_tests::UnitTestDef>,
 }
 
 /// Properties of one model, seed, snapshot or analysis.

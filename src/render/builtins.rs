@@ -52,7 +52,10 @@ pub fn register(
     env.add_function("ref", ref_fn);
     env.add_function("source", source_fn);
     let var_vars = vars.clone();
-    env.add_function("var", move |name: String, default: Option<Value>| -> Result<Value, Error> {
+    env.add_function("var", move |state: &State, name: String, default: Option<Value>| -> Result<Value, Error> {
+        if let Some(v) = scope(state, "var").ok().and_then(|s| s.resolver.var_overrides.get(&name).cloned()) {
+            return Ok(Value::from_serialize(v));
+        }
         match (var_vars.get(&name), default) {
             (Some(v), _) => Ok(v.clone()),
             (None, Some(d)) => Ok(d),
@@ -67,7 +70,18 @@ pub fn register(
             }
         }
     });
-    env.add_function("env_var", env_var_fn);
+    env.add_function(
+        "env_var",
+        |state: &State, name: String, default: Option<Value>| -> Result<Value, Error> {
+            match scope(state, "env_var")
+                .ok()
+                .and_then(|s| s.resolver.env_overrides.get(&name).cloned())
+            {
+                Some(v) => Ok(Value::from(v)),
+                None => env_var_fn(name, default),
+            }
+        },
+    );
     env.add_global("config", Value::from_object(ConfigFn));
     env.add_function("return", |state: &State, value: Option<Value>| {
         state.set_temp(RETURN_SLOT, value.unwrap_or(Value::from(())));

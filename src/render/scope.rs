@@ -91,6 +91,10 @@ pub struct Resolver {
     pub incremental: std::collections::HashSet<String>,
     /// `--empty`: refs and sources render as zero-row subqueries when compiling.
     pub empty: bool,
+    /// Vars that win over the project's (a unit test's `overrides.vars`).
+    pub var_overrides: HashMap<String, serde_json::Value>,
+    /// Environment variables that win over the process's (a unit test's `overrides.env_vars`).
+    pub env_overrides: HashMap<String, String>,
 }
 
 impl Resolver {

@@ -22,9 +22,9 @@ use crate::compile::{compile_one, CompileContext, Compiled};
 use crate::data_tests;
 use crate::error::{Error, Result};
 use crate::graph::Graph;
-use crate::manifest::{Manifest, Node, ResourceType};
+use crate::manifest::{Node, ResourceType};
 use crate::materialize;
-use crate::render::{Introspection, Renderer};
+use crate::render::Introspection;
 use output::Printer;
 
 /// The outcome of one node, as dbt's run_results statuses.
@@ -150,7 +150,13 @@ pub fn execute(
     for &i in &runnable {
         // Sources and ephemerals never run, but what they read may (a source
         // can stand for a seed, see manifest): look through them.
-        let mut stack: Vec<usize> = graph.parents(i).collect();
+        // A unit test reads fixtures, not its model: it waits for the
+        // model's parents (whose column types type the fixtures), as dbt.
+        let mut stack: Vec<usize> = if manifest.nodes[i].resource_type == ResourceType::UnitTest {
+            graph.parents(i).flat_map(|m| graph.parents(m)).collect()
+        } else {
+            graph.parents(i).collect()
+        };
         let mut seen = BTreeSet::new();
         while let Some(p) = stack.pop() {
             if !seen.insert(p) {
@@ -167,6 +173,16 @@ pub fn execute(
         for (t, c) in graph.build_test_edges(manifest, &runnable) {
             parents.get_mut(&c).expect("runnable").insert(t);
         }
+        // dbt build runs a model's unit tests first; one failing skips the model.
+        for &t in &runnable {
+            if manifest.nodes[t].resource_type == ResourceType::UnitTest {
+                for m in graph.parents(t) {
+                    if let Some(ps) = parents.get_mut(&m) {
+                        ps.insert(t);
+                    }
+                }
+            }
+        }
     }
     let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
     for (&c, ps) in &parents {
@@ -176,7 +192,16 @@ pub fn execute(
     }
     // Priority: depth in the DAG, then unique_id order, so output is stable with one thread.
     let mut depth: HashMap<usize, usize> = HashMap::new();
-    for &i in topo(&parents).iter() {
+    let order = topo(&parents);
+    if order.len() != parents.len() {
+        // The graph was checked for cycles; scheduling edges (build's test
+        // edges) must not add one, or the run would wait forever.
+        return Err(Error::new(
+            crate::ErrorKind::Cycle,
+            "the run's scheduling edges form a cycle (a bug in sluice: please report it)",
+        ));
+    }
+    for &i in order.iter() {
         let d = parents[&i].iter().map(|p| depth[p] + 1).max().unwrap_or(0);
         depth.insert(i, d);
     }
@@ -390,15 +415,7 @@ fn run_one(
         }
         _ => compiled,
     };
-    let outcome = run_node(
-        cx.manifest,
-        cx.renderer,
-        conn,
-        cx.project_root,
-        node,
-        compiled,
-        options,
-    );
+    let outcome = run_node(cx, conn, node, compiled, options);
     let elapsed: Duration = clock.elapsed();
     let mut result = NodeResult {
         started_at,
@@ -410,6 +427,15 @@ fn run_one(
             result.message = o.code;
             result.rows = o.rows;
         }
+        Ok(NodeOutcome::UnitTested(o)) => match o.diff {
+            None => result.status = Status::Pass,
+            Some(diff) => {
+                result.status = Status::Fail;
+                result.failures = Some(o.differing_rows);
+                result.message = diff.lines().next().unwrap_or_default().to_owned();
+                result.error = Some(diff);
+            }
+        },
         Ok(NodeOutcome::Tested { failures, status }) => {
             result.status = status;
             result.failures = Some(failures);
@@ -442,18 +468,18 @@ fn run_one(
 
 enum NodeOutcome {
     Built(materialize::Outcome),
+    UnitTested(crate::unit_tests::UnitTestOutcome),
     Tested { failures: i64, status: Status },
 }
 
 fn run_node(
-    manifest: &Manifest,
-    renderer: &Renderer,
+    cx: &CompileContext,
     conn: &dyn Connection,
-    project_root: &std::path::Path,
     node: &Node,
     compiled: Option<&Result<Compiled>>,
     options: &RunOptions,
 ) -> Result<NodeOutcome> {
+    let (manifest, renderer, project_root) = (cx.manifest, cx.renderer, cx.project_root);
     let code = || -> Result<&Compiled> {
         match compiled {
             Some(Ok(c)) => Ok(c),
@@ -529,6 +555,9 @@ fn run_node(
                 Status::Pass
             };
             Ok(NodeOutcome::Tested { failures, status })
+        }
+        ResourceType::UnitTest => {
+            crate::unit_tests::run(cx, conn, node).map(NodeOutcome::UnitTested)
         }
         ResourceType::Source | ResourceType::Analysis => {
             Ok(NodeOutcome::Built(materialize::Outcome {

@@ -27,8 +27,18 @@ fn describe(node: &Node) -> String {
         ResourceType::Model => format!("sql {} model {rel}", node.config.materialized()),
         ResourceType::Seed => format!("seed file {rel}"),
         ResourceType::Test => format!("test {}", node.name),
+        ResourceType::UnitTest => format!("unit_test {}", unit_test_name(node)),
         other => format!("{} {rel}", other.as_str()),
     }
+}
+
+/// `model::test`, as dbt prints unit tests.
+fn unit_test_name(node: &Node) -> String {
+    let model = node
+        .unit_test
+        .as_ref()
+        .map_or(String::new(), |u| u.model.clone());
+    format!("{model}::{}", node.name)
 }
 
 fn relation_name(node: &Node) -> String {
@@ -64,6 +74,8 @@ impl Printer {
     pub fn skip(&self, n: usize, total: usize, node: &Node, _reason: &str) {
         let what = if node.resource_type == ResourceType::Test {
             format!("test {}", node.name)
+        } else if node.resource_type == ResourceType::UnitTest {
+            format!("unit_test {}", unit_test_name(node))
         } else {
             format!("relation {}", relation_name(node))
         };
@@ -92,6 +104,18 @@ impl Printer {
                 )
             }
             (ResourceType::Test, _) => (format!("ERROR {}", node.name), format!("ERROR in {t}")),
+            (ResourceType::UnitTest, Status::Pass) => (
+                format!("PASS {}", unit_test_name(node)),
+                format!("PASS in {t}"),
+            ),
+            (ResourceType::UnitTest, Status::Fail) => (
+                format!("FAIL 1 {}", unit_test_name(node)),
+                format!("FAIL 1 in {t}"),
+            ),
+            (ResourceType::UnitTest, _) => (
+                format!("ERROR {}", unit_test_name(node)),
+                format!("ERROR in {t}"),
+            ),
             (ResourceType::Seed, Status::Success) => (
                 format!("OK loaded {}", describe(node)),
                 format!("{} in {t}", r.message),
@@ -127,6 +151,7 @@ impl Printer {
             let key = match node.resource_type {
                 ResourceType::Model => format!("{} model", node.config.materialized()),
                 ResourceType::Test => "data test".to_owned(),
+                ResourceType::UnitTest => "unit test".to_owned(),
                 other => other.as_str().to_owned(),
             };
             *counts.entry(key).or_default() += 1;

@@ -1,0 +1,929 @@
+//! dbt 1.8 unit tests: `unit_tests:` in schema YAML, each running one
+//! model's SQL on fixture rows (`given`) and comparing its output with
+//! `expect`, without building anything upstream.
+//!
+//! As dbt: every `ref`/`source` of the model is replaced by a CTE of its
+//! fixture rows (`format: dict` (default), `csv`, or `sql`; inline `rows`
+//! or a `fixture:` file under `tests/fixtures/`); a seed without a fixture
+//! is read as it is; fixture values are cast to the input's column types
+//! (from the warehouse when the input exists there, else from its YAML
+//! `data_type`s, else inferred from the values), and columns a fixture
+//! leaves out are NULL; only the columns named in `expect` are compared, as
+//! multisets of rows; `overrides` set `is_incremental`, vars and env vars;
+//! `input: this` stands for the model's own table when incremental.
+//! Beyond dbt: ephemeral parents need no `format: sql` fixture (they are
+//! compiled as CTEs on top of the fixtures), and a failure prints the rows
+//! missing from and unexpected in the output, as a row diff.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::adapter::Connection;
+use crate::compile::{compiled_path, render_with_ephemerals, CompileContext};
+use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
+use crate::manifest::{slash, Node, ResourceType};
+use crate::project::config::{yaml_to_json, Config};
+use crate::project::Project;
+use crate::render::{Introspection, Relation, Resolver};
+
+/// One `unit_tests:` entry, as dbt's YAML.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default)]
+pub struct UnitTestDef {
+    /// Test name, unique per model.
+    pub name: String,
+    /// The model under test.
+    pub model: String,
+    /// Markdown description.
+    pub description: String,
+    /// Fixture rows for the model's inputs.
+    pub given: Vec<GivenInput>,
+    /// The rows the model must return.
+    pub expect: Fixture,
+    /// `is_incremental`, vars and env vars for this test.
+    pub overrides: Overrides,
+    /// `tags`, `meta`, `enabled`.
+    pub config: serde_yaml::Value,
+    /// Model versions to test (accepted; versions are not modelled).
+    pub versions: serde_yaml::Value,
+}
+
+/// One `given:` entry: which input, and its rows.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default)]
+pub struct GivenInput {
+    /// `ref('x')`, `ref('pkg', 'x')`, `source('s', 't')` or `this`.
+    pub input: String,
+    /// The rows.
+    #[serde(flatten)]
+    pub fixture: Fixture,
+}
+
+/// Rows in one of dbt's fixture formats.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default)]
+pub struct Fixture {
+    /// `dict` (default), `csv` or `sql`.
+    pub format: Option<String>,
+    /// A list of mappings (dict), CSV text (csv) or a query (sql).
+    pub rows: Option<serde_yaml::Value>,
+    /// Name of a file in `tests/fixtures/` (`<name>.csv` or `<name>.sql`) instead of `rows`.
+    pub fixture: Option<String>,
+}
+
+/// `overrides:` of a unit test.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default)]
+pub struct Overrides {
+    /// Macro results; `is_incremental: true` makes the model take its incremental branch.
+    pub macros: BTreeMap<String, serde_yaml::Value>,
+    /// Vars `var()` sees in this test.
+    pub vars: BTreeMap<String, serde_yaml::Value>,
+    /// Environment variables `env_var()` sees in this test.
+    pub env_vars: BTreeMap<String, serde_yaml::Value>,
+}
+
+/// Builds the unit test nodes of every schema YAML file:
+/// `unit_test.<package>.<model>.<name>`, depending on the model.
+///
+/// Errors: [`ErrorKind::UnknownRef`] for a test of a model that does not
+/// exist, [`ErrorKind::DuplicateNode`] for two tests of one model with the
+/// same name, located in the YAML file.
+pub fn unit_test_nodes(project: &Project, nodes: &[Node]) -> Result<Vec<Node>> {
+    let pkg = project.name();
+    let models: HashMap<&str, &Node> = nodes
+        .iter()
+        .filter(|n| n.resource_type == ResourceType::Model)
+        .map(|n| (n.name.as_str(), n))
+        .collect();
+    let mut out: Vec<Node> = Vec::new();
+    for (yml, file) in &project.schema_files {
+        for def in &file.unit_tests {
+            let locate = |needle: &str| {
+                let text = std::fs::read_to_string(project.root.join(yml)).unwrap_or_default();
+                let at = text
+                    .find(&format!("name: {}", def.name))
+                    .and_then(|start| text[start..].find(needle).map(|o| start + o))
+                    .or_else(|| text.find(needle));
+                at.map(|o| Location::from_offset(yml, &text, o))
+            };
+            let Some(model) = models.get(def.model.as_str()) else {
+                let err = Error::new(
+                    ErrorKind::UnknownRef,
+                    format!(
+                        "unit test `{}` tests model `{}`, which does not exist",
+                        def.name, def.model
+                    ),
+                );
+                let err = match did_you_mean(&def.model, models.keys().copied()) {
+                    Some(s) => err.with_hint(format!("did you mean `{s}`?")),
+                    None => err.with_hint("`model:` names a model of this project"),
+                };
+                return Err(err.or_location(|| locate(&format!("model: {}", def.model))));
+            };
+            let unique_id = format!("unit_test.{pkg}.{}.{}", model.name, def.name);
+            if out.iter().any(|n| n.unique_id == unique_id) {
+                return Err(Error::new(
+                    ErrorKind::DuplicateNode,
+                    format!(
+                        "model `{}` has two unit tests named `{}`",
+                        model.name, def.name
+                    ),
+                )
+                .or_location(|| locate(&format!("name: {}", def.name)))
+                .with_hint("give each unit test of a model its own name"));
+            }
+            let mut config = Config::default();
+            if let serde_json::Value::Object(map) = yaml_to_json(&def.config) {
+                for (k, v) in map {
+                    config.set(&k, v);
+                }
+            }
+            let mut fqn = model.fqn.clone();
+            fqn.push(def.name.clone());
+            out.push(Node {
+                path: model.path.clone(),
+                original_file_path: yml.clone(),
+                patch_path: Some(yml.clone()),
+                fqn,
+                config,
+                description: def.description.clone(),
+                depends_on: vec![model.unique_id.clone()],
+                unit_test: Some(Arc::new(def.clone())),
+                ..Node::blank(unique_id, def.name.clone(), ResourceType::UnitTest, pkg)
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// What a unit test run found.
+#[derive(Debug)]
+pub struct UnitTestOutcome {
+    /// `None` when the output equals `expect`; else the row diff, for people.
+    pub diff: Option<String>,
+    /// Rows missing from the output plus rows not expected in it.
+    pub differing_rows: i64,
+}
+
+/// An input of the model, as `given` names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Input {
+    Ref(Option<String>, String),
+    Source(String, String),
+    This,
+}
+
+impl Input {
+    fn parse(text: &str) -> Option<Input> {
+        static REF: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r#"^\s*ref\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?(?:,\s*v(?:ersion)?\s*=\s*[^)]*)?\)\s*$"#)
+                .expect("valid regex")
+        });
+        static SOURCE: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r#"^\s*source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$"#)
+                .expect("valid regex")
+        });
+        if text.trim() == "this" {
+            return Some(Input::This);
+        }
+        if let Some(c) = REF.captures(text) {
+            return Some(match c.get(2) {
+                Some(name) => Input::Ref(Some(c[1].to_owned()), name.as_str().to_owned()),
+                None => Input::Ref(None, c[1].to_owned()),
+            });
+        }
+        SOURCE
+            .captures(text)
+            .map(|c| Input::Source(c[1].to_owned(), c[2].to_owned()))
+    }
+
+    /// The CTE a fixture becomes: `__dbt__cte__` and this, as dbt names them.
+    fn cte_suffix(&self) -> String {
+        match self {
+            Input::Ref(_, name) => name.clone(),
+            Input::Source(s, t) => format!("{s}__{t}"),
+            Input::This => "this".to_owned(),
+        }
+    }
+}
+
+/// A cell of a fixture row.
+#[derive(Debug, Clone)]
+enum Cell {
+    Null,
+    /// A literal as typed in YAML (number, boolean).
+    Raw(String),
+    /// Text, quoted when rendered.
+    Text(String),
+}
+
+/// Fixture rows: columns in first-seen order and one cell per column per row.
+#[derive(Debug, Default)]
+struct Rows {
+    columns: Vec<String>,
+    rows: Vec<HashMap<String, Cell>>,
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+impl Cell {
+    fn sql(&self, data_type: Option<&str>) -> String {
+        let lit = match self {
+            Cell::Null => "null".to_owned(),
+            Cell::Raw(s) => s.clone(),
+            Cell::Text(s) => literal(s),
+        };
+        match data_type {
+            Some(t) => format!("cast({lit} as {t})"),
+            None => lit,
+        }
+    }
+
+    /// A CSV cell: typed by its look when the column type is unknown.
+    fn from_csv(text: &str) -> Cell {
+        let t = text.trim();
+        if t.is_empty() || t.eq_ignore_ascii_case("null") {
+            Cell::Null
+        } else if t.parse::<i64>().is_ok() || t.parse::<f64>().is_ok_and(f64::is_finite) {
+            Cell::Raw(t.to_owned())
+        } else if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false") {
+            Cell::Raw(t.to_ascii_lowercase())
+        } else {
+            Cell::Text(text.to_owned())
+        }
+    }
+}
+
+/// A fixture read into rows, or a query (`format: sql`).
+enum FixtureData {
+    Rows(Rows),
+    Sql(String),
+}
+
+/// Reads `fixture` (for the unit test in `yml`).
+///
+/// Errors: [`ErrorKind::Config`] for an unknown format, rows of the wrong
+/// shape, or a missing fixture file.
+fn read_fixture(
+    project_root: &Path,
+    yml: &Path,
+    what: &str,
+    fixture: &Fixture,
+) -> Result<FixtureData> {
+    let bad = |msg: String| {
+        Error::new(
+            ErrorKind::Config,
+            format!("{what} in `{}`: {msg}", slash(yml)),
+        )
+    };
+    let format = fixture.format.as_deref().unwrap_or("dict");
+    let text_rows = |ext: &str| -> Result<String> {
+        match (&fixture.rows, &fixture.fixture) {
+            (Some(serde_yaml::Value::String(s)), _) => Ok(s.clone()),
+            (_, Some(name)) => {
+                let path = project_root
+                    .join("tests")
+                    .join("fixtures")
+                    .join(format!("{name}.{ext}"));
+                std::fs::read_to_string(&path).map_err(|e| {
+                    Error::io("read", &path, e).with_hint(format!(
+                        "fixture files live in tests/fixtures/ as `{name}.{ext}`"
+                    ))
+                })
+            }
+            _ => Err(bad(format!(
+                "`format: {format}` needs `rows:` as text or a `fixture:` file name"
+            ))),
+        }
+    };
+    match format {
+        "dict" => {
+            let rows = match &fixture.rows {
+                Some(serde_yaml::Value::Sequence(rows)) => rows.clone(),
+                None | Some(serde_yaml::Value::Null) => Vec::new(),
+                Some(_) => {
+                    return Err(bad(
+                        "`rows:` must be a list of mappings (`- {id: 1, name: a}`)".into(),
+                    ))
+                }
+            };
+            let mut out = Rows::default();
+            for row in rows {
+                let serde_yaml::Value::Mapping(map) = row else {
+                    return Err(bad("each row must be a mapping of column to value".into()));
+                };
+                let mut cells = HashMap::new();
+                for (k, v) in map {
+                    let col = match k {
+                        serde_yaml::Value::String(s) => s,
+                        other => serde_yaml::to_string(&other)
+                            .unwrap_or_default()
+                            .trim()
+                            .to_owned(),
+                    };
+                    let cell = match v {
+                        serde_yaml::Value::Null => Cell::Null,
+                        serde_yaml::Value::Bool(b) => Cell::Raw(b.to_string()),
+                        serde_yaml::Value::Number(n) => Cell::Raw(n.to_string()),
+                        serde_yaml::Value::String(s) => Cell::Text(s),
+                        other => Cell::Text(
+                            serde_json::to_string(&yaml_to_json(&other)).unwrap_or_default(),
+                        ),
+                    };
+                    if !out.columns.contains(&col) {
+                        out.columns.push(col.clone());
+                    }
+                    cells.insert(col, cell);
+                }
+                out.rows.push(cells);
+            }
+            Ok(FixtureData::Rows(out))
+        }
+        "csv" => {
+            let text = text_rows("csv")?;
+            let mut reader = csv::ReaderBuilder::new()
+                .trim(csv::Trim::Headers)
+                .from_reader(text.trim().as_bytes());
+            let columns: Vec<String> = reader
+                .headers()
+                .map_err(|e| bad(format!("bad CSV header: {e}")))?
+                .iter()
+                .map(str::to_owned)
+                .collect();
+            let mut out = Rows {
+                columns: columns.clone(),
+                rows: Vec::new(),
+            };
+            for record in reader.records() {
+                let record = record.map_err(|e| bad(format!("bad CSV row: {e}")))?;
+                out.rows.push(
+                    columns
+                        .iter()
+                        .zip(record.iter())
+                        .map(|(c, v)| (c.clone(), Cell::from_csv(v)))
+                        .collect(),
+                );
+            }
+            Ok(FixtureData::Rows(out))
+        }
+        "sql" => Ok(FixtureData::Sql(text_rows("sql")?)),
+        other => Err(bad(format!("unknown fixture format `{other}`"))
+            .with_hint("use `format: dict`, `format: csv` or `format: sql`")),
+    }
+}
+
+/// `select ... union all select ...` of `rows`, with `schema` (column ->
+/// type) giving the columns and casts; columns a row leaves out are NULL.
+fn rows_sql(rows: &Rows, schema: &[(String, String)], what: &str) -> Result<String> {
+    let mut columns: Vec<(String, Option<String>)> = schema
+        .iter()
+        .map(|(c, t)| (c.clone(), Some(t.clone())))
+        .collect();
+    for c in &rows.columns {
+        if !columns.iter().any(|(k, _)| k.eq_ignore_ascii_case(c)) {
+            columns.push((c.clone(), None));
+        }
+    }
+    if columns.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!("{what} has no rows and its columns are unknown"),
+        )
+        .with_hint("give at least one row, or build the input first so its columns can be read from the warehouse"));
+    }
+    let select = |row: Option<&HashMap<String, Cell>>| {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|(c, t)| {
+                let cell = row
+                    .and_then(|r| {
+                        r.iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(c))
+                            .map(|(_, v)| v)
+                    })
+                    .unwrap_or(&Cell::Null);
+                // An untyped NULL would be typed INTEGER by DuckDB: leave its type to other rows.
+                let t = t.as_deref().or(match cell {
+                    Cell::Null if row.is_none() => Some("varchar"),
+                    _ => None,
+                });
+                format!("{} as {}", cell.sql(t), quote_ident(c))
+            })
+            .collect();
+        format!("select {}", cells.join(", "))
+    };
+    if rows.rows.is_empty() {
+        return Ok(format!("{} where false", select(None)));
+    }
+    Ok(rows
+        .rows
+        .iter()
+        .map(|r| select(Some(r)))
+        .collect::<Vec<_>>()
+        .join("\nunion all\n"))
+}
+
+/// Column names and types of `relation` in the warehouse (empty when it does not exist).
+fn warehouse_schema(conn: &dyn Connection, relation: &Relation) -> Result<Vec<(String, String)>> {
+    let rows = conn.query(&format!(
+        "select column_name, data_type from information_schema.columns where table_catalog = {} and table_schema = {} and table_name = {} order by ordinal_position",
+        literal(&relation.database),
+        literal(&relation.schema),
+        literal(&relation.identifier)
+    ))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+        .collect())
+}
+
+/// Runs unit test `node` on `conn`: compiles its model over the fixtures,
+/// writes the SQL to the test's compiled path, and diffs the output against
+/// `expect`.
+///
+/// Errors: [`ErrorKind::Config`] for a bad fixture or an input the model
+/// does not read, [`ErrorKind::UnknownRef`] for a model input without a
+/// fixture, Jinja errors of the model, [`ErrorKind::Database`] when the SQL fails.
+pub fn run(cx: &CompileContext, conn: &dyn Connection, node: &Node) -> Result<UnitTestOutcome> {
+    let def = node.unit_test.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Config,
+            format!("`{}` is not a unit test", node.unique_id),
+        )
+    })?;
+    let yml = node.original_file_path.clone();
+    let model_pos = node
+        .depends_on
+        .first()
+        .and_then(|m| cx.manifest.position(m))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::UnknownRef,
+                format!("the model of unit test `{}` is not enabled", node.name),
+            )
+        })?;
+    let model = &cx.manifest.nodes[model_pos];
+    let what = |input: &str| format!("unit test `{}`, input `{input}`", node.name);
+
+    // The model and the ephemeral models it inlines read the inputs.
+    let readers: Vec<&Node> = std::iter::once(model)
+        .chain(
+            crate::compile::ephemeral_ancestors(cx.manifest, model_pos)
+                .into_iter()
+                .map(|a| &cx.manifest.nodes[a]),
+        )
+        .collect();
+    let mut resolver: Resolver = (**cx.resolver).clone();
+    let mut ctes: Vec<String> = Vec::new();
+    let mut given: HashMap<Input, ()> = HashMap::new();
+    let mut this_relation = None;
+    // `this` last: its column types may come from the model's own output
+    // over the other fixtures.
+    let mut ordered: Vec<&GivenInput> = def.given.iter().collect();
+    ordered.sort_by_key(|g| Input::parse(&g.input) == Some(Input::This));
+    for g in ordered {
+        let input = Input::parse(&g.input).ok_or_else(|| {
+            Error::new(ErrorKind::Config, format!("{}: `{}` is not a ref(), source() or this", what(&g.input), g.input))
+                .with_hint("write `input: ref('model_name')`, `input: source('source_name', 'table_name')` or `input: this`")
+        })?;
+        let real = match &input {
+            Input::Ref(pkg, name) => match pkg {
+                Some(p) => resolver
+                    .package_refs
+                    .get(&(p.clone(), name.clone()))
+                    .cloned(),
+                None => resolver.refs.get(name).cloned(),
+            },
+            Input::Source(s, t) => resolver.sources.get(&(s.clone(), t.clone())).cloned(),
+            Input::This => model.relation.clone(),
+        };
+        let reads = match &input {
+            Input::Ref(_, name) => readers
+                .iter()
+                .any(|n| n.refs.iter().any(|r| &r.name == name)),
+            Input::Source(s, t) => readers
+                .iter()
+                .any(|n| n.sources.iter().any(|(a, b)| a == s && b == t)),
+            Input::This => true,
+        };
+        let Some(real) = real.filter(|_| reads) else {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "{}: model `{}` does not read `{}`",
+                    what(&g.input),
+                    model.name,
+                    g.input
+                ),
+            )
+            .with_hint(format!(
+                "the model reads (itself or through ephemeral models): {}",
+                readers
+                    .iter()
+                    .flat_map(|n| {
+                        n.refs.iter().map(|r| format!("ref('{}')", r.name)).chain(
+                            n.sources
+                                .iter()
+                                .map(|(s, t)| format!("source('{s}', '{t}')")),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let body = match read_fixture(cx.project_root, &yml, &what(&g.input), &g.fixture)? {
+            FixtureData::Sql(sql) => sql,
+            FixtureData::Rows(rows) => {
+                let mut schema = if real.cte {
+                    Vec::new()
+                } else {
+                    warehouse_schema(conn, &real)?
+                };
+                if schema.is_empty() {
+                    if let Input::Ref(_, name) | Input::Source(_, name) = &input {
+                        schema = declared_schema(cx, &input, name);
+                    } else {
+                        schema =
+                            declared_schema(cx, &Input::Ref(None, model.name.clone()), &model.name);
+                    }
+                }
+                if schema.is_empty() && input == Input::This {
+                    // The model's table does not exist yet: type `this` as the
+                    // model's output on the other fixtures (a first, full run).
+                    let mut first_run = resolver.clone();
+                    first_run.incremental.remove(&model.unique_id);
+                    let first_run = Arc::new(first_run);
+                    let first_cx = CompileContext {
+                        resolver: &first_run,
+                        ..*cx
+                    };
+                    let sql =
+                        render_with_ephemerals(&first_cx, model_pos, None, &Introspection::Off)?;
+                    let sql = crate::materialize::strip_trailing_semicolons(&sql);
+                    let sql = if ctes.is_empty() {
+                        sql.to_owned()
+                    } else {
+                        crate::compile::prepend_ctes(sql, &ctes.join(",\n"))
+                    };
+                    schema = describe(conn, &sql)?;
+                }
+                rows_sql(&rows, &schema, &what(&g.input))?
+            }
+        };
+        let mock = Relation::cte(&input.cte_suffix());
+        ctes.push(format!("{} as (\n{body}\n)", mock.identifier));
+        match &input {
+            Input::Ref(Some(p), name) => {
+                resolver
+                    .package_refs
+                    .insert((p.clone(), name.clone()), mock.clone());
+                resolver.refs.insert(name.clone(), mock);
+            }
+            Input::Ref(None, name) => {
+                resolver.refs.insert(name.clone(), mock);
+            }
+            Input::Source(s, t) => {
+                resolver.sources.insert((s.clone(), t.clone()), mock);
+            }
+            Input::This => this_relation = Some(mock),
+        }
+        given.insert(input, ());
+    }
+    // Every input needs a fixture, as dbt; a seed without one is read as it
+    // is, and an ephemeral model is compiled on top of its own inputs.
+    for reader in &readers {
+        for r in &reader.refs {
+            let input = Input::Ref(r.package.clone(), r.name.clone());
+            let plain = Input::Ref(None, r.name.clone());
+            if given.contains_key(&input) || given.contains_key(&plain) {
+                continue;
+            }
+            let parent = cx
+                .manifest
+                .nodes
+                .iter()
+                .find(|n| n.name == r.name && n.relation.is_some());
+            match parent.map(|p| (p.resource_type, p.config.materialized())) {
+                Some((ResourceType::Seed, _)) => {}
+                Some((ResourceType::Model, m)) if m == "ephemeral" => {}
+                _ => return Err(missing_input(node, reader, &format!("ref('{}')", r.name))),
+            }
+        }
+        for (s, t) in &reader.sources {
+            if !given.contains_key(&Input::Source(s.clone(), t.clone())) {
+                return Err(missing_input(
+                    node,
+                    reader,
+                    &format!("source('{s}', '{t}')"),
+                ));
+            }
+        }
+    }
+    if def
+        .overrides
+        .macros
+        .get("is_incremental")
+        .is_some_and(|v| v.as_bool() == Some(true))
+    {
+        resolver.incremental.insert(model.unique_id.clone());
+    } else {
+        resolver.incremental.remove(&model.unique_id);
+    }
+    resolver.var_overrides = def
+        .overrides
+        .vars
+        .iter()
+        .map(|(k, v)| (k.clone(), yaml_to_json(v)))
+        .collect();
+    resolver.env_overrides = def
+        .overrides
+        .env_vars
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                serde_yaml::Value::String(s) => s.clone(),
+                other => serde_yaml::to_string(other)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    let resolver = Arc::new(resolver);
+    let test_cx = CompileContext {
+        resolver: &resolver,
+        ..*cx
+    };
+    let model_sql =
+        render_with_ephemerals(&test_cx, model_pos, this_relation, &Introspection::Off)?;
+    let model_sql = crate::materialize::strip_trailing_semicolons(&model_sql).to_owned();
+    let with_fixtures = if ctes.is_empty() {
+        model_sql
+    } else {
+        crate::compile::prepend_ctes(&model_sql, &ctes.join(",\n"))
+    };
+    let path = compiled_path(cx.target_path, node);
+    let abs = cx.project_root.join(&path);
+    if let Some(dir) = abs.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    }
+    std::fs::write(&abs, &with_fixtures).map_err(|e| Error::io("write", &path, e))?;
+
+    // The output's columns and types, to type the expected rows alike.
+    let actual_schema = describe(conn, &with_fixtures)
+        .map_err(|e| e.with_note(format!("compiled unit test SQL at {}", slash(&path))))?;
+    let expect = match read_fixture(
+        cx.project_root,
+        &yml,
+        &format!("unit test `{}`, expect", node.name),
+        &def.expect,
+    )? {
+        FixtureData::Rows(rows) => rows,
+        FixtureData::Sql(sql) => {
+            let t = conn.query_table(&format!("select * from ({sql}) __sluice_expect"))?;
+            Rows {
+                rows: t
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        t.columns
+                            .iter()
+                            .zip(r)
+                            .map(|(c, v)| {
+                                let cell = match v {
+                                    serde_json::Value::Null => Cell::Null,
+                                    serde_json::Value::String(s) => Cell::Text(s.clone()),
+                                    other => Cell::Raw(other.to_string()),
+                                };
+                                (c.clone(), cell)
+                            })
+                            .collect()
+                    })
+                    .collect(),
+                columns: t.columns,
+            }
+        }
+    };
+    // Only the columns `expect` names are compared, as dbt.
+    let mut compared: Vec<(String, String)> = Vec::new();
+    for c in &expect.columns {
+        match actual_schema
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(c))
+        {
+            Some(found) => compared.push(found.clone()),
+            None => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "unit test `{}` expects column `{c}`, which model `{}` does not return",
+                        node.name, model.name
+                    ),
+                )
+                .with_hint(format!(
+                    "the model returns: {}",
+                    actual_schema
+                        .iter()
+                        .map(|(a, _)| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+            }
+        }
+    }
+    if compared.is_empty() {
+        compared = actual_schema.clone();
+    }
+    let expected_sql = rows_sql(
+        &expect,
+        &compared,
+        &format!("unit test `{}`, expect", node.name),
+    )?;
+    let cols: Vec<String> = compared.iter().map(|(c, _)| quote_ident(c)).collect();
+    let cols = cols.join(", ");
+    // Rows in column order, the expected (-) version of a row before the actual (+).
+    let order = (2..=compared.len() + 1)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let diff_sql = format!(
+        "with __sluice_actual as (select {cols} from (\n{with_fixtures}\n) __sluice_unit),\n\
+         __sluice_expected as (select {cols} from (\n{expected_sql}\n) __sluice_e)\n\
+         select '-' as __sluice_diff, * from (select * from __sluice_expected except all select * from __sluice_actual) m\n\
+         union all\n\
+         select '+' as __sluice_diff, * from (select * from __sluice_actual except all select * from __sluice_expected) u\n\
+         order by {order}, __sluice_diff desc"
+    );
+    let diff = conn.query(&diff_sql)?;
+    if diff.is_empty() {
+        return Ok(UnitTestOutcome {
+            diff: None,
+            differing_rows: 0,
+        });
+    }
+    Ok(UnitTestOutcome {
+        differing_rows: diff.len() as i64,
+        diff: Some(render_diff(&compared, &diff)),
+    })
+}
+
+/// Column names and types of a query's result.
+fn describe(conn: &dyn Connection, sql: &str) -> Result<Vec<(String, String)>> {
+    Ok(conn
+        .query(&format!("describe select * from (\n{sql}\n) __sluice_unit"))?
+        .into_iter()
+        .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+        .collect())
+}
+
+/// Column types the project declares for an input without a table yet:
+/// YAML `data_type`s of the model, seed or source table.
+fn declared_schema(cx: &CompileContext, input: &Input, name: &str) -> Vec<(String, String)> {
+    let node = cx.manifest.nodes.iter().find(|n| match input {
+        Input::Source(s, _) => {
+            n.resource_type == ResourceType::Source
+                && n.name == name
+                && n.source.as_ref().is_some_and(|i| &i.source_name == s)
+        }
+        _ => n.name == name && n.resource_type != ResourceType::Source && n.relation.is_some(),
+    });
+    node.map(|n| {
+        n.columns
+            .iter()
+            .filter_map(|c| Some((c.name.clone(), c.data_type.clone()?)))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+fn missing_input(test: &Node, model: &Node, call: &str) -> Error {
+    Error::new(
+        ErrorKind::UnknownRef,
+        format!(
+            "unit test `{}`: model `{}` reads `{call}`, which has no `given` input",
+            test.name, model.name
+        ),
+    )
+    .with_hint(format!(
+        "add `- input: {call}` with `rows:` under `given:` (`rows: []` for an empty input)"
+    ))
+}
+
+/// The diff as an aligned table: `-` rows expected but missing, `+` rows
+/// returned but not expected.
+fn render_diff(columns: &[(String, String)], rows: &[Vec<Option<String>>]) -> String {
+    let mut table: Vec<Vec<String>> = vec![std::iter::once("@@".to_owned())
+        .chain(columns.iter().map(|(c, _)| c.clone()))
+        .collect()];
+    for r in rows {
+        table.push(
+            r.iter()
+                .map(|v| v.clone().unwrap_or_else(|| "NULL".to_owned()))
+                .collect(),
+        );
+    }
+    let widths: Vec<usize> = (0..table[0].len())
+        .map(|i| {
+            table
+                .iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |r: &Vec<String>| {
+        r.iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+            .trim_end()
+            .to_owned()
+    };
+    let missing = rows
+        .iter()
+        .filter(|r| r.first().cloned().flatten().as_deref() == Some("-"))
+        .count();
+    let extra = rows.len() - missing;
+    let mut out = format!(
+        "actual differs from expected: {missing} expected row{} missing (-), {extra} unexpected row{} (+)\n\n",
+        if missing == 1 { "" } else { "s" },
+        if extra == 1 { "" } else { "s" }
+    );
+    out.push_str(&line(&table[0]));
+    out.push('\n');
+    out.push_str(
+        &widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("-+-"),
+    );
+    for r in &table[1..] {
+        out.push('\n');
+        out.push_str(&line(r));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_parse_as_dbt_writes_them() {
+        assert_eq!(Input::parse("ref('a')"), Some(Input::Ref(None, "a".into())));
+        assert_eq!(
+            Input::parse("ref(\"p\", \"a\")"),
+            Some(Input::Ref(Some("p".into()), "a".into()))
+        );
+        assert_eq!(
+            Input::parse("source('raw', 'orders')"),
+            Some(Input::Source("raw".into(), "orders".into()))
+        );
+        assert_eq!(Input::parse(" this "), Some(Input::This));
+        assert_eq!(Input::parse("orders"), None);
+    }
+
+    #[test]
+    fn rows_fill_missing_columns_with_typed_nulls() {
+        let rows = Rows {
+            columns: vec!["id".into()],
+            rows: vec![HashMap::from([("id".to_owned(), Cell::Raw("1".into()))])],
+        };
+        let schema = vec![
+            ("id".to_owned(), "INTEGER".to_owned()),
+            ("name".to_owned(), "VARCHAR".to_owned()),
+        ];
+        assert_eq!(
+            rows_sql(&rows, &schema, "t").unwrap(),
+            "select cast(1 as INTEGER) as \"id\", cast(null as VARCHAR) as \"name\""
+        );
+        let empty = Rows::default();
+        assert_eq!(
+            rows_sql(&empty, &schema, "t").unwrap(),
+            "select cast(null as INTEGER) as \"id\", cast(null as VARCHAR) as \"name\" where false"
+        );
+        assert!(rows_sql(&empty, &[], "t").is_err());
+    }
+
+    #[test]
+    fn csv_cells_are_typed_by_their_look() {
+        assert!(matches!(Cell::from_csv("12"), Cell::Raw(s) if s == "12"));
+        assert!(matches!(Cell::from_csv(""), Cell::Null));
+        assert!(matches!(Cell::from_csv("TRUE"), Cell::Raw(s) if s == "true"));
+        assert!(matches!(Cell::from_csv("a,b"), Cell::Text(_)));
+    }
+}
