@@ -141,4 +141,7 @@ pub enum Command {
     Debug,
     /// Delete the folders in `clean-targets` (default: the target path).
     Clean,
+    /// Check packages.yml: local packages are read in place, so nothing is
+    /// downloaded; remote packages are reported as unsupported.
+    Deps,
 }

@@ -48,6 +48,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     let g = &cli.global;
     match &cli.command {
         Command::Clean => clean(g),
+        Command::Deps => deps(g),
         Command::Retry => retry(g),
         Command::Debug => debug(g),
         Command::Compile { select, inline } => compile(g, select, inline.as_deref()),
@@ -662,6 +663,26 @@ fn ls_line(node: &Node, output: LsOutput) -> String {
         })
         .to_string(),
     }
+}
+
+/// `sluice deps`: loads the project (which reads packages.yml and each
+/// local package) and lists the packages.
+///
+/// Errors: those of [`Project::load`], e.g. a remote package.
+fn deps(g: &GlobalArgs) -> Result<Outcome> {
+    let project = Project::load(&load_options(g))?;
+    let printer = Printer { quiet: g.quiet };
+    if project.packages.is_empty() {
+        printer.line("No packages to install: packages.yml lists none");
+    }
+    for package in &project.packages {
+        printer.line(&format!(
+            "Using local package `{}` from `{}` (read in place, nothing to install)",
+            package.name,
+            slash(&package.dir)
+        ));
+    }
+    Ok(Outcome::Success)
 }
 
 fn debug(g: &GlobalArgs) -> Result<Outcome> {

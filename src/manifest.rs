@@ -21,7 +21,7 @@ use crate::data_tests::{self, TestMetadata};
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
 use crate::project::config::{config_from_yaml_map, yaml_to_json, Config, ConfigTree};
 use crate::project::schema_yaml::{ColumnDef, NodePatch};
-use crate::project::Project;
+use crate::project::{Project, SourceFile};
 use crate::render::{NodeScope, NodeVars, Phase, RefCall, Relation, Renderer, Resolver};
 
 /// The kind of a node, as dbt's `resource_type`.
@@ -206,6 +206,28 @@ impl Node {
     }
 }
 
+/// Files of one kind of one package, with the folders their fqn is relative
+/// to and the root project's config tree for them.
+type FileJob<'a> = (
+    &'a Unit<'a>,
+    &'a [SourceFile],
+    ResourceType,
+    Vec<String>,
+    &'a ConfigTree,
+);
+
+/// One package's files to turn into nodes: the root project or a local package.
+struct Unit<'a> {
+    pkg: String,
+    models: &'a [SourceFile],
+    seeds: &'a [PathBuf],
+    model_dirs: Vec<String>,
+    seed_dirs: Vec<String>,
+    /// The package's own `models:` / `seeds:` config (empty for the root project).
+    own_models: ConfigTree,
+    own_seeds: ConfigTree,
+}
+
 /// A path with forward slashes, for artifacts and templates.
 pub fn slash(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
@@ -239,6 +261,7 @@ impl Manifest {
         let models_tree = ConfigTree::new(project.config.models.clone());
         let seeds_tree = ConfigTree::new(project.config.seeds.clone());
         let tests_tree = ConfigTree::new(project.config.data_tests.clone());
+        let empty_tree = ConfigTree::default();
 
         // Sources first: they are known before any template renders.
         let mut sources = Vec::new();
@@ -317,34 +340,72 @@ impl Manifest {
             }
         }
 
-        // Models, analyses and singular tests: files with Jinja to parse.
+        // Models, analyses and singular tests: files with Jinja to parse;
+        // the root project's, then each local package's models.
         let mut file_nodes: Vec<Node> = Vec::new();
-        for (files, rtype, dirs, tree) in [
-            (
-                &project.models,
+        let mut units = vec![Unit {
+            pkg: pkg.clone(),
+            models: &project.models,
+            seeds: &project.seeds,
+            model_dirs: project.config.model_paths.clone(),
+            seed_dirs: project.config.seed_paths.clone(),
+            own_models: ConfigTree::default(),
+            own_seeds: ConfigTree::default(),
+        }];
+        for package in &project.packages {
+            let under = |dirs: &[String]| -> Vec<String> {
+                dirs.iter().map(|d| slash(&package.dir.join(d))).collect()
+            };
+            units.push(Unit {
+                pkg: package.name.clone(),
+                models: &package.models,
+                seeds: &package.seeds,
+                model_dirs: under(&package.config.model_paths),
+                seed_dirs: under(&package.config.seed_paths),
+                own_models: ConfigTree::new(package.config.models.clone()),
+                own_seeds: ConfigTree::new(package.config.seeds.clone()),
+            });
+        }
+        let mut jobs: Vec<FileJob> = Vec::new();
+        for (k, unit) in units.iter().enumerate() {
+            jobs.push((
+                unit,
+                unit.models,
                 ResourceType::Model,
-                &project.config.model_paths,
+                unit.model_dirs.clone(),
                 &models_tree,
-            ),
-            (
-                &project.analyses,
-                ResourceType::Analysis,
-                &project.config.analysis_paths,
-                &ConfigTree::default(),
-            ),
-            (
-                &project.singular_tests,
-                ResourceType::Test,
-                &project.config.test_paths,
-                &tests_tree,
-            ),
-        ] {
+            ));
+            if k == 0 {
+                jobs.push((
+                    unit,
+                    &project.analyses,
+                    ResourceType::Analysis,
+                    project.config.analysis_paths.clone(),
+                    &empty_tree,
+                ));
+                jobs.push((
+                    unit,
+                    &project.singular_tests,
+                    ResourceType::Test,
+                    project.config.test_paths.clone(),
+                    &tests_tree,
+                ));
+            }
+        }
+        for (unit, files, rtype, dirs, tree) in jobs {
+            let pkg = &unit.pkg;
             for file in files {
-                let (path, fqn) = node_fqn(&pkg, &file.path, dirs);
+                let (path, fqn) = node_fqn(pkg, &file.path, &dirs);
                 let name = fqn.last().cloned().unwrap_or_default();
                 let mut config = match rtype {
                     ResourceType::Test => {
                         let mut c = data_tests::default_config();
+                        c.merge(&tree.resolve(&fqn));
+                        c
+                    }
+                    // A package's own dbt_project.yml, then the root project's, as dbt.
+                    ResourceType::Model => {
+                        let mut c = unit.own_models.resolve(&fqn);
                         c.merge(&tree.resolve(&fqn));
                         c
                     }
@@ -367,30 +428,34 @@ impl Manifest {
                     columns: patch.map(|p| p.1.columns.clone()).unwrap_or_default(),
                     patch_path: patch.map(|p| p.0.clone()),
                     checksum: sha256(&file.text),
-                    ..Node::blank(unique_id, name, rtype, &pkg)
+                    ..Node::blank(unique_id, name, rtype, pkg)
                 });
             }
         }
         // Seeds.
-        for rel in &project.seeds {
-            let (path, fqn) = node_fqn(&pkg, rel, &project.config.seed_paths);
-            let name = fqn.last().cloned().unwrap_or_default();
-            let mut config = seeds_tree.resolve(&fqn);
-            let patch = patches.seeds.get(&name);
-            apply_patch_config(&mut config, patch);
-            file_nodes.push(Node {
-                path,
-                original_file_path: rel.clone(),
-                fqn,
-                config,
-                description: patch.map(|p| p.1.description.clone()).unwrap_or_default(),
-                columns: patch.map(|p| p.1.columns.clone()).unwrap_or_default(),
-                patch_path: patch.map(|p| p.0.clone()),
-                checksum: std::fs::read(project.root.join(rel))
-                    .map(|b| sha256_bytes(&b))
-                    .unwrap_or_default(),
-                ..Node::blank(format!("seed.{pkg}.{name}"), name, ResourceType::Seed, &pkg)
-            });
+        for unit in &units {
+            let pkg = &unit.pkg;
+            for rel in unit.seeds {
+                let (path, fqn) = node_fqn(pkg, rel, &unit.seed_dirs);
+                let name = fqn.last().cloned().unwrap_or_default();
+                let mut config = unit.own_seeds.resolve(&fqn);
+                config.merge(&seeds_tree.resolve(&fqn));
+                let patch = patches.seeds.get(&name);
+                apply_patch_config(&mut config, patch);
+                file_nodes.push(Node {
+                    path,
+                    original_file_path: rel.clone(),
+                    fqn,
+                    config,
+                    description: patch.map(|p| p.1.description.clone()).unwrap_or_default(),
+                    columns: patch.map(|p| p.1.columns.clone()).unwrap_or_default(),
+                    patch_path: patch.map(|p| p.0.clone()),
+                    checksum: std::fs::read(project.root.join(rel))
+                        .map(|b| sha256_bytes(&b))
+                        .unwrap_or_default(),
+                    ..Node::blank(format!("seed.{pkg}.{name}"), name, ResourceType::Seed, pkg)
+                });
+            }
         }
         check_duplicates(&file_nodes)?;
 

@@ -427,3 +427,40 @@ unit_tests:
     );
     assert!(run.stderr.contains("ref('events')"), "{}", run.stderr);
 }
+
+#[test]
+fn local_packages_join_the_project() {
+    // packages.yml `local:` entries, as dbt: the package's models build under
+    // its own name with its own dbt_project.yml config (+materialized: table),
+    // the root project's config for the package applies on top (+tags), its
+    // macros and vars are visible, and `ref('package', 'model')` resolves.
+    let p = TempProject::copy_of("tests/projects/compat");
+    let build = p.sluice(&["build", "-s", "+cents_total", "tag:vendored"]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    assert_eq!(
+        p.query("select total_cents from main.cents_total"),
+        [[Some("6000".to_owned())]]
+    );
+    assert_eq!(
+        p.query(
+            "select table_type from information_schema.tables where table_name = 'event_cents'"
+        ),
+        [[Some("BASE TABLE".to_owned())]]
+    );
+    let ls = p.sluice(&[
+        "ls",
+        "-s",
+        "tag:vendored",
+        "--resource-type",
+        "model",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(ls.code, 0, "{}", ls.stderr);
+    assert!(
+        ls.stdout
+            .contains("\"unique_id\":\"model.compat_utils.event_cents\""),
+        "{}",
+        ls.stdout
+    );
+}

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod dbt_project;
+pub mod packages;
 pub mod profile;
 pub mod schema_yaml;
 pub mod yaml;
@@ -40,6 +41,24 @@ pub struct LoadOptions {
     pub vars: Option<String>,
 }
 
+/// A `local:` package of packages.yml: a dbt project folder whose models,
+/// seeds and macros join the project under the package's own name.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// The package's project name (its dbt_project.yml `name`).
+    pub name: String,
+    /// Its folder, relative to the root project (as packages.yml gives it).
+    pub dir: PathBuf,
+    /// Its dbt_project.yml.
+    pub config: DbtProject,
+    /// Model files (paths relative to the root project).
+    pub models: Vec<SourceFile>,
+    /// Seed files (paths relative to the root project).
+    pub seeds: Vec<PathBuf>,
+    /// Macro files, including tests/generic (paths relative to the root project).
+    pub macros: Vec<SourceFile>,
+}
+
 /// A project read from disk.
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -65,6 +84,9 @@ pub struct Project {
     pub schema_files: Vec<(PathBuf, SchemaFile)>,
     /// Markdown files that may hold `{% docs %}` blocks.
     pub docs_files: Vec<SourceFile>,
+    /// Local packages from packages.yml, in file order. Their schema YAML
+    /// and docs files are in `schema_files` and `docs_files`.
+    pub packages: Vec<Package>,
 }
 
 impl Project {
@@ -104,49 +126,49 @@ impl Project {
             &render,
         )?;
 
-        let walk = |dirs: &[String], exts: &[&str]| find_files(&root, dirs, exts);
-        let model_paths = walk(&config.model_paths, &["sql"]);
-        let macro_paths = walk(&config.macro_paths, &["sql"]);
-        let test_paths = walk(&config.test_paths, &["sql"]);
-        let analysis_paths = walk(&config.analysis_paths, &["sql"]);
-        let seeds = walk(&config.seed_paths, &["csv"]);
-        let mut yaml_dirs = config.model_paths.clone();
-        yaml_dirs.extend(config.seed_paths.iter().cloned());
-        yaml_dirs.extend(config.snapshot_paths.iter().cloned());
-        yaml_dirs.extend(config.analysis_paths.iter().cloned());
-        yaml_dirs.extend(config.macro_paths.iter().cloned());
-        yaml_dirs.sort();
-        yaml_dirs.dedup();
-        let yaml_paths = walk(&yaml_dirs, &["yml", "yaml"]);
-        // dbt's default docs-paths: every resource path.
-        let docs_paths = walk(&yaml_dirs, &["md"]);
-
-        let schema_files = yaml_paths
-            .par_iter()
-            .map(|p| {
-                let text = read(&root, p)?;
-                Ok((p.clone(), yaml::parse::<SchemaFile>(p, &text)?))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        // Singular tests live under test-paths; `tests/generic/` holds generic test macros.
-        let (generic_tests, singular): (Vec<_>, Vec<_>) = test_paths
-            .into_iter()
-            .partition(|p| p.components().any(|c| c.as_os_str() == "generic"));
-        let mut macro_paths = macro_paths;
-        macro_paths.extend(generic_tests);
+        let files = read_files(&root, Path::new(""), &config)?;
+        let mut schema_files = files.schema_files;
+        let mut docs_files = files.docs_files;
+        let mut packages = Vec::new();
+        for dir in packages::local_packages(&root)? {
+            let file = dir.join("dbt_project.yml");
+            let text = std::fs::read_to_string(root.join(&file)).map_err(|e| {
+                Error::io("read", &file, e).with_hint(
+                    "a `local:` package is a folder with its own dbt_project.yml; check the path in packages.yml",
+                )
+            })?;
+            let pkg_config = DbtProject::parse(&file, &text)?;
+            // The root project's vars win over a package's.
+            for (k, v) in pkg_config.own_vars() {
+                vars.entry(k.clone())
+                    .or_insert_with(|| config::yaml_to_json(&v));
+            }
+            let pkg_files = read_files(&root, &dir, &pkg_config)?;
+            schema_files.extend(pkg_files.schema_files);
+            docs_files.extend(pkg_files.docs_files);
+            packages.push(Package {
+                name: pkg_config.name.clone(),
+                dir,
+                config: pkg_config,
+                models: pkg_files.models,
+                seeds: pkg_files.seeds,
+                macros: pkg_files.macros,
+            });
+        }
 
         Ok(Project {
-            models: read_all(&root, &model_paths)?,
-            macros: read_all(&root, &macro_paths)?,
-            singular_tests: read_all(&root, &singular)?,
-            analyses: read_all(&root, &analysis_paths)?,
-            seeds,
+            models: files.models,
+            macros: files.macros,
+            singular_tests: files.singular_tests,
+            analyses: files.analyses,
+            seeds: files.seeds,
             schema_files,
-            docs_files: read_all(&root, &docs_paths)?,
+            docs_files,
             root,
             config,
             target,
             vars,
+            packages,
         })
     }
 
@@ -159,6 +181,67 @@ impl Project {
     pub fn target_dir(&self) -> PathBuf {
         self.root.join(&self.config.target_path)
     }
+}
+
+/// The files of one project folder.
+struct Files {
+    models: Vec<SourceFile>,
+    macros: Vec<SourceFile>,
+    singular_tests: Vec<SourceFile>,
+    analyses: Vec<SourceFile>,
+    seeds: Vec<PathBuf>,
+    schema_files: Vec<(PathBuf, SchemaFile)>,
+    docs_files: Vec<SourceFile>,
+}
+
+/// Reads the files of the project in `root/dir` under the paths `config`
+/// names; every path returned is relative to `root`.
+///
+/// Errors: I/O errors, [`ErrorKind::Yaml`] for malformed schema YAML (located).
+fn read_files(root: &Path, dir: &Path, config: &DbtProject) -> Result<Files> {
+    let base = root.join(dir);
+    let walk = |dirs: &[String], exts: &[&str]| -> Vec<PathBuf> {
+        find_files(&base, dirs, exts)
+            .into_iter()
+            .map(|p| dir.join(p))
+            .collect()
+    };
+    let model_paths = walk(&config.model_paths, &["sql"]);
+    let mut macro_paths = walk(&config.macro_paths, &["sql"]);
+    let test_paths = walk(&config.test_paths, &["sql"]);
+    let analysis_paths = walk(&config.analysis_paths, &["sql"]);
+    let seeds = walk(&config.seed_paths, &["csv"]);
+    let mut yaml_dirs = config.model_paths.clone();
+    yaml_dirs.extend(config.seed_paths.iter().cloned());
+    yaml_dirs.extend(config.snapshot_paths.iter().cloned());
+    yaml_dirs.extend(config.analysis_paths.iter().cloned());
+    yaml_dirs.extend(config.macro_paths.iter().cloned());
+    yaml_dirs.sort();
+    yaml_dirs.dedup();
+    let yaml_paths = walk(&yaml_dirs, &["yml", "yaml"]);
+    // dbt's default docs-paths: every resource path.
+    let docs_paths = walk(&yaml_dirs, &["md"]);
+    let schema_files = yaml_paths
+        .par_iter()
+        .map(|p| {
+            let text = read(root, p)?;
+            Ok((p.clone(), yaml::parse::<SchemaFile>(p, &text)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // Singular tests live under test-paths; `tests/generic/` holds generic test macros.
+    let (generic_tests, singular): (Vec<_>, Vec<_>) = test_paths
+        .into_iter()
+        .partition(|p| p.components().any(|c| c.as_os_str() == "generic"));
+    macro_paths.extend(generic_tests);
+    Ok(Files {
+        models: read_all(root, &model_paths)?,
+        macros: read_all(root, &macro_paths)?,
+        singular_tests: read_all(root, &singular)?,
+        analyses: read_all(root, &analysis_paths)?,
+        seeds,
+        schema_files,
+        docs_files: read_all(root, &docs_paths)?,
+    })
 }
 
 /// Parses `--vars` (a YAML mapping, as dbt: `--vars '{k: v}'`).

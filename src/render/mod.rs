@@ -59,12 +59,15 @@ impl Renderer {
     ///
     /// Errors: [`ErrorKind::Jinja`] (located) for a macro file that does not parse.
     pub fn new(project: &Project) -> Result<Renderer> {
-        let mut renderer = Renderer::from_parts(
-            project.name(),
-            &project.macros,
-            &project.vars,
-            &project.target,
-        )?;
+        // Packages first: the root project's macros override theirs, as dbt.
+        let mut macro_files: Vec<(&str, &[crate::project::SourceFile])> = project
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.macros.as_slice()))
+            .collect();
+        macro_files.push((project.name(), &project.macros));
+        let mut renderer =
+            Renderer::from_parts(project.name(), &macro_files, &project.vars, &project.target)?;
         renderer.add_docs(&project.docs_files)?;
         Ok(renderer)
     }
@@ -131,13 +134,15 @@ impl Renderer {
         &self.docs
     }
 
-    /// Builds the environment from its parts: the package name, the
-    /// project's macro files, the vars `var()` sees and the target.
+    /// Builds the environment from its parts: the root package name, the
+    /// macro files of each package as `(package, files)` (a later package's
+    /// macro overrides an earlier one's of the same name), the vars `var()`
+    /// sees and the target.
     ///
     /// Errors: as [`Renderer::new`].
     pub fn from_parts(
         package: &str,
-        macro_files: &[crate::project::SourceFile],
+        macro_files: &[(&str, &[crate::project::SourceFile])],
         vars: &BTreeMap<String, Json>,
         target: &Target,
     ) -> Result<Renderer> {
@@ -145,9 +150,11 @@ impl Renderer {
         for (path, text) in macros::BUILTIN_MACRO_FILES {
             defs.extend(macros::split_macro_file(path, text, "dbt")?);
         }
-        for file in macro_files {
-            let path = macros::display_path(&file.path);
-            defs.extend(macros::split_macro_file(&path, &file.text, package)?);
+        for (owner, files) in macro_files {
+            for file in *files {
+                let path = macros::display_path(&file.path);
+                defs.extend(macros::split_macro_file(&path, &file.text, owner)?);
+            }
         }
         // Later definitions (the project's) win, as dbt's macro resolution prefers the root project.
         let mut by_name: HashMap<String, usize> = HashMap::new();
@@ -403,7 +410,7 @@ mod tests {
             .collect();
         let vars = BTreeMap::from([("x".to_owned(), Json::from(5))]);
         let target = Target::embedded(Path::new("."), "shop");
-        Renderer::from_parts("shop", &files, &vars, &target).unwrap()
+        Renderer::from_parts("shop", &[("shop", &files)], &vars, &target).unwrap()
     }
 
     fn scope(phase: Phase) -> Arc<NodeScope> {
