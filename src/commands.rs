@@ -91,8 +91,13 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
 }
 
 /// The previous run's artifacts named by `--state`, if any.
-fn load_state(g: &GlobalArgs) -> Result<Option<PreviousState>> {
-    g.state.as_deref().map(PreviousState::load).transpose()
+/// The `--state` artifacts, compared with the current macros (for dbt's
+/// `state:modified.macros`).
+fn load_state(g: &GlobalArgs, p: &Parsed) -> Result<Option<PreviousState>> {
+    g.state
+        .as_deref()
+        .map(|dir| PreviousState::load(dir).map(|s| s.with_current_macros(p.renderer.macros())))
+        .transpose()
 }
 
 fn load_options(g: &GlobalArgs) -> LoadOptions {
@@ -213,7 +218,7 @@ fn execute(
     let inv = Invocation::new();
     let printer = Printer { quiet: g.quiet };
     let p = parse(g, &printer)?;
-    let state = load_state(g)?;
+    let state = load_state(g, &p)?;
     let selected = selector::select(
         &p.manifest,
         &p.graph,
@@ -387,7 +392,7 @@ fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<
         ResourceType::Test,
         ResourceType::Analysis,
     ];
-    let state = load_state(g)?;
+    let state = load_state(g, &p)?;
     let selected = selector::select(
         &p.manifest,
         &p.graph,
@@ -626,7 +631,7 @@ fn ls(
             })
             .collect::<Result<_>>()?
     };
-    let state = load_state(g)?;
+    let state = load_state(g, &p)?;
     let selected = selector::select(
         &p.manifest,
         &p.graph,

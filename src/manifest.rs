@@ -765,7 +765,9 @@ fn name_relation(renderer: &Renderer, node: &Node) -> Result<Relation> {
 }
 
 /// Macros a template calls by name (a cheap scan for `name(`), as unique_ids.
-fn macro_calls(raw: &str, macros: &[(String, String)]) -> Vec<String> {
+/// unique_ids of the `macros` (`(name, unique_id)`) that `raw` calls
+/// (`name(` after a non-identifier character), sorted.
+pub fn macro_calls(raw: &str, macros: &[(String, String)]) -> Vec<String> {
     if !raw.contains("{{") && !raw.contains("{%") {
         return Vec::new();
     }

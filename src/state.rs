@@ -3,13 +3,14 @@
 //! manifest.json, and `result:<status>` reads the previous run_results.json,
 //! as dbt's state-based selection.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde_json::Value as Json;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
+use crate::render::MacroDef;
 
 /// What a previous run left in its target directory.
 #[derive(Debug, Default, Clone)]
@@ -18,6 +19,11 @@ pub struct PreviousState {
     nodes: HashMap<String, (String, Json)>,
     /// unique_id -> status from run_results.json.
     results: HashMap<String, String>,
+    /// Macro unique_id -> macro_sql from manifest.json.
+    macros: HashMap<String, String>,
+    /// Current macros whose text changed since the previous manifest, or
+    /// that call (directly or not) one that did; see [`PreviousState::with_current_macros`].
+    changed_macros: HashSet<String>,
 }
 
 impl PreviousState {
@@ -50,7 +56,7 @@ impl PreviousState {
                 .with_hint("pass --state the target directory of an earlier run (copy it aside before running again)"));
         }
         let mut state = PreviousState::default();
-        if let Some(m) = manifest {
+        if let Some(m) = &manifest {
             for section in ["nodes", "sources"] {
                 if let Some(nodes) = m[section].as_object() {
                     for (uid, n) in nodes {
@@ -62,6 +68,14 @@ impl PreviousState {
                             .nodes
                             .insert(uid.clone(), (checksum, n["config"].clone()));
                     }
+                }
+            }
+        }
+        if let Some(m) = &manifest {
+            if let Some(macros) = m["macros"].as_object() {
+                for (uid, def) in macros {
+                    let sql = def["macro_sql"].as_str().unwrap_or_default().to_owned();
+                    state.macros.insert(uid.clone(), sql);
                 }
             }
         }
@@ -77,21 +91,79 @@ impl PreviousState {
         Ok(state)
     }
 
-    /// dbt's `state:` methods: `new` (absent before), `modified` (new, or its
-    /// file checksum or config changed), `unmodified`, `old`.
+    /// Compares the previous manifest's macros with `current`: a macro is
+    /// changed when its text differs or it is new, and so is every macro
+    /// that calls a changed one (dbt's `modified.macros` follows macro
+    /// dependencies). Without macros in the previous manifest nothing counts
+    /// as changed.
+    pub fn with_current_macros(mut self, current: &[MacroDef]) -> PreviousState {
+        if self.macros.is_empty() {
+            return self;
+        }
+        let mut changed: HashSet<String> = current
+            .iter()
+            .filter(|m| {
+                self.macros.get(&m.unique_id).map(String::as_str) != Some(m.source.trim_start())
+            })
+            .map(|m| m.unique_id.clone())
+            .collect();
+        // Callers of changed macros, to a fixpoint.
+        let names: Vec<(String, String)> = current
+            .iter()
+            .map(|m| (m.name.clone(), m.unique_id.clone()))
+            .collect();
+        let calls: Vec<(String, Vec<String>)> = current
+            .iter()
+            .map(|m| {
+                let body = m.source.trim_start();
+                // The macro's own name is in its header, not a call.
+                let body = body.find("%}").map_or(body, |i| &body[i..]);
+                (
+                    m.unique_id.clone(),
+                    crate::manifest::macro_calls(body, &names),
+                )
+            })
+            .collect();
+        loop {
+            let before = changed.len();
+            for (uid, callees) in &calls {
+                if !changed.contains(uid) && callees.iter().any(|c| changed.contains(c)) {
+                    changed.insert(uid.clone());
+                }
+            }
+            if changed.len() == before {
+                break;
+            }
+        }
+        self.changed_macros = changed;
+        self
+    }
+
+    /// dbt's `state:` methods: `new` (absent before), `modified` (new, or
+    /// one of `modified.body` (file checksum), `modified.configs`,
+    /// `modified.macros` (a macro it calls changed, see
+    /// [`PreviousState::with_current_macros`])), `unmodified`, `old`.
     pub fn matches_state(&self, value: &str, node: &Node) -> bool {
         let prev = self.nodes.get(&node.unique_id);
-        let modified = || match prev {
-            None => true,
-            Some((checksum, config)) => {
-                checksum != &node.checksum
-                    || serde_json::to_value(&node.config.0).ok().as_ref() != Some(config)
-            }
+        let body = || prev.is_none_or(|(checksum, _)| checksum != &node.checksum);
+        let configs = || {
+            prev.is_none_or(|(_, config)| {
+                serde_json::to_value(&node.config.0).ok().as_ref() != Some(config)
+            })
         };
+        let macros = || {
+            node.depends_on_macros
+                .iter()
+                .any(|m| self.changed_macros.contains(m))
+        };
+        let modified = || body() || configs() || macros();
         match value {
             "new" => prev.is_none(),
             "old" => prev.is_some(),
             "modified" => modified(),
+            "modified.body" => body(),
+            "modified.configs" => configs(),
+            "modified.macros" => prev.is_some() && macros(),
             "unmodified" => !modified(),
             _ => false,
         }
@@ -114,5 +186,39 @@ impl PreviousState {
             .collect();
         out.sort();
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(name: &str, source: &str) -> MacroDef {
+        MacroDef {
+            name: name.into(),
+            path: "macros/m.sql".into(),
+            source: source.into(),
+            unique_id: format!("macro.p.{name}"),
+        }
+    }
+
+    #[test]
+    fn a_changed_macro_changes_the_macros_that_call_it() {
+        // As dbt's modified.macros, which follows macro-to-macro dependencies.
+        let outer = def("outer", "{% macro outer() %}{{ inner() }}{% endmacro %}");
+        let other = def("other", "{% macro other() %}1{% endmacro %}");
+        let mut state = PreviousState::default();
+        for m in [&outer, &other] {
+            state.macros.insert(m.unique_id.clone(), m.source.clone());
+        }
+        state.macros.insert(
+            "macro.p.inner".into(),
+            "{% macro inner() %}old{% endmacro %}".into(),
+        );
+        let inner = def("inner", "{% macro inner() %}new{% endmacro %}");
+        let state = state.with_current_macros(&[outer, other, inner]);
+        let mut changed: Vec<&String> = state.changed_macros.iter().collect();
+        changed.sort();
+        assert_eq!(changed, ["macro.p.inner", "macro.p.outer"]);
     }
 }

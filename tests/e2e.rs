@@ -566,6 +566,19 @@ fn state_modified_selects_the_changed_model_and_its_children() {
             "stg_orders"
         ]
     );
+    // dbt's modified.macros: changing a macro modifies the models that call
+    // it, and nothing else; the other sub-selectors see only their change.
+    p.write(
+        "macros/cents_to_dollars.sql",
+        &p.read("macros/cents_to_dollars.sql")
+            .replace("0.01", "0.010"),
+    );
+    assert_eq!(ls("state:modified.macros"), ["stg_payments"]);
+    assert_eq!(ls("state:modified.body"), ["order_count", "stg_orders"]);
+    assert_eq!(
+        ls("state:modified"),
+        ["order_count", "stg_orders", "stg_payments"]
+    );
     // Without --state, a state selector is a usage error.
     let no_state = p.sluice(&["ls", "-s", "state:modified"]);
     assert_eq!(no_state.code, 2, "{}", no_state.stderr);

@@ -148,6 +148,7 @@ fn macro_json(def: &MacroDef) -> Json {
         "original_file_path": def.path,
         "path": def.path,
         "macro_sql": def.source.trim_start(),
+        "checksum": {"name": "sha256", "checksum": crate::manifest::sha256(def.source.trim_start())},
     })
 }
 
