@@ -6,8 +6,11 @@ seeds it once, then on two copies of the seeded database:
   1. times `sluice run --threads 2`;
   2. times DuckDB alone (the `duckdb` Python package, same engine version)
      executing the same compiled statements from target/manifest.json in
-     dependency order: `create or replace view|table <relation> as (<sql>)`.
-Prints both and the ratio. Needs `pip install duckdb` (installed if missing).
+     dependency order: `create or replace view|table <relation> as (<sql>)`,
+     then closing the connection (the checkpoint sluice's process also pays
+     before exiting).
+Prints both and the ratio, and the floor without the close too. sluice's
+time is the whole process: parse, compile, artifacts, run, close. Needs `pip install duckdb` (installed if missing).
 
     python3 bench/run.py [--models 1000] [--threads 2]
 """
@@ -96,12 +99,16 @@ def main():
         con.execute(schema)
         con.execute(stmt)
     floor_s = time.perf_counter() - start
+    # Closing checkpoints the write-ahead log into the file, which sluice's
+    # process also does before it exits: the floor with it is the like-for-like one.
     con.close()
+    floor_close_s = time.perf_counter() - start
 
     print(f"sluice run --threads {args.threads}, {args.models}-model project ({len(statements)} models built)")
     print(f"  sluice run:   {sluice_s:.2f} s")
-    print(f"  DuckDB alone: {floor_s:.2f} s (same compiled statements, one connection)")
-    print(f"  ratio:        {sluice_s / floor_s:.2f}x")
+    print(f"  DuckDB alone: {floor_close_s:.2f} s (same compiled statements, one connection, then close/checkpoint)")
+    print(f"  ratio:        {sluice_s / floor_close_s:.2f}x")
+    print(f"  DuckDB alone without the close/checkpoint: {floor_s:.2f} s (ratio {sluice_s / floor_s:.2f}x)")
 
 
 if __name__ == "__main__":

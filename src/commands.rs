@@ -237,7 +237,10 @@ fn execute(
             target.profile_name, target.path, target.schema
         ));
     }
+    let t = Instant::now();
     let db = Database::open(target)?;
+    stage("open database", t);
+    let t = Instant::now();
     // `is_incremental()` depends on what the warehouse holds, so it is known before compiling.
     let resolver = Arc::new(Resolver {
         // One catalog read answers every model (a lookup each costs ~9 ms on a large catalog).
@@ -250,8 +253,13 @@ fn execute(
         empty: g.empty,
         ..(*p.manifest.resolver).clone()
     });
+    stage("catalog", t);
+    let t = Instant::now();
     let compiled = compile_selected(&p, &resolver, &selected);
+    stage("compile", t);
+    let t = Instant::now();
     write_manifest(&p, &compiled, &inv)?;
+    stage("manifest.json", t);
     run_hooks(&p, &resolver, &db, false)?;
     let threads = g.threads.unwrap_or(target.threads).max(1);
     printer.line("");
@@ -267,6 +275,7 @@ fn execute(
         full_refresh,
         build,
     };
+    let t = Instant::now();
     let results = if selected.is_empty() {
         printer.line("Nothing to do. Try checking your model configs and the --select argument.");
         Vec::new()
@@ -280,7 +289,12 @@ fn execute(
         };
         run::execute(&cx, &p.graph, &db, &selected, &compiled, &options, &printer)?
     };
+    stage("execute", t);
     run_hooks(&p, &resolver, &db, true)?;
+    // Closing checkpoints DuckDB's write-ahead log into the database file.
+    let t = Instant::now();
+    drop(db);
+    stage("close database", t);
     let elapsed = clock.elapsed().as_secs_f64();
     let which = match (build, types) {
         (true, _) => "build",
