@@ -113,7 +113,17 @@ pub enum Command {
         #[arg(long)]
         full_refresh: bool,
     },
-    /// Seeds, models and tests together in DAG order; a failing test skips what is downstream.
+    /// Runs the selected snapshots (SCD Type 2 or Type 1 history tables).
+    Snapshot {
+        /// Selection.
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Compute each snapshot's changes, print the rows it would insert,
+        /// update and invalidate, and roll back.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Seeds, models, snapshots and tests together in DAG order; a failing test skips what is downstream.
     Build {
         /// Selection.
         #[command(flatten)]

@@ -72,6 +72,9 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             select,
             full_refresh,
         } => execute(g, select, &[ResourceType::Seed], *full_refresh, false),
+        Command::Snapshot { select, dry_run } => {
+            execute_with(g, select, &[ResourceType::Snapshot], false, false, *dry_run)
+        }
         Command::Build {
             select,
             full_refresh,
@@ -81,6 +84,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             &[
                 ResourceType::Seed,
                 ResourceType::Model,
+                ResourceType::Snapshot,
                 ResourceType::Test,
                 ResourceType::UnitTest,
             ],
@@ -214,6 +218,18 @@ fn execute(
     full_refresh: bool,
     build: bool,
 ) -> Result<Outcome> {
+    execute_with(g, select, types, full_refresh, build, false)
+}
+
+/// [`execute`], and for snapshots `dry_run` (report changes, roll back).
+fn execute_with(
+    g: &GlobalArgs,
+    select: &SelectArgs,
+    types: &[ResourceType],
+    full_refresh: bool,
+    build: bool,
+    dry_run: bool,
+) -> Result<Outcome> {
     let clock = Instant::now();
     let inv = Invocation::new();
     let printer = Printer { quiet: g.quiet };
@@ -274,6 +290,8 @@ fn execute(
         fail_fast: g.fail_fast,
         full_refresh,
         build,
+        snapshot_time: snapshot_time()?,
+        dry_run,
     };
     let t = Instant::now();
     let results = if selected.is_empty() {
@@ -300,6 +318,7 @@ fn execute(
         (true, _) => "build",
         (_, [ResourceType::Model]) => "run",
         (_, [ResourceType::Seed]) => "seed",
+        (_, [ResourceType::Snapshot]) => "snapshot",
         _ => "test",
     };
     let doc = artifacts::run_results_json(
@@ -364,6 +383,7 @@ fn retry(g: &GlobalArgs) -> Result<Outcome> {
     match which.as_str() {
         "run" => execute(g, &select, &[ResourceType::Model], false, false),
         "seed" => execute(g, &select, &[ResourceType::Seed], false, false),
+        "snapshot" => execute(g, &select, &[ResourceType::Snapshot], false, false),
         "test" => execute(
             g,
             &select,
@@ -377,6 +397,7 @@ fn retry(g: &GlobalArgs) -> Result<Outcome> {
             &[
                 ResourceType::Seed,
                 ResourceType::Model,
+                ResourceType::Snapshot,
                 ResourceType::Test,
                 ResourceType::UnitTest,
             ],
@@ -681,6 +702,32 @@ fn ls_line(node: &Node, output: LsOutput) -> String {
             "depends_on": {"nodes": node.depends_on},
         })
         .to_string(),
+    }
+}
+
+/// The invocation's snapshot time: now (UTC), or `SLUICE_SNAPSHOT_TIME`
+/// (`YYYY-MM-DD HH:MM:SS[.ffffff]`, UTC) to pin it for reproducible runs.
+///
+/// Errors: [`ErrorKind::Usage`] for a malformed `SLUICE_SNAPSHOT_TIME`.
+fn snapshot_time() -> Result<chrono::NaiveDateTime> {
+    match std::env::var("SLUICE_SNAPSHOT_TIME") {
+        Ok(text) => {
+            let t = text.trim();
+            chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f")
+                .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f"))
+                .or_else(|_| {
+                    chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                        .map(|d| d.and_time(chrono::NaiveTime::MIN))
+                })
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::Usage,
+                        format!("SLUICE_SNAPSHOT_TIME `{t}` is not a timestamp"),
+                    )
+                    .with_hint("use `YYYY-MM-DD HH:MM:SS` (UTC), or unset it to use the clock")
+                })
+        }
+        Err(_) => Ok(chrono::Utc::now().naive_utc()),
     }
 }
 

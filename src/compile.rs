@@ -240,7 +240,7 @@ fn render_family(
 fn compilable(manifest: &Manifest, i: usize) -> bool {
     matches!(
         manifest.nodes[i].resource_type,
-        ResourceType::Model | ResourceType::Test | ResourceType::Analysis
+        ResourceType::Model | ResourceType::Test | ResourceType::Analysis | ResourceType::Snapshot
     )
 }
 

@@ -40,6 +40,8 @@ pub enum ResourceType {
     Analysis,
     /// A dbt 1.8 unit test: a model's SQL run on fixture rows.
     UnitTest,
+    /// A snapshot: SCD Type 2 (or sluice's Type 1) history of a select.
+    Snapshot,
 }
 
 impl ResourceType {
@@ -52,6 +54,7 @@ impl ResourceType {
             ResourceType::Test => "test",
             ResourceType::Analysis => "analysis",
             ResourceType::UnitTest => "unit_test",
+            ResourceType::Snapshot => "snapshot",
         }
     }
 
@@ -64,6 +67,7 @@ impl ResourceType {
             "test" | "data_test" => ResourceType::Test,
             "analysis" => ResourceType::Analysis,
             "unit_test" => ResourceType::UnitTest,
+            "snapshot" => ResourceType::Snapshot,
             _ => return None,
         })
     }
@@ -262,6 +266,7 @@ impl Manifest {
         let seeds_tree = ConfigTree::new(project.config.seeds.clone());
         let tests_tree = ConfigTree::new(project.config.data_tests.clone());
         let empty_tree = ConfigTree::default();
+        let snapshots_tree = ConfigTree::new(project.config.snapshots.clone());
 
         // Sources first: they are known before any template renders.
         let mut sources = Vec::new();
@@ -457,6 +462,7 @@ impl Manifest {
                 });
             }
         }
+        file_nodes.extend(snapshot_nodes(project, &patches, &snapshots_tree, &pkg)?);
         check_duplicates(&file_nodes)?;
 
         // Parse render, in parallel.
@@ -511,8 +517,10 @@ impl Manifest {
                     && node.config.materialized() == "ephemeral"
                 {
                     node.relation = Some(Relation::cte(&node.name));
-                } else if matches!(node.resource_type, ResourceType::Model | ResourceType::Seed)
-                    && node.config.enabled()
+                } else if matches!(
+                    node.resource_type,
+                    ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+                ) && node.config.enabled()
                 {
                     node.relation = Some(name_relation(renderer, node)?);
                 }
@@ -639,6 +647,7 @@ struct Patches {
     models: HashMap<String, (PathBuf, NodePatch)>,
     seeds: HashMap<String, (PathBuf, NodePatch)>,
     analyses: HashMap<String, (PathBuf, NodePatch)>,
+    snapshots: HashMap<String, (PathBuf, NodePatch)>,
 }
 
 fn collect_patches(project: &Project) -> Result<Patches> {
@@ -648,6 +657,7 @@ fn collect_patches(project: &Project) -> Result<Patches> {
             (&file.models, &mut patches.models, "model"),
             (&file.seeds, &mut patches.seeds, "seed"),
             (&file.analyses, &mut patches.analyses, "analysis"),
+            (&file.snapshots, &mut patches.snapshots, "snapshot"),
         ] {
             for patch in list {
                 if let Some((prev, _)) = map.get(&patch.name) {
@@ -757,14 +767,116 @@ fn name_relation(renderer: &Renderer, node: &Node) -> Result<Relation> {
             .map(|v| v.to_string().trim().to_owned())
             .map_err(|e| e.with_note(format!("while naming the relation of `{}`", node.unique_id)))
     };
+    // Snapshots' legacy `target_schema` / `target_database` are used as
+    // they are, without the naming macros, as dbt.
+    let database = match node.config.get_str("target_database") {
+        Some(d) if node.resource_type == ResourceType::Snapshot => d,
+        _ => call("generate_database_name", "database")?,
+    };
+    let schema = match node.config.get_str("target_schema") {
+        Some(s) if node.resource_type == ResourceType::Snapshot => s,
+        _ => call("generate_schema_name", "schema")?,
+    };
     Ok(Relation::new(
-        &call("generate_database_name", "database")?,
-        &call("generate_schema_name", "schema")?,
+        &database,
+        &schema,
         &call("generate_alias_name", "alias")?,
     ))
 }
 
-/// Macros a template calls by name (a cheap scan for `name(`), as unique_ids.
+/// Snapshot nodes: `{% snapshot name %}...{% endsnapshot %}` blocks of the
+/// snapshot files (the block's body is the node's template, padded so line
+/// numbers match the file), and dbt 1.9 YAML `snapshots:` entries with a
+/// `relation:` (`select * from {{ relation }}`). Config: the `snapshots:`
+/// tree of dbt_project.yml, then the YAML entry's `config:`, then the
+/// block's own `config(...)` (applied when it is parsed).
+///
+/// Errors: [`ErrorKind::Jinja`] (located) for an unclosed block.
+fn snapshot_nodes(
+    project: &Project,
+    patches: &Patches,
+    tree: &ConfigTree,
+    pkg: &str,
+) -> Result<Vec<Node>> {
+    static BLOCK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?s)\{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}")
+            .expect("valid regex")
+    });
+    let mut out = Vec::new();
+    let mut make = |name: String, file: &Path, fqn: Vec<String>, path: PathBuf, raw: String| {
+        let mut config = Config::default();
+        config.set("materialized", Json::from("snapshot"));
+        config.merge(&tree.resolve(&fqn));
+        let patch = patches.snapshots.get(&name);
+        apply_patch_config(&mut config, patch);
+        out.push(Node {
+            path,
+            original_file_path: file.to_path_buf(),
+            fqn,
+            checksum: sha256(&raw),
+            raw_code: raw,
+            config,
+            description: patch.map(|p| p.1.description.clone()).unwrap_or_default(),
+            columns: patch.map(|p| p.1.columns.clone()).unwrap_or_default(),
+            patch_path: patch.map(|p| p.0.clone()),
+            ..Node::blank(
+                format!("snapshot.{pkg}.{name}"),
+                name,
+                ResourceType::Snapshot,
+                pkg,
+            )
+        });
+    };
+    for file in &project.snapshots {
+        let text = &file.text;
+        let mut found = 0;
+        for cap in BLOCK.captures_iter(text) {
+            found += 1;
+            let body = cap.get(2).expect("group");
+            let before = &text[..body.start()];
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let mut raw = "\n".repeat(before.matches('\n').count());
+            raw.push_str(&" ".repeat(text[line_start..body.start()].chars().count()));
+            raw.push_str(body.as_str());
+            let (path, mut fqn) = node_fqn(pkg, &file.path, &project.config.snapshot_paths);
+            fqn.push(cap[1].to_owned());
+            make(cap[1].to_owned(), &file.path, fqn, path, raw);
+        }
+        static OPEN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"\{%-?\s*snapshot\s").expect("valid regex")
+        });
+        let opens: Vec<usize> = OPEN.find_iter(text).map(|m| m.start()).collect();
+        if opens.len() > found {
+            let at = opens[found];
+            return Err(Error::new(
+                ErrorKind::Jinja,
+                format!(
+                    "`{}` has a `{{% snapshot %}}` block that is never closed",
+                    slash(&file.path)
+                ),
+            )
+            .with_location(Location::from_offset(&file.path, text, at))
+            .with_hint("end it with `{% endsnapshot %}`"));
+        }
+    }
+    for (name, (yml, patch)) in &patches.snapshots {
+        let Some(relation) = &patch.relation else {
+            continue;
+        };
+        let (path, mut fqn) = node_fqn(pkg, yml, &project.config.snapshot_paths);
+        fqn.pop();
+        fqn.push(name.clone());
+        make(
+            name.clone(),
+            yml,
+            fqn,
+            path,
+            format!("select * from {{{{ {relation} }}}}"),
+        );
+    }
+    Ok(out)
+}
+
 /// unique_ids of the `macros` (`(name, unique_id)`) that `raw` calls
 /// (`name(` after a non-identifier character), sorted.
 pub fn macro_calls(raw: &str, macros: &[(String, String)]) -> Vec<String> {

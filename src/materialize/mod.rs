@@ -8,6 +8,7 @@
 //! leaves the previous relation as it was (see docs/decisions/atomic-swap.md).
 
 pub mod incremental;
+pub mod snapshot;
 
 use std::path::Path;
 

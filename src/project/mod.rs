@@ -80,6 +80,8 @@ pub struct Project {
     pub singular_tests: Vec<SourceFile>,
     /// Analysis `.sql` files.
     pub analyses: Vec<SourceFile>,
+    /// Snapshot `.sql` files (`{% snapshot %}` blocks) under snapshot-paths.
+    pub snapshots: Vec<SourceFile>,
     /// Schema YAML files, parsed.
     pub schema_files: Vec<(PathBuf, SchemaFile)>,
     /// Markdown files that may hold `{% docs %}` blocks.
@@ -161,6 +163,7 @@ impl Project {
             macros: files.macros,
             singular_tests: files.singular_tests,
             analyses: files.analyses,
+            snapshots: files.snapshots,
             seeds: files.seeds,
             schema_files,
             docs_files,
@@ -189,6 +192,7 @@ struct Files {
     macros: Vec<SourceFile>,
     singular_tests: Vec<SourceFile>,
     analyses: Vec<SourceFile>,
+    snapshots: Vec<SourceFile>,
     seeds: Vec<PathBuf>,
     schema_files: Vec<(PathBuf, SchemaFile)>,
     docs_files: Vec<SourceFile>,
@@ -210,6 +214,7 @@ fn read_files(root: &Path, dir: &Path, config: &DbtProject) -> Result<Files> {
     let mut macro_paths = walk(&config.macro_paths, &["sql"]);
     let test_paths = walk(&config.test_paths, &["sql"]);
     let analysis_paths = walk(&config.analysis_paths, &["sql"]);
+    let snapshot_paths = walk(&config.snapshot_paths, &["sql"]);
     let seeds = walk(&config.seed_paths, &["csv"]);
     let mut yaml_dirs = config.model_paths.clone();
     yaml_dirs.extend(config.seed_paths.iter().cloned());
@@ -238,6 +243,7 @@ fn read_files(root: &Path, dir: &Path, config: &DbtProject) -> Result<Files> {
         macros: read_all(root, &macro_paths)?,
         singular_tests: read_all(root, &singular)?,
         analyses: read_all(root, &analysis_paths)?,
+        snapshots: read_all(root, &snapshot_paths)?,
         seeds,
         schema_files,
         docs_files: read_all(root, &docs_paths)?,

@@ -40,6 +40,9 @@ pub struct NodePatch {
     pub meta: serde_yaml::Value,
     /// `docs:` (`show`, `node_color`).
     pub docs: serde_yaml::Value,
+    /// dbt 1.9 YAML snapshots: the snapshotted relation (`ref('x')` or
+    /// `source('s', 't')`); such an entry defines the snapshot.
+    pub relation: Option<String>,
 }
 
 /// One column of a node or source table.

@@ -303,6 +303,10 @@ pub const BUILTIN_MACRO_FILES: &[(&str, &str)] = &[
         "templates/materializations/incremental.sql",
         include_str!("../../templates/materializations/incremental.sql"),
     ),
+    (
+        "templates/materializations/snapshot.sql",
+        include_str!("../../templates/materializations/snapshot.sql"),
+    ),
 ];
 
 /// Path shown for a macro file.

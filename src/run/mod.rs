@@ -107,6 +107,10 @@ pub struct RunOptions {
     pub full_refresh: bool,
     /// `build` semantics: failing tests skip what is downstream of the tested node.
     pub build: bool,
+    /// The snapshot time of this invocation (UTC; `SLUICE_SNAPSHOT_TIME` pins it).
+    pub snapshot_time: chrono::NaiveDateTime,
+    /// `snapshot --dry-run`: report what snapshots would change, and roll back.
+    pub dry_run: bool,
 }
 
 struct Sched {
@@ -233,7 +237,7 @@ pub fn execute(
     let mut schemas = BTreeSet::new();
     for &i in &runnable {
         let node = &manifest.nodes[i];
-        if let (Some(rel), ResourceType::Model | ResourceType::Seed) =
+        if let (Some(rel), ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot) =
             (&node.relation, node.resource_type)
         {
             if schemas.insert((rel.database.clone(), rel.schema.clone())) {
@@ -558,6 +562,15 @@ fn run_node(
         }
         ResourceType::UnitTest => {
             crate::unit_tests::run(cx, conn, node).map(NodeOutcome::UnitTested)
+        }
+        ResourceType::Snapshot => {
+            let c = code()?;
+            let run = materialize::snapshot::SnapshotRun {
+                now: options.snapshot_time,
+                dry_run: options.dry_run,
+            };
+            materialize::snapshot::run(renderer, conn, node, &c.code, run)
+                .map(|(outcome, _)| NodeOutcome::Built(outcome))
         }
         ResourceType::Source | ResourceType::Analysis => {
             Ok(NodeOutcome::Built(materialize::Outcome {

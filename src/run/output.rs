@@ -116,6 +116,10 @@ impl Printer {
                 format!("ERROR {}", unit_test_name(node)),
                 format!("ERROR in {t}"),
             ),
+            (ResourceType::Snapshot, Status::Success) => (
+                format!("OK snapshotted {}", relation_name(node)),
+                format!("{} in {t}", r.message),
+            ),
             (ResourceType::Seed, Status::Success) => (
                 format!("OK loaded {}", describe(node)),
                 format!("{} in {t}", r.message),

@@ -1,0 +1,504 @@
+//! Snapshots: SCD Type 2 (dbt's `timestamp` and `check` strategies) and
+//! SCD Type 1 (`type1`, a sluice extension), run so they cannot go wrong.
+//!
+//! The SQL lives in templates/materializations/snapshot.sql; this module
+//! reads the snapshot's config, works out the plan (key, version time,
+//! change condition, meta column names, the run's time), and runs the
+//! macros' statements in one transaction that also checks the invariants
+//! before committing: the source has one row per `unique_key`; each key has
+//! at most one current row; `dbt_valid_from < dbt_valid_to`; versions of a
+//! key do not overlap. A violation rolls everything back and fails the
+//! snapshot naming the keys. A rerun on an unchanged source changes nothing.
+//!
+//! Time: `updated_at` of type `TIMESTAMP` (or `DATE`, read as midnight) makes
+//! the meta columns naive `TIMESTAMP`s and the run's time the UTC wall
+//! clock; `TIMESTAMP WITH TIME ZONE` makes them `TIMESTAMPTZ`. A snapshot
+//! table of the other kind is an error, never a silent shift.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use minijinja::Value;
+use serde_json::{json, Value as Json};
+
+use crate::adapter::Connection;
+use crate::error::{Error, ErrorKind, Result};
+use crate::manifest::Node;
+use crate::materialize::{call, relation_of, strip_trailing_semicolons, Outcome};
+use crate::render::relation::quote;
+use crate::render::Renderer;
+
+/// Options of a snapshot run.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotRun {
+    /// The run's time (UTC), the same for every snapshot of the invocation.
+    pub now: NaiveDateTime,
+    /// Compute the changes, report them, and roll back.
+    pub dry_run: bool,
+}
+
+/// What one snapshot run changed (or, dry, would change).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotCounts {
+    /// Rows inserted: new keys, new versions, keys that came back, deletion markers.
+    pub inserted: i64,
+    /// Current versions closed because their row changed (type 2) or rows overwritten (type 1).
+    pub updated: i64,
+    /// Keys that left the source and were invalidated, marked or deleted.
+    pub deleted: i64,
+}
+
+/// Naive or time-zone-aware snapshot timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimeKind {
+    Naive,
+    Aware,
+}
+
+impl TimeKind {
+    fn sql_type(self) -> &'static str {
+        match self {
+            TimeKind::Naive => "timestamp",
+            TimeKind::Aware => "timestamptz",
+        }
+    }
+
+    fn of(data_type: &str) -> Option<TimeKind> {
+        let t = data_type.to_ascii_uppercase();
+        if t == "TIMESTAMP WITH TIME ZONE" || t == "TIMESTAMPTZ" {
+            Some(TimeKind::Aware)
+        } else if t == "DATE" || t.starts_with("TIMESTAMP") {
+            Some(TimeKind::Naive)
+        } else {
+            None
+        }
+    }
+
+    fn literal(self, at: NaiveDateTime) -> String {
+        let text = at.format("%Y-%m-%d %H:%M:%S%.6f");
+        match self {
+            TimeKind::Naive => format!("timestamp '{text}'"),
+            TimeKind::Aware => format!("timestamptz '{text}+00'"),
+        }
+    }
+}
+
+/// Sentinel that rolls a dry run back.
+const DRY_RUN: &str = "__sluice_dry_run";
+
+fn config_error(node: &Node, msg: String, hint: &str) -> Error {
+    Error::new(
+        ErrorKind::Config,
+        format!("snapshot `{}`: {msg}", node.name),
+    )
+    .with_hint(hint.to_owned())
+}
+
+/// Runs snapshot `node` whose compiled select is `compiled`.
+///
+/// Errors: [`ErrorKind::Config`] for a missing or bad `strategy`,
+/// `unique_key`, `updated_at` or `check_cols`, or naive/aware timestamps
+/// mixed; [`ErrorKind::Database`] when a statement fails or an invariant
+/// is violated (then nothing was written).
+pub fn run(
+    renderer: &Renderer,
+    conn: &dyn Connection,
+    node: &Node,
+    compiled: &str,
+    options: SnapshotRun,
+) -> Result<(Outcome, SnapshotCounts)> {
+    let target = relation_of(node)?;
+    let source_sql = strip_trailing_semicolons(compiled).to_owned();
+    let config = &node.config;
+    let strategy = config.get_str("strategy").unwrap_or_default();
+    if !matches!(strategy.as_str(), "timestamp" | "check" | "type1") {
+        return Err(config_error(
+            node,
+            if strategy.is_empty() {
+                "no `strategy` is set".to_owned()
+            } else {
+                format!("unknown strategy `{strategy}`")
+            },
+            "set strategy='timestamp' (with updated_at), 'check' (with check_cols) or 'type1'",
+        ));
+    }
+    let type1 = strategy == "type1";
+    let key = match config.get("unique_key") {
+        Some(Json::String(k)) if !k.trim().is_empty() => k.clone(),
+        Some(Json::Array(ks)) if !ks.is_empty() => format!(
+            "row({})",
+            ks.iter()
+                .map(|k| k
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| k.to_string()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => {
+            return Err(config_error(
+                node,
+                "no `unique_key` is set".into(),
+                "set unique_key to a column, an expression, or a list of columns",
+            ))
+        }
+    };
+    let hard_deletes = match config.get_str("hard_deletes") {
+        Some(h) => h,
+        None if config.get_bool("invalidate_hard_deletes") == Some(true) => "invalidate".into(),
+        None => "ignore".into(),
+    };
+    let allowed: &[&str] = if type1 {
+        &["ignore", "delete"]
+    } else {
+        &["ignore", "invalidate", "new_record"]
+    };
+    if !allowed.contains(&hard_deletes.as_str()) {
+        return Err(config_error(
+            node,
+            format!(
+                "hard_deletes `{hard_deletes}` is not one of {}",
+                allowed.join(", ")
+            ),
+            if type1 {
+                "a type1 snapshot keeps one row per key: `ignore` keeps deleted keys, `delete` removes them"
+            } else {
+                "use ignore, invalidate or new_record"
+            },
+        ));
+    }
+
+    // The source's columns, and the reserved names they must not use.
+    let described = conn.query(&format!(
+        "describe select * from (\n{source_sql}\n) __sluice_source"
+    ))?;
+    let source_columns: Vec<(String, String)> = described
+        .into_iter()
+        .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+        .collect();
+    let meta_names = meta_names(node)?;
+    for (c, _) in &source_columns {
+        let reserved =
+            meta_names.values().any(|m| m.eq_ignore_ascii_case(c)) || c.starts_with("__sluice");
+        if reserved {
+            return Err(config_error(
+                node,
+                format!("the source has a column `{c}`, which the snapshot adds itself"),
+                "rename the column in the snapshot's select, or rename the meta columns with snapshot_meta_column_names",
+            ));
+        }
+    }
+    let updated_at = config.get_str("updated_at");
+    if strategy == "timestamp" && updated_at.is_none() {
+        return Err(config_error(
+            node,
+            "the timestamp strategy needs `updated_at`".into(),
+            "set updated_at to the column that changes when a row changes",
+        ));
+    }
+    let updated_type = match &updated_at {
+        Some(u) => Some(
+            conn.query(&format!(
+                "describe select {u} as u from (\n{source_sql}\n) __sluice_source"
+            ))
+            .map_err(|e| {
+                e.with_note(format!(
+                    "while reading updated_at `{u}` of snapshot `{}`",
+                    node.name
+                ))
+            })?
+            .first()
+            .and_then(|r| r.get(1).cloned().flatten())
+            .unwrap_or_default(),
+        ),
+        None => None,
+    };
+    let exists = conn.relation_type(target)?.is_some();
+    let target_columns: Vec<(String, String)> = if exists {
+        conn.query(&format!(
+            "select column_name, data_type from information_schema.columns where table_catalog = '{}' and table_schema = '{}' and table_name = '{}' order by ordinal_position",
+            target.database.replace('\'', "''"),
+            target.schema.replace('\'', "''"),
+            target.identifier.replace('\'', "''")
+        ))?
+        .into_iter()
+        .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+        .collect()
+    } else {
+        Vec::new()
+    };
+    let time_column = if type1 {
+        &meta_names["dbt_updated_at"]
+    } else {
+        &meta_names["dbt_valid_from"]
+    };
+    let table_kind = target_columns
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(time_column))
+        .and_then(|(_, t)| TimeKind::of(t));
+    let kind = match (&updated_type, table_kind) {
+        (Some(t), _) => {
+            let k = TimeKind::of(t).ok_or_else(|| {
+                config_error(
+                    node,
+                    format!(
+                        "updated_at `{}` is of type {t}, not a timestamp",
+                        updated_at.clone().unwrap_or_default()
+                    ),
+                    "cast it in the snapshot's select, e.g. `cast(updated_at as timestamp)`",
+                )
+            })?;
+            if let Some(tk) = table_kind.filter(|tk| *tk != k) {
+                return Err(config_error(
+                    node,
+                    format!(
+                        "updated_at is {} but the snapshot table's `{time_column}` is {}: mixing naive and time-zone-aware timestamps would shift history",
+                        k.sql_type().to_uppercase(),
+                        tk.sql_type().to_uppercase()
+                    ),
+                    "cast updated_at in the snapshot's select to the table's type, or rebuild the snapshot",
+                ));
+            }
+            k
+        }
+        (None, Some(tk)) => tk,
+        (None, None) => TimeKind::Naive,
+    };
+    let now = kind.literal(options.now);
+    let version_time = match (&updated_at, strategy.as_str()) {
+        (Some(u), "timestamp") => format!("cast({u} as {})", kind.sql_type()),
+        _ => now.clone(),
+    };
+    let quoted: Vec<String> = source_columns.iter().map(|(c, _)| quote(c)).collect();
+    let check_cols: Vec<String> = match config.get("check_cols") {
+        Some(Json::Array(cols)) => cols
+            .iter()
+            .map(|c| quote(c.as_str().unwrap_or_default()))
+            .collect(),
+        Some(Json::String(s)) if s == "all" => quoted.clone(),
+        None if type1 => quoted.clone(),
+        _ if strategy == "check" => {
+            return Err(config_error(
+                node,
+                "the check strategy needs `check_cols`".into(),
+                "set check_cols to a list of columns, or 'all'",
+            ))
+        }
+        _ => Vec::new(),
+    };
+    let meta: BTreeMap<&str, String> = meta_names
+        .iter()
+        .map(|(k, v)| (k.trim_start_matches("dbt_"), quote(v)))
+        .collect();
+    let valid_to = &meta["valid_to"];
+    let valid_to_current = config
+        .get_str("dbt_valid_to_current")
+        .map(|e| format!("cast(({e}) as {})", kind.sql_type()));
+    let current = match &valid_to_current {
+        // A type 1 table holds only current rows.
+        _ if type1 => "true".to_owned(),
+        Some(v) => format!("({valid_to} is null or {valid_to} = {v})"),
+        None => format!("{valid_to} is null"),
+    };
+    let changed = if strategy == "timestamp" {
+        format!("cur.{} < src.__sluice_time", meta["valid_from"])
+    } else {
+        check_cols
+            .iter()
+            .map(|c| format!("cur.{c} is distinct from src.{c}"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    let changed = if changed.is_empty() {
+        "false".to_owned()
+    } else {
+        changed
+    };
+    let type1_time = match &updated_at {
+        Some(u) if type1 => format!("cast(src.{u} as {})", kind.sql_type()),
+        _ => now.clone(),
+    };
+    let plan = Value::from_serialize(json!({
+        "target": target.to_string(),
+        "source_sql": source_sql,
+        "key": key,
+        "updated_at": updated_at,
+        "version_time": version_time,
+        "changed": changed,
+        "columns": quoted,
+        "now": now,
+        "meta": meta,
+        "current": current,
+        "valid_to_current": valid_to_current.clone().unwrap_or_else(|| format!("cast(null as {})", kind.sql_type())),
+        "hard_deletes": hard_deletes,
+        "type1_time": type1_time,
+    }));
+    let m = |name: &str| call(renderer, name, std::slice::from_ref(&plan));
+
+    // Columns the source gained since the last run join the table, as dbt.
+    let mut statements = Vec::new();
+    for (c, t) in &source_columns {
+        if exists
+            && !target_columns
+                .iter()
+                .any(|(tc, _)| tc.eq_ignore_ascii_case(c))
+        {
+            statements.push(format!("alter table {target} add column {} {t}", quote(c)));
+        }
+    }
+    let mut counts = SnapshotCounts::default();
+    let outcome = conn.transaction(&mut || {
+        for s in &statements {
+            conn.execute(s)?;
+        }
+        conn.execute(&m("snapshot_stage_source_sql")?)?;
+        // Without a table there are no current rows to stage.
+        if exists {
+            conn.execute(&m("snapshot_stage_current_sql")?)?;
+        }
+        let dupes = conn.query(&m("snapshot_duplicate_keys_sql")?)?;
+        if !dupes.is_empty() {
+            return Err(invariant_error(node, "the source has more than one row for a unique_key, so the snapshot would get several current rows per key", &dupes, "make the snapshot's select return one row per key (deduplicate it, or fix unique_key)"));
+        }
+        if !exists {
+            conn.execute(&m(if type1 { "snapshot_type1_create_sql" } else { "snapshot_create_sql" })?)?;
+            let n = conn.query("select count(*) from __sluice_snap_src")?;
+            counts.inserted = cell(&n);
+        } else {
+            if type1 {
+                conn.execute(&m("snapshot_type1_changes_sql")?)?;
+            } else {
+                conn.execute(&m("snapshot_changes_sql")?)?;
+            }
+            for row in conn.query("select __sluice_change, count(*) from __sluice_snap_changes group by 1")? {
+                let n: i64 = row.get(1).cloned().flatten().and_then(|s| s.parse().ok()).unwrap_or(0);
+                match row.first().cloned().flatten().as_deref() {
+                    Some("insert") => counts.inserted += n,
+                    Some("update") => {
+                        counts.updated += n;
+                        if !type1 {
+                            counts.inserted += n;
+                        }
+                    }
+                    Some("resurrect") => counts.inserted += n,
+                    Some("delete") => {
+                        counts.deleted += n;
+                        if hard_deletes == "new_record" {
+                            counts.inserted += n;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if type1 {
+                conn.execute(&m("snapshot_type1_apply_sql")?)?;
+            } else {
+                conn.execute(&m("snapshot_close_sql")?)?;
+                conn.execute(&m("snapshot_insert_sql")?)?;
+                if hard_deletes == "new_record" {
+                    conn.execute(&m("snapshot_deletion_markers_sql")?)?;
+                }
+            }
+            let problems = conn.query(&m(if type1 { "snapshot_type1_invariants_sql" } else { "snapshot_invariants_sql" })?)?;
+            if !problems.is_empty() {
+                return Err(invariant_error(node, "the snapshot's invariants would break", &problems, "nothing was written; this is a bug in the snapshot's SQL or its data (for example a pinned SLUICE_SNAPSHOT_TIME that does not move forward)"));
+            }
+        }
+        for t in ["__sluice_snap_src", "__sluice_snap_cur", "__sluice_snap_changes"] {
+            conn.execute(&format!("drop table if exists {t}"))?;
+        }
+        if options.dry_run {
+            return Err(Error::new(ErrorKind::Database, DRY_RUN));
+        }
+        Ok(())
+    });
+    match outcome {
+        Ok(()) => {
+            conn.record_relation(target, Some(crate::adapter::RelationType::Table));
+        }
+        Err(e) if options.dry_run && e.message() == DRY_RUN => {}
+        Err(e) => return Err(e),
+    }
+    let verb = if options.dry_run { "WOULD " } else { "" };
+    let code = if type1 {
+        format!(
+            "{verb}INSERT {}, UPDATE {}, DELETE {}",
+            counts.inserted, counts.updated, counts.deleted
+        )
+    } else {
+        format!(
+            "{verb}INSERT {}, UPDATE {}, INVALIDATE {}",
+            counts.inserted, counts.updated, counts.deleted
+        )
+    };
+    Ok((
+        Outcome {
+            code,
+            rows: Some(counts.inserted + counts.updated + counts.deleted),
+        },
+        counts,
+    ))
+}
+
+fn cell(rows: &[Vec<Option<String>>]) -> i64 {
+    rows.first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn invariant_error(node: &Node, what: &str, rows: &[Vec<Option<String>>], hint: &str) -> Error {
+    let keys: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let key = r
+                .first()
+                .cloned()
+                .flatten()
+                .unwrap_or_else(|| "NULL".into());
+            match r.get(1).cloned().flatten() {
+                Some(detail) => format!("{key} ({detail})"),
+                None => key,
+            }
+        })
+        .collect();
+    Error::new(
+        ErrorKind::Database,
+        format!("snapshot `{}`: {what}; rolled back", node.name),
+    )
+    .with_note(format!("keys: {}", keys.join(", ")))
+    .with_hint(hint.to_owned())
+}
+
+/// dbt's meta column names, renamed by `snapshot_meta_column_names`
+/// (keys `dbt_scd_id`, `dbt_updated_at`, `dbt_valid_from`, `dbt_valid_to`,
+/// `dbt_is_deleted`).
+///
+/// Errors: [`ErrorKind::Config`] for an unknown key.
+fn meta_names(node: &Node) -> Result<BTreeMap<String, String>> {
+    let mut names: BTreeMap<String, String> = [
+        "dbt_scd_id",
+        "dbt_updated_at",
+        "dbt_valid_from",
+        "dbt_valid_to",
+        "dbt_is_deleted",
+    ]
+    .iter()
+    .map(|k| ((*k).to_owned(), (*k).to_owned()))
+    .collect();
+    if let Some(Json::Object(map)) = node.config.get("snapshot_meta_column_names") {
+        for (k, v) in map {
+            let Some(slot) = names.get_mut(k) else {
+                return Err(config_error(
+                    node,
+                    format!("snapshot_meta_column_names has an unknown key `{k}`"),
+                    "the keys are dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to and dbt_is_deleted",
+                ));
+            };
+            if let Some(v) = v.as_str() {
+                *slot = v.to_owned();
+            }
+        }
+    }
+    Ok(names)
+}

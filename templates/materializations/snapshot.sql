@@ -1,0 +1,214 @@
+{#-
+  Snapshots: SCD Type 2 (strategies `timestamp` and `check`, as dbt's) and
+  SCD Type 1 (`type1`, a sluice extension). sluice's snapshot runner
+  (src/materialize/snapshot.rs) calls these macros in order inside one
+  transaction, then runs the invariant checks at the end of this file before
+  committing. A project macro of the same name replaces any of them.
+
+  Every macro takes `s`, the plan of one snapshot run:
+    s.target        the snapshot table, rendered
+    s.source_sql    the snapshot's compiled select
+    s.key           the unique_key as an expression over the source columns
+                    (a column, an expression, or row(a, b) for a list)
+    s.updated_at    the `updated_at` expression (timestamp strategy), or none
+    s.changed       the condition "source row `src` differs from current row
+                    `cur`" for the strategy (null-safe)
+    s.columns       the source's columns, quoted, in order
+    s.now           the run's snapshot time, as a typed SQL literal
+    s.meta          quoted meta column names: scd_id, updated_at, valid_from,
+                    valid_to, is_deleted (snapshot_meta_column_names)
+    s.current       the condition "this row is current" (valid_to is null, or
+                    equals dbt_valid_to_current)
+    s.valid_to_current  the literal current rows carry in valid_to (`null` by default)
+    s.hard_deletes  ignore | invalidate | new_record (type 2); ignore | delete (type 1)
+    s.version_time  when a new version starts: the row's updated_at
+                    (timestamp) or s.now (check)
+-#}
+
+{#- Staging: the source with its key and version time ... -#}
+{% macro snapshot_stage_source_sql(s) -%}
+create or replace temp table __sluice_snap_src as
+select *, {{ s.key }} as __sluice_key, {{ s.version_time }} as __sluice_time
+from (
+{{ s.source_sql }}
+) __sluice_source
+{%- endmacro %}
+
+{#- ... and the current rows of the snapshot table. -#}
+{% macro snapshot_stage_current_sql(s) -%}
+create or replace temp table __sluice_snap_cur as
+select *, {{ s.key }} as __sluice_key
+from {{ s.target }}
+where {{ s.current }}
+{%- endmacro %}
+
+{#- A source with two rows for one key would make two current versions
+    (dbt does not check this): list up to 10 such keys. -#}
+{% macro snapshot_duplicate_keys_sql(s) -%}
+select cast(__sluice_key as varchar) as key, count(*) as n
+from __sluice_snap_src
+group by __sluice_key
+having count(*) > 1
+order by 1
+limit 10
+{%- endmacro %}
+
+{#- What changes, one row per key: insert (a new key, or a key whose last
+    version was closed), update (the current version changed),
+    delete (the key left the source), resurrect (its current version is a
+    deletion marker and the key is back). -#}
+{% macro snapshot_changes_sql(s) -%}
+create or replace temp table __sluice_snap_changes as
+select src.__sluice_key,
+       case when cur.__sluice_key is null then 'insert'
+            {%- if s.hard_deletes == 'new_record' %}
+            when cur.{{ s.meta.is_deleted }} = 'True' then 'resurrect'
+            {%- endif %}
+            else 'update' end as __sluice_change,
+       {#- A version never starts before the one it follows ends. -#}
+       greatest(src.__sluice_time, coalesce(hist.__sluice_last_end, src.__sluice_time)
+                {%- if s.hard_deletes == 'new_record' %}, case when cur.{{ s.meta.is_deleted }} = 'True' then {{ s.now }} end{% endif %}) as __sluice_time
+from __sluice_snap_src src
+left join __sluice_snap_cur cur on cur.__sluice_key = src.__sluice_key
+left join (
+    select {{ s.key }} as __sluice_key, max({{ s.meta.valid_to }}) as __sluice_last_end
+    from {{ s.target }}
+    where not ({{ s.current }})
+    group by 1
+) hist on cur.__sluice_key is null and hist.__sluice_key = src.__sluice_key
+where cur.__sluice_key is null
+   or ({{ s.changed }})
+   {%- if s.hard_deletes == 'new_record' %}
+   or cur.{{ s.meta.is_deleted }} = 'True'
+   {%- endif %}
+{%- if s.hard_deletes in ('invalidate', 'new_record') %}
+union all
+select cur.__sluice_key, 'delete', {{ s.now }}
+from __sluice_snap_cur cur
+where not exists (select 1 from __sluice_snap_src src where src.__sluice_key = cur.__sluice_key)
+  {%- if s.hard_deletes == 'new_record' %}
+  and cur.{{ s.meta.is_deleted }} is distinct from 'True'
+  {%- endif %}
+{%- endif %};
+{%- endmacro %}
+
+{#- Close the current version of every updated, deleted or resurrected key. -#}
+{% macro snapshot_close_sql(s) -%}
+update {{ s.target }}
+set {{ s.meta.valid_to }} = ch.__sluice_time
+from __sluice_snap_changes ch
+where ch.__sluice_change in ('update', 'delete', 'resurrect')
+  and ch.__sluice_key = {{ s.key }}
+  and {{ s.current }};
+{%- endmacro %}
+
+{#- New current versions: new keys, changed rows, keys that came back. -#}
+{% macro snapshot_insert_sql(s) -%}
+insert into {{ s.target }} ({{ s.columns | join(', ') }}, {{ s.meta.scd_id }}, {{ s.meta.updated_at }}, {{ s.meta.valid_from }}, {{ s.meta.valid_to }}
+    {%- if s.hard_deletes == 'new_record' %}, {{ s.meta.is_deleted }}{% endif %})
+select {% for c in s.columns %}src.{{ c }}, {% endfor %}
+       md5(cast(src.__sluice_key as varchar) || '|' || cast(ch.__sluice_time as varchar)),
+       ch.__sluice_time, ch.__sluice_time, {{ s.valid_to_current }}
+       {%- if s.hard_deletes == 'new_record' %}, 'False'{% endif %}
+from __sluice_snap_changes ch
+join __sluice_snap_src src on src.__sluice_key = ch.__sluice_key
+where ch.__sluice_change in ('insert', 'update', 'resurrect');
+{%- endmacro %}
+
+{#- hard_deletes: new_record adds a deletion marker as the key's current version. -#}
+{% macro snapshot_deletion_markers_sql(s) -%}
+insert into {{ s.target }} ({{ s.columns | join(', ') }}, {{ s.meta.scd_id }}, {{ s.meta.updated_at }}, {{ s.meta.valid_from }}, {{ s.meta.valid_to }}, {{ s.meta.is_deleted }})
+select {% for c in s.columns %}cur.{{ c }}, {% endfor %}
+       md5(cast(cur.__sluice_key as varchar) || '|' || cast(ch.__sluice_time as varchar)),
+       ch.__sluice_time, ch.__sluice_time, {{ s.valid_to_current }}, 'True'
+from __sluice_snap_changes ch
+join __sluice_snap_cur cur on cur.__sluice_key = ch.__sluice_key
+where ch.__sluice_change = 'delete';
+{%- endmacro %}
+
+{#- The first run: every source row is a current version. -#}
+{% macro snapshot_create_sql(s) -%}
+create table {{ s.target }} as
+select {% for c in s.columns %}{{ c }}, {% endfor %}
+       md5(cast(__sluice_key as varchar) || '|' || cast(__sluice_time as varchar)) as {{ s.meta.scd_id }},
+       __sluice_time as {{ s.meta.updated_at }},
+       __sluice_time as {{ s.meta.valid_from }},
+       {{ s.valid_to_current }} as {{ s.meta.valid_to }}
+       {%- if s.hard_deletes == 'new_record' %}, 'False' as {{ s.meta.is_deleted }}{% endif %}
+from __sluice_snap_src;
+{%- endmacro %}
+
+{#- The invariants of the keys this run touched: at most one current row per
+    key, valid_from < valid_to, versions that do not overlap. Returns up to
+    10 (key, problem) rows; any row fails the run, which is rolled back. -#}
+{% macro snapshot_invariants_sql(s) -%}
+with touched as (
+    select distinct __sluice_key from __sluice_snap_changes
+),
+versions as (
+    select {{ s.key }} as __sluice_key,
+           {{ s.meta.valid_from }} as vf,
+           case when {{ s.current }} then null else {{ s.meta.valid_to }} end as vt
+    from {{ s.target }}
+    where {{ s.key }} in (select __sluice_key from touched)
+),
+ordered as (
+    select *, lead(vf) over (partition by __sluice_key order by vf, vt nulls last) as next_vf,
+           count(*) filter (where vt is null) over (partition by __sluice_key) as n_current
+    from versions
+)
+select cast(__sluice_key as varchar) as key,
+       case when n_current > 1 then 'more than one current row'
+            when vt is not null and vt <= vf then 'dbt_valid_from is not before dbt_valid_to'
+            when next_vf is not null and (vt is null or vt > next_vf) then 'versions overlap'
+       end as problem
+from ordered
+where n_current > 1
+   or (vt is not null and vt <= vf)
+   or (next_vf is not null and (vt is null or vt > next_vf))
+order by 1
+limit 10
+{%- endmacro %}
+
+{#- SCD Type 1 (sluice): one row per key, overwritten in place. -#}
+{% macro snapshot_type1_create_sql(s) -%}
+create table {{ s.target }} as
+select {% for c in s.columns %}{{ c }}, {% endfor %}__sluice_time as {{ s.meta.updated_at }}
+from __sluice_snap_src;
+{%- endmacro %}
+
+{% macro snapshot_type1_changes_sql(s) -%}
+create or replace temp table __sluice_snap_changes as
+select src.__sluice_key,
+       case when cur.__sluice_key is null then 'insert' else 'update' end as __sluice_change,
+       {{ s.now }} as __sluice_time
+from __sluice_snap_src src
+left join __sluice_snap_cur cur on cur.__sluice_key = src.__sluice_key
+where cur.__sluice_key is null or ({{ s.changed }})
+{%- if s.hard_deletes == 'delete' %}
+union all
+select cur.__sluice_key, 'delete', {{ s.now }}
+from __sluice_snap_cur cur
+where not exists (select 1 from __sluice_snap_src src where src.__sluice_key = cur.__sluice_key)
+{%- endif %};
+{%- endmacro %}
+
+{% macro snapshot_type1_apply_sql(s) -%}
+delete from {{ s.target }}
+where {{ s.key }} in (select __sluice_key from __sluice_snap_changes where __sluice_change in ('update', 'delete'));
+insert into {{ s.target }} ({{ s.columns | join(', ') }}, {{ s.meta.updated_at }})
+select {% for c in s.columns %}src.{{ c }}, {% endfor %}{{ s.type1_time }}
+from __sluice_snap_changes ch
+join __sluice_snap_src src on src.__sluice_key = ch.__sluice_key
+where ch.__sluice_change in ('insert', 'update');
+{%- endmacro %}
+
+{#- Type 1 invariant: one row per key. -#}
+{% macro snapshot_type1_invariants_sql(s) -%}
+select cast({{ s.key }} as varchar) as key, 'more than one row' as problem
+from {{ s.target }}
+group by {{ s.key }}
+having count(*) > 1
+order by 1
+limit 10
+{%- endmacro %}
