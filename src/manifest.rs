@@ -918,7 +918,7 @@ fn resolve_dependencies(
         .collect();
     for node in nodes.iter() {
         match node.resource_type {
-            ResourceType::Model | ResourceType::Seed => {
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot => {
                 by_name.insert(node.name.clone(), node.unique_id.clone());
             }
             ResourceType::Source => {

@@ -301,7 +301,7 @@ pub fn run(
         None => format!("{valid_to} is null"),
     };
     let changed = if strategy == "timestamp" {
-        format!("cur.{} < src.__sluice_time", meta["valid_from"])
+        format!("cur.{} < src.__sluice_time", meta["updated_at"])
     } else {
         check_cols
             .iter()

@@ -12,7 +12,9 @@
                     (a column, an expression, or row(a, b) for a list)
     s.updated_at    the `updated_at` expression (timestamp strategy), or none
     s.changed       the condition "source row `src` differs from current row
-                    `cur`" for the strategy (null-safe)
+                    `cur`" for the strategy (null-safe); for timestamp, the
+                    row's updated_at is later than the one the current
+                    version recorded in dbt_updated_at
     s.columns       the source's columns, quoted, in order
     s.now           the run's snapshot time, as a typed SQL literal
     s.meta          quoted meta column names: scd_id, updated_at, valid_from,
@@ -65,9 +67,20 @@ select src.__sluice_key,
             when cur.{{ s.meta.is_deleted }} = 'True' then 'resurrect'
             {%- endif %}
             else 'update' end as __sluice_change,
-       {#- A version never starts before the one it follows ends. -#}
-       greatest(src.__sluice_time, coalesce(hist.__sluice_last_end, src.__sluice_time)
-                {%- if s.hard_deletes == 'new_record' %}, case when cur.{{ s.meta.is_deleted }} = 'True' then {{ s.now }} end{% endif %}) as __sluice_time
+       {#- When the new version starts (and the current one ends): the row's
+           own time, unless that is not after the version it follows began
+           or ended (a key back after a delete; an updated_at older than the
+           last boundary); then the run's time. Versions never overlap or
+           run backwards. -#}
+       case
+           when cur.__sluice_key is null
+               then greatest(src.__sluice_time, coalesce(hist.__sluice_last_end, src.__sluice_time))
+           {%- if s.hard_deletes == 'new_record' %}
+           when cur.{{ s.meta.is_deleted }} = 'True' then greatest(src.__sluice_time, {{ s.now }})
+           {%- endif %}
+           when src.__sluice_time > cur.{{ s.meta.valid_from }} then src.__sluice_time
+           else {{ s.now }}
+       end as __sluice_time
 from __sluice_snap_src src
 left join __sluice_snap_cur cur on cur.__sluice_key = src.__sluice_key
 left join (
@@ -108,7 +121,8 @@ insert into {{ s.target }} ({{ s.columns | join(', ') }}, {{ s.meta.scd_id }}, {
     {%- if s.hard_deletes == 'new_record' %}, {{ s.meta.is_deleted }}{% endif %})
 select {% for c in s.columns %}src.{{ c }}, {% endfor %}
        md5(cast(src.__sluice_key as varchar) || '|' || cast(ch.__sluice_time as varchar)),
-       ch.__sluice_time, ch.__sluice_time, {{ s.valid_to_current }}
+       {#- updated_at keeps the row's own time; valid_from may be later (see changes). #}
+       src.__sluice_time, ch.__sluice_time, {{ s.valid_to_current }}
        {%- if s.hard_deletes == 'new_record' %}, 'False'{% endif %}
 from __sluice_snap_changes ch
 join __sluice_snap_src src on src.__sluice_key = ch.__sluice_key

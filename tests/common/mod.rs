@@ -64,8 +64,14 @@ impl TempProject {
     /// Runs the sluice binary with `args` and `--project-dir <root>`, from the temp dir,
     /// with HOME pointed at the temp dir so no user profiles.yml interferes.
     pub fn sluice(&self, args: &[&str]) -> Run {
+        self.sluice_env(args, &[])
+    }
+
+    /// [`TempProject::sluice`] with extra environment variables.
+    pub fn sluice_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(args)
+            .envs(envs.iter().copied())
             .arg("--project-dir")
             .arg(self.root())
             .current_dir(self.dir.path())
