@@ -124,7 +124,8 @@ struct Parsed {
 }
 
 /// With `SLUICE_TIMINGS` set, prints how long each stage took (for benchmarks).
-fn stage(name: &str, since: Instant) {
+/// With `SLUICE_TIMINGS` set, prints how long stage `name` took since `since`.
+pub fn stage(name: &str, since: Instant) {
     if std::env::var_os("SLUICE_TIMINGS").is_some() {
         eprintln!(
             "timing: {name:<16} {:>8.1} ms",

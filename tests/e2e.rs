@@ -32,6 +32,11 @@ fn build_passes_and_marts_match_the_seeds() {
 
     // Row counts the seeds imply, computed independently from the seed tables.
     assert_eq!(p.scalar("select count(*) from main_marts.customers"), 100);
+    // The snapshot's first run: one current version per customer.
+    assert_eq!(
+        p.scalar("select count(*) from snapshots.customers_snapshot where dbt_valid_to is null"),
+        p.scalar("select count(*) from main_raw.raw_customers")
+    );
     assert_eq!(
         p.scalar("select count(*) from main_marts.orders"),
         p.scalar("select count(*) from main_raw.raw_orders where order_date >= date '2024-01-01'")

@@ -169,6 +169,7 @@ pub fn run(
     }
 
     // The source's columns, and the reserved names they must not use.
+    let prepare = std::time::Instant::now();
     let described = conn.query(&format!(
         "describe select * from (\n{source_sql}\n) __sluice_source"
     ))?;
@@ -334,6 +335,12 @@ pub fn run(
         "type1_time": type1_time,
     }));
     let m = |name: &str| call(renderer, name, std::slice::from_ref(&plan));
+    let timed = |what: &str, sql: &str| -> Result<()> {
+        let t = std::time::Instant::now();
+        let r = conn.execute(sql);
+        crate::commands::stage(what, t);
+        r
+    };
 
     // Columns the source gained since the last run join the table, as dbt.
     let mut statements = Vec::new();
@@ -347,16 +354,20 @@ pub fn run(
         }
     }
     let mut counts = SnapshotCounts::default();
+    crate::commands::stage("snap prepare", prepare);
+    let in_transaction = std::time::Instant::now();
     let outcome = conn.transaction(&mut || {
         for s in &statements {
             conn.execute(s)?;
         }
-        conn.execute(&m("snapshot_stage_source_sql")?)?;
+        timed("snap stage_source", &m("snapshot_stage_source_sql")?)?;
         // Without a table there are no current rows to stage.
         if exists {
-            conn.execute(&m("snapshot_stage_current_sql")?)?;
+            timed("snap stage_current", &m("snapshot_stage_current_sql")?)?;
         }
+        let t = std::time::Instant::now();
         let dupes = conn.query(&m("snapshot_duplicate_keys_sql")?)?;
+        crate::commands::stage("snap duplicates", t);
         if !dupes.is_empty() {
             return Err(invariant_error(node, "the source has more than one row for a unique_key, so the snapshot would get several current rows per key", &dupes, "make the snapshot's select return one row per key (deduplicate it, or fix unique_key)"));
         }
@@ -366,9 +377,9 @@ pub fn run(
             counts.inserted = cell(&n);
         } else {
             if type1 {
-                conn.execute(&m("snapshot_type1_changes_sql")?)?;
+                timed("snap type1_changes", &m("snapshot_type1_changes_sql")?)?;
             } else {
-                conn.execute(&m("snapshot_changes_sql")?)?;
+                timed("snap changes", &m("snapshot_changes_sql")?)?;
             }
             for row in conn.query("select __sluice_change, count(*) from __sluice_snap_changes group by 1")? {
                 let n: i64 = row.get(1).cloned().flatten().and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -391,27 +402,30 @@ pub fn run(
                 }
             }
             if type1 {
-                conn.execute(&m("snapshot_type1_apply_sql")?)?;
+                timed("snap type1_apply", &m("snapshot_type1_apply_sql")?)?;
             } else {
-                conn.execute(&m("snapshot_close_sql")?)?;
-                conn.execute(&m("snapshot_insert_sql")?)?;
+                timed("snap close", &m("snapshot_close_sql")?)?;
+                timed("snap insert", &m("snapshot_insert_sql")?)?;
                 if hard_deletes == "new_record" {
                     conn.execute(&m("snapshot_deletion_markers_sql")?)?;
                 }
             }
+            let t = std::time::Instant::now();
             let problems = conn.query(&m(if type1 { "snapshot_type1_invariants_sql" } else { "snapshot_invariants_sql" })?)?;
+            crate::commands::stage("snap invariants", t);
             if !problems.is_empty() {
                 return Err(invariant_error(node, "the snapshot's invariants would break", &problems, "nothing was written; this is a bug in the snapshot's SQL or its data (for example a pinned SLUICE_SNAPSHOT_TIME that does not move forward)"));
             }
         }
-        for t in ["__sluice_snap_src", "__sluice_snap_cur", "__sluice_snap_changes"] {
-            conn.execute(&format!("drop table if exists {t}"))?;
-        }
+        conn.execute(
+            "drop view if exists __sluice_snap_cur; drop table if exists __sluice_snap_src; drop table if exists __sluice_snap_changes",
+        )?;
         if options.dry_run {
             return Err(Error::new(ErrorKind::Database, DRY_RUN));
         }
         Ok(())
     });
+    crate::commands::stage("snap transaction", in_transaction);
     match outcome {
         Ok(()) => {
             conn.record_relation(target, Some(crate::adapter::RelationType::Table));

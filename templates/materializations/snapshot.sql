@@ -36,9 +36,10 @@ from (
 ) __sluice_source
 {%- endmacro %}
 
-{#- ... and the current rows of the snapshot table. -#}
+{#- ... and the current rows of the snapshot table (a view: copying them
+    would cost more than reading them where they are). -#}
 {% macro snapshot_stage_current_sql(s) -%}
-create or replace temp table __sluice_snap_cur as
+create or replace temp view __sluice_snap_cur as
 select *, {{ s.key }} as __sluice_key
 from {{ s.target }}
 where {{ s.current }}
@@ -47,10 +48,14 @@ where {{ s.current }}
 {#- A source with two rows for one key would make two current versions
     (dbt does not check this): list up to 10 such keys. -#}
 {% macro snapshot_duplicate_keys_sql(s) -%}
-select cast(__sluice_key as varchar) as key, count(*) as n
-from __sluice_snap_src
+{#- Neighbours in key order (a sort is cheaper here than a hash aggregate). -#}
+select cast(__sluice_key as varchar) as key, count(*) + 1 as n
+from (
+    select __sluice_key, lead(__sluice_key) over (order by __sluice_key) as __sluice_next
+    from __sluice_snap_src
+) d
+where __sluice_key is not distinct from __sluice_next
 group by __sluice_key
-having count(*) > 1
 order by 1
 limit 10
 {%- endmacro %}
@@ -84,6 +89,7 @@ select src.__sluice_key,
 from __sluice_snap_src src
 left join __sluice_snap_cur cur on cur.__sluice_key = src.__sluice_key
 left join (
+    {#- Closed history (joined only to keys without a current row). -#}
     select {{ s.key }} as __sluice_key, max({{ s.meta.valid_to }}) as __sluice_last_end
     from {{ s.target }}
     where not ({{ s.current }})
