@@ -259,12 +259,15 @@ fn execute_with(
     stage("open database", t);
     let t = Instant::now();
     // `is_incremental()` depends on what the warehouse holds, so it is known before compiling.
+    // One catalog read answers every model (a lookup each costs ~9 ms on a
+    // large catalog), and serves the run too unless on-run-start hooks may
+    // change what exists.
+    let catalog = db.catalog()?;
     let resolver = Arc::new(Resolver {
-        // One catalog read answers every model (a lookup each costs ~9 ms on a large catalog).
         incremental: incremental_models(
             &p.manifest,
             &selected,
-            &db.connect_cached(db.catalog()?)?,
+            &db.connect_cached(catalog.clone())?,
             full_refresh,
         )?,
         empty: g.empty,
@@ -277,7 +280,12 @@ fn execute_with(
     let t = Instant::now();
     write_manifest(&p, &compiled, &inv)?;
     stage("manifest.json", t);
-    run_hooks(&p, &resolver, &db, false)?;
+    let catalog = if p.project.config.run_hooks(false).is_empty() {
+        catalog
+    } else {
+        run_hooks(&p, &resolver, &db, false)?;
+        db.catalog()?
+    };
     let threads = g.threads.unwrap_or(target.threads).max(1);
     printer.line("");
     printer.line(&format!(
@@ -306,7 +314,9 @@ fn execute_with(
             project_root: &p.project.root,
             target_path: &p.project.config.target_path,
         };
-        run::execute(&cx, &p.graph, &db, &selected, &compiled, &options, &printer)?
+        run::execute(
+            &cx, &p.graph, &db, catalog, &selected, &compiled, &options, &printer,
+        )?
     };
     stage("execute", t);
     run_hooks(&p, &resolver, &db, true)?;

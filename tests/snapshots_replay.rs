@@ -369,6 +369,15 @@ fn a_snapshot_without_a_strategy_fails_with_a_hint() {
     assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
     let run = snapshot_at(&p, &["snapshot", "-s", "broken"], "2024-02-01 00:00:00");
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("snapshot `broken`: no `strategy` is set"), "{}", run.stderr);
-    assert!(run.stderr.contains("hint: set strategy='timestamp'"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("snapshot `broken`: no `strategy` is set"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: set strategy='timestamp'"),
+        "{}",
+        run.stderr
+    );
 }

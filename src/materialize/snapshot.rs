@@ -198,6 +198,11 @@ pub fn run(
         ));
     }
     let updated_type = match &updated_at {
+        // A plain column: its type is already known.
+        Some(u) if source_columns.iter().any(|(c, _)| c == u) => source_columns
+            .iter()
+            .find(|(c, _)| c == u)
+            .map(|(_, t)| t.clone()),
         Some(u) => Some(
             conn.query(&format!(
                 "describe select {u} as u from (\n{source_sql}\n) __sluice_source"

@@ -126,6 +126,7 @@ struct Sched {
 /// Runs `selected` nodes (positions in `manifest`) and returns their
 /// results in the order they finished.
 ///
+/// `catalog` is what the warehouse held when the run started.
 /// `compiled` holds the compile result of every selected model and test;
 /// those marked [`Compiled::introspective`] are compiled again on a live
 /// connection right before they run, as dbt compiles each node just before
@@ -136,6 +137,7 @@ pub fn execute(
     cx: &CompileContext,
     graph: &Graph,
     db: &Database,
+    catalog: Arc<crate::adapter::duckdb::Catalog>,
     selected: &BTreeSet<usize>,
     compiled: &HashMap<usize, Result<Compiled>>,
     options: &RunOptions,
@@ -229,9 +231,8 @@ pub fn execute(
     });
     let wake = Condvar::new();
     let threads = options.threads.max(1).min(total.max(1));
-    // One catalog snapshot for the run: per-model information_schema lookups
-    // would cost more than building the models (see adapter::duckdb::Catalog).
-    let catalog = db.catalog()?;
+    // `catalog`: one snapshot for the run; per-model information_schema
+    // lookups would cost more than building the models (see adapter::duckdb::Catalog).
     // Create each schema the run writes to once, not once per node.
     let setup = db.connect()?;
     let mut schemas = BTreeSet::new();
