@@ -9,7 +9,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::data_tests;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Location, Result};
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 use crate::render::{Introspection, NodeScope, Phase, Renderer, Resolver};
 
@@ -273,6 +273,11 @@ fn finish(
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     }
     write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
+    if !introspective {
+        if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
+            check_sql(node, own, &path)?;
+        }
+    }
     Ok(Compiled {
         code,
         path,
@@ -280,6 +285,57 @@ fn finish(
         post_hooks: render_hooks(cx.renderer, cx.resolver, node, "post-hook")?,
         introspective,
     })
+}
+
+/// Checks the syntax of `own`, node's rendered SQL (before ephemeral CTEs
+/// are injected), for models, snapshots and singular tests written in `.sql`
+/// files, and reports an error at the line of the template that produced it.
+///
+/// Errors: [`ErrorKind::Sql`] located in the node's file, with the compiled
+/// line (`compiled`: the compiled file's path) in a note.
+fn check_sql(node: &Node, own: &str, compiled: &Path) -> Result<()> {
+    let checked = match node.resource_type {
+        ResourceType::Model | ResourceType::Snapshot => true,
+        ResourceType::Test => node.test_metadata.is_none(),
+        _ => false,
+    };
+    let from_sql_file = node
+        .original_file_path
+        .extension()
+        .is_some_and(|e| e == "sql");
+    if !checked || !from_sql_file {
+        return Ok(());
+    }
+    let Some(err) = crate::sql::check_syntax(own) else {
+        return Ok(());
+    };
+    let (line, col) = crate::sql::map_to_template(&node.raw_code, own, err.line, err.col);
+    let compiled_line = own
+        .lines()
+        .nth(err.line.saturating_sub(1))
+        .unwrap_or("")
+        .trim();
+    Err(Error::new(
+        ErrorKind::Sql,
+        format!(
+            "SQL syntax error in {} `{}`: {}",
+            node.resource_type.as_str(),
+            node.name,
+            err.message
+        ),
+    )
+    .with_location(Location::new(
+        &node.original_file_path,
+        line,
+        col,
+        Some(&node.raw_code),
+    ))
+    .with_note(format!(
+        "in the compiled SQL (line {}, column {}): {compiled_line}",
+        err.line, err.col
+    ))
+    .with_note(format!("compiled code at {}", slash(compiled)))
+    .with_hint("found before running anything: the SQL does not parse as DuckDB SQL"))
 }
 
 /// Renders a model's `pre-hook` / `post-hook` statements in its compile context.

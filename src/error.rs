@@ -38,6 +38,8 @@ pub enum ErrorKind {
     Selector,
     /// The warehouse rejected a statement or could not be opened.
     Database,
+    /// Compiled SQL does not parse.
+    Sql,
     /// The command line was used wrongly.
     Usage,
 }

@@ -36,6 +36,7 @@ pub mod project;
 pub mod render;
 pub mod run;
 pub mod selector;
+pub mod sql;
 pub mod state;
 pub mod unit_tests;
 

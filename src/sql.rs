@@ -1,0 +1,195 @@
+//! Understanding the compiled SQL: syntax checks at compile time, and a
+//! source map from rendered SQL back to the Jinja template, so an error
+//! points at the line the user wrote.
+//!
+//! Every compiled model, snapshot and singular test is parsed with
+//! sqlparser's dialect for the target (DuckDB). sqlparser does not know all
+//! of DuckDB's grammar, so a statement it rejects is also given to DuckDB's
+//! own parser (`json_serialize_sql`, in an in-memory database, parsing only):
+//! only SQL both reject is reported, and never a false alarm on valid DuckDB.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use similar::{Algorithm, DiffOp, TextDiff};
+use sqlparser::dialect::DuckDbDialect;
+use sqlparser::parser::Parser;
+
+/// A syntax error in a compiled SQL text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// The parser's message, without its position.
+    pub message: String,
+    /// 1-based line in the compiled text.
+    pub line: usize,
+    /// 1-based column (characters) in the compiled text.
+    pub col: usize,
+}
+
+/// Parses `sql` with sqlparser's DuckDB dialect and, when that fails, with
+/// DuckDB's own parser; returns the error when both reject it (sqlparser's
+/// message and position, which say what was expected).
+pub fn check_syntax(sql: &str) -> Option<SyntaxError> {
+    let err = Parser::parse_sql(&DuckDbDialect {}, sql).err()?;
+    if duckdb_accepts(sql) {
+        return None;
+    }
+    static AT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\s*at Line: (\d+), Column: (\d+)\s*$").expect("valid regex"));
+    let text = err.to_string();
+    let text = text.strip_prefix("sql parser error: ").unwrap_or(&text);
+    let (message, line, col) = match AT.captures(text) {
+        Some(c) => (
+            text[..c.get(0).expect("match").start()].to_owned(),
+            c[1].parse().unwrap_or(1),
+            c[2].parse().unwrap_or(1),
+        ),
+        None => (text.to_owned(), 1, 1),
+    };
+    Some(SyntaxError { message, line, col })
+}
+
+/// Whether DuckDB's parser accepts `sql` (no binding: tables need not exist).
+/// Without DuckDB at hand, it counts as a rejection.
+fn duckdb_accepts(sql: &str) -> bool {
+    let Ok(conn) = duckdb::Connection::open_in_memory() else {
+        return false;
+    };
+    let json: Result<String, _> =
+        conn.query_row("select json_serialize_sql(?)", [sql], |r| r.get(0));
+    match json {
+        Ok(json) => serde_json::from_str::<serde_json::Value>(&json)
+            .map(|v| v["error"] != serde_json::Value::Bool(true))
+            .unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// Maps `line:col` (1-based) in `rendered` back to `template`, the Jinja it
+/// was rendered from: text copied from the template maps to itself; text a
+/// Jinja tag produced (an expression, a macro call, a loop) maps to the start
+/// of that tag. The map is a character diff of the two texts, built only
+/// when an error needs it.
+pub fn map_to_template(template: &str, rendered: &str, line: usize, col: usize) -> (usize, usize) {
+    let target = char_offset(rendered, line, col);
+    let diff = TextDiff::configure()
+        .algorithm(Algorithm::Myers)
+        .timeout(std::time::Duration::from_millis(500))
+        .diff_chars(template, rendered);
+    let mut old = 0;
+    for op in diff.ops() {
+        match *op {
+            DiffOp::Equal {
+                old_index,
+                new_index,
+                len,
+            } => {
+                if target < new_index + len {
+                    old = old_index + target.saturating_sub(new_index);
+                    break;
+                }
+                old = old_index + len;
+            }
+            DiffOp::Insert {
+                old_index,
+                new_index,
+                new_len,
+            } => {
+                if target < new_index + new_len {
+                    old = old_index;
+                    break;
+                }
+            }
+            DiffOp::Replace {
+                old_index,
+                new_index,
+                new_len,
+                ..
+            } => {
+                if target < new_index + new_len {
+                    old = old_index;
+                    break;
+                }
+            }
+            DiffOp::Delete { .. } => {}
+        }
+    }
+    // A position inside a tag points at the tag's start: the `{{`/`{%`.
+    let old = tag_start(template, old).unwrap_or(old);
+    line_col(template, old)
+}
+
+/// The character offset of `line:col` (1-based) in `text`.
+fn char_offset(text: &str, line: usize, col: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return offset + (col.saturating_sub(1)).min(l.chars().count());
+        }
+        offset += l.chars().count();
+    }
+    offset
+}
+
+/// 1-based line and column of character `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut line = 1;
+    let mut col = 1;
+    for c in text.chars().take(offset) {
+        if c == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    (line, col)
+}
+
+/// When character `offset` of `template` lies inside a `{{ }}` / `{% %}`
+/// tag, the offset of the tag's start.
+fn tag_start(template: &str, offset: usize) -> Option<usize> {
+    let chars: Vec<char> = template.chars().collect();
+    let mut i = offset.min(chars.len());
+    while i >= 2 {
+        let pair = (chars[i - 2], chars[i - 1]);
+        if pair == ('}', '}') || pair == ('%', '}') {
+            return None;
+        }
+        if pair == ('{', '{') || pair == ('{', '%') {
+            return Some(i - 2);
+        }
+        i -= 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_duckdb_that_sqlparser_rejects_is_not_an_error() {
+        // sqlparser 0.59 does not parse DuckDB's FROM-first form.
+        assert_eq!(check_syntax("from t select a"), None);
+        assert_eq!(check_syntax("select * exclude (a) from t"), None);
+    }
+
+    #[test]
+    fn a_real_syntax_error_has_the_parsers_position() {
+        let err = check_syntax("select a,\n  b frm t where").unwrap();
+        assert_eq!((err.line, err.col), (2, 9), "{err:?}");
+        assert!(err.message.contains("found: t"), "{}", err.message);
+    }
+
+    #[test]
+    fn positions_map_back_through_expressions_and_loops() {
+        let template =
+            "select\n  {{ cols }},\n{% for x in xs %}  {{ x }},\n{% endfor %}  oops frm t\n";
+        let rendered = "select\n  a, b,\n  x1,\n  x2,\n  oops frm t\n";
+        // `frm` on rendered line 5 is template line 4.
+        assert_eq!(map_to_template(template, rendered, 5, 8), (4, 20));
+        // Text an expression produced points at the expression.
+        assert_eq!(map_to_template(template, rendered, 2, 6), (2, 3));
+    }
+}
