@@ -193,3 +193,53 @@ mod tests {
         assert_eq!(map_to_template(template, rendered, 2, 6), (2, 3));
     }
 }
+
+/// Where in `compiled` the statement DuckDB rejected went wrong, from the
+/// `LINE n: <text>` and caret lines of its error `message`: the quoted text
+/// is looked up in `compiled` (the statement DuckDB saw wraps it, so its own
+/// line numbers do not apply). Returns a 1-based line and column of
+/// `compiled`, or `None` when the message has no position or the text is
+/// not found exactly once.
+pub fn locate_engine_error(message: &str, compiled: &str) -> Option<(usize, usize)> {
+    static LINE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?m)^LINE \d+: ?(.*)$").expect("valid regex"));
+    let caps = LINE.captures(message)?;
+    let whole = caps.get(0).expect("match");
+    let snippet = caps.get(1).expect("group").as_str();
+    let prefix_len = whole.as_str().len() - snippet.len();
+    let caret_line = message[whole.end()..].lines().nth(1)?;
+    let caret = caret_line.find('^')?;
+    let offset_in_snippet = caret.checked_sub(prefix_len)?;
+    // DuckDB trims long lines around the error with "..."; match the part
+    // without the ellipsis.
+    let core = snippet.trim_start_matches("...").trim_end_matches("...");
+    let skipped = snippet.len() - snippet.trim_start_matches("...").len();
+    let core = core.trim_end();
+    if core.trim().len() < 3 {
+        return None;
+    }
+    let mut found = compiled.match_indices(core);
+    let (at, _) = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    let byte = at + offset_in_snippet.saturating_sub(skipped);
+    let byte = byte.min(compiled.len());
+    let before = &compiled[..byte];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some((line, col))
+}
+
+#[cfg(test)]
+mod engine_error_tests {
+    use super::locate_engine_error;
+
+    #[test]
+    fn duckdb_positions_are_found_in_the_compiled_sql() {
+        let compiled = "select\n    orders.order_id,\n    orders.no_such_column\nfrom orders";
+        let message = "Binder Error: Referenced column \"no_such_column\" not found in FROM clause!\n\nLINE 4:     orders.no_such_column\n                   ^";
+        assert_eq!(locate_engine_error(message, compiled), Some((3, 12)));
+        assert_eq!(locate_engine_error("Catalog Error: nope", compiled), None);
+    }
+}

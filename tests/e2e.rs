@@ -646,3 +646,29 @@ fn retry_reruns_what_failed_and_was_skipped() {
         again.stderr
     );
 }
+
+#[test]
+fn a_warehouse_error_points_at_the_models_own_line() {
+    // DuckDB quotes the compiled line it rejected; sluice maps it back
+    // through the template to the file the user wrote.
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["build", "-q"]).code, 0);
+    let text = p.read("models/marts/orders.sql");
+    let line = text
+        .lines()
+        .position(|l| l.contains("orders.status,"))
+        .expect("the orders mart selects orders.status")
+        + 1;
+    p.write(
+        "models/marts/orders.sql",
+        &text.replace("orders.status,", "orders.no_such_column,"),
+    );
+    let run = p.sluice(&["run", "-s", "orders"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("--> models/marts/orders.sql:{line}:9")),
+        "{}",
+        run.stderr
+    );
+}

@@ -509,10 +509,11 @@ fn run_node(
                     .map_err(|e| e.with_note("in a pre-hook"))?;
             }
             let built = if node.config.materialized() == "incremental" {
-                materialize::incremental::run(renderer, conn, node, &c.code, options.full_refresh)?
+                materialize::incremental::run(renderer, conn, node, &c.code, options.full_refresh)
             } else {
-                materialize::run_model(renderer, conn, node, &c.code)?
-            };
+                materialize::run_model(renderer, conn, node, &c.code)
+            }
+            .map_err(|e| locate_in_template(e, node, &c.code))?;
             for hook in &c.post_hooks {
                 conn.execute(hook)
                     .map_err(|e| e.with_note("in a post-hook"))?;
@@ -580,6 +581,26 @@ fn run_node(
             }))
         }
     }
+}
+
+/// Points a warehouse error at the model's own file: DuckDB quotes the line
+/// it rejected, which is found in the compiled SQL and mapped back through
+/// the template (see [`crate::sql::map_to_template`]).
+fn locate_in_template(err: Error, node: &Node, compiled: &str) -> Error {
+    if err.kind() != crate::ErrorKind::Database || err.location().is_some() {
+        return err;
+    }
+    let Some((line, col)) = crate::sql::locate_engine_error(err.message(), compiled) else {
+        return err;
+    };
+    let (t_line, t_col) = crate::sql::map_to_template(&node.raw_code, compiled, line, col);
+    err.with_location(crate::error::Location::new(
+        &node.original_file_path,
+        t_line,
+        t_col,
+        Some(&node.raw_code),
+    ))
+    .with_note(format!("at line {line}, column {col} of the compiled SQL"))
 }
 
 /// Counts of each status, for the summary line.
