@@ -174,6 +174,23 @@ fn parse(g: &GlobalArgs, printer: &Printer) -> Result<Parsed> {
     })
 }
 
+/// Prints the compile warnings (tables read without ref or source), in
+/// node order, unless quiet.
+fn print_warnings(compiled: &HashMap<usize, Result<Compiled>>, quiet: bool) {
+    if quiet {
+        return;
+    }
+    let mut order: Vec<&usize> = compiled.keys().collect();
+    order.sort_unstable();
+    for i in order {
+        if let Ok(c) = &compiled[i] {
+            for w in &c.warnings {
+                eprint!("{w}");
+            }
+        }
+    }
+}
+
 /// Compiles the selected nodes (see [`compile_all`]), keyed by position.
 fn compile_selected(
     p: &Parsed,
@@ -277,6 +294,7 @@ fn execute_with(
     let t = Instant::now();
     let compiled = compile_selected(&p, &resolver, &selected);
     stage("compile", t);
+    print_warnings(&compiled, g.quiet);
     let t = Instant::now();
     write_manifest(&p, &compiled, &inv)?;
     stage("manifest.json", t);
@@ -477,6 +495,7 @@ fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<
         }
     }
     stage("compile", t);
+    print_warnings(&compiled, g.quiet);
     let t = Instant::now();
     write_manifest(&p, &compiled, &inv)?;
     stage("manifest.json", t);

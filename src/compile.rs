@@ -29,6 +29,9 @@ pub struct Compiled {
     /// lookups): compiled ahead of a run, such a node is compiled again
     /// right before it runs, when its parents exist (see [`compile_one`]).
     pub introspective: bool,
+    /// Warnings about the SQL, rendered for people: tables read without
+    /// `ref()` or `source()`.
+    pub warnings: Vec<String>,
 }
 
 /// Where a node's compiled SQL goes, relative to the project root:
@@ -273,9 +276,11 @@ fn finish(
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     }
     write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
+    let mut warnings = Vec::new();
     if !introspective {
         if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
             check_sql(node, own, &path)?;
+            warnings = undeclared_reads(cx, node, own);
         }
     }
     Ok(Compiled {
@@ -284,6 +289,7 @@ fn finish(
         pre_hooks: render_hooks(cx.renderer, cx.resolver, node, "pre-hook")?,
         post_hooks: render_hooks(cx.renderer, cx.resolver, node, "post-hook")?,
         introspective,
+        warnings,
     })
 }
 
@@ -336,6 +342,95 @@ fn check_sql(node: &Node, own: &str, compiled: &Path) -> Result<()> {
     ))
     .with_note(format!("compiled code at {}", slash(compiled)))
     .with_hint("found before running anything: the SQL does not parse as DuckDB SQL"))
+}
+
+/// Tables a model or snapshot reads that are neither its refs nor its
+/// sources (a hard-coded `main.orders`): sluice cannot order the build by
+/// them or trace their lineage. Each warning names the node that builds the
+/// table, when one does.
+fn undeclared_reads(cx: &CompileContext, node: &Node, own: &str) -> Vec<String> {
+    if !matches!(
+        node.resource_type,
+        ResourceType::Model | ResourceType::Snapshot
+    ) {
+        return Vec::new();
+    }
+    let Some(tables) = crate::sql::read_relations(own) else {
+        return Vec::new();
+    };
+    let resolver = cx.resolver;
+    let declared: Vec<&crate::render::Relation> = node
+        .refs
+        .iter()
+        .filter_map(|r| match &r.package {
+            Some(p) => resolver.package_refs.get(&(p.clone(), r.name.clone())),
+            None => resolver.refs.get(&r.name),
+        })
+        .chain(node.sources.iter().filter_map(|k| resolver.sources.get(k)))
+        .collect();
+    let same = |rel: &crate::render::Relation, parts: &[String]| {
+        let want = [&rel.database, &rel.schema, &rel.identifier];
+        match parts {
+            [t] => {
+                t.eq_ignore_ascii_case(&rel.identifier)
+                    && rel.schema.eq_ignore_ascii_case(&resolver.schema)
+            }
+            _ if parts.len() <= 3 => parts
+                .iter()
+                .rev()
+                .zip(want.iter().rev())
+                .all(|(a, b)| a.eq_ignore_ascii_case(b)),
+            _ => false,
+        }
+    };
+    let mut out = Vec::new();
+    for parts in tables {
+        if parts.len() == 1 && parts[0].starts_with("__dbt__cte__") {
+            continue;
+        }
+        if declared.iter().any(|r| same(r, &parts)) {
+            continue;
+        }
+        let name = parts.join(".");
+        let owner = cx.manifest.nodes.iter().find(|n| {
+            n.relation
+                .as_ref()
+                .is_some_and(|r| !r.cte && same(r, &parts))
+                && n.unique_id != node.unique_id
+        });
+        let (msg, hint) = match owner {
+            Some(o) => (
+                format!(
+                    "{} `{}` reads `{name}` directly: that is the table of {} `{}`",
+                    node.resource_type.as_str(),
+                    node.name,
+                    o.resource_type.as_str(),
+                    o.name
+                ),
+                format!("write {{{{ ref('{}') }}}} so the build runs `{}` first and lineage sees the dependency", o.name, o.name),
+            ),
+            None => (
+                format!(
+                    "{} `{}` reads `{name}`, which is neither a ref() nor a source()",
+                    node.resource_type.as_str(),
+                    node.name
+                ),
+                "declare the table as a source in a schema YAML file and read it with {{ source('...', '...') }}".to_owned(),
+            ),
+        };
+        let last = parts.last().map(String::as_str).unwrap_or_default();
+        let at = node.raw_code.to_lowercase().find(&last.to_lowercase());
+        let mut err = Error::new(ErrorKind::Sql, msg).with_hint(hint);
+        if let Some(offset) = at {
+            err = err.with_location(Location::from_offset(
+                &node.original_file_path,
+                &node.raw_code,
+                offset,
+            ));
+        }
+        out.push(err.render().replacen("error:", "warning:", 1));
+    }
+    out
 }
 
 /// Renders a model's `pre-hook` / `post-hook` statements in its compile context.

@@ -243,3 +243,72 @@ mod engine_error_tests {
         assert_eq!(locate_engine_error("Catalog Error: nope", compiled), None);
     }
 }
+
+/// The tables `sql` reads: every table name in a `FROM` or `JOIN` that is
+/// not a table function and not one of the statement's CTEs, as its name
+/// parts (unquoted, in written case). `None` when sqlparser cannot parse it.
+pub fn read_relations(sql: &str) -> Option<Vec<Vec<String>>> {
+    use sqlparser::ast::{Query, TableFactor, Visit, Visitor};
+    use std::ops::ControlFlow;
+
+    #[derive(Default)]
+    struct Reads {
+        ctes: std::collections::HashSet<String>,
+        tables: Vec<Vec<String>>,
+    }
+    impl Visitor for Reads {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            if let Some(with) = &query.with {
+                for cte in &with.cte_tables {
+                    self.ctes.insert(cte.alias.name.value.to_lowercase());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table {
+                name, args: None, ..
+            } = factor
+            {
+                let parts: Vec<String> = name
+                    .0
+                    .iter()
+                    .filter_map(|p| p.as_ident().map(|i| i.value.clone()))
+                    .collect();
+                if !parts.is_empty() && !self.tables.contains(&parts) {
+                    self.tables.push(parts);
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let statements = Parser::parse_sql(&DuckDbDialect {}, sql).ok()?;
+    let mut reads = Reads::default();
+    let _ = statements.visit(&mut reads);
+    let ctes = reads.ctes;
+    Some(
+        reads
+            .tables
+            .into_iter()
+            .filter(|t| !(t.len() == 1 && ctes.contains(&t[0].to_lowercase())))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod relation_tests {
+    use super::read_relations;
+
+    #[test]
+    fn tables_read_exclude_ctes_and_table_functions() {
+        let sql = "with a as (select * from \"db\".\"main\".\"orders\") select * from a join main.customers c on true, read_csv('x.csv')";
+        assert_eq!(
+            read_relations(sql).unwrap(),
+            vec![
+                vec!["db".to_owned(), "main".to_owned(), "orders".to_owned()],
+                vec!["main".to_owned(), "customers".to_owned()]
+            ]
+        );
+    }
+}

@@ -672,3 +672,33 @@ fn a_warehouse_error_points_at_the_models_own_line() {
         run.stderr
     );
 }
+
+#[test]
+fn a_hard_coded_table_is_a_warning_naming_its_model() {
+    // sluice goes beyond dbt: the compiled SQL's tables are checked against
+    // the model's refs and sources.
+    let p = TempProject::new();
+    p.write(
+        "models/marts/hardcoded.sql",
+        "select count(*) as n\nfrom main.stg_orders\n",
+    );
+    let run = p.sluice(&["compile"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "warning: model `hardcoded` reads `main.stg_orders` directly: that is the table of model `stg_orders`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--> models/marts/hardcoded.sql:2:11"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("{{ ref('stg_orders') }}"),
+        "{}",
+        run.stderr
+    );
+}
