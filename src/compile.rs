@@ -279,8 +279,9 @@ fn finish(
     let mut warnings = Vec::new();
     if !introspective {
         if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
-            check_sql(node, own, &path)?;
-            warnings = undeclared_reads(cx, node, own);
+            if let Some(statements) = check_sql(node, own, &path)? {
+                warnings = undeclared_reads(cx, node, &statements);
+            }
         }
     }
     Ok(Compiled {
@@ -297,9 +298,15 @@ fn finish(
 /// are injected), for models, snapshots and singular tests written in `.sql`
 /// files, and reports an error at the line of the template that produced it.
 ///
+/// Returns sqlparser's statements when the node was checked and parsed.
+///
 /// Errors: [`ErrorKind::Sql`] located in the node's file, with the compiled
 /// line (`compiled`: the compiled file's path) in a note.
-fn check_sql(node: &Node, own: &str, compiled: &Path) -> Result<()> {
+fn check_sql(
+    node: &Node,
+    own: &str,
+    compiled: &Path,
+) -> Result<Option<Vec<sqlparser::ast::Statement>>> {
     let checked = match node.resource_type {
         ResourceType::Model | ResourceType::Snapshot => true,
         ResourceType::Test => node.test_metadata.is_none(),
@@ -310,10 +317,12 @@ fn check_sql(node: &Node, own: &str, compiled: &Path) -> Result<()> {
         .extension()
         .is_some_and(|e| e == "sql");
     if !checked || !from_sql_file {
-        return Ok(());
+        return Ok(None);
     }
-    let Some(err) = crate::sql::check_syntax(own) else {
-        return Ok(());
+    let err = match crate::sql::parse(own) {
+        crate::sql::Parsed::Statements(s) => return Ok(Some(s)),
+        crate::sql::Parsed::DuckDbOnly => return Ok(None),
+        crate::sql::Parsed::Invalid(err) => err,
     };
     let (line, col) = crate::sql::map_to_template(&node.raw_code, own, err.line, err.col);
     let compiled_line = own
@@ -348,16 +357,18 @@ fn check_sql(node: &Node, own: &str, compiled: &Path) -> Result<()> {
 /// sources (a hard-coded `main.orders`): sluice cannot order the build by
 /// them or trace their lineage. Each warning names the node that builds the
 /// table, when one does.
-fn undeclared_reads(cx: &CompileContext, node: &Node, own: &str) -> Vec<String> {
+fn undeclared_reads(
+    cx: &CompileContext,
+    node: &Node,
+    statements: &[sqlparser::ast::Statement],
+) -> Vec<String> {
     if !matches!(
         node.resource_type,
         ResourceType::Model | ResourceType::Snapshot
     ) {
         return Vec::new();
     }
-    let Some(tables) = crate::sql::read_relations(own) else {
-        return Vec::new();
-    };
+    let tables = crate::sql::read_relations_of(statements);
     let resolver = cx.resolver;
     let declared: Vec<&crate::render::Relation> = node
         .refs

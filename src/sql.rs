@@ -26,14 +26,37 @@ pub struct SyntaxError {
     pub col: usize,
 }
 
+/// A compiled SQL text, parsed.
+#[derive(Debug)]
+pub enum Parsed {
+    /// sqlparser's AST.
+    Statements(Vec<sqlparser::ast::Statement>),
+    /// Valid DuckDB SQL that sqlparser does not parse: no AST.
+    DuckDbOnly,
+    /// Both parsers reject it.
+    Invalid(SyntaxError),
+}
+
 /// Parses `sql` with sqlparser's DuckDB dialect and, when that fails, with
-/// DuckDB's own parser; returns the error when both reject it (sqlparser's
-/// message and position, which say what was expected).
-pub fn check_syntax(sql: &str) -> Option<SyntaxError> {
-    let err = Parser::parse_sql(&DuckDbDialect {}, sql).err()?;
-    if duckdb_accepts(sql) {
-        return None;
+/// DuckDB's own parser; an error is reported only when both reject it
+/// (with sqlparser's message and position, which say what was expected).
+pub fn parse(sql: &str) -> Parsed {
+    match Parser::parse_sql(&DuckDbDialect {}, sql) {
+        Ok(statements) => Parsed::Statements(statements),
+        Err(_) if duckdb_accepts(sql) => Parsed::DuckDbOnly,
+        Err(e) => Parsed::Invalid(syntax_error(&e)),
     }
+}
+
+/// [`parse`], keeping only the error.
+pub fn check_syntax(sql: &str) -> Option<SyntaxError> {
+    match parse(sql) {
+        Parsed::Invalid(e) => Some(e),
+        _ => None,
+    }
+}
+
+fn syntax_error(err: &sqlparser::parser::ParserError) -> SyntaxError {
     static AT: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"\s*at Line: (\d+), Column: (\d+)\s*$").expect("valid regex"));
     let text = err.to_string();
@@ -46,7 +69,7 @@ pub fn check_syntax(sql: &str) -> Option<SyntaxError> {
         ),
         None => (text.to_owned(), 1, 1),
     };
-    Some(SyntaxError { message, line, col })
+    SyntaxError { message, line, col }
 }
 
 /// Whether DuckDB's parser accepts `sql` (no binding: tables need not exist).
@@ -244,10 +267,18 @@ mod engine_error_tests {
     }
 }
 
-/// The tables `sql` reads: every table name in a `FROM` or `JOIN` that is
-/// not a table function and not one of the statement's CTEs, as its name
-/// parts (unquoted, in written case). `None` when sqlparser cannot parse it.
+/// The tables `sql` reads (see [`read_relations_of`]); `None` when sqlparser
+/// cannot parse it.
 pub fn read_relations(sql: &str) -> Option<Vec<Vec<String>>> {
+    Parser::parse_sql(&DuckDbDialect {}, sql)
+        .ok()
+        .map(|s| read_relations_of(&s))
+}
+
+/// The tables `statements` read: every table name in a `FROM` or `JOIN`
+/// that is not a table function and not one of the statements' CTEs, as its
+/// name parts (unquoted, in written case).
+pub fn read_relations_of(statements: &[sqlparser::ast::Statement]) -> Vec<Vec<String>> {
     use sqlparser::ast::{Query, TableFactor, Visit, Visitor};
     use std::ops::ControlFlow;
 
@@ -283,17 +314,16 @@ pub fn read_relations(sql: &str) -> Option<Vec<Vec<String>>> {
             ControlFlow::Continue(())
         }
     }
-    let statements = Parser::parse_sql(&DuckDbDialect {}, sql).ok()?;
     let mut reads = Reads::default();
-    let _ = statements.visit(&mut reads);
+    for statement in statements {
+        let _ = statement.visit(&mut reads);
+    }
     let ctes = reads.ctes;
-    Some(
-        reads
-            .tables
-            .into_iter()
-            .filter(|t| !(t.len() == 1 && ctes.contains(&t[0].to_lowercase())))
-            .collect(),
-    )
+    reads
+        .tables
+        .into_iter()
+        .filter(|t| !(t.len() == 1 && ctes.contains(&t[0].to_lowercase())))
+        .collect()
 }
 
 #[cfg(test)]
