@@ -88,6 +88,14 @@ pub enum Command {
         /// Compile this SQL snippet in the project's context and print it.
         #[arg(long)]
         inline: Option<String>,
+        /// Write each compiled model as an insta `.snap` file under
+        /// `snapshots/compiled/`, to review and commit.
+        #[arg(long, conflicts_with = "check")]
+        snapshot: bool,
+        /// Fail with a diff when a compiled model differs from its `.snap`
+        /// file (or has none): shows exactly which SQL a change altered.
+        #[arg(long)]
+        check: bool,
     },
     /// Build the selected models in dependency order.
     Run {

@@ -51,7 +51,12 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Deps => deps(g),
         Command::Retry => retry(g),
         Command::Debug => debug(g),
-        Command::Compile { select, inline } => compile(g, select, inline.as_deref()),
+        Command::Compile {
+            select,
+            inline,
+            snapshot,
+            check,
+        } => compile(g, select, inline.as_deref(), *snapshot, *check),
         Command::Ls {
             select,
             resource_type,
@@ -157,9 +162,10 @@ fn parse(g: &GlobalArgs, printer: &Printer) -> Result<Parsed> {
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     printer.line(&format!(
-        "Found {}, {}, {}, {}, {}, {}, {}",
+        "Found {}, {}, {}, {}, {}, {}, {}, {}",
         plural(count(ResourceType::Model), "model", "models"),
         plural(count(ResourceType::Seed), "seed", "seeds"),
+        plural(count(ResourceType::Snapshot), "snapshot", "snapshots"),
         plural(count(ResourceType::Test), "data test", "data tests"),
         plural(count(ResourceType::Source), "source", "sources"),
         plural(count(ResourceType::Analysis), "analysis", "analyses"),
@@ -441,7 +447,13 @@ fn retry(g: &GlobalArgs) -> Result<Outcome> {
     }
 }
 
-fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<Outcome> {
+fn compile(
+    g: &GlobalArgs,
+    select: &SelectArgs,
+    inline: Option<&str>,
+    snapshot: bool,
+    check: bool,
+) -> Result<Outcome> {
     let clock = Instant::now();
     let inv = Invocation::new();
     let printer = Printer { quiet: g.quiet };
@@ -553,6 +565,39 @@ fn compile(g: &GlobalArgs, select: &SelectArgs, inline: Option<&str>) -> Result<
         if order.len() == 1 { "" } else { "s" },
         p.project.config.target_path
     ));
+    if snapshot || check {
+        let models: Vec<(&Node, &Compiled)> = order
+            .iter()
+            .filter_map(|&i| {
+                let node = &p.manifest.nodes[i];
+                match (&compiled[&i], node.resource_type) {
+                    (Ok(c), ResourceType::Model) => Some((node, c)),
+                    _ => None,
+                }
+            })
+            .collect();
+        let dir = p.project.root.join("snapshots").join("compiled");
+        if snapshot {
+            let written = crate::compile::write_snapshots(&dir, &models)?;
+            printer.line(&format!(
+                "Wrote {written} compiled-SQL snapshot{} to snapshots/compiled/",
+                if written == 1 { "" } else { "s" }
+            ));
+        } else {
+            let diffs = crate::compile::check_snapshots(&dir, &models);
+            for d in &diffs {
+                eprint!("{d}");
+            }
+            if !diffs.is_empty() {
+                eprintln!(
+                    "{} compiled model{} from snapshots/compiled/; review, then run `sluice compile --snapshot` to accept",
+                    diffs.len(),
+                    if diffs.len() == 1 { " differs" } else { "s differ" }
+                );
+                failed = true;
+            }
+        }
+    }
     Ok(if failed {
         Outcome::NodeFailure
     } else {

@@ -702,3 +702,47 @@ fn a_hard_coded_table_is_a_warning_naming_its_model() {
         run.stderr
     );
 }
+
+#[test]
+fn compile_check_fails_with_a_diff_when_a_macro_changes_compiled_sql() {
+    // `compile --snapshot` writes insta-format files; `--check` shows which
+    // models a macro change altered.
+    let p = TempProject::new();
+    let snap = p.sluice(&["compile", "--snapshot"]);
+    assert_eq!(snap.code, 0, "{}", snap.stderr);
+    let file = p.read("snapshots/compiled/compiled__shop_analytics__stg_payments.snap");
+    assert!(
+        file.starts_with("---\nsource: models/staging/stg_payments.sql\n"),
+        "{file}"
+    );
+    assert_eq!(p.sluice(&["compile", "--check"]).code, 0);
+    p.write(
+        "macros/cents_to_dollars.sql",
+        &p.read("macros/cents_to_dollars.sql")
+            .replace("* 0.01", "/ 100.0"),
+    );
+    let check = p.sluice(&["compile", "--check"]);
+    assert_eq!(check.code, 1, "{}", check.stderr);
+    assert!(
+        check
+            .stderr
+            .contains("compiled SQL of `stg_payments` changed:"),
+        "{}",
+        check.stderr
+    );
+    assert!(
+        check.stderr.contains("-        cast(amount * 0.01"),
+        "{}",
+        check.stderr
+    );
+    assert!(
+        check.stderr.contains("+        cast(amount / 100.0"),
+        "{}",
+        check.stderr
+    );
+    assert!(
+        check.stderr.contains("1 compiled model differs"),
+        "{}",
+        check.stderr
+    );
+}
