@@ -77,6 +77,16 @@ pub enum LsOutput {
     Json,
 }
 
+/// `lineage --output` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LineageOutput {
+    /// Upstream and downstream columns as trees.
+    #[default]
+    Text,
+    /// The same trees as one JSON document.
+    Json,
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -162,4 +172,13 @@ pub enum Command {
     /// Check packages.yml: local packages are read in place, so nothing is
     /// downloaded; remote packages are reported as unsupported.
     Deps,
+    /// The column lineage of `node.column`: the upstream columns it is
+    /// computed from and the downstream columns computed from it.
+    Lineage {
+        /// `model_name.column_name` (also a seed, source table or snapshot).
+        column: String,
+        /// Text trees or JSON.
+        #[arg(long, value_enum, default_value_t = LineageOutput::Text)]
+        output: LineageOutput,
+    },
 }

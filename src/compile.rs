@@ -32,6 +32,11 @@ pub struct Compiled {
     /// Warnings about the SQL, rendered for people: tables read without
     /// `ref()` or `source()`.
     pub warnings: Vec<String>,
+    /// sqlparser's statements of the node's own SQL (before ephemeral CTEs
+    /// are injected), when it parsed.
+    pub statements: Option<Vec<sqlparser::ast::Statement>>,
+    /// Column lineage of the node's output, filled by [`crate::lineage::annotate`].
+    pub columns_lineage: Option<Vec<crate::lineage::ColumnLineage>>,
 }
 
 /// Where a node's compiled SQL goes, relative to the project root:
@@ -277,10 +282,12 @@ fn finish(
     }
     write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
     let mut warnings = Vec::new();
+    let mut statements = None;
     if !introspective {
         if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
-            if let Some(statements) = check_sql(node, own, &path)? {
-                warnings = undeclared_reads(cx, node, &statements);
+            if let Some(parsed) = check_sql(node, own, &path)? {
+                warnings = undeclared_reads(cx, node, &parsed);
+                statements = Some(parsed);
             }
         }
     }
@@ -291,6 +298,8 @@ fn finish(
         post_hooks: render_hooks(cx.renderer, cx.resolver, node, "post-hook")?,
         introspective,
         warnings,
+        statements,
+        columns_lineage: None,
     })
 }
 

@@ -30,6 +30,7 @@ pub mod data_tests;
 pub mod docs;
 pub mod error;
 pub mod graph;
+pub mod lineage;
 pub mod manifest;
 pub mod materialize;
 pub mod project;

@@ -746,3 +746,34 @@ fn compile_check_fails_with_a_diff_when_a_macro_changes_compiled_sql() {
         check.stderr
     );
 }
+
+#[test]
+fn lineage_prints_upstream_and_downstream_columns() {
+    // Column lineage through staging views to the seeds, and the manifest's
+    // columns_lineage field (a sluice extension).
+    let p = TempProject::new();
+    let run = p.sluice(&["lineage", "customers.lifetime_value"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let up = p.sluice(&["lineage", "stg_orders.customer_id"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("lineage_customers_lifetime_value", run.stdout);
+        insta::assert_snapshot!("lineage_stg_orders_customer_id", up.stdout);
+    });
+    let json = p.sluice(&["lineage", "orders.order_id", "--output", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["upstream"][0]["name"], "stg_orders.order_id");
+    assert_eq!(p.sluice(&["compile", "-q"]).code, 0);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("target/manifest.json")).unwrap();
+    let orders = &manifest["nodes"]["model.shop_analytics.stg_orders"]["columns_lineage"];
+    assert_eq!(orders[0]["name"], "order_id");
+    assert_eq!(orders[0]["kind"], "rename");
+    let bad = p.sluice(&["lineage", "order.order_id"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("did you mean `orders`?"),
+        "{}",
+        bad.stderr
+    );
+}

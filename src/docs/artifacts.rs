@@ -105,6 +105,7 @@ fn node_json(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Jso
         "refs": node.refs.iter().map(|r| json!({"name": r.name, "package": r.package, "version": null})).collect::<Vec<_>>(),
         "sources": node.sources.iter().map(|(s, t)| json!([s, t])).collect::<Vec<_>>(),
         "depends_on": {"macros": node.depends_on_macros, "nodes": node.depends_on},
+        "columns_lineage": compiled.and_then(|c| c.columns_lineage.as_ref()),
         "model": node.unit_test.as_ref().map(|u| u.model.clone()),
         "given": node.unit_test.as_ref().map(|u| json!(u.given)),
         "expect": node.unit_test.as_ref().map(|u| json!(u.expect)),

@@ -1,0 +1,643 @@
+//! Column-level lineage: for each output column of a node, the upstream
+//! columns it is computed from, and whether it is a copy, a rename or a
+//! transformation.
+//!
+//! Computed from sqlparser's AST of the compiled SQL, through CTEs,
+//! subqueries (in `FROM` and in expressions, correlated ones included),
+//! joins with aliases, aggregates, window functions (their `PARTITION BY`
+//! and `ORDER BY` columns count), `CASE`, set operations (by position), and
+//! `select *` / `t.*` with DuckDB's `EXCLUDE` and `REPLACE`, expanded from
+//! the columns known for each relation (seeds' CSV headers, YAML columns,
+//! upstream models' own lineage). A column whose table is unknown, or an
+//! unqualified column with several candidate tables of unknown columns, is
+//! attributed to every candidate rather than guessed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use crate::compile::Compiled;
+use crate::manifest::{Manifest, Node, ResourceType};
+
+use serde::Serialize;
+use sqlparser::ast::{
+    Expr, Query, SelectItem, SetExpr, Statement, TableFactor, Visit, Visitor,
+    WildcardAdditionalOptions,
+};
+
+/// How an output column relates to its sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineageKind {
+    /// The same value under the same name.
+    Copy,
+    /// The same value under another name.
+    Rename,
+    /// Computed: an expression, an aggregate, a window, a union of columns.
+    Transformation,
+}
+
+/// One upstream column: the node (unique_id, or the table's name when no
+/// node owns it) and the column name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ColumnRef {
+    /// unique_id of the node, or the table name as written.
+    pub node: String,
+    /// Column name.
+    pub column: String,
+}
+
+/// The lineage of one output column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ColumnLineage {
+    /// Output column name.
+    pub name: String,
+    /// Copy, rename or transformation.
+    pub kind: LineageKind,
+    /// Upstream columns, sorted.
+    pub sources: Vec<ColumnRef>,
+}
+
+/// A relation lineage can read: its owner and its columns, when known.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    /// unique_id of the node that builds it (or its name).
+    pub node: String,
+    /// Its columns, in order; empty when unknown.
+    pub columns: Vec<String>,
+}
+
+/// Relations by name: keys are lowercased `db.schema.name`, `schema.name`
+/// and `name`, so a table is found however it is qualified.
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    by_key: HashMap<String, Table>,
+}
+
+impl Tables {
+    /// Registers `table` under every suffix of `parts` (`[db, schema, name]`).
+    pub fn insert(&mut self, parts: &[&str], table: Table) {
+        for start in 0..parts.len() {
+            let key = parts[start..].join(".").to_lowercase();
+            self.by_key.entry(key).or_insert_with(|| table.clone());
+        }
+    }
+
+    fn get(&self, parts: &[String]) -> Option<&Table> {
+        self.by_key.get(&parts.join(".").to_lowercase())
+    }
+}
+
+/// What a relation in scope yields: columns with their lineage, and
+/// whether the list is complete.
+#[derive(Debug, Clone, Default)]
+struct Rel {
+    columns: Vec<Col>,
+    /// The node a bare table belongs to, for columns not in `columns`.
+    table: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Col {
+    name: String,
+    kind: LineageKind,
+    sources: BTreeSet<ColumnRef>,
+}
+
+/// Names visible while resolving one SELECT: CTEs and the FROM relations by alias.
+#[derive(Debug, Clone, Default)]
+struct Scope {
+    ctes: HashMap<String, Rel>,
+    from: Vec<(String, Rel)>,
+    outer: Option<Box<Scope>>,
+}
+
+impl Scope {
+    /// The sources of column `parts` (`col` or `alias.col`) and whether it is
+    /// a plain reference to one column.
+    fn resolve(&self, parts: &[String]) -> BTreeSet<ColumnRef> {
+        let (qualifier, column) = match parts {
+            [c] => (None, c),
+            [.., q, c] => (Some(q), c),
+            [] => return BTreeSet::new(),
+        };
+        let lower = column.to_lowercase();
+        let in_rel = |rel: &Rel| -> Option<BTreeSet<ColumnRef>> {
+            if let Some(c) = rel.columns.iter().find(|c| c.name.to_lowercase() == lower) {
+                return Some(c.sources.clone());
+            }
+            None
+        };
+        let candidates: Vec<&(String, Rel)> = match qualifier {
+            Some(q) => self
+                .from
+                .iter()
+                .filter(|(alias, _)| alias.eq_ignore_ascii_case(q))
+                .collect(),
+            None => self.from.iter().collect(),
+        };
+        for (_, rel) in &candidates {
+            if let Some(found) = in_rel(rel) {
+                return found;
+            }
+        }
+        // Not a known column: a table of unknown columns may hold it.
+        let unknown: Vec<&String> = candidates
+            .iter()
+            .filter(|(_, r)| r.columns.is_empty())
+            .filter_map(|(_, r)| r.table.as_ref())
+            .collect();
+        if !unknown.is_empty() {
+            return unknown
+                .into_iter()
+                .map(|node| ColumnRef {
+                    node: node.clone(),
+                    column: column.clone(),
+                })
+                .collect();
+        }
+        match &self.outer {
+            Some(outer) => outer.resolve(parts),
+            None => BTreeSet::new(),
+        }
+    }
+}
+
+/// The lineage of the last statement of `statements` (a model's select),
+/// reading relations from `tables`.
+pub fn lineage(statements: &[Statement], tables: &Tables) -> Vec<ColumnLineage> {
+    let Some(Statement::Query(query)) = statements.last() else {
+        return Vec::new();
+    };
+    query_columns(query, tables, &Scope::default())
+        .into_iter()
+        .map(|c| ColumnLineage {
+            name: c.name,
+            kind: c.kind,
+            sources: c.sources.into_iter().collect(),
+        })
+        .collect()
+}
+
+fn query_columns(query: &Query, tables: &Tables, parent: &Scope) -> Vec<Col> {
+    let mut scope = Scope {
+        ctes: parent.ctes.clone(),
+        from: Vec::new(),
+        outer: parent.outer.clone(),
+    };
+    if let Some(with) = &query.with {
+        for cte in &with.cte_tables {
+            let mut cols = query_columns(&cte.query, tables, &scope);
+            // `name(a, b) as (...)` renames the columns.
+            for (col, alias) in cols.iter_mut().zip(&cte.alias.columns) {
+                col.name = alias.name.value.clone();
+            }
+            scope.ctes.insert(
+                cte.alias.name.value.to_lowercase(),
+                Rel {
+                    columns: cols,
+                    table: None,
+                },
+            );
+        }
+    }
+    set_columns(&query.body, tables, &scope)
+}
+
+fn set_columns(body: &SetExpr, tables: &Tables, scope: &Scope) -> Vec<Col> {
+    match body {
+        SetExpr::Select(select) => {
+            let mut scope = scope.clone();
+            for twj in &select.from {
+                add_factor(&twj.relation, tables, &mut scope);
+                for join in &twj.joins {
+                    add_factor(&join.relation, tables, &mut scope);
+                }
+            }
+            let mut out = Vec::new();
+            for item in &select.projection {
+                match item {
+                    SelectItem::UnnamedExpr(expr) => {
+                        let name = match expr {
+                            Expr::Identifier(i) => i.value.clone(),
+                            Expr::CompoundIdentifier(parts) => {
+                                parts.last().map(|i| i.value.clone()).unwrap_or_default()
+                            }
+                            other => other.to_string(),
+                        };
+                        out.push(expr_col(name, expr, tables, &scope));
+                    }
+                    SelectItem::ExprWithAlias { expr, alias } => {
+                        out.push(expr_col(alias.value.clone(), expr, tables, &scope));
+                    }
+                    SelectItem::Wildcard(opts) => {
+                        let rels: Vec<Rel> = scope.from.iter().map(|(_, r)| r.clone()).collect();
+                        for rel in rels {
+                            out.extend(star(&rel, opts, tables, &scope));
+                        }
+                    }
+                    SelectItem::QualifiedWildcard(kind, opts) => {
+                        let q = kind.to_string();
+                        let q = q
+                            .rsplit('.')
+                            .next()
+                            .unwrap_or(&q)
+                            .trim_matches('"')
+                            .to_owned();
+                        let rels: Vec<Rel> = scope
+                            .from
+                            .iter()
+                            .filter(|(a, _)| a.eq_ignore_ascii_case(&q))
+                            .map(|(_, r)| r.clone())
+                            .collect();
+                        for rel in rels {
+                            out.extend(star(&rel, opts, tables, &scope));
+                        }
+                    }
+                }
+            }
+            out
+        }
+        SetExpr::Query(q) => query_columns(q, tables, scope),
+        SetExpr::SetOperation { left, right, .. } => {
+            let mut l = set_columns(left, tables, scope);
+            let r = set_columns(right, tables, scope);
+            // Columns pair by position and take the left side's names.
+            for (a, b) in l.iter_mut().zip(r) {
+                a.sources.extend(b.sources);
+                let plain = |k: LineageKind| k != LineageKind::Transformation;
+                a.kind = if !(plain(a.kind) && plain(b.kind)) {
+                    LineageKind::Transformation
+                } else if a.kind == LineageKind::Copy
+                    && b.kind == LineageKind::Copy
+                    && a.name.eq_ignore_ascii_case(&b.name)
+                {
+                    LineageKind::Copy
+                } else {
+                    LineageKind::Rename
+                };
+            }
+            l
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The columns `*` yields from `rel`, minus `EXCLUDE`, with `REPLACE`d expressions.
+fn star(rel: &Rel, opts: &WildcardAdditionalOptions, tables: &Tables, scope: &Scope) -> Vec<Col> {
+    let excluded: BTreeSet<String> = opts
+        .opt_exclude
+        .as_ref()
+        .map(|e| {
+            let text = e.to_string();
+            let inner = text
+                .trim_start_matches("EXCLUDE")
+                .trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .to_owned();
+            inner
+                .split(',')
+                .map(|s| s.trim().trim_matches('"').to_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    let replaced: HashMap<String, &Expr> = opts
+        .opt_replace
+        .as_ref()
+        .map(|r| {
+            r.items
+                .iter()
+                .map(|i| (i.column_name.value.to_lowercase(), &i.expr))
+                .collect()
+        })
+        .unwrap_or_default();
+    rel.columns
+        .iter()
+        .filter(|c| !excluded.contains(&c.name.to_lowercase()))
+        .map(|c| match replaced.get(&c.name.to_lowercase()) {
+            Some(expr) => expr_col(c.name.clone(), expr, tables, scope),
+            None => c.clone(),
+        })
+        .collect()
+}
+
+fn add_factor(factor: &TableFactor, tables: &Tables, scope: &mut Scope) {
+    match factor {
+        TableFactor::Table {
+            name, alias, args, ..
+        } => {
+            let parts: Vec<String> = name
+                .0
+                .iter()
+                .filter_map(|p| p.as_ident().map(|i| i.value.clone()))
+                .collect();
+            let alias_name = alias
+                .as_ref()
+                .map(|a| a.name.value.clone())
+                .or_else(|| parts.last().cloned())
+                .unwrap_or_default();
+            if args.is_some() {
+                scope.from.push((alias_name, Rel::default()));
+                return;
+            }
+            let rel = if parts.len() == 1 && scope.ctes.contains_key(&parts[0].to_lowercase()) {
+                scope.ctes[&parts[0].to_lowercase()].clone()
+            } else {
+                match tables.get(&parts) {
+                    Some(t) => Rel {
+                        columns: t
+                            .columns
+                            .iter()
+                            .map(|c| Col {
+                                name: c.clone(),
+                                kind: LineageKind::Copy,
+                                sources: BTreeSet::from([ColumnRef {
+                                    node: t.node.clone(),
+                                    column: c.clone(),
+                                }]),
+                            })
+                            .collect(),
+                        table: Some(t.node.clone()),
+                    },
+                    None => Rel {
+                        columns: Vec::new(),
+                        table: Some(parts.join(".")),
+                    },
+                }
+            };
+            scope.from.push((alias_name, rel));
+        }
+        TableFactor::Derived {
+            subquery, alias, ..
+        } => {
+            let mut cols = query_columns(subquery, tables, scope);
+            if let Some(a) = alias {
+                for (col, c) in cols.iter_mut().zip(&a.columns) {
+                    col.name = c.name.value.clone();
+                }
+            }
+            let alias_name = alias
+                .as_ref()
+                .map(|a| a.name.value.clone())
+                .unwrap_or_default();
+            scope.from.push((
+                alias_name,
+                Rel {
+                    columns: cols,
+                    table: None,
+                },
+            ));
+        }
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => {
+            add_factor(&table_with_joins.relation, tables, scope);
+            for join in &table_with_joins.joins {
+                add_factor(&join.relation, tables, scope);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The lineage of `expr` named `name`: every column it references (nested
+/// queries resolved in their own scope, with this one as the outer scope).
+fn expr_col(name: String, expr: &Expr, tables: &Tables, scope: &Scope) -> Col {
+    struct Refs {
+        depth: usize,
+        columns: Vec<Vec<String>>,
+    }
+    impl Visitor for Refs {
+        type Break = ();
+        fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            if self.depth > 0 {
+                return ControlFlow::Continue(());
+            }
+            match e {
+                Expr::Identifier(i) => self.columns.push(vec![i.value.clone()]),
+                Expr::CompoundIdentifier(parts) => self
+                    .columns
+                    .push(parts.iter().map(|p| p.value.clone()).collect()),
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut refs = Refs {
+        depth: 0,
+        columns: Vec::new(),
+    };
+    let _ = expr.visit(&mut refs);
+    // Nested queries (scalar subqueries, EXISTS, IN): their own scope.
+    let mut nested = Vec::new();
+    collect_nested(expr, &mut nested);
+    let mut sources = BTreeSet::new();
+    for parts in &refs.columns {
+        sources.extend(scope.resolve(parts));
+    }
+    let inner_scope = Scope {
+        ctes: scope.ctes.clone(),
+        from: Vec::new(),
+        outer: Some(Box::new(scope.clone())),
+    };
+    for q in nested {
+        for c in query_columns(q, tables, &inner_scope) {
+            sources.extend(c.sources);
+        }
+    }
+    let kind = match expr {
+        Expr::Identifier(i) if i.value.eq_ignore_ascii_case(&name) => {
+            single_kind(&sources, scope, std::slice::from_ref(&i.value))
+        }
+        Expr::CompoundIdentifier(p)
+            if p.last()
+                .is_some_and(|l| l.value.eq_ignore_ascii_case(&name)) =>
+        {
+            single_kind(
+                &sources,
+                scope,
+                &p.iter().map(|i| i.value.clone()).collect::<Vec<_>>(),
+            )
+        }
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => LineageKind::Rename,
+        _ => LineageKind::Transformation,
+    };
+    Col {
+        name,
+        kind,
+        sources,
+    }
+}
+
+/// A bare column reference keeps the kind of the column it reads (a copy of
+/// a computed CTE column is still a transformation of its sources).
+fn single_kind(_sources: &BTreeSet<ColumnRef>, scope: &Scope, parts: &[String]) -> LineageKind {
+    let column = parts.last().map(|c| c.to_lowercase()).unwrap_or_default();
+    let qualifier = if parts.len() > 1 {
+        parts.get(parts.len() - 2)
+    } else {
+        None
+    };
+    for (alias, rel) in &scope.from {
+        if qualifier.is_some_and(|q| !alias.eq_ignore_ascii_case(q)) {
+            continue;
+        }
+        if let Some(c) = rel.columns.iter().find(|c| c.name.to_lowercase() == column) {
+            return c.kind;
+        }
+    }
+    LineageKind::Copy
+}
+
+/// Queries nested in `expr` (scalar subqueries, `EXISTS`, `IN (select ...)`)
+/// through the common expression forms, not inside another nested query.
+fn collect_nested<'a>(e: &'a Expr, out: &mut Vec<&'a Query>) {
+    match e {
+        Expr::Subquery(q) | Expr::Exists { subquery: q, .. } => out.push(q),
+        Expr::InSubquery { subquery, expr, .. } => {
+            collect_nested(expr, out);
+            out.push(subquery);
+        }
+        Expr::BinaryOp { left, right, .. } => {
+            collect_nested(left, out);
+            collect_nested(right, out);
+        }
+        Expr::UnaryOp { expr, .. } | Expr::Nested(expr) | Expr::Cast { expr, .. } => {
+            collect_nested(expr, out)
+        }
+        Expr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            if let Some(o) = operand {
+                collect_nested(o, out);
+            }
+            for c in conditions {
+                collect_nested(&c.condition, out);
+                collect_nested(&c.result, out);
+            }
+            if let Some(e) = else_result {
+                collect_nested(e, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Lineage of every node, for the manifest: unique_id to its output columns.
+pub type ProjectLineage = BTreeMap<String, Vec<ColumnLineage>>;
+
+/// Computes the column lineage of every compiled model and snapshot in
+/// `compiled` (parents first, so `select *` expands to what they output)
+/// and stores it in [`Compiled::columns_lineage`]. Columns of relations come
+/// from seeds' CSV headers (under `project_root`), sources' and models'
+/// YAML columns, and upstream lineage.
+pub fn annotate(
+    manifest: &Manifest,
+    project_root: &Path,
+    compiled: &mut HashMap<usize, crate::error::Result<Compiled>>,
+) {
+    let mut tables = Tables::default();
+    let register = |tables: &mut Tables, node: &Node, columns: Vec<String>| {
+        if let Some(rel) = &node.relation {
+            let table = Table {
+                node: node.unique_id.clone(),
+                columns,
+            };
+            if rel.cte {
+                tables.insert(&[&rel.identifier], table);
+            } else {
+                tables.insert(&[&rel.database, &rel.schema, &rel.identifier], table);
+            }
+        }
+    };
+    let yaml_columns = |node: &Node| {
+        node.columns
+            .iter()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+    };
+    for (i, node) in manifest.nodes.iter().enumerate() {
+        let computed = compiled
+            .get(&i)
+            .is_some_and(|c| c.as_ref().is_ok_and(|c| c.statements.is_some()));
+        if computed {
+            continue;
+        }
+        let columns = match node.resource_type {
+            ResourceType::Seed => {
+                let mut cols = csv_header(&project_root.join(&node.original_file_path));
+                if cols.is_empty() {
+                    cols = yaml_columns(node);
+                }
+                cols
+            }
+            _ => yaml_columns(node),
+        };
+        register(&mut tables, node, columns);
+    }
+    for i in topological(manifest) {
+        let Some(Ok(c)) = compiled.get_mut(&i) else {
+            continue;
+        };
+        let Some(statements) = &c.statements else {
+            continue;
+        };
+        let node = &manifest.nodes[i];
+        let lin = lineage(statements, &tables);
+        let mut columns: Vec<String> = lin.iter().map(|l| l.name.clone()).collect();
+        if columns.is_empty() {
+            columns = yaml_columns(node);
+        }
+        register(&mut tables, node, columns);
+        c.columns_lineage = Some(lin);
+    }
+}
+
+/// The column names of a CSV file's header, or none.
+fn csv_header(path: &Path) -> Vec<String> {
+    csv::Reader::from_path(path)
+        .ok()
+        .and_then(|mut r| r.headers().ok().cloned())
+        .map(|h| h.iter().map(|c| c.trim().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// Models and snapshots, parents first.
+fn topological(manifest: &Manifest) -> Vec<usize> {
+    fn visit(manifest: &Manifest, i: usize, seen: &mut Vec<bool>, out: &mut Vec<usize>) {
+        if seen[i] {
+            return;
+        }
+        seen[i] = true;
+        for dep in &manifest.nodes[i].depends_on {
+            if let Some(d) = manifest.position(dep) {
+                visit(manifest, d, seen, out);
+            }
+        }
+        out.push(i);
+    }
+    let mut seen = vec![false; manifest.nodes.len()];
+    let mut out = Vec::new();
+    for i in 0..manifest.nodes.len() {
+        visit(manifest, i, &mut seen, &mut out);
+    }
+    out.retain(|&i| {
+        matches!(
+            manifest.nodes[i].resource_type,
+            ResourceType::Model | ResourceType::Snapshot
+        )
+    });
+    out
+}
