@@ -15,6 +15,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::rc::Rc;
+
+use rayon::prelude::*;
 
 use crate::compile::Compiled;
 use crate::manifest::{Manifest, Node, ResourceType};
@@ -107,9 +110,9 @@ struct Col {
 /// Names visible while resolving one SELECT: CTEs and the FROM relations by alias.
 #[derive(Debug, Clone, Default)]
 struct Scope {
-    ctes: HashMap<String, Rel>,
-    from: Vec<(String, Rel)>,
-    outer: Option<Box<Scope>>,
+    ctes: HashMap<String, Rc<Rel>>,
+    from: Vec<(String, Rc<Rel>)>,
+    outer: Option<Rc<Scope>>,
 }
 
 impl Scope {
@@ -128,7 +131,7 @@ impl Scope {
             }
             None
         };
-        let candidates: Vec<&(String, Rel)> = match qualifier {
+        let candidates: Vec<&(String, Rc<Rel>)> = match qualifier {
             Some(q) => self
                 .from
                 .iter()
@@ -194,10 +197,10 @@ fn query_columns(query: &Query, tables: &Tables, parent: &Scope) -> Vec<Col> {
             }
             scope.ctes.insert(
                 cte.alias.name.value.to_lowercase(),
-                Rel {
+                Rc::new(Rel {
                     columns: cols,
                     table: None,
-                },
+                }),
             );
         }
     }
@@ -231,7 +234,8 @@ fn set_columns(body: &SetExpr, tables: &Tables, scope: &Scope) -> Vec<Col> {
                         out.push(expr_col(alias.value.clone(), expr, tables, &scope));
                     }
                     SelectItem::Wildcard(opts) => {
-                        let rels: Vec<Rel> = scope.from.iter().map(|(_, r)| r.clone()).collect();
+                        let rels: Vec<Rc<Rel>> =
+                            scope.from.iter().map(|(_, r)| r.clone()).collect();
                         for rel in rels {
                             out.extend(star(&rel, opts, tables, &scope));
                         }
@@ -244,7 +248,7 @@ fn set_columns(body: &SetExpr, tables: &Tables, scope: &Scope) -> Vec<Col> {
                             .unwrap_or(&q)
                             .trim_matches('"')
                             .to_owned();
-                        let rels: Vec<Rel> = scope
+                        let rels: Vec<Rc<Rel>> = scope
                             .from
                             .iter()
                             .filter(|(a, _)| a.eq_ignore_ascii_case(&q))
@@ -338,12 +342,19 @@ fn add_factor(factor: &TableFactor, tables: &Tables, scope: &mut Scope) {
                 .or_else(|| parts.last().cloned())
                 .unwrap_or_default();
             if args.is_some() {
-                scope.from.push((alias_name, Rel::default()));
+                scope.from.push((alias_name, Rc::new(Rel::default())));
                 return;
             }
-            let rel = if parts.len() == 1 && scope.ctes.contains_key(&parts[0].to_lowercase()) {
-                scope.ctes[&parts[0].to_lowercase()].clone()
-            } else {
+            if let Some(cte) = scope
+                .ctes
+                .get(&parts[0].to_lowercase())
+                .filter(|_| parts.len() == 1)
+            {
+                let cte = cte.clone();
+                scope.from.push((alias_name, cte));
+                return;
+            }
+            let rel = {
                 match tables.get(&parts) {
                     Some(t) => Rel {
                         columns: t
@@ -366,7 +377,7 @@ fn add_factor(factor: &TableFactor, tables: &Tables, scope: &mut Scope) {
                     },
                 }
             };
-            scope.from.push((alias_name, rel));
+            scope.from.push((alias_name, Rc::new(rel)));
         }
         TableFactor::Derived {
             subquery, alias, ..
@@ -383,10 +394,10 @@ fn add_factor(factor: &TableFactor, tables: &Tables, scope: &mut Scope) {
                 .unwrap_or_default();
             scope.from.push((
                 alias_name,
-                Rel {
+                Rc::new(Rel {
                     columns: cols,
                     table: None,
-                },
+                }),
             ));
         }
         TableFactor::NestedJoin {
@@ -444,14 +455,16 @@ fn expr_col(name: String, expr: &Expr, tables: &Tables, scope: &Scope) -> Col {
     for parts in &refs.columns {
         sources.extend(scope.resolve(parts));
     }
-    let inner_scope = Scope {
-        ctes: scope.ctes.clone(),
-        from: Vec::new(),
-        outer: Some(Box::new(scope.clone())),
-    };
-    for q in nested {
-        for c in query_columns(q, tables, &inner_scope) {
-            sources.extend(c.sources);
+    if !nested.is_empty() {
+        let inner_scope = Scope {
+            ctes: scope.ctes.clone(),
+            from: Vec::new(),
+            outer: Some(Rc::new(scope.clone())),
+        };
+        for q in nested {
+            for c in query_columns(q, tables, &inner_scope) {
+                sources.extend(c.sources);
+            }
         }
     }
     let kind = match expr {
@@ -587,22 +600,34 @@ pub fn annotate(
         };
         register(&mut tables, node, columns);
     }
-    for i in topological(manifest) {
-        let Some(Ok(c)) = compiled.get_mut(&i) else {
-            continue;
-        };
-        let Some(statements) = &c.statements else {
-            continue;
-        };
-        let node = &manifest.nodes[i];
-        let lin = lineage(statements, &tables);
-        let mut columns: Vec<String> = lin.iter().map(|l| l.name.clone()).collect();
-        if columns.is_empty() {
-            columns = yaml_columns(node);
+    // Level by level (a node after all its parents), each level in parallel.
+    for level in levels(manifest) {
+        let results: Vec<(usize, Vec<ColumnLineage>)> = level
+            .par_iter()
+            .filter_map(|&i| {
+                let statements = compiled.get(&i)?.as_ref().ok()?.statements.as_ref()?;
+                Some((i, lineage(statements, &tables)))
+            })
+            .collect();
+        for (i, lin) in results {
+            let node = &manifest.nodes[i];
+            let mut columns: Vec<String> = lin.iter().map(|l| l.name.clone()).collect();
+            if columns.is_empty() {
+                columns = yaml_columns(node);
+            }
+            register(&mut tables, node, columns);
+            if let Some(Ok(c)) = compiled.get_mut(&i) {
+                c.columns_lineage = Some(lin);
+            }
         }
-        register(&mut tables, node, columns);
-        c.columns_lineage = Some(lin);
     }
+    // The syntax trees are done with; freeing thousands of them costs tens of
+    // milliseconds, which a short-lived command need not wait for.
+    let trees: Vec<_> = compiled
+        .values_mut()
+        .filter_map(|c| c.as_mut().ok().and_then(|c| c.statements.take()))
+        .collect();
+    std::thread::spawn(move || drop(trees));
 }
 
 /// The column names of a CSV file's header, or none.
@@ -612,6 +637,29 @@ fn csv_header(path: &Path) -> Vec<String> {
         .and_then(|mut r| r.headers().ok().cloned())
         .map(|h| h.iter().map(|c| c.trim().to_owned()).collect())
         .unwrap_or_default()
+}
+
+/// Models and snapshots grouped by depth: every node's parents are in
+/// earlier groups.
+fn levels(manifest: &Manifest) -> Vec<Vec<usize>> {
+    let order = topological(manifest);
+    let mut depth: HashMap<usize, usize> = HashMap::new();
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for i in order {
+        let d = manifest.nodes[i]
+            .depends_on
+            .iter()
+            .filter_map(|dep| manifest.position(dep))
+            .filter_map(|p| depth.get(&p).map(|d| d + 1))
+            .max()
+            .unwrap_or(0);
+        depth.insert(i, d);
+        if out.len() <= d {
+            out.resize_with(d + 1, Vec::new);
+        }
+        out[d].push(i);
+    }
+    out
 }
 
 /// Models and snapshots, parents first.
