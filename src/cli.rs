@@ -106,6 +106,10 @@ pub enum Command {
         /// file (or has none): shows exactly which SQL a change altered.
         #[arg(long)]
         check: bool,
+        /// Print the selected models' compiled SQL for another engine:
+        /// duckdb, postgres, snowflake or bigquery.
+        #[arg(long)]
+        dialect: Option<String>,
     },
     /// Build the selected models in dependency order.
     Run {

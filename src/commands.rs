@@ -57,7 +57,11 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             inline,
             snapshot,
             check,
-        } => compile(g, select, inline.as_deref(), *snapshot, *check),
+            dialect,
+        } => match dialect {
+            Some(d) => compile_dialect(g, select, d),
+            None => compile(g, select, inline.as_deref(), *snapshot, *check),
+        },
         Command::Ls {
             select,
             resource_type,
@@ -811,6 +815,79 @@ fn snapshot_time() -> Result<chrono::NaiveDateTime> {
         }
         Err(_) => Ok(chrono::Utc::now().naive_utc()),
     }
+}
+
+/// `sluice compile --dialect D`: the selected models' (all models without
+/// `--select`) compiled SQL printed for engine `D` (see [`crate::dialect`]).
+///
+/// Errors: [`ErrorKind::Usage`] for an unknown dialect; a model that cannot
+/// be translated is reported at its own line and fails the command (exit 1).
+fn compile_dialect(g: &GlobalArgs, select: &SelectArgs, dialect: &str) -> Result<Outcome> {
+    let target = crate::dialect::Dialect::parse(dialect).ok_or_else(|| {
+        Error::new(ErrorKind::Usage, format!("unknown dialect `{dialect}`"))
+            .with_hint("use duckdb, postgres, snowflake or bigquery")
+    })?;
+    let printer = Printer { quiet: true };
+    let p = parse(g, &printer)?;
+    let selected = selector::select(
+        &p.manifest,
+        &p.graph,
+        &select.select,
+        &select.exclude,
+        &[ResourceType::Model],
+        None,
+    )?;
+    let resolver = Arc::new((*p.manifest.resolver).clone());
+    let compiled = compile_selected(&p, &resolver, &selected);
+    let mut order: Vec<usize> = compiled.keys().copied().collect();
+    order.sort_unstable();
+    let mut failed = false;
+    let mut first = true;
+    for i in order {
+        let node = &p.manifest.nodes[i];
+        if node.config.materialized() == "ephemeral" {
+            continue;
+        }
+        let code = match &compiled[&i] {
+            Ok(c) => c.code.clone(),
+            Err(e) => {
+                eprint!("{}", e.render());
+                failed = true;
+                continue;
+            }
+        };
+        match crate::dialect::translate(&code, target) {
+            Ok(sql) => {
+                if !first {
+                    println!();
+                }
+                first = false;
+                println!("-- {} ({})", node.unique_id, target.name());
+                println!("{sql};");
+            }
+            Err(u) => {
+                failed = true;
+                let (line, col) = crate::sql::map_to_template(&node.raw_code, &code, u.line, u.col);
+                let err = Error::new(
+                    ErrorKind::Sql,
+                    format!("model `{}`: {}", node.name, u.message),
+                )
+                .with_location(crate::error::Location::new(
+                    &node.original_file_path,
+                    line,
+                    col,
+                    Some(&node.raw_code),
+                ))
+                .with_hint("rewrite the construct portably, or keep this model DuckDB-only");
+                eprint!("{}", err.render());
+            }
+        }
+    }
+    Ok(if failed {
+        Outcome::NodeFailure
+    } else {
+        Outcome::Success
+    })
 }
 
 /// `sluice lineage node.column`: compiles the project, computes column

@@ -27,6 +27,7 @@ pub mod cli;
 pub mod commands;
 pub mod compile;
 pub mod data_tests;
+pub mod dialect;
 pub mod docs;
 pub mod error;
 pub mod graph;

@@ -777,3 +777,34 @@ fn lineage_prints_upstream_and_downstream_columns() {
         bad.stderr
     );
 }
+
+#[test]
+fn compile_dialect_prints_sql_for_another_engine() {
+    let p = TempProject::new();
+    let bq = p.sluice(&["compile", "--dialect", "bigquery", "-s", "stg_payments"]);
+    assert_eq!(bq.code, 0, "{}", bq.stderr);
+    assert!(
+        bq.stdout
+            .starts_with("-- model.shop_analytics.stg_payments (bigquery)"),
+        "{}",
+        bq.stdout
+    );
+    assert!(
+        bq.stdout
+            .contains("`shop_analytics`.`main_raw`.`raw_payments`"),
+        "{}",
+        bq.stdout
+    );
+    assert!(
+        bq.stdout.contains("AS NUMERIC(18,2)") || bq.stdout.contains("DECIMAL(18,2)"),
+        "{}",
+        bq.stdout
+    );
+    let bad = p.sluice(&["compile", "--dialect", "oracle"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("unknown dialect `oracle`"),
+        "{}",
+        bad.stderr
+    );
+}
