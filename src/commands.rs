@@ -133,8 +133,21 @@ struct Parsed {
     graph: Graph,
 }
 
-/// With `SLUICE_TIMINGS` set, prints how long each stage took (for benchmarks).
-/// With `SLUICE_TIMINGS` set, prints how long stage `name` took since `since`.
+impl Parsed {
+    /// What compiling a node needs, with refs resolved by `resolver`.
+    fn context<'a>(&'a self, resolver: &'a Arc<Resolver>) -> CompileContext<'a> {
+        CompileContext {
+            renderer: &self.renderer,
+            manifest: &self.manifest,
+            resolver,
+            project_root: &self.project.root,
+            target_path: &self.project.config.target_path,
+        }
+    }
+}
+
+/// With `SLUICE_TIMINGS` set, prints how long stage `name` took since
+/// `since` (for benchmarks).
 pub fn stage(name: &str, since: Instant) {
     if std::env::var_os("SLUICE_TIMINGS").is_some() {
         eprintln!(
@@ -218,6 +231,25 @@ fn compile_selected(
     )
     .into_iter()
     .collect()
+}
+
+/// After compiling: column lineage, the SQL warnings, then manifest.json.
+///
+/// Errors: [`ErrorKind::Io`] when manifest.json cannot be written.
+fn lineage_and_manifest(
+    p: &Parsed,
+    compiled: &mut HashMap<usize, Result<Compiled>>,
+    quiet: bool,
+    inv: &Invocation,
+) -> Result<()> {
+    let t = Instant::now();
+    crate::lineage::annotate(&p.manifest, &p.project.root, compiled);
+    stage("lineage", t);
+    print_warnings(compiled, quiet);
+    let t = Instant::now();
+    write_manifest(p, compiled, inv)?;
+    stage("manifest.json", t);
+    Ok(())
 }
 
 fn write_manifest(
@@ -305,13 +337,7 @@ fn execute_with(
     let t = Instant::now();
     let mut compiled = compile_selected(&p, &resolver, &selected);
     stage("compile", t);
-    let t = Instant::now();
-    crate::lineage::annotate(&p.manifest, &p.project.root, &mut compiled);
-    stage("lineage", t);
-    print_warnings(&compiled, g.quiet);
-    let t = Instant::now();
-    write_manifest(&p, &compiled, &inv)?;
-    stage("manifest.json", t);
+    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv)?;
     let catalog = if p.project.config.run_hooks(false).is_empty() {
         catalog
     } else {
@@ -339,13 +365,7 @@ fn execute_with(
         printer.line("Nothing to do. Try checking your model configs and the --select argument.");
         Vec::new()
     } else {
-        let cx = CompileContext {
-            renderer: &p.renderer,
-            manifest: &p.manifest,
-            resolver: &resolver,
-            project_root: &p.project.root,
-            target_path: &p.project.config.target_path,
-        };
+        let cx = p.context(&resolver);
         run::execute(
             &cx, &p.graph, &db, catalog, &selected, &compiled, &options, &printer,
         )?
@@ -503,25 +523,13 @@ fn compile(
         let db = Database::open(&p.project.target)?;
         let conn: Box<dyn crate::adapter::Connection> = Box::new(db.connect()?);
         let live = Introspection::Live(Arc::new(std::sync::Mutex::new(conn)));
-        let cx = CompileContext {
-            renderer: &p.renderer,
-            manifest: &p.manifest,
-            resolver: &resolver,
-            project_root: &p.project.root,
-            target_path: &p.project.config.target_path,
-        };
+        let cx = p.context(&resolver);
         for i in introspective {
             compiled.insert(i, compile_one(&cx, i, &live));
         }
     }
     stage("compile", t);
-    let t = Instant::now();
-    crate::lineage::annotate(&p.manifest, &p.project.root, &mut compiled);
-    stage("lineage", t);
-    print_warnings(&compiled, g.quiet);
-    let t = Instant::now();
-    write_manifest(&p, &compiled, &inv)?;
-    stage("manifest.json", t);
+    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv)?;
     let mut order: Vec<usize> = compiled.keys().copied().collect();
     order.sort_unstable();
     let mut results = Vec::new();

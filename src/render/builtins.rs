@@ -527,8 +527,10 @@ impl Object for Adapter {
     }
 }
 
-/// Keyword argument `name`, or else positional argument `pos`.
-fn kwarg(args: &[Value], name: &str, pos: usize) -> Option<Value> {
+/// Keyword argument `name`, or else positional argument `pos` (Python's
+/// calling convention), from a call's `args` whose last value may be the
+/// keyword arguments.
+pub fn kwarg(args: &[Value], name: &str, pos: usize) -> Option<Value> {
     let kwargs = args.last().and_then(|v| Kwargs::try_from(v.clone()).ok());
     if let Some(v) = kwargs
         .as_ref()

@@ -279,29 +279,17 @@ enum Class {
 
 /// Positional then keyword integer arguments, by Python parameter name.
 fn int_args(args: &[Value], names: &[&str]) -> Result<Vec<Option<i64>>, Error> {
-    let kwargs = args.last().and_then(|v| Kwargs::try_from(v.clone()).ok());
-    let positional = if kwargs.is_some() {
-        &args[..args.len() - 1]
-    } else {
-        args
-    };
     names
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let v = match positional.get(i) {
-                Some(v) => Some(v.clone()),
-                None => match &kwargs {
-                    Some(k) => k.get::<Option<Value>>(name)?,
-                    None => None,
-                },
-            };
-            v.map(|v| {
-                i64::try_from(v.clone())
-                    .or_else(|_| f64::try_from(v).map(|f| f as i64))
-                    .map_err(|_| invalid(format!("`{name}` must be a number")))
-            })
-            .transpose()
+            crate::render::builtins::kwarg(args, name, i)
+                .map(|v| {
+                    i64::try_from(v.clone())
+                        .or_else(|_| f64::try_from(v).map(|f| f as i64))
+                        .map_err(|_| invalid(format!("`{name}` must be a number")))
+                })
+                .transpose()
         })
         .collect()
 }
