@@ -117,13 +117,8 @@ pub fn map_to_template(template: &str, rendered: &str, line: usize, col: usize) 
                 old_index,
                 new_index,
                 new_len,
-            } => {
-                if target < new_index + new_len {
-                    old = old_index;
-                    break;
-                }
             }
-            DiffOp::Replace {
+            | DiffOp::Replace {
                 old_index,
                 new_index,
                 new_len,

@@ -28,6 +28,7 @@ use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
 use crate::manifest::{slash, Node, ResourceType};
 use crate::project::config::{yaml_to_json, Config};
 use crate::project::Project;
+use crate::render::relation::{literal, quote};
 use crate::render::{Introspection, Relation, Resolver};
 
 /// One `unit_tests:` entry, as dbt's YAML.
@@ -229,14 +230,6 @@ struct Rows {
     rows: Vec<HashMap<String, Cell>>,
 }
 
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
 impl Cell {
     fn sql(&self, data_type: Option<&str>) -> String {
         let lit = match self {
@@ -418,7 +411,7 @@ fn rows_sql(rows: &Rows, schema: &[(String, String)], what: &str) -> Result<Stri
                     Cell::Null if row.is_none() => Some("varchar"),
                     _ => None,
                 });
-                format!("{} as {}", cell.sql(t), quote_ident(c))
+                format!("{} as {}", cell.sql(t), quote(c))
             })
             .collect();
         format!("select {}", cells.join(", "))
@@ -751,7 +744,7 @@ pub fn run(cx: &CompileContext, conn: &dyn Connection, node: &Node) -> Result<Un
         &compared,
         &format!("unit test `{}`, expect", node.name),
     )?;
-    let cols: Vec<String> = compared.iter().map(|(c, _)| quote_ident(c)).collect();
+    let cols: Vec<String> = compared.iter().map(|(c, _)| quote(c)).collect();
     let cols = cols.join(", ");
     // Rows in column order, the expected (-) version of a row before the actual (+).
     let order = (2..=compared.len() + 1)

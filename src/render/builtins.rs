@@ -14,7 +14,7 @@ use crate::adapter::{Connection, Table};
 use crate::error::{did_you_mean, Error as SluiceError, ErrorKind as SluiceKind};
 use crate::project::config::Config;
 use crate::render::macros::RETURN_SLOT;
-use crate::render::relation::{quote, Relation};
+use crate::render::relation::{literal, quote, Relation};
 use crate::render::scope::{Introspection, NodeScope, Phase, RefCall};
 use crate::render::table::AgateTable;
 
@@ -631,9 +631,4 @@ fn get_relation(state: &State, parts: &[String; 3]) -> Result<Value, Error> {
         }
         None => Value::from(()),
     })
-}
-
-/// A SQL string literal.
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
