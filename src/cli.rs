@@ -87,6 +87,16 @@ pub enum LineageOutput {
     Json,
 }
 
+/// `dag --format` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DagFormat {
+    /// A Mermaid flowchart, left to right (renders in GitHub Markdown).
+    #[default]
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -166,6 +176,16 @@ pub enum Command {
         /// Output format.
         #[arg(long, short = 'o', value_enum, default_value_t = LsOutput::Selector)]
         output: LsOutput,
+    },
+    /// Print the selected nodes' dependency graph (tests left out) as
+    /// Mermaid or Graphviz DOT, for READMEs and pull requests.
+    Dag {
+        /// Selection.
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DagFormat::Mermaid)]
+        format: DagFormat,
     },
     /// Re-run what errored, failed or was skipped in the last run, build, seed or test.
     Retry,

@@ -49,6 +49,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     match &cli.command {
         Command::Clean => clean(g),
         Command::Deps => deps(g),
+        Command::Dag { select, format } => dag(g, select, *format),
         Command::Lineage { column, output } => lineage_command(g, column, *output),
         Command::Retry => retry(g),
         Command::Debug => debug(g),
@@ -1058,6 +1059,32 @@ fn lineage_command(
             print(&downstream_tree, "  ");
         }
     }
+    Ok(Outcome::Success)
+}
+
+/// `sluice dag`: the selected models, seeds, sources and snapshots and the
+/// edges between them, as Mermaid or DOT on stdout (see [`crate::graph::render_dag`]).
+///
+/// Errors: project and selector errors.
+fn dag(g: &GlobalArgs, select: &SelectArgs, format: crate::cli::DagFormat) -> Result<Outcome> {
+    let p = parse(g, &Printer { quiet: true })?;
+    let selected = selector::select(
+        &p.manifest,
+        &p.graph,
+        &select.select,
+        &select.exclude,
+        &[
+            ResourceType::Model,
+            ResourceType::Seed,
+            ResourceType::Source,
+            ResourceType::Snapshot,
+        ],
+        None,
+    )?;
+    print!(
+        "{}",
+        crate::graph::render_dag(&p.manifest, &selected, format == crate::cli::DagFormat::Dot)
+    );
     Ok(Outcome::Success)
 }
 

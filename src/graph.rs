@@ -178,3 +178,98 @@ impl Graph {
         edges
     }
 }
+
+/// The dependency graph of the nodes at `selected` (positions in
+/// `manifest`) as a left-to-right Mermaid flowchart, or Graphviz DOT when
+/// `dot`: one vertex per node labelled with its name and shaped by resource
+/// type, one edge per `depends_on` between selected nodes. Names are escaped
+/// for each format.
+pub fn render_dag(manifest: &Manifest, selected: &BTreeSet<usize>, dot: bool) -> String {
+    let id = |i: usize| format!("n{i}");
+    // Sources by `source.table`: a source may share its table's name with a seed.
+    let name = |i: usize| {
+        let node = &manifest.nodes[i];
+        match &node.source {
+            Some(info) => format!("{}.{}", info.source_name, node.name),
+            None => node.name.clone(),
+        }
+    };
+    let mut out = String::new();
+    if dot {
+        out.push_str("digraph sluice {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
+        for &i in selected {
+            let node = &manifest.nodes[i];
+            let shape = match node.resource_type {
+                ResourceType::Seed => "cylinder",
+                ResourceType::Source => "cylinder",
+                ResourceType::Snapshot => "folder",
+                _ => "box",
+            };
+            let label = name(i).replace('\\', "\\\\").replace('"', "\\\"");
+            out.push_str(&format!(
+                "  {} [label=\"{label}\", shape={shape}, tooltip=\"{}\"];\n",
+                id(i),
+                node.unique_id.replace('"', "\\\"")
+            ));
+        }
+    } else {
+        out.push_str("flowchart LR\n");
+        for &i in selected {
+            let node = &manifest.nodes[i];
+            let label: String = name(i)
+                .chars()
+                .map(|c| match c {
+                    '"' => "#quot;".to_owned(),
+                    '<' => "#lt;".to_owned(),
+                    '>' => "#gt;".to_owned(),
+                    c => c.to_string(),
+                })
+                .collect();
+            let (open, close) = match node.resource_type {
+                ResourceType::Seed | ResourceType::Source => ("[(", ")]"),
+                ResourceType::Snapshot => ("[[", "]]"),
+                _ => ("[", "]"),
+            };
+            out.push_str(&format!("  {}{open}\"{label}\"{close}\n", id(i)));
+        }
+    }
+    for &i in selected {
+        let mut parents: Vec<usize> = manifest.nodes[i]
+            .depends_on
+            .iter()
+            .filter_map(|d| manifest.position(d))
+            .filter(|p| selected.contains(p))
+            .collect();
+        parents.sort_unstable();
+        for p in parents {
+            out.push_str(&format!(
+                "  {} {} {}{}\n",
+                id(p),
+                if dot { "->" } else { "-->" },
+                id(i),
+                if dot { ";" } else { "" }
+            ));
+        }
+    }
+    if dot {
+        out.push_str("}\n");
+    } else {
+        // Colours by resource type, as the docs site draws them.
+        out.push_str("  classDef seed fill:#e8f5e9,stroke:#2e7d32\n  classDef source fill:#e3f2fd,stroke:#1565c0\n  classDef snapshot fill:#fff3e0,stroke:#ef6c00\n");
+        for (class, kind) in [
+            ("seed", ResourceType::Seed),
+            ("source", ResourceType::Source),
+            ("snapshot", ResourceType::Snapshot),
+        ] {
+            let members: Vec<String> = selected
+                .iter()
+                .filter(|&&i| manifest.nodes[i].resource_type == kind)
+                .map(|&i| id(i))
+                .collect();
+            if !members.is_empty() {
+                out.push_str(&format!("  class {} {class}\n", members.join(",")));
+            }
+        }
+    }
+    out
+}

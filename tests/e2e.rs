@@ -808,3 +808,16 @@ fn compile_dialect_prints_sql_for_another_engine() {
         bad.stderr
     );
 }
+
+#[test]
+fn dag_prints_mermaid_and_dot() {
+    let p = TempProject::new();
+    let mermaid = p.sluice(&["dag", "-s", "+orders"]);
+    assert_eq!(mermaid.code, 0, "{}", mermaid.stderr);
+    let dot = p.sluice(&["dag", "-s", "+orders", "--format", "dot"]);
+    assert_eq!(dot.code, 0, "{}", dot.stderr);
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("dag_orders_mermaid", mermaid.stdout);
+        insta::assert_snapshot!("dag_orders_dot", dot.stdout);
+    });
+}
