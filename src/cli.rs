@@ -97,6 +97,14 @@ pub enum DagFormat {
     Dot,
 }
 
+/// `docs` subcommands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum DocsCommand {
+    /// Write target/manifest.json (with column lineage) and
+    /// target/catalog.json (columns, types and row counts from the warehouse).
+    Generate,
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -186,6 +194,12 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = DagFormat::Mermaid)]
         format: DagFormat,
+    },
+    /// Documentation artifacts.
+    Docs {
+        /// What to do.
+        #[command(subcommand)]
+        command: DocsCommand,
     },
     /// Re-run what errored, failed or was skipped in the last run, build, seed or test.
     Retry,

@@ -49,6 +49,9 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     match &cli.command {
         Command::Clean => clean(g),
         Command::Deps => deps(g),
+        Command::Docs {
+            command: crate::cli::DocsCommand::Generate,
+        } => docs_generate(g),
         Command::Dag { select, format } => dag(g, select, *format),
         Command::Lineage { column, output } => lineage_command(g, column, *output),
         Command::Retry => retry(g),
@@ -1085,6 +1088,47 @@ fn dag(g: &GlobalArgs, select: &SelectArgs, format: crate::cli::DagFormat) -> Re
         "{}",
         crate::graph::render_dag(&p.manifest, &selected, format == crate::cli::DagFormat::Dot)
     );
+    Ok(Outcome::Success)
+}
+
+/// `sluice docs generate`: compiles every node, writes manifest.json (with
+/// column lineage) and catalog.json read from the warehouse. Without a
+/// database file yet, the catalog is empty and says so.
+///
+/// Errors: project errors, [`ErrorKind::Database`] when the catalog cannot be read.
+fn docs_generate(g: &GlobalArgs) -> Result<Outcome> {
+    let clock = Instant::now();
+    let inv = Invocation::new();
+    let printer = Printer { quiet: g.quiet };
+    let p = parse(g, &printer)?;
+    let resolver = Arc::new((*p.manifest.resolver).clone());
+    let all: std::collections::BTreeSet<usize> = (0..p.manifest.nodes.len()).collect();
+    let mut compiled = compile_selected(&p, &resolver, &all);
+    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv)?;
+    let target = &p.project.target;
+    let t = Instant::now();
+    let catalog = if target.path == ":memory:" || Path::new(&target.path).exists() {
+        let db = Database::open(target)?;
+        crate::docs::catalog::catalog_json(&p.manifest, &db.connect()?, &inv)?
+    } else {
+        printer.line(&format!(
+            "No database at `{}` yet: catalog.json lists no tables (run `sluice build` first)",
+            target.path
+        ));
+        serde_json::json!({
+            "metadata": crate::docs::artifacts::metadata(&inv, "https://schemas.getdbt.com/dbt/catalog/v1.json", None),
+            "nodes": {}, "sources": {}, "errors": null,
+        })
+    };
+    artifacts::write_json(&p.project.target_dir(), "catalog.json", &catalog)?;
+    stage("catalog.json", t);
+    printer.line(&format!(
+        "Catalog written to {}/catalog.json ({} nodes, {} sources) in {:.2}s",
+        p.project.config.target_path,
+        catalog["nodes"].as_object().map_or(0, |m| m.len()),
+        catalog["sources"].as_object().map_or(0, |m| m.len()),
+        clock.elapsed().as_secs_f64()
+    ));
     Ok(Outcome::Success)
 }
 

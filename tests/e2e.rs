@@ -821,3 +821,29 @@ fn dag_prints_mermaid_and_dot() {
         insta::assert_snapshot!("dag_orders_dot", dot.stdout);
     });
 }
+
+#[test]
+fn docs_generate_writes_a_catalog_in_dbts_shape() {
+    // dbt's catalog.json (v1): per relation its type, columns with types and
+    // positions, and stats; metadata (time, invocation) is volatile and left
+    // out of the snapshot.
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["build", "-q"]).code, 0);
+    let run = p.sluice(&["docs", "generate"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut catalog: serde_json::Value =
+        serde_json::from_str(&p.read("target/catalog.json")).unwrap();
+    assert_eq!(
+        catalog["metadata"]["dbt_schema_version"],
+        "https://schemas.getdbt.com/dbt/catalog/v1.json"
+    );
+    catalog.as_object_mut().unwrap().remove("metadata");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("target/manifest.json")).unwrap();
+    // A manifest node has no volatile fields (times live in metadata).
+    let orders = &manifest["nodes"]["model.shop_analytics.orders"];
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("catalog_json", serde_json::to_string_pretty(&catalog).unwrap());
+        insta::assert_snapshot!("manifest_node_orders", serde_json::to_string_pretty(orders).unwrap());
+    });
+}

@@ -43,7 +43,9 @@ impl Default for Invocation {
     }
 }
 
-fn metadata(inv: &Invocation, schema: &str, project: Option<&str>) -> Json {
+/// The `metadata` block of an artifact: dbt's schema URL, versions, time,
+/// invocation and, for project artifacts, the project and adapter.
+pub fn metadata(inv: &Invocation, schema: &str, project: Option<&str>) -> Json {
     let mut m = json!({
         "dbt_schema_version": schema,
         "dbt_version": DBT_VERSION_COMPAT,
