@@ -245,15 +245,33 @@ fn lineage_and_manifest(
     compiled: &mut HashMap<usize, Result<Compiled>>,
     quiet: bool,
     inv: &Invocation,
+    db: Option<&Database>,
 ) -> Result<()> {
     let t = Instant::now();
-    crate::lineage::annotate(&p.manifest, &p.project.root, compiled);
+    // The warehouse knows the columns of what exists; without it, YAML and seeds do.
+    let warehouse = match db {
+        Some(db) => Some(crate::lineage::warehouse_columns(&db.connect()?)?),
+        None => existing_database(p)
+            .and_then(|db| db.connect().ok())
+            .and_then(|c| crate::lineage::warehouse_columns(&c).ok()),
+    };
+    crate::lineage::annotate(&p.manifest, &p.project.root, warehouse.as_ref(), compiled);
     stage("lineage", t);
     print_warnings(compiled, quiet);
     let t = Instant::now();
     write_manifest(p, compiled, inv)?;
     stage("manifest.json", t);
     Ok(())
+}
+
+/// The project's database when its file already exists (compile does not
+/// create one); `None` when it is missing or cannot be opened (locked).
+fn existing_database(p: &Parsed) -> Option<Database> {
+    let target = &p.project.target;
+    if target.path == ":memory:" || !Path::new(&target.path).exists() {
+        return None;
+    }
+    Database::open(target).ok()
 }
 
 fn write_manifest(
@@ -341,7 +359,7 @@ fn execute_with(
     let t = Instant::now();
     let mut compiled = compile_selected(&p, &resolver, &selected);
     stage("compile", t);
-    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv)?;
+    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv, Some(&db))?;
     let catalog = if p.project.config.run_hooks(false).is_empty() {
         catalog
     } else {
@@ -533,7 +551,7 @@ fn compile(
         }
     }
     stage("compile", t);
-    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv)?;
+    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv, None)?;
     let mut order: Vec<usize> = compiled.keys().copied().collect();
     order.sort_unstable();
     let mut results = Vec::new();
@@ -949,7 +967,15 @@ fn lineage_command(
     });
     let all: std::collections::BTreeSet<usize> = (0..p.manifest.nodes.len()).collect();
     let mut compiled = compile_selected(&p, &resolver, &all);
-    crate::lineage::annotate(&p.manifest, &p.project.root, &mut compiled);
+    let warehouse = existing_database(&p)
+        .and_then(|db| db.connect().ok())
+        .and_then(|c| crate::lineage::warehouse_columns(&c).ok());
+    crate::lineage::annotate(
+        &p.manifest,
+        &p.project.root,
+        warehouse.as_ref(),
+        &mut compiled,
+    );
     let mut by_column: HashMap<(String, String), ColumnLineage> = HashMap::new();
     let mut downstream: HashMap<(String, String), Vec<(String, String)>> = HashMap::new();
     for (&i, c) in &compiled {
@@ -1104,7 +1130,7 @@ fn docs_generate(g: &GlobalArgs) -> Result<Outcome> {
     let resolver = Arc::new((*p.manifest.resolver).clone());
     let all: std::collections::BTreeSet<usize> = (0..p.manifest.nodes.len()).collect();
     let mut compiled = compile_selected(&p, &resolver, &all);
-    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv)?;
+    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv, None)?;
     let target = &p.project.target;
     let t = Instant::now();
     let catalog = if target.path == ":memory:" || Path::new(&target.path).exists() {

@@ -554,11 +554,13 @@ pub type ProjectLineage = BTreeMap<String, Vec<ColumnLineage>>;
 /// Computes the column lineage of every compiled model and snapshot in
 /// `compiled` (parents first, so `select *` expands to what they output)
 /// and stores it in [`Compiled::columns_lineage`]. Columns of relations come
-/// from seeds' CSV headers (under `project_root`), sources' and models'
-/// YAML columns, and upstream lineage.
+/// from the warehouse when a database exists (`warehouse`), else seeds' CSV
+/// headers (under `project_root`) and sources' and models' YAML columns,
+/// and from upstream lineage.
 pub fn annotate(
     manifest: &Manifest,
     project_root: &Path,
+    warehouse: Option<&WarehouseColumns>,
     compiled: &mut HashMap<usize, crate::error::Result<Compiled>>,
 ) {
     let mut tables = Tables::default();
@@ -588,7 +590,15 @@ pub fn annotate(
         if computed {
             continue;
         }
+        let in_warehouse = node.relation.as_ref().and_then(|r| {
+            warehouse?.get(&(
+                r.database.to_lowercase(),
+                r.schema.to_lowercase(),
+                r.identifier.to_lowercase(),
+            ))
+        });
         let columns = match node.resource_type {
+            _ if in_warehouse.is_some() => in_warehouse.cloned().unwrap_or_default(),
             ResourceType::Seed => {
                 let mut cols = csv_header(&project_root.join(&node.original_file_path));
                 if cols.is_empty() {
@@ -628,6 +638,28 @@ pub fn annotate(
         .filter_map(|c| c.as_mut().ok().and_then(|c| c.statements.take()))
         .collect();
     std::thread::spawn(move || drop(trees));
+}
+
+/// Column names of every relation in the warehouse, by lowercased
+/// `(database, schema, table)`.
+pub type WarehouseColumns = HashMap<(String, String, String), Vec<String>>;
+
+/// Reads [`WarehouseColumns`] from DuckDB's information_schema in one query.
+///
+/// Errors: [`crate::ErrorKind::Database`].
+pub fn warehouse_columns(
+    conn: &dyn crate::adapter::Connection,
+) -> crate::error::Result<WarehouseColumns> {
+    let mut out = WarehouseColumns::new();
+    for r in conn.query(
+        "select table_catalog, table_schema, table_name, column_name from information_schema.columns order by table_catalog, table_schema, table_name, ordinal_position",
+    )? {
+        let text = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+        out.entry((text(0).to_lowercase(), text(1).to_lowercase(), text(2).to_lowercase()))
+            .or_default()
+            .push(text(3));
+    }
+    Ok(out)
 }
 
 /// The column names of a CSV file's header, or none.

@@ -847,3 +847,33 @@ fn docs_generate_writes_a_catalog_in_dbts_shape() {
         insta::assert_snapshot!("manifest_node_orders", serde_json::to_string_pretty(orders).unwrap());
     });
 }
+
+#[test]
+fn lineage_reads_column_lists_from_the_warehouse_when_the_database_exists() {
+    // A source table sluice does not build and YAML does not describe: its
+    // columns come from DuckDB's catalog, so `select *` expands.
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
+    {
+        let conn = duckdb::Connection::open(p.db_path()).unwrap();
+        conn.execute_batch("create schema if not exists ext; create table ext.events as select 1 as id, 'click' as kind")
+            .unwrap();
+    }
+    p.write(
+        "models/staging/_ext.yml",
+        "version: 2\nsources:\n  - name: ext\n    tables:\n      - name: events\n",
+    );
+    p.write(
+        "models/staging/all_events.sql",
+        "select * from {{ source('ext', 'events') }}\n",
+    );
+    let run = p.sluice(&["lineage", "all_events.kind", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["column"]["kind"], "copy");
+    assert_eq!(doc["upstream"][0]["name"], "events.kind");
+    assert_eq!(
+        doc["upstream"][0]["node"],
+        "source.shop_analytics.ext.events"
+    );
+}
