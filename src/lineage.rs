@@ -12,7 +12,7 @@
 //! unqualified column with several candidate tables of unknown columns, is
 //! attributed to every candidate rather than guessed.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::rc::Rc;
@@ -469,14 +469,13 @@ fn expr_col(name: String, expr: &Expr, tables: &Tables, scope: &Scope) -> Col {
     }
     let kind = match expr {
         Expr::Identifier(i) if i.value.eq_ignore_ascii_case(&name) => {
-            single_kind(&sources, scope, std::slice::from_ref(&i.value))
+            single_kind(scope, std::slice::from_ref(&i.value))
         }
         Expr::CompoundIdentifier(p)
             if p.last()
                 .is_some_and(|l| l.value.eq_ignore_ascii_case(&name)) =>
         {
             single_kind(
-                &sources,
                 scope,
                 &p.iter().map(|i| i.value.clone()).collect::<Vec<_>>(),
             )
@@ -493,7 +492,7 @@ fn expr_col(name: String, expr: &Expr, tables: &Tables, scope: &Scope) -> Col {
 
 /// A bare column reference keeps the kind of the column it reads (a copy of
 /// a computed CTE column is still a transformation of its sources).
-fn single_kind(_sources: &BTreeSet<ColumnRef>, scope: &Scope, parts: &[String]) -> LineageKind {
+fn single_kind(scope: &Scope, parts: &[String]) -> LineageKind {
     let column = parts.last().map(|c| c.to_lowercase()).unwrap_or_default();
     let qualifier = if parts.len() > 1 {
         parts.get(parts.len() - 2)
@@ -547,9 +546,6 @@ fn collect_nested<'a>(e: &'a Expr, out: &mut Vec<&'a Query>) {
         _ => {}
     }
 }
-
-/// Lineage of every node, for the manifest: unique_id to its output columns.
-pub type ProjectLineage = BTreeMap<String, Vec<ColumnLineage>>;
 
 /// Computes the column lineage of every compiled model and snapshot in
 /// `compiled` (parents first, so `select *` expands to what they output)

@@ -48,14 +48,6 @@ pub fn parse(sql: &str) -> Parsed {
     }
 }
 
-/// [`parse`], keeping only the error.
-pub fn check_syntax(sql: &str) -> Option<SyntaxError> {
-    match parse(sql) {
-        Parsed::Invalid(e) => Some(e),
-        _ => None,
-    }
-}
-
 fn syntax_error(err: &sqlparser::parser::ParserError) -> SyntaxError {
     static AT: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"\s*at Line: (\d+), Column: (\d+)\s*$").expect("valid regex"));
@@ -186,6 +178,13 @@ fn tag_start(template: &str, offset: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
+    fn check_syntax(sql: &str) -> Option<SyntaxError> {
+        match parse(sql) {
+            Parsed::Invalid(e) => Some(e),
+            _ => None,
+        }
+    }
+
     #[test]
     fn valid_duckdb_that_sqlparser_rejects_is_not_an_error() {
         // sqlparser 0.59 does not parse DuckDB's FROM-first form.
@@ -262,14 +261,6 @@ mod engine_error_tests {
     }
 }
 
-/// The tables `sql` reads (see [`read_relations_of`]); `None` when sqlparser
-/// cannot parse it.
-pub fn read_relations(sql: &str) -> Option<Vec<Vec<String>>> {
-    Parser::parse_sql(&DuckDbDialect {}, sql)
-        .ok()
-        .map(|s| read_relations_of(&s))
-}
-
 /// The tables `statements` read: every table name in a `FROM` or `JOIN`
 /// that is not a table function and not one of the statements' CTEs, as its
 /// name parts (unquoted, in written case).
@@ -323,7 +314,13 @@ pub fn read_relations_of(statements: &[sqlparser::ast::Statement]) -> Vec<Vec<St
 
 #[cfg(test)]
 mod relation_tests {
-    use super::read_relations;
+    use super::*;
+
+    fn read_relations(sql: &str) -> Option<Vec<Vec<String>>> {
+        Parser::parse_sql(&DuckDbDialect {}, sql)
+            .ok()
+            .map(|s| read_relations_of(&s))
+    }
 
     #[test]
     fn tables_read_exclude_ctes_and_table_functions() {

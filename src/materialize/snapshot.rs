@@ -39,7 +39,7 @@ pub struct SnapshotRun {
 
 /// What one snapshot run changed (or, dry, would change).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SnapshotCounts {
+struct SnapshotCounts {
     /// Rows inserted: new keys, new versions, keys that came back, deletion markers.
     pub inserted: i64,
     /// Current versions closed because their row changed (type 2) or rows overwritten (type 1).
@@ -94,7 +94,8 @@ fn config_error(node: &Node, msg: String, hint: &str) -> Error {
     .with_hint(hint.to_owned())
 }
 
-/// Runs snapshot `node` whose compiled select is `compiled`.
+/// Runs snapshot `node` whose compiled select is `compiled`; the outcome's
+/// code gives the rows inserted, updated and invalidated (or deleted).
 ///
 /// Errors: [`ErrorKind::Config`] for a missing or bad `strategy`,
 /// `unique_key`, `updated_at` or `check_cols`, or naive/aware timestamps
@@ -106,7 +107,7 @@ pub fn run(
     node: &Node,
     compiled: &str,
     options: SnapshotRun,
-) -> Result<(Outcome, SnapshotCounts)> {
+) -> Result<Outcome> {
     let target = relation_of(node)?;
     let source_sql = strip_trailing_semicolons(compiled).to_owned();
     let config = &node.config;
@@ -450,13 +451,10 @@ pub fn run(
             counts.inserted, counts.updated, counts.deleted
         )
     };
-    Ok((
-        Outcome {
-            code,
-            rows: Some(counts.inserted + counts.updated + counts.deleted),
-        },
-        counts,
-    ))
+    Ok(Outcome {
+        code,
+        rows: Some(counts.inserted + counts.updated + counts.deleted),
+    })
 }
 
 fn cell(rows: &[Vec<Option<String>>]) -> i64 {

@@ -571,8 +571,7 @@ fn run_node(
                 now: options.snapshot_time,
                 dry_run: options.dry_run,
             };
-            materialize::snapshot::run(renderer, conn, node, &c.code, run)
-                .map(|(outcome, _)| NodeOutcome::Built(outcome))
+            materialize::snapshot::run(renderer, conn, node, &c.code, run).map(NodeOutcome::Built)
         }
         ResourceType::Source | ResourceType::Analysis => {
             Ok(NodeOutcome::Built(materialize::Outcome {
