@@ -312,6 +312,97 @@ pub fn read_relations_of(statements: &[sqlparser::ast::Statement]) -> Vec<Vec<St
         .collect()
 }
 
+/// Whether `sql` is one plain `select` from one table (no joins, `WITH`,
+/// grouping, `DISTINCT`, window functions, subqueries, `LIMIT` or random
+/// functions): a query that costs no more to run again than to read from a
+/// copy, and gives the same rows each time within a transaction. Snapshots
+/// stage such a select as a view instead of copying it (see
+/// templates/materializations/snapshot.sql).
+pub fn is_plain_select(sql: &str) -> bool {
+    use sqlparser::ast::{Expr, GroupByExpr, SetExpr, Statement, TableFactor, Visit, Visitor};
+    use std::ops::ControlFlow;
+
+    struct Costly;
+    impl Visitor for Costly {
+        type Break = ();
+        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+            match expr {
+                Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => {
+                    ControlFlow::Break(())
+                }
+                Expr::Function(f) => {
+                    let name = f.name.to_string().to_lowercase();
+                    let random = ["random", "uuid", "gen_random_uuid", "nextval", "setseed"]
+                        .contains(&name.as_str());
+                    if f.over.is_some() || random {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                }
+                _ => ControlFlow::Continue(()),
+            }
+        }
+    }
+
+    let Ok(statements) = Parser::parse_sql(&DuckDbDialect {}, sql) else {
+        return false;
+    };
+    let [Statement::Query(query)] = statements.as_slice() else {
+        return false;
+    };
+    if query.with.is_some() || query.order_by.is_some() || query.limit_clause.is_some() {
+        return false;
+    }
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return false;
+    };
+    let [from] = select.from.as_slice() else {
+        return false;
+    };
+    let plain_table = matches!(from.relation, TableFactor::Table { args: None, .. });
+    let grouped = match &select.group_by {
+        GroupByExpr::All(_) => true,
+        GroupByExpr::Expressions(e, _) => !e.is_empty(),
+    };
+    plain_table
+        && from.joins.is_empty()
+        && !grouped
+        && select.having.is_none()
+        && select.qualify.is_none()
+        && select.distinct.is_none()
+        && select.named_window.is_empty()
+        && query.visit(&mut Costly).is_continue()
+}
+
+#[cfg(test)]
+mod plain_select_tests {
+    use super::is_plain_select;
+
+    #[test]
+    fn plain_selects_are_single_table_reads() {
+        assert!(is_plain_select("select * from raw.src"));
+        assert!(is_plain_select(
+            "select id, upper(name) as name, updated_at from \"db\".\"raw\".\"src\" where id > 3"
+        ));
+        for costly in [
+            "select * from a join b using (id)",
+            "select id, count(*) from a group by id",
+            "select distinct * from a",
+            "select *, row_number() over () from a",
+            "select * from a where id in (select id from b)",
+            "with x as (select 1) select * from x",
+            "select * from a limit 10",
+            "select *, random() from a",
+            "select * from read_csv('x.csv')",
+            "select 1; select 2",
+            "not sql",
+        ] {
+            assert!(!is_plain_select(costly), "{costly}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod relation_tests {
     use super::*;

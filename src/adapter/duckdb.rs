@@ -77,7 +77,11 @@ impl Database {
     /// Errors: [`ErrorKind::Database`].
     pub fn catalog(&self) -> Result<Arc<Catalog>> {
         let conn = self.connect()?;
-        let rows = conn.query("select table_catalog, table_schema, table_name, table_type from information_schema.tables")?;
+        let rows = conn.query(
+            // Not information_schema.tables: its views cost ~15 ms to bind.
+            "select database_name, schema_name, table_name, 'BASE TABLE' from duckdb_tables() where not internal \
+             union all select database_name, schema_name, view_name, 'VIEW' from duckdb_views() where not internal",
+        )?;
         let relations = rows
             .into_iter()
             .map(|r| {
@@ -242,7 +246,8 @@ impl Connection for DuckDbConnection {
             return Ok(relations.get(&catalog_key(relation)).copied());
         }
         let sql = format!(
-            "select table_type from information_schema.tables where table_catalog = '{}' and table_schema = '{}' and table_name = '{}'",
+            "select 'BASE TABLE' from duckdb_tables() where database_name = '{0}' and schema_name = '{1}' and table_name = '{2}' \
+             union all select 'VIEW' from duckdb_views() where database_name = '{0}' and schema_name = '{1}' and view_name = '{2}'",
             relation.database.replace('\'', "''"),
             relation.schema.replace('\'', "''"),
             relation.identifier.replace('\'', "''")

@@ -223,7 +223,7 @@ pub fn run(
     let exists = conn.relation_type(target)?.is_some();
     let target_columns: Vec<(String, String)> = if exists {
         conn.query(&format!(
-            "select column_name, data_type from information_schema.columns where table_catalog = '{}' and table_schema = '{}' and table_name = '{}' order by ordinal_position",
+            "select column_name, data_type from duckdb_columns() where database_name = '{}' and schema_name = '{}' and table_name = '{}' order by column_index",
             target.database.replace('\'', "''"),
             target.schema.replace('\'', "''"),
             target.identifier.replace('\'', "''")
@@ -325,6 +325,11 @@ pub fn run(
         Some(u) if type1 => format!("cast(src.{u} as {})", kind.sql_type()),
         _ => now.clone(),
     };
+    let stage_as = if crate::sql::is_plain_select(&source_sql) {
+        "view"
+    } else {
+        "table"
+    };
     let plan = Value::from_serialize(json!({
         "target": target.to_string(),
         "source_sql": source_sql,
@@ -333,6 +338,7 @@ pub fn run(
         "version_time": version_time,
         "changed": changed,
         "columns": quoted,
+        "stage_as": stage_as,
         "now": now,
         "meta": meta,
         "current": current,
@@ -423,9 +429,9 @@ pub fn run(
                 return Err(invariant_error(node, "the snapshot's invariants would break", &problems, "nothing was written; this is a bug in the snapshot's SQL or its data (for example a pinned SLUICE_SNAPSHOT_TIME that does not move forward)"));
             }
         }
-        conn.execute(
-            "drop view if exists __sluice_snap_cur; drop table if exists __sluice_snap_src; drop table if exists __sluice_snap_changes",
-        )?;
+        conn.execute(&format!(
+            "drop view if exists __sluice_snap_cur; drop {stage_as} if exists __sluice_snap_src; drop table if exists __sluice_snap_changes"
+        ))?;
         if options.dry_run {
             return Err(Error::new(ErrorKind::Database, DRY_RUN));
         }

@@ -16,6 +16,8 @@
                     row's updated_at is later than the one the current
                     version recorded in dbt_updated_at
     s.columns       the source's columns, quoted, in order
+    s.stage_as      `view` when the select is a plain read of one table,
+                    else `table` (see snapshot_stage_source_sql)
     s.now           the run's snapshot time, as a typed SQL literal
     s.meta          quoted meta column names: scd_id, updated_at, valid_from,
                     valid_to, is_deleted (snapshot_meta_column_names)
@@ -27,9 +29,12 @@
                     (timestamp) or s.now (check)
 -#}
 
-{#- Staging: the source with its key and version time ... -#}
+{#- Staging: the source with its key and version time, read three times
+    (duplicate check, changes, inserts). A plain select from one table is a
+    view: reading the table again costs less than copying it (and its
+    commit). Anything heavier (joins, grouping, windows) is computed once. -#}
 {% macro snapshot_stage_source_sql(s) -%}
-create or replace temp table __sluice_snap_src as
+create or replace temp {{ s.stage_as }} __sluice_snap_src as
 select *, {{ s.key }} as __sluice_key, {{ s.version_time }} as __sluice_time
 from (
 {{ s.source_sql }}
