@@ -357,47 +357,60 @@ fn execute_with(
     });
     stage("catalog", t);
     let t = Instant::now();
-    let mut compiled = compile_selected(&p, &resolver, &selected);
+    let compiled = compile_selected(&p, &resolver, &selected);
     stage("compile", t);
-    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv, Some(&db))?;
-    let catalog = if p.project.config.run_hooks(false).is_empty() {
-        catalog
-    } else {
-        run_hooks(&p, &resolver, &db, false)?;
-        db.catalog()?
-    };
-    let threads = g.threads.unwrap_or(target.threads).max(1);
-    printer.line("");
-    printer.line(&format!(
-        "Concurrency: {threads} thread{} (target='{}')",
-        if threads == 1 { "" } else { "s" },
-        target.name
-    ));
-    printer.line("");
-    let options = RunOptions {
-        threads,
-        fail_fast: g.fail_fast,
-        full_refresh,
-        build,
-        snapshot_time: snapshot_time()?,
-        dry_run,
-    };
-    let t = Instant::now();
-    let results = if selected.is_empty() {
-        printer.line("Nothing to do. Try checking your model configs and the --select argument.");
-        Vec::new()
-    } else {
-        let cx = p.context(&resolver);
-        run::execute(
-            &cx, &p.graph, &db, catalog, &selected, &compiled, &options, &printer,
-        )?
-    };
-    stage("execute", t);
-    run_hooks(&p, &resolver, &db, true)?;
+    // Column lineage and manifest.json are not needed to execute: they are
+    // computed beside the run, from the warehouse as it was before it
+    // (DuckDB's MVCC gives the second connection that view).
+    print_warnings(&compiled, g.quiet);
+    let lineage_input: HashMap<usize, Result<Compiled>> = compiled
+        .iter()
+        .filter_map(|(&i, c)| Some((i, Ok(c.as_ref().ok()?.clone()))))
+        .collect();
+    let lineage_conn = db.connect()?;
+    let (results, manifest) = std::thread::scope(|scope| {
+        let (p, inv) = (&p, &inv);
+        let manifest = scope.spawn(move || -> Result<()> {
+            let mut compiled = lineage_input;
+            let t = Instant::now();
+            let warehouse = crate::lineage::warehouse_columns(&lineage_conn)?;
+            drop(lineage_conn);
+            crate::lineage::annotate(
+                &p.manifest,
+                &p.project.root,
+                Some(&warehouse),
+                &mut compiled,
+            );
+            stage("lineage", t);
+            let t = Instant::now();
+            write_manifest(p, &compiled, inv)?;
+            stage("manifest.json", t);
+            Ok(())
+        });
+        let results = run_selected(
+            g,
+            &p,
+            &resolver,
+            &db,
+            catalog,
+            &selected,
+            &compiled,
+            full_refresh,
+            build,
+            dry_run,
+            &printer,
+        );
+        let manifest = manifest
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (results, manifest)
+    });
     // Closing checkpoints DuckDB's write-ahead log into the database file.
     let t = Instant::now();
     drop(db);
     stage("close database", t);
+    let results = results?;
+    manifest?;
     let elapsed = clock.elapsed().as_secs_f64();
     let which = match (build, types) {
         (true, _) => "build",
@@ -428,6 +441,62 @@ fn execute_with(
     } else {
         Outcome::Success
     })
+}
+
+/// The run part of [`execute_with`]: on-run-start hooks, the selected nodes
+/// in DAG order, on-run-end hooks. Returns one result per node run.
+///
+/// Errors: from hooks and the database; node failures are results, not errors.
+#[allow(clippy::too_many_arguments)]
+fn run_selected(
+    g: &GlobalArgs,
+    p: &Parsed,
+    resolver: &Arc<Resolver>,
+    db: &Database,
+    catalog: Arc<crate::adapter::duckdb::Catalog>,
+    selected: &std::collections::BTreeSet<usize>,
+    compiled: &HashMap<usize, Result<Compiled>>,
+    full_refresh: bool,
+    build: bool,
+    dry_run: bool,
+    printer: &Printer,
+) -> Result<Vec<run::NodeResult>> {
+    let target = &p.project.target;
+    let catalog = if p.project.config.run_hooks(false).is_empty() {
+        catalog
+    } else {
+        run_hooks(p, resolver, db, false)?;
+        db.catalog()?
+    };
+    let threads = g.threads.unwrap_or(target.threads).max(1);
+    printer.line("");
+    printer.line(&format!(
+        "Concurrency: {threads} thread{} (target='{}')",
+        if threads == 1 { "" } else { "s" },
+        target.name
+    ));
+    printer.line("");
+    let options = RunOptions {
+        threads,
+        fail_fast: g.fail_fast,
+        full_refresh,
+        build,
+        snapshot_time: snapshot_time()?,
+        dry_run,
+    };
+    let t = Instant::now();
+    let results = if selected.is_empty() {
+        printer.line("Nothing to do. Try checking your model configs and the --select argument.");
+        Vec::new()
+    } else {
+        let cx = p.context(resolver);
+        run::execute(
+            &cx, &p.graph, db, catalog, selected, compiled, &options, printer,
+        )?
+    };
+    stage("execute", t);
+    run_hooks(p, resolver, db, true)?;
+    Ok(results)
 }
 
 /// `sluice retry`, as dbt's: re-runs the nodes of the last invocation (as
