@@ -389,7 +389,7 @@ fn execute_with(
         });
         let results = run_selected(
             g,
-            &p,
+            p,
             &resolver,
             &db,
             catalog,
