@@ -5,6 +5,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Rendering and parsing thousands of models allocates millions of small
+/// strings and AST nodes from several threads at once; mimalloc serves
+/// that faster than glibc's allocator (1,000-model compile: see bench/).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = sluice::cli::Cli::parse();
     match sluice::commands::run(&cli) {
