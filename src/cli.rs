@@ -100,9 +100,17 @@ pub enum DagFormat {
 /// `docs` subcommands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
 pub enum DocsCommand {
-    /// Write target/manifest.json (with column lineage) and
-    /// target/catalog.json (columns, types and row counts from the warehouse).
+    /// Write target/manifest.json (with column lineage),
+    /// target/catalog.json (columns, types and row counts from the warehouse)
+    /// and target/index.html (the documentation site, one self-contained file).
     Generate,
+    /// Serve target/ (index.html and the JSON artifacts) on 127.0.0.1 only,
+    /// and print the URL; stops on Ctrl+C.
+    Serve {
+        /// Port to listen on (0: any free port).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
 }
 
 /// The commands.

@@ -52,6 +52,9 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Docs {
             command: crate::cli::DocsCommand::Generate,
         } => docs_generate(g),
+        Command::Docs {
+            command: crate::cli::DocsCommand::Serve { port },
+        } => crate::docs::serve::serve(&Project::load(&load_options(g))?.target_dir(), *port),
         Command::Dag { select, format } => dag(g, select, *format),
         Command::Lineage { column, output } => lineage_command(g, column, *output),
         Command::Retry => retry(g),
@@ -1217,11 +1220,33 @@ fn docs_generate(g: &GlobalArgs) -> Result<Outcome> {
     };
     artifacts::write_json(&p.project.target_dir(), "catalog.json", &catalog)?;
     stage("catalog.json", t);
+    let t = Instant::now();
+    // The last run's statuses and timings, when there was one.
+    let run_results = std::fs::read_to_string(p.project.target_dir().join("run_results.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    let data = crate::docs::site::site_data(
+        &p.manifest,
+        &compiled,
+        &catalog,
+        run_results.as_ref(),
+        &inv.generated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    );
+    artifacts::write_text(
+        &p.project.target_dir(),
+        "index.html",
+        &crate::docs::site::index_html(&data),
+    )?;
+    stage("index.html", t);
     printer.line(&format!(
-        "Catalog written to {}/catalog.json ({} nodes, {} sources) in {:.2}s",
+        "Catalog written to {}/catalog.json ({} nodes, {} sources)",
         p.project.config.target_path,
         catalog["nodes"].as_object().map_or(0, |m| m.len()),
         catalog["sources"].as_object().map_or(0, |m| m.len()),
+    ));
+    printer.line(&format!(
+        "Documentation written to {}/index.html in {:.2}s: open it in a browser, or run `sluice docs serve`",
+        p.project.config.target_path,
         clock.elapsed().as_secs_f64()
     ));
     Ok(Outcome::Success)

@@ -1,4 +1,7 @@
-//! Artifacts for tooling: `manifest.json` and `run_results.json` in dbt's shape.
+//! Artifacts for tooling (`manifest.json`, `run_results.json`,
+//! `catalog.json` in dbt's shape) and the documentation site.
 
 pub mod artifacts;
 pub mod catalog;
+pub mod serve;
+pub mod site;

@@ -1,0 +1,315 @@
+//! The documentation site in a real browser: `sluice docs generate` on a
+//! built copy of example_project, then headless Chromium opens
+//! target/index.html from file:// and the test reads the DOM it rendered
+//! (`--dump-dom`): the node list, a node page, the lineage graph, the
+//! column lineage view, and an XSS probe whose description must stay text.
+//! Screenshots go to `$CARGO_TARGET_TMPDIR/docs/` for review.
+//!
+//! Chromium is Debian's `chromium` (`.ci/run` installs it when missing);
+//! without it the browser test prints why and returns, and nothing else.
+//! Also `sluice docs serve` over real HTTP on 127.0.0.1.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TempProject;
+
+/// A model whose YAML tries script injection three ways.
+const XSS_YAML: &str = r#"version: 2
+models:
+  - name: xss_probe
+    description: |
+      Probe <script>document.documentElement.setAttribute('data-xss', 'script')</script>
+      <img src=x onerror="document.documentElement.setAttribute('data-xss', 'img')">
+      [click me](javascript:document.documentElement.setAttribute('data-xss','link'))
+    columns:
+      - name: id
+        description: "<b onmouseover=alert(1)>not bold</b>"
+      - name: "<svg onload=alert(1)>"
+"#;
+
+fn find_chromium() -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("SLUICE_CHROMIUM") {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+        .find(|p| p.is_file())
+}
+
+/// Chromium, installed from Debian's packages when missing and apt-get can
+/// run (as .ci/run does before the tests); else why not.
+fn chromium() -> Result<PathBuf, String> {
+    if let Some(found) = find_chromium() {
+        return Ok(found);
+    }
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    let installed = apt(&["install", "-y", "-qq", "chromium"])
+        || (apt(&["update", "-qq"]) && apt(&["install", "-y", "-qq", "chromium"]));
+    match find_chromium() {
+        Some(found) if installed => Ok(found),
+        _ => Err("Chromium is not installed and `apt-get install chromium` failed (not root, or no package index)".into()),
+    }
+}
+
+/// Runs headless Chromium on `url` with `extra` flags; returns stdout.
+fn browse(chrome: &Path, profile: &Path, url: &str, extra: &[&str]) -> String {
+    let mut child = Command::new(chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        stdout.read_to_string(&mut out).unwrap();
+        out
+    });
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(90) {
+            child.kill().unwrap();
+            panic!("chromium did not finish on {url} within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().unwrap()
+}
+
+/// The rendered `<main>` element of a dumped DOM (the page's script, which
+/// is in the dump too, holds the same markup as string literals).
+fn main_of(dom: &str) -> &str {
+    let start = dom.find("<main").expect("a <main> element");
+    &dom[start..start + dom[start..].find("</main>").expect("</main>")]
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn docs_site_renders_in_chromium_and_keeps_user_text_inert() {
+    let p = TempProject::new();
+    p.write("models/xss_probe.sql", "select 1 as id\n");
+    p.write("models/xss_probe.yml", XSS_YAML);
+    let build = p.sluice(&["build"]);
+    assert_eq!(build.code, 0, "{}{}", build.stdout, build.stderr);
+    let docs = p.sluice(&["docs", "generate"]);
+    assert_eq!(docs.code, 0, "{}{}", docs.stdout, docs.stderr);
+    let index = p.root().join("target/index.html");
+    let page = std::fs::read_to_string(&index).unwrap();
+    // Self-contained: no external script, stylesheet or font, and a CSP
+    // that forbids fetching anything.
+    assert!(!page.contains("<script src"), "external script");
+    assert!(!page.contains("<link"), "external stylesheet");
+    assert!(page.contains("default-src 'none'"));
+
+    let chrome = match chromium() {
+        Ok(chrome) => chrome,
+        Err(why) => {
+            println!("skipped: {why}; install Debian's `chromium` or set SLUICE_CHROMIUM");
+            return;
+        }
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", index.display());
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("docs");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    // The list: every node, grouped by type.
+    let dom = browse(&chrome, profile.path(), &url, &["--dump-dom"]);
+    assert!(
+        dom.contains("data-ready-ms=\""),
+        "page script did not finish:\n{dom}"
+    );
+    for uid in [
+        "model.shop_analytics.customers",
+        "seed.shop_analytics.raw_orders",
+        "source.shop_analytics.shop.raw_orders",
+        "snapshot.shop_analytics.customers_snapshot",
+        "model.shop_analytics.xss_probe",
+    ] {
+        assert!(
+            dom.contains(&format!("<li data-id=\"{uid}\">")),
+            "{uid} not listed"
+        );
+    }
+    assert!(dom.contains("<h3>Models (7)</h3>"), "{dom}");
+    assert!(dom.contains("data-route=\"overview\""));
+
+    // A node page: description from a doc() block, typed columns with tests,
+    // compiled SQL, upstream and downstream, its neighbourhood graph.
+    let node = format!("{url}#node=model.shop_analytics.customers");
+    let dom = browse(&chrome, profile.path(), &node, &["--dump-dom"]);
+    let dom = main_of(&dom);
+    assert!(dom.contains("data-route=\"node\""), "{dom}");
+    assert!(dom.contains("<h1>customers <span class=\"badge t-model\">model</span></h1>"));
+    assert!(
+        dom.contains("<td><code>customer_id</code></td><td><code>INTEGER</code></td>"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<p>The customer's id in the shop's CRM."),
+        "doc() block not rendered"
+    );
+    assert!(dom.contains("<span>unique</span>"), "column tests missing");
+    assert!(
+        dom.contains("<code class=\"compiled\">"),
+        "compiled SQL missing"
+    );
+    assert!(dom.contains("last run: <span class=\"status success\">success</span>"));
+    assert!(dom.contains("<b>Upstream (2)</b>"), "{dom}");
+    assert!(
+        count(dom, "<g class=\"node") >= 5,
+        "neighbourhood graph missing"
+    );
+    browse(
+        &chrome,
+        profile.path(),
+        &node,
+        &[
+            &format!("--screenshot={}", shots.join("node.png").display()),
+            "--window-size=1400,1000",
+        ],
+    );
+
+    // The whole DAG: one box per model, seed, source and snapshot, edges between them.
+    let graph = format!("{url}#graph");
+    let dom = browse(&chrome, profile.path(), &graph, &["--dump-dom"]);
+    let dom = main_of(&dom);
+    assert!(dom.contains("<svg class=\"dag\""), "{dom}");
+    assert_eq!(count(dom, "<g class=\"node "), 7 + 3 + 1 + 1);
+    assert!(count(dom, "class=\"edge\"") >= 10);
+    assert!(dom.contains("data-id=\"source.shop_analytics.shop.raw_orders\""));
+    browse(
+        &chrome,
+        profile.path(),
+        &graph,
+        &[
+            &format!("--screenshot={}", shots.join("graph.png").display()),
+            "--window-size=1400,700",
+        ],
+    );
+
+    // Column lineage: customers.customer_id comes from stg_customers.customer_id.
+    let column = format!("{url}#column=model.shop_analytics.customers%7Ccustomer_id");
+    let dom = browse(&chrome, profile.path(), &column, &["--dump-dom"]);
+    let dom = main_of(&dom);
+    assert!(dom.contains("data-route=\"column\""), "{dom}");
+    let upstream =
+        &dom[dom.find("id=\"upstream\"").unwrap()..dom.find("id=\"downstream\"").unwrap()];
+    assert!(
+        upstream.contains(">stg_customers.customer_id</a>"),
+        "{upstream}"
+    );
+
+    // XSS: nothing ran, the markup shows as text, the javascript: link is gone.
+    let xss = format!("{url}#node=model.shop_analytics.xss_probe");
+    let dom = browse(&chrome, profile.path(), &xss, &["--dump-dom"]);
+    let html_tag = &dom[dom.find("<html").unwrap()..];
+    let html_tag = &html_tag[..html_tag.find('>').unwrap()];
+    assert!(
+        !html_tag.contains("data-xss"),
+        "injected script ran: {html_tag}"
+    );
+    let dom = main_of(&dom);
+    assert!(
+        dom.contains("&lt;script&gt;document.documentElement.setAttribute"),
+        "{dom}"
+    );
+    assert!(dom.contains("&lt;img src=x onerror="), "{dom}");
+    assert!(!dom.contains("javascript:"), "javascript: link kept");
+    assert!(dom.contains("&lt;b onmouseover=alert(1)&gt;not bold&lt;/b&gt;"));
+    assert!(dom.contains("<code>&lt;svg onload=alert(1)&gt;</code>"));
+    assert!(!dom.contains("<svg onload"));
+
+    for shot in ["node.png", "graph.png"] {
+        let len = std::fs::metadata(shots.join(shot))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(len > 10_000, "screenshot {shot} is {len} bytes");
+    }
+    println!("screenshots in {}", shots.display());
+}
+
+#[test]
+fn docs_serve_serves_target_on_loopback_only() {
+    let p = TempProject::new();
+    let missing = p.sluice(&["docs", "serve", "--port", "0"]);
+    assert_eq!(missing.code, 2, "serving without index.html must fail");
+    assert!(
+        missing.stderr.contains("sluice docs generate"),
+        "{}",
+        missing.stderr
+    );
+
+    let docs = p.sluice(&["docs", "generate"]);
+    assert_eq!(docs.code, 0, "{}", docs.stderr);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["docs", "serve", "--port", "0", "--project-dir"])
+        .arg(p.root())
+        .env("HOME", p.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start docs serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "{line}");
+    let get = |path: &str| -> String {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+        let mut out = String::new();
+        stream.read_to_string(&mut out).unwrap();
+        out
+    };
+    let index = get("/");
+    let manifest = get("/manifest.json");
+    let escape = get("/../dbt_project.yml");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        index.starts_with("HTTP/1.0 200") || index.starts_with("HTTP/1.1 200"),
+        "{index}"
+    );
+    assert!(index.contains("id=\"sluice-data\""));
+    assert!(manifest.contains("application/json") && manifest.contains("\"nodes\""));
+    assert!(escape.contains(" 404 "), "{escape}");
+}
