@@ -282,15 +282,17 @@ fn write_manifest(
     compiled: &HashMap<usize, Result<Compiled>>,
     inv: &Invocation,
 ) -> Result<()> {
-    let doc = artifacts::manifest_json(
-        &p.manifest,
-        p.renderer.macros(),
-        p.renderer.docs(),
-        &p.project.config.target_path,
-        compiled,
-        inv,
-    );
-    artifacts::write_text(&p.project.target_dir(), "manifest.json", &doc)
+    artifacts::write_with(&p.project.target_dir(), "manifest.json", &mut |out| {
+        artifacts::write_manifest_json(
+            out,
+            &p.manifest,
+            p.renderer.macros(),
+            p.renderer.docs(),
+            &p.project.config.target_path,
+            compiled,
+            inv,
+        )
+    })
 }
 
 fn args_json(command: &str, select: &SelectArgs) -> serde_json::Value {
@@ -663,6 +665,7 @@ fn compile(
         }
     }
     let elapsed = clock.elapsed().as_secs_f64();
+    let t = Instant::now();
     let doc = artifacts::run_results_json(
         &p.manifest,
         &results,
@@ -672,6 +675,7 @@ fn compile(
         &inv,
     );
     artifacts::write_json(&p.project.target_dir(), "run_results.json", &doc)?;
+    stage("run_results.json", t);
     printer.line(&format!(
         "Compiled {} node{} to {}/compiled in {elapsed:.2}s",
         order.len(),

@@ -32,9 +32,11 @@ pub struct Compiled {
     /// Warnings about the SQL, rendered for people: tables read without
     /// `ref()` or `source()`.
     pub warnings: Vec<String>,
-    /// sqlparser's statements of the node's own SQL (before ephemeral CTEs
-    /// are injected), when it parsed.
-    pub statements: Option<Vec<sqlparser::ast::Statement>>,
+    /// The node's own rendered SQL (before ephemeral CTEs are injected),
+    /// when sqlparser parsed it: column lineage parses it again. Keeping
+    /// thousands of syntax trees alive between the two steps cost more
+    /// (fresh memory, ~60 KB a model) than parsing twice.
+    pub lineage_sql: Option<String>,
     /// Column lineage of the node's output, filled by [`crate::lineage::annotate`].
     pub columns_lineage: Option<Vec<crate::lineage::ColumnLineage>>,
 }
@@ -282,12 +284,12 @@ fn finish(
     }
     write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
     let mut warnings = Vec::new();
-    let mut statements = None;
+    let mut lineage_sql = None;
     if !introspective {
         if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
             if let Some(parsed) = check_sql(node, own, &path)? {
                 warnings = undeclared_reads(cx, node, &parsed);
-                statements = Some(parsed);
+                lineage_sql = Some(own.clone());
             }
         }
     }
@@ -298,7 +300,7 @@ fn finish(
         post_hooks: render_hooks(cx.renderer, cx.resolver, node, "post-hook")?,
         introspective,
         warnings,
-        statements,
+        lineage_sql,
         columns_lineage: None,
     })
 }

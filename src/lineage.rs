@@ -27,6 +27,8 @@ use sqlparser::ast::{
     Expr, Query, SelectItem, SetExpr, Statement, TableFactor, Visit, Visitor,
     WildcardAdditionalOptions,
 };
+use sqlparser::dialect::DuckDbDialect;
+use sqlparser::parser::Parser;
 
 /// How an output column relates to its sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -582,7 +584,7 @@ pub fn annotate(
     for (i, node) in manifest.nodes.iter().enumerate() {
         let computed = compiled
             .get(&i)
-            .is_some_and(|c| c.as_ref().is_ok_and(|c| c.statements.is_some()));
+            .is_some_and(|c| c.as_ref().is_ok_and(|c| c.lineage_sql.is_some()));
         if computed {
             continue;
         }
@@ -611,8 +613,9 @@ pub fn annotate(
         let results: Vec<(usize, Vec<ColumnLineage>)> = level
             .par_iter()
             .filter_map(|&i| {
-                let statements = compiled.get(&i)?.as_ref().ok()?.statements.as_ref()?;
-                Some((i, lineage(statements, &tables)))
+                let sql = compiled.get(&i)?.as_ref().ok()?.lineage_sql.as_ref()?;
+                let statements = Parser::parse_sql(&DuckDbDialect {}, sql).ok()?;
+                Some((i, lineage(&statements, &tables)))
             })
             .collect();
         for (i, lin) in results {
@@ -627,13 +630,6 @@ pub fn annotate(
             }
         }
     }
-    // The syntax trees are done with; freeing thousands of them costs tens of
-    // milliseconds, which a short-lived command need not wait for.
-    let trees: Vec<_> = compiled
-        .values_mut()
-        .filter_map(|c| c.as_mut().ok().and_then(|c| c.statements.take()))
-        .collect();
-    std::thread::spawn(move || drop(trees));
 }
 
 /// Column names of every relation in the warehouse, by lowercased

@@ -13,7 +13,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = sluice::cli::Cli::parse();
-    match sluice::commands::run(&cli) {
+    let t = std::time::Instant::now();
+    let r = sluice::commands::run(&cli);
+    sluice::commands::stage("total", t);
+    match r {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(err) => {
             eprint!("{}", err.render());

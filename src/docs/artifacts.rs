@@ -155,54 +155,66 @@ fn macro_json(def: &MacroDef) -> Json {
     })
 }
 
-/// The manifest.json document, serialized.
+/// Writes the manifest.json document to `out`.
 ///
-/// Node entries are built and serialized in parallel and spliced into the
-/// document as text: building one JSON tree of thousands of nodes (and
-/// dropping it) was most of the time `compile` spent on large projects.
-pub fn manifest_json(
+/// Node entries are built and serialized in parallel, a chunk at a time, and
+/// streamed: building one JSON tree (or one string) of tens of thousands of
+/// nodes cost more in fresh memory than the serialization itself.
+///
+/// Errors: those of `out`.
+pub fn write_manifest_json(
+    out: &mut dyn std::io::Write,
     manifest: &Manifest,
     macros: &[MacroDef],
     docs: &BTreeMap<String, (String, String)>,
     target_path: &str,
     compiled: &HashMap<usize, Result<Compiled>>,
     inv: &Invocation,
-) -> String {
+) -> std::io::Result<()> {
     use rayon::prelude::*;
-    let entries: Vec<String> = manifest
-        .nodes
-        .par_iter()
-        .enumerate()
-        .map(|(i, node)| {
-            let j = node_json(
-                node,
-                target_path,
-                compiled.get(&i).and_then(|r| r.as_ref().ok()),
-            );
-            format!("{}:{}", Json::from(node.unique_id.as_str()), j)
-        })
-        .collect();
     // dbt keeps sources and unit tests out of `nodes`, in maps of their own.
-    let join = |want: &[ResourceType]| -> String {
-        let parts: Vec<&str> = manifest
-            .nodes
-            .iter()
-            .zip(&entries)
-            .filter(|(n, _)| {
-                let own = matches!(
-                    n.resource_type,
-                    ResourceType::Source | ResourceType::UnitTest
-                );
+    let write_map = |out: &mut dyn std::io::Write, want: &[ResourceType]| {
+        let members: Vec<usize> = (0..manifest.nodes.len())
+            .filter(|&i| {
+                let ty = manifest.nodes[i].resource_type;
                 if want.is_empty() {
-                    !own
+                    !matches!(ty, ResourceType::Source | ResourceType::UnitTest)
                 } else {
-                    want.contains(&n.resource_type)
+                    want.contains(&ty)
                 }
             })
-            .map(|(_, e)| e.as_str())
             .collect();
-        format!("{{{}}}", parts.join(","))
+        out.write_all(b"{")?;
+        let mut first = true;
+        for chunk in members.chunks(1024) {
+            let entries: Vec<String> = chunk
+                .par_iter()
+                .map(|&i| {
+                    let node = &manifest.nodes[i];
+                    let j = node_json(
+                        node,
+                        target_path,
+                        compiled.get(&i).and_then(|r| r.as_ref().ok()),
+                    );
+                    format!("{}:{}", Json::from(node.unique_id.as_str()), j)
+                })
+                .collect();
+            for entry in entries {
+                if !first {
+                    out.write_all(b",")?;
+                }
+                first = false;
+                out.write_all(entry.as_bytes())?;
+            }
+        }
+        out.write_all(b"}")
     };
+    out.write_all(b"{\"nodes\":")?;
+    write_map(out, &[])?;
+    out.write_all(b",\"sources\":")?;
+    write_map(out, &[ResourceType::Source])?;
+    out.write_all(b",\"unit_tests\":")?;
+    write_map(out, &[ResourceType::UnitTest])?;
     let mut parent_map: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut child_map: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for node in &manifest.nodes {
@@ -259,13 +271,8 @@ pub fn manifest_json(
         "semantic_models": {},
     });
     let rest = rest.to_string();
-    format!(
-        "{{\"nodes\":{},\"sources\":{},\"unit_tests\":{},{}",
-        join(&[]),
-        join(&[ResourceType::Source]),
-        join(&[ResourceType::UnitTest]),
-        &rest[1..]
-    )
+    out.write_all(b",")?;
+    out.write_all(&rest.as_bytes()[1..])
 }
 
 /// The run_results.json document for `results` of a command that ran `elapsed` seconds.
@@ -280,8 +287,9 @@ pub fn run_results_json(
     let mut sorted: Vec<&NodeResult> = results.iter().collect();
     sorted.sort_by_key(|r| r.started_at);
     let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    use rayon::prelude::*;
     let results: Vec<Json> = sorted
-        .iter()
+        .par_iter()
         .map(|r| {
             let node = &manifest.nodes[r.index];
             let c = compiled.get(&r.index).and_then(|c| c.as_ref().ok());
@@ -319,21 +327,39 @@ pub fn run_results_json(
 ///
 /// Errors: [`crate::ErrorKind::Io`].
 pub fn write_json(dir: &Path, name: &str, doc: &Json) -> Result<()> {
-    // Compact, as dbt writes its artifacts.
-    write_text(dir, name, &doc.to_string())
+    // Compact, as dbt writes its artifacts; streamed, not built as one string.
+    write_with(dir, name, &mut |out| {
+        serde_json::to_writer(out, doc).map_err(std::io::Error::from)
+    })
 }
 
 /// Writes `text` to `dir/name` through a temp file renamed into place.
 ///
 /// Errors: [`crate::ErrorKind::Io`].
 pub fn write_text(dir: &Path, name: &str, text: &str) -> Result<()> {
+    write_with(dir, name, &mut |out| out.write_all(text.as_bytes()))
+}
+
+/// Writes `dir/name` with `write` (given a buffered writer), through a temp
+/// file renamed into place, so a reader never sees half an artifact.
+///
+/// Errors: [`crate::ErrorKind::Io`].
+pub fn write_with(
+    dir: &Path,
+    name: &str,
+    write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<()> {
     use std::io::Write;
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     let path = dir.join(name);
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| Error::io("create a temp file in", dir, e))?;
-    tmp.write_all(text.as_bytes())
-        .map_err(|e| Error::io("write", &path, e))?;
+    {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        write(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::io("write", &path, e))?;
+    }
     #[cfg(unix)]
     {
         // NamedTempFile is created 0600; artifacts are ordinary files.
