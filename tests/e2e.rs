@@ -674,6 +674,51 @@ fn a_warehouse_error_points_at_the_models_own_line() {
 }
 
 #[test]
+fn warehouse_errors_in_singular_tests_and_snapshots_point_at_their_files() {
+    // The same mapping as for models, for the other nodes whose SQL the
+    // user wrote: a singular test and a snapshot.
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["build", "-q"]).code, 0);
+    let test = "tests/assert_order_amounts_match_payments.sql";
+    let text = p.read(test);
+    let line = text
+        .lines()
+        .position(|l| l.contains("where orders.amount"))
+        .expect("the test filters on orders.amount")
+        + 1;
+    p.write(
+        test,
+        &text.replace("where orders.amount", "where orders.no_such_column"),
+    );
+    let run = p.sluice(&["test", "-s", "assert_order_amounts_match_payments"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("--> {test}:{line}:7")),
+        "{}",
+        run.stderr
+    );
+
+    let snap = "snapshots/customers_snapshot.sql";
+    let text = p.read(snap);
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("select customer_id"))
+        .expect("the snapshot selects customer_id first")
+        + 1;
+    p.write(
+        snap,
+        &text.replace("select customer_id,", "select customer_id, no_such_column,"),
+    );
+    let run = p.sluice(&["snapshot"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("--> {snap}:{line}:")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn a_hard_coded_table_is_a_warning_naming_its_model() {
     // sluice goes beyond dbt: the compiled SQL's tables are checked against
     // the model's refs and sources.

@@ -535,9 +535,16 @@ fn run_node(
                 materialize::run_model(renderer, conn, &store, main_sql)?;
             }
             let sql = data_tests::wrap_test_sql(renderer, &node.config, main_sql)?;
-            let rows = conn.query(&format!(
-                "select cast(failures as bigint), cast(should_warn as boolean), cast(should_error as boolean) from ({sql}) sluice_test_result"
-            ))?;
+            let rows = conn
+                .query(&format!(
+                    "select cast(failures as bigint), cast(should_warn as boolean), cast(should_error as boolean) from ({sql}) sluice_test_result"
+                ))
+                // A singular test is a file the user wrote; a generic test's
+                // SQL comes from a macro, whose error stays as DuckDB gave it.
+                .map_err(|e| match node.test_metadata {
+                    None => locate_in_template(e, node, &c.code),
+                    Some(_) => e,
+                })?;
             let row = rows.first().cloned().unwrap_or_default();
             let failures = row
                 .first()
@@ -571,7 +578,9 @@ fn run_node(
                 now: options.snapshot_time,
                 dry_run: options.dry_run,
             };
-            materialize::snapshot::run(renderer, conn, node, &c.code, run).map(NodeOutcome::Built)
+            materialize::snapshot::run(renderer, conn, node, &c.code, run)
+                .map(NodeOutcome::Built)
+                .map_err(|e| locate_in_template(e, node, &c.code))
         }
         ResourceType::Source | ResourceType::Analysis => {
             Ok(NodeOutcome::Built(materialize::Outcome {
@@ -582,7 +591,8 @@ fn run_node(
     }
 }
 
-/// Points a warehouse error at the model's own file: DuckDB quotes the line
+/// Points a warehouse error at the node's own file (a model, a snapshot, a
+/// singular test): DuckDB quotes the line
 /// it rejected, which is found in the compiled SQL and mapped back through
 /// the template (see [`crate::sql::map_to_template`]).
 fn locate_in_template(err: Error, node: &Node, compiled: &str) -> Error {
