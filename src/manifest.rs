@@ -179,22 +179,42 @@ impl Node {
 
     /// The dict a template sees as `model` (and `node` in naming macros).
     pub fn template_value(&self) -> Value {
-        Value::from_serialize(serde_json::json!({
-            "unique_id": self.unique_id,
-            "name": self.name,
-            "resource_type": self.resource_type.as_str(),
-            "package_name": self.package_name,
-            "path": slash(&self.path),
-            "original_file_path": slash(&self.original_file_path),
-            "fqn": self.fqn,
-            "config": self.config.0,
-            "tags": self.config.tags(),
-            "description": self.description,
-            "alias": self.relation.as_ref().map(|r| r.identifier.clone()),
-            "schema": self.relation.as_ref().map(|r| r.schema.clone()),
-            "database": self.relation.as_ref().map(|r| r.database.clone()),
-            "version": Json::Null,
-        }))
+        /// Borrowed, so building the value copies each string once (into
+        /// minijinja) rather than twice (through a serde_json tree).
+        #[derive(serde::Serialize)]
+        struct TemplateNode<'a> {
+            unique_id: &'a str,
+            name: &'a str,
+            resource_type: &'static str,
+            package_name: &'a str,
+            path: String,
+            original_file_path: String,
+            fqn: &'a [String],
+            config: &'a BTreeMap<String, Json>,
+            tags: Vec<String>,
+            description: &'a str,
+            alias: Option<&'a str>,
+            schema: Option<&'a str>,
+            database: Option<&'a str>,
+            version: (),
+        }
+        let rel = self.relation.as_ref();
+        Value::from_serialize(TemplateNode {
+            unique_id: &self.unique_id,
+            name: &self.name,
+            resource_type: self.resource_type.as_str(),
+            package_name: &self.package_name,
+            path: slash(&self.path),
+            original_file_path: slash(&self.original_file_path),
+            fqn: &self.fqn,
+            config: &self.config.0,
+            tags: self.config.tags(),
+            description: &self.description,
+            alias: rel.map(|r| r.identifier.as_str()),
+            schema: rel.map(|r| r.schema.as_str()),
+            database: rel.map(|r| r.database.as_str()),
+            version: (),
+        })
     }
 
     /// Vars for rendering this node (`model` is built once, after parsing).
