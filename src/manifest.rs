@@ -899,22 +899,36 @@ fn snapshot_nodes(
 
 /// unique_ids of the `macros` (`(name, unique_id)`) that `raw` calls
 /// (`name(` after a non-identifier character), sorted.
+///
+/// One pass over `raw`: each identifier followed by `(` is looked up among
+/// the macros' names (first definition of a name wins, as in `macros`).
 pub fn macro_calls(raw: &str, macros: &[(String, String)]) -> Vec<String> {
     if !raw.contains("{{") && !raw.contains("{%") {
         return Vec::new();
     }
-    let mut out: Vec<String> = macros
-        .iter()
-        .filter(|(name, _)| {
-            raw.match_indices(name.as_str()).any(|(i, _)| {
-                let before_ok = i == 0
-                    || !raw.as_bytes()[i - 1].is_ascii_alphanumeric()
-                        && raw.as_bytes()[i - 1] != b'_';
-                before_ok && raw[i + name.len()..].trim_start().starts_with('(')
-            })
-        })
-        .map(|(_, id)| id.clone())
-        .collect();
+    let mut by_name: HashMap<&str, Vec<&str>> = HashMap::with_capacity(macros.len());
+    for (name, id) in macros {
+        by_name.entry(name.as_str()).or_default().push(id.as_str());
+    }
+    let bytes = raw.as_bytes();
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_ident(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_ident(bytes[i]) {
+            i += 1;
+        }
+        if let Some(ids) = by_name.get(&raw[start..i]) {
+            if raw[i..].trim_start().starts_with('(') {
+                out.extend(ids.iter().map(|id| (*id).to_owned()));
+            }
+        }
+    }
     out.sort();
     out.dedup();
     out
@@ -1140,6 +1154,14 @@ mod tests {
         assert_eq!(
             macro_calls("{{ cents (a) }} max(b)", &macros),
             ["macro.p.cents"]
+        );
+        assert_eq!(
+            macro_calls("{{ p.x(1) }} {{ cents_x(2) }} {{ xcents(3) }}", &macros),
+            ["macro.p.x"]
+        );
+        assert!(
+            macro_calls("select cents(1)", &macros).is_empty(),
+            "no Jinja, no calls"
         );
     }
 }
