@@ -530,6 +530,24 @@ impl Manifest {
             })?;
 
         // Name relations (models, seeds) with the naming macros.
+        let naming_overridden = renderer.macros().iter().any(|m| {
+            !m.path.starts_with("templates/")
+                && [
+                    "generate_database_name",
+                    "generate_schema_name",
+                    "generate_alias_name",
+                ]
+                .iter()
+                .any(|n| {
+                    m.name == *n
+                        || m.name.strip_prefix("default__") == Some(n)
+                        || m.name.strip_prefix("duckdb__") == Some(n)
+                })
+        });
+        let builtin_target = (!naming_overridden).then_some((
+            parse_resolver.database.as_str(),
+            parse_resolver.schema.as_str(),
+        ));
         file_nodes
             .par_iter_mut()
             .try_for_each(|node| -> Result<()> {
@@ -542,7 +560,7 @@ impl Manifest {
                     ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
                 ) && node.config.enabled()
                 {
-                    node.relation = Some(name_relation(renderer, node)?);
+                    node.relation = Some(name_relation(renderer, node, builtin_target)?);
                 }
                 Ok(())
             })?;
@@ -773,7 +791,38 @@ fn check_duplicates(nodes: &[Node]) -> Result<()> {
 }
 
 /// Names the node's relation with generate_database_name / generate_schema_name / generate_alias_name.
-fn name_relation(renderer: &Renderer, node: &Node) -> Result<Relation> {
+///
+/// `builtin_target`: the target's `(database, schema)` when no project or
+/// package overrides a naming macro (or the `default__`/`duckdb__` versions
+/// they dispatch to); then the names are computed here, exactly as the
+/// built-in macros in templates/macros/naming.sql would (dbt's defaults),
+/// without rendering three templates per node.
+fn name_relation(
+    renderer: &Renderer,
+    node: &Node,
+    builtin_target: Option<(&str, &str)>,
+) -> Result<Relation> {
+    if let Some((target_database, target_schema)) = builtin_target {
+        let database = match (node.resource_type, node.config.get_str("target_database")) {
+            (ResourceType::Snapshot, Some(d)) => d,
+            _ => match node.config.get_str("database") {
+                Some(d) => d.trim().to_owned(),
+                None => target_database.to_owned(),
+            },
+        };
+        let schema = match (node.resource_type, node.config.get_str("target_schema")) {
+            (ResourceType::Snapshot, Some(s)) => s,
+            _ => match node.config.get_str("schema") {
+                Some(custom) => format!("{target_schema}_{}", custom.trim()),
+                None => target_schema.to_owned(),
+            },
+        };
+        let alias = match node.config.get_str("alias") {
+            Some(a) if !a.is_empty() => a.trim().to_owned(),
+            _ => node.name.clone(),
+        };
+        return Ok(Relation::new(database.trim(), schema.trim(), alias.trim()));
+    }
     let node_value = node.template_value();
     let custom = |key: &str| {
         node.config

@@ -719,6 +719,33 @@ fn warehouse_errors_in_singular_tests_and_snapshots_point_at_their_files() {
 }
 
 #[test]
+fn project_naming_macros_override_the_built_in_ones() {
+    // dbt: a project's generate_schema_name replaces the default (here the
+    // common "custom schema as is" pattern), and adapter.dispatch finds a
+    // project's default__generate_alias_name before the built-in one.
+    let p = TempProject::new();
+    p.write(
+        "macros/naming.sql",
+        "{% macro generate_schema_name(custom_schema_name, node) -%}\n\
+         {%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}\n\
+         {%- endmacro %}\n\
+         {% macro default__generate_alias_name(custom_alias_name=none, node=none) -%}\n\
+         {{ 'x_' ~ node.name }}\n\
+         {%- endmacro %}\n",
+    );
+    for args in [&["seed"][..], &["run", "-s", "stg_customers"]] {
+        let run = p.sluice(args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    assert_eq!(p.scalar("select count(*) from raw.x_raw_customers"), 100);
+    assert_eq!(p.scalar("select count(*) from main.x_stg_customers"), 100);
+    assert_eq!(
+        p.scalar("select count(*) from information_schema.schemata where schema_name = 'main_raw'"),
+        0
+    );
+}
+
+#[test]
 fn a_hard_coded_table_is_a_warning_naming_its_model() {
     // sluice goes beyond dbt: the compiled SQL's tables are checked against
     // the model's refs and sources.
