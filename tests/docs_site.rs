@@ -252,6 +252,46 @@ fn docs_site_renders_in_chromium_and_keeps_user_text_inert() {
     assert!(dom.contains("<code>&lt;svg onload=alert(1)&gt;</code>"));
     assert!(!dom.contains("<svg onload"));
 
+    // Search, driven as a user would: type into the box (a copy of the page
+    // with a script appended that sets the value and fires `input`).
+    let probe = p.root().join("target/search-probe.html");
+    std::fs::write(
+        &probe,
+        page.replace(
+            "</body>",
+            "<script>var s = document.getElementById('search'); s.value = 'lifetime customer'; \
+             s.dispatchEvent(new Event('input'));</script></body>",
+        ),
+    )
+    .unwrap();
+    let dom = browse(
+        &chrome,
+        profile.path(),
+        &format!("file://{}", probe.display()),
+        &["--dump-dom"],
+    );
+    let list = &dom[dom.find("id=\"node-list\"").unwrap()..dom.find("</aside>").unwrap()];
+    let shown: Vec<&str> = list
+        .split("<li ")
+        .skip(1)
+        .filter(|li| !li[..li.find('>').unwrap()].contains("hidden"))
+        .collect();
+    // Both words must match (name, columns, description): only `customers`
+    // has a column lifetime_value; its tests mention it by name too.
+    assert!(
+        shown
+            .iter()
+            .any(|li| li.contains("data-id=\"model.shop_analytics.customers\"")),
+        "{list}"
+    );
+    assert!(
+        !shown
+            .iter()
+            .any(|li| li.contains("data-id=\"model.shop_analytics.orders\"")),
+        "orders has no lifetime column: {list}"
+    );
+    assert!(dom.contains("match</div>"), "no match count shown");
+
     for shot in ["node.png", "graph.png"] {
         let len = std::fs::metadata(shots.join(shot))
             .map(|m| m.len())
