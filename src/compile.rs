@@ -287,7 +287,7 @@ fn finish(
     let mut lineage_sql = None;
     if !introspective {
         if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
-            if let Some(parsed) = check_sql(node, own, &path)? {
+            if let Some(parsed) = check_sql(node, own, &path, cx.renderer.macros())? {
                 warnings = undeclared_reads(cx, node, &parsed);
                 lineage_sql = Some(own.clone());
             }
@@ -317,12 +317,15 @@ fn check_sql(
     node: &Node,
     own: &str,
     compiled: &Path,
+    macros: &[crate::render::MacroDef],
 ) -> Result<Option<Vec<sqlparser::ast::Statement>>> {
-    let checked = match node.resource_type {
-        ResourceType::Model | ResourceType::Snapshot => true,
-        ResourceType::Test => node.test_metadata.is_none(),
-        _ => false,
-    };
+    if node.resource_type == ResourceType::Test && node.test_metadata.is_some() {
+        return check_generic_test(node, own, compiled, macros).map(|()| None);
+    }
+    let checked = matches!(
+        node.resource_type,
+        ResourceType::Model | ResourceType::Snapshot | ResourceType::Test
+    );
     let from_sql_file = node
         .original_file_path
         .extension()
@@ -362,6 +365,63 @@ fn check_sql(
     ))
     .with_note(format!("compiled code at {}", slash(compiled)))
     .with_hint("found before running anything: the SQL does not parse as DuckDB SQL"))
+}
+
+/// Checks a generic test's SQL, which its test macro (`test_<name>`, built
+/// in or the project's) wrote: an error is reported in the macro's file, at
+/// the line the rendered position maps to, with the test and the YAML that
+/// declares it in notes.
+///
+/// Errors: [`ErrorKind::Sql`].
+fn check_generic_test(
+    node: &Node,
+    own: &str,
+    compiled: &Path,
+    macros: &[crate::render::MacroDef],
+) -> Result<()> {
+    let err = match crate::sql::parse(own) {
+        crate::sql::Parsed::Statements(_) | crate::sql::Parsed::DuckDbOnly => return Ok(()),
+        crate::sql::Parsed::Invalid(err) => err,
+    };
+    let test = node.test_metadata.as_ref().map_or("", |m| m.name.as_str());
+    let name = format!("test_{test}");
+    // The project's definition wins over a built-in one of the same name.
+    let def = macros
+        .iter()
+        .filter(|m| m.name == name)
+        .min_by_key(|m| m.path.starts_with("templates/"));
+    let compiled_line = own
+        .lines()
+        .nth(err.line.saturating_sub(1))
+        .unwrap_or("")
+        .trim();
+    let mut error = Error::new(
+        ErrorKind::Sql,
+        format!(
+            "SQL syntax error in generic test `{}` (`{test}` on {}): {}",
+            node.name,
+            node.test_metadata
+                .as_ref()
+                .and_then(|m| m.attached_node.as_deref())
+                .unwrap_or("its model"),
+            err.message
+        ),
+    );
+    if let Some(def) = def {
+        let (line, col) = crate::sql::map_to_template(&def.source, own, err.line, err.col);
+        error = error.with_location(Location::new(&def.path, line, col, Some(&def.source)));
+    }
+    Err(error
+        .with_note(format!(
+            "in the compiled SQL (line {}, column {}): {compiled_line}",
+            err.line, err.col
+        ))
+        .with_note(format!(
+            "the test is declared in {}",
+            slash(&node.original_file_path)
+        ))
+        .with_note(format!("compiled code at {}", slash(compiled)))
+        .with_hint("check the test macro, and the arguments and `where` config the YAML gives it"))
 }
 
 /// Tables a model or snapshot reads that are neither its refs nor its
