@@ -192,15 +192,11 @@ fn docs_site_renders_in_chromium_and_keeps_user_text_inert() {
         count(dom, "<g class=\"node") >= 5,
         "neighbourhood graph missing"
     );
-    browse(
-        &chrome,
-        profile.path(),
-        &node,
-        &[
-            &format!("--screenshot={}", shots.join("node.png").display()),
-            "--window-size=1400,1000",
-        ],
-    );
+    let screenshot = |url: &str, name: &str, size: &str| {
+        let file = format!("--screenshot={}", shots.join(name).display());
+        browse(&chrome, profile.path(), url, &[&file, size]);
+    };
+    screenshot(&node, "node.png", "--window-size=1400,1000");
 
     // The whole DAG: one box per model, seed, source and snapshot, edges between them.
     let graph = format!("{url}#graph");
@@ -210,15 +206,7 @@ fn docs_site_renders_in_chromium_and_keeps_user_text_inert() {
     assert_eq!(count(dom, "<g class=\"node "), 7 + 3 + 1 + 1);
     assert!(count(dom, "class=\"edge\"") >= 10);
     assert!(dom.contains("data-id=\"source.shop_analytics.shop.raw_orders\""));
-    browse(
-        &chrome,
-        profile.path(),
-        &graph,
-        &[
-            &format!("--screenshot={}", shots.join("graph.png").display()),
-            "--window-size=1400,700",
-        ],
-    );
+    screenshot(&graph, "graph.png", "--window-size=1400,700");
 
     // Column lineage: customers.customer_id comes from stg_customers.customer_id.
     let column = format!("{url}#column=model.shop_analytics.customers%7Ccustomer_id");

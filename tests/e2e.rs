@@ -647,21 +647,30 @@ fn retry_reruns_what_failed_and_was_skipped() {
     );
 }
 
+/// Replaces `from` with `to` in the project file `path` and returns the
+/// 1-based line `from` was on, for checking where an error points.
+fn break_line(p: &TempProject, path: &str, from: &str, to: &str) -> usize {
+    let text = p.read(path);
+    let line = text
+        .lines()
+        .position(|l| l.contains(from))
+        .unwrap_or_else(|| panic!("{path} has no `{from}`"))
+        + 1;
+    p.write(path, &text.replacen(from, to, 1));
+    line
+}
+
 #[test]
 fn a_warehouse_error_points_at_the_models_own_line() {
     // DuckDB quotes the compiled line it rejected; sluice maps it back
     // through the template to the file the user wrote.
     let p = TempProject::new();
     assert_eq!(p.sluice(&["build", "-q"]).code, 0);
-    let text = p.read("models/marts/orders.sql");
-    let line = text
-        .lines()
-        .position(|l| l.contains("orders.status,"))
-        .expect("the orders mart selects orders.status")
-        + 1;
-    p.write(
+    let line = break_line(
+        &p,
         "models/marts/orders.sql",
-        &text.replace("orders.status,", "orders.no_such_column,"),
+        "orders.status,",
+        "orders.no_such_column,",
     );
     let run = p.sluice(&["run", "-s", "orders"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -680,15 +689,11 @@ fn warehouse_errors_in_singular_tests_and_snapshots_point_at_their_files() {
     let p = TempProject::new();
     assert_eq!(p.sluice(&["build", "-q"]).code, 0);
     let test = "tests/assert_order_amounts_match_payments.sql";
-    let text = p.read(test);
-    let line = text
-        .lines()
-        .position(|l| l.contains("where orders.amount"))
-        .expect("the test filters on orders.amount")
-        + 1;
-    p.write(
+    let line = break_line(
+        &p,
         test,
-        &text.replace("where orders.amount", "where orders.no_such_column"),
+        "where orders.amount",
+        "where orders.no_such_column",
     );
     let run = p.sluice(&["test", "-s", "assert_order_amounts_match_payments"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -699,15 +704,11 @@ fn warehouse_errors_in_singular_tests_and_snapshots_point_at_their_files() {
     );
 
     let snap = "snapshots/customers_snapshot.sql";
-    let text = p.read(snap);
-    let line = text
-        .lines()
-        .position(|l| l.starts_with("select customer_id"))
-        .expect("the snapshot selects customer_id first")
-        + 1;
-    p.write(
+    let line = break_line(
+        &p,
         snap,
-        &text.replace("select customer_id,", "select customer_id, no_such_column,"),
+        "select customer_id,",
+        "select customer_id, no_such_column,",
     );
     let run = p.sluice(&["snapshot"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
