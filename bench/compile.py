@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from common import GENERATOR, generate, release_binary
 
 
 def main():
@@ -24,20 +24,13 @@ def main():
     ap.add_argument("--models", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--full", action="store_true", help="full feature set instead of --basic")
-    ap.add_argument("--gen", default=os.path.join(ROOT, "..", "shared", "bench", "gen_project.py"))
+    ap.add_argument("--gen", default=GENERATOR)
     args = ap.parse_args()
 
-    target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/sluice-target"))
-    env = dict(os.environ, CARGO_TARGET_DIR=target_dir)
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, env=env, check=True)
-    binary = os.path.join(target_dir, "release", "sluice")
-
+    binary, env = release_binary()
     work = tempfile.mkdtemp(prefix="sluice-bench-")
     project = os.path.join(work, f"p{args.models}")
-    gen = [sys.executable, args.gen, "--models", str(args.models), "--out", project]
-    if not args.full:
-        gen.insert(2, "--basic")
-    subprocess.run(gen, check=True, stdout=subprocess.DEVNULL)
+    generate(project, args.models, basic=not args.full, gen=args.gen)
     env["SYNTH_DUCKDB_PATH"] = os.path.join(work, "bench.duckdb")
 
     times = []

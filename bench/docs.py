@@ -25,7 +25,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from common import GENERATOR, generate, release_binary
+
 CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -34,18 +35,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--gen", default=os.path.join(ROOT, "..", "shared", "bench", "gen_project.py"))
+    ap.add_argument("--gen", default=GENERATOR)
     args = ap.parse_args()
 
-    target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/sluice-target"))
-    env = dict(os.environ, CARGO_TARGET_DIR=target_dir)
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, env=env, check=True)
-    binary = os.path.join(target_dir, "release", "sluice")
-
+    binary, env = release_binary()
     work = tempfile.mkdtemp(prefix="sluice-docsbench-")
     project = os.path.join(work, f"p{args.models}")
-    subprocess.run([sys.executable, args.gen, "--basic", "--models", str(args.models), "--out", project],
-                   check=True, stdout=subprocess.DEVNULL)
+    generate(project, args.models, gen=args.gen)
     env["SYNTH_DUCKDB_PATH"] = os.path.join(work, "bench.duckdb")
     for step in (["seed"], ["run", "--threads", "2"]):
         subprocess.run([binary, *step, "-q", "--project-dir", project], env=env,

@@ -23,14 +23,14 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from common import GENERATOR, generate, release_binary
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--gen", default=os.path.join(ROOT, "..", "shared", "bench", "gen_project.py"))
+    ap.add_argument("--gen", default=GENERATOR)
     args = ap.parse_args()
     try:
         import duckdb
@@ -38,15 +38,10 @@ def main():
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "duckdb"], check=True)
         import duckdb
 
-    target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/sluice-target"))
-    env = dict(os.environ, CARGO_TARGET_DIR=target_dir, SYNTH_THREADS=str(args.threads))
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, env=env, check=True)
-    binary = os.path.join(target_dir, "release", "sluice")
-
+    binary, env = release_binary(dict(os.environ, SYNTH_THREADS=str(args.threads)))
     work = tempfile.mkdtemp(prefix="sluice-runbench-")
     project = os.path.join(work, "project")
-    subprocess.run([sys.executable, args.gen, "--models", str(args.models), "--out", project],
-                   check=True, stdout=subprocess.DEVNULL)
+    generate(project, args.models, basic=False, gen=args.gen)
     seeded = os.path.join(work, "seeded.duckdb")
     env["SYNTH_DUCKDB_PATH"] = seeded
     subprocess.run([binary, "seed", "-q", "--project-dir", project], env=env, check=True)

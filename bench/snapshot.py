@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from common import release_binary
 
 PROJECT = """name: snapbench
 profile: snapbench
@@ -74,10 +74,7 @@ def main():
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "duckdb"], check=True)
         import duckdb
 
-    target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/sluice-target"))
-    env = dict(os.environ, CARGO_TARGET_DIR=target_dir, SLUICE_SNAPSHOT_TIME="2024-06-01 00:00:00")
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, env=env, check=True)
-    binary = os.path.join(target_dir, "release", "sluice")
+    binary, env = release_binary(dict(os.environ, SLUICE_SNAPSHOT_TIME="2024-06-01 00:00:00"))
 
     work = tempfile.mkdtemp(prefix="sluice-snapbench-")
     project = os.path.join(work, "project")
