@@ -240,7 +240,9 @@ fn compile_selected(
     .collect()
 }
 
-/// After compiling: column lineage, the SQL warnings, then manifest.json.
+/// After compiling without a run: the SQL warnings, then column lineage
+/// (with table columns from the database file when it exists) and
+/// manifest.json.
 ///
 /// Errors: [`ErrorKind::Io`] when manifest.json cannot be written.
 fn lineage_and_manifest(
@@ -248,19 +250,28 @@ fn lineage_and_manifest(
     compiled: &mut HashMap<usize, Result<Compiled>>,
     quiet: bool,
     inv: &Invocation,
-    db: Option<&Database>,
+) -> Result<()> {
+    print_warnings(compiled, quiet);
+    // The warehouse knows the columns of what exists; without it, YAML and seeds do.
+    let warehouse = existing_database(p)
+        .and_then(|db| db.connect().ok())
+        .and_then(|c| crate::lineage::warehouse_columns(&c).ok());
+    annotate_and_write_manifest(p, compiled, warehouse.as_ref(), inv)
+}
+
+/// Column lineage (reading `warehouse`'s table columns when given), then
+/// manifest.json with it.
+///
+/// Errors: [`ErrorKind::Io`] when manifest.json cannot be written.
+fn annotate_and_write_manifest(
+    p: &Parsed,
+    compiled: &mut HashMap<usize, Result<Compiled>>,
+    warehouse: Option<&crate::lineage::WarehouseColumns>,
+    inv: &Invocation,
 ) -> Result<()> {
     let t = Instant::now();
-    // The warehouse knows the columns of what exists; without it, YAML and seeds do.
-    let warehouse = match db {
-        Some(db) => Some(crate::lineage::warehouse_columns(&db.connect()?)?),
-        None => existing_database(p)
-            .and_then(|db| db.connect().ok())
-            .and_then(|c| crate::lineage::warehouse_columns(&c).ok()),
-    };
-    crate::lineage::annotate(&p.manifest, &p.project.root, warehouse.as_ref(), compiled);
+    crate::lineage::annotate(&p.manifest, &p.project.root, warehouse, compiled);
     stage("lineage", t);
-    print_warnings(compiled, quiet);
     let t = Instant::now();
     write_manifest(p, compiled, inv)?;
     stage("manifest.json", t);
@@ -377,20 +388,9 @@ fn execute_with(
         let (p, inv) = (&p, &inv);
         let manifest = scope.spawn(move || -> Result<()> {
             let mut compiled = lineage_input;
-            let t = Instant::now();
             let warehouse = crate::lineage::warehouse_columns(&lineage_conn)?;
             drop(lineage_conn);
-            crate::lineage::annotate(
-                &p.manifest,
-                &p.project.root,
-                Some(&warehouse),
-                &mut compiled,
-            );
-            stage("lineage", t);
-            let t = Instant::now();
-            write_manifest(p, &compiled, inv)?;
-            stage("manifest.json", t);
-            Ok(())
+            annotate_and_write_manifest(p, &mut compiled, Some(&warehouse), inv)
         });
         let results = run_selected(
             g,
@@ -625,7 +625,7 @@ fn compile(
         }
     }
     stage("compile", t);
-    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv, None)?;
+    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv)?;
     let mut order: Vec<usize> = compiled.keys().copied().collect();
     order.sort_unstable();
     let mut results = Vec::new();
@@ -1206,7 +1206,7 @@ fn docs_generate(g: &GlobalArgs) -> Result<Outcome> {
     let resolver = Arc::new((*p.manifest.resolver).clone());
     let all: std::collections::BTreeSet<usize> = (0..p.manifest.nodes.len()).collect();
     let mut compiled = compile_selected(&p, &resolver, &all);
-    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv, None)?;
+    lineage_and_manifest(&p, &mut compiled, g.quiet, &inv)?;
     let target = &p.project.target;
     let t = Instant::now();
     let catalog = if target.path == ":memory:" || Path::new(&target.path).exists() {

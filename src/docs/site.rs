@@ -10,7 +10,7 @@
 //! HTML rendered here from Markdown with raw HTML escaped and unsafe link
 //! schemes removed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
 use serde_json::{json, Map, Value as Json};
@@ -221,16 +221,6 @@ pub fn index_html(data: &Json) -> String {
         }
     }
     PAGE.replacen("/*SLUICE_DATA*/", &safe, 1)
-}
-
-/// Row counts by resource type, for the `docs generate` summary line.
-pub fn counts(data: &Json) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for n in data["nodes"].as_array().into_iter().flatten() {
-        *out.entry(n["type"].as_str().unwrap_or_default().to_owned())
-            .or_insert(0) += 1;
-    }
-    out
 }
 
 #[cfg(test)]
