@@ -339,12 +339,7 @@ fn check_sql(
         crate::sql::Parsed::Invalid(err) => err,
     };
     let (line, col) = crate::sql::map_to_template(&node.raw_code, own, err.line, err.col);
-    let compiled_line = own
-        .lines()
-        .nth(err.line.saturating_sub(1))
-        .unwrap_or("")
-        .trim();
-    Err(Error::new(
+    let error = Error::new(
         ErrorKind::Sql,
         format!(
             "SQL syntax error in {} `{}`: {}",
@@ -358,13 +353,34 @@ fn check_sql(
         line,
         col,
         Some(&node.raw_code),
-    ))
-    .with_note(format!(
+    ));
+    Err(compiled_notes(error, own, &err, compiled, None)
+        .with_hint("found before running anything: the SQL does not parse as DuckDB SQL"))
+}
+
+/// Adds the notes every compile-time SQL error carries: the compiled line
+/// sqlparser stopped at, the declaring file when it is not the located one
+/// (`declared_in`), and where the compiled code is.
+fn compiled_notes(
+    error: Error,
+    own: &str,
+    err: &crate::sql::SyntaxError,
+    compiled: &Path,
+    declared_in: Option<&Path>,
+) -> Error {
+    let compiled_line = own
+        .lines()
+        .nth(err.line.saturating_sub(1))
+        .unwrap_or("")
+        .trim();
+    let mut error = error.with_note(format!(
         "in the compiled SQL (line {}, column {}): {compiled_line}",
         err.line, err.col
-    ))
-    .with_note(format!("compiled code at {}", slash(compiled)))
-    .with_hint("found before running anything: the SQL does not parse as DuckDB SQL"))
+    ));
+    if let Some(file) = declared_in {
+        error = error.with_note(format!("the test is declared in {}", slash(file)));
+    }
+    error.with_note(format!("compiled code at {}", slash(compiled)))
 }
 
 /// Checks a generic test's SQL, which its test macro (`test_<name>`, built
@@ -390,11 +406,6 @@ fn check_generic_test(
         .iter()
         .filter(|m| m.name == name)
         .min_by_key(|m| m.path.starts_with("templates/"));
-    let compiled_line = own
-        .lines()
-        .nth(err.line.saturating_sub(1))
-        .unwrap_or("")
-        .trim();
     let mut error = Error::new(
         ErrorKind::Sql,
         format!(
@@ -411,17 +422,11 @@ fn check_generic_test(
         let (line, col) = crate::sql::map_to_template(&def.source, own, err.line, err.col);
         error = error.with_location(Location::new(&def.path, line, col, Some(&def.source)));
     }
-    Err(error
-        .with_note(format!(
-            "in the compiled SQL (line {}, column {}): {compiled_line}",
-            err.line, err.col
-        ))
-        .with_note(format!(
-            "the test is declared in {}",
-            slash(&node.original_file_path)
-        ))
-        .with_note(format!("compiled code at {}", slash(compiled)))
-        .with_hint("check the test macro, and the arguments and `where` config the YAML gives it"))
+    Err(
+        compiled_notes(error, own, &err, compiled, Some(&node.original_file_path)).with_hint(
+            "check the test macro, and the arguments and `where` config the YAML gives it",
+        ),
+    )
 }
 
 /// Tables a model or snapshot reads that are neither its refs nor its

@@ -636,7 +636,7 @@ pub fn annotate(
 /// `(database, schema, table)`.
 pub type WarehouseColumns = HashMap<(String, String, String), Vec<String>>;
 
-/// Reads [`WarehouseColumns`] from DuckDB's information_schema in one query.
+/// Reads [`WarehouseColumns`] from DuckDB's `duckdb_columns()` in one query.
 ///
 /// Errors: [`crate::ErrorKind::Database`].
 pub fn warehouse_columns(

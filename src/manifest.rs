@@ -492,11 +492,12 @@ impl Manifest {
             sources: resolver.sources.clone(),
             ..Resolver::default()
         });
-        let macro_names: Vec<(String, String)> = renderer
-            .macros()
-            .iter()
-            .map(|m| (m.name.clone(), m.unique_id.clone()))
-            .collect();
+        let macro_names = MacroNames::new(
+            renderer
+                .macros()
+                .iter()
+                .map(|m| (m.name.as_str(), m.unique_id.as_str())),
+        );
         file_nodes
             .par_iter_mut()
             .try_for_each(|node| -> Result<()> {
@@ -525,7 +526,7 @@ impl Manifest {
                 node.config.merge(&captured.config);
                 node.refs = captured.refs;
                 node.sources = captured.sources;
-                node.depends_on_macros = macro_calls(&node.raw_code, &macro_names);
+                node.depends_on_macros = macro_names.called_in(&node.raw_code);
                 Ok(())
             })?;
 
@@ -803,25 +804,29 @@ fn name_relation(
     builtin_target: Option<(&str, &str)>,
 ) -> Result<Relation> {
     if let Some((target_database, target_schema)) = builtin_target {
+        // As the macro path: a snapshot's target_* as written, the rest
+        // trimmed as the macros' rendered output is.
         let database = match (node.resource_type, node.config.get_str("target_database")) {
             (ResourceType::Snapshot, Some(d)) => d,
             _ => match node.config.get_str("database") {
                 Some(d) => d.trim().to_owned(),
-                None => target_database.to_owned(),
+                None => target_database.trim().to_owned(),
             },
         };
         let schema = match (node.resource_type, node.config.get_str("target_schema")) {
             (ResourceType::Snapshot, Some(s)) => s,
             _ => match node.config.get_str("schema") {
-                Some(custom) => format!("{target_schema}_{}", custom.trim()),
-                None => target_schema.to_owned(),
+                Some(custom) => format!("{target_schema}_{}", custom.trim())
+                    .trim()
+                    .to_owned(),
+                None => target_schema.trim().to_owned(),
             },
         };
         let alias = match node.config.get_str("alias") {
             Some(a) if !a.is_empty() => a.trim().to_owned(),
-            _ => node.name.clone(),
+            _ => node.name.trim().to_owned(),
         };
-        return Ok(Relation::new(database.trim(), schema.trim(), alias.trim()));
+        return Ok(Relation::new(&database, &schema, &alias));
     }
     let node_value = node.template_value();
     let custom = |key: &str| {
@@ -946,41 +951,56 @@ fn snapshot_nodes(
     Ok(out)
 }
 
-/// unique_ids of the `macros` (`(name, unique_id)`) that `raw` calls
-/// (`name(` after a non-identifier character), sorted.
-///
-/// One pass over `raw`: each identifier followed by `(` is looked up among
-/// the macros' names (first definition of a name wins, as in `macros`).
-pub fn macro_calls(raw: &str, macros: &[(String, String)]) -> Vec<String> {
-    if !raw.contains("{{") && !raw.contains("{%") {
-        return Vec::new();
-    }
-    let mut by_name: HashMap<&str, Vec<&str>> = HashMap::with_capacity(macros.len());
-    for (name, id) in macros {
-        by_name.entry(name.as_str()).or_default().push(id.as_str());
-    }
-    let bytes = raw.as_bytes();
-    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !is_ident(bytes[i]) {
-            i += 1;
-            continue;
+/// Macro names to their unique_ids (several when packages define the same
+/// name), for finding which macros a file calls.
+#[derive(Debug, Default)]
+pub struct MacroNames(HashMap<String, Vec<String>>);
+
+impl MacroNames {
+    /// Indexes `(name, unique_id)` pairs.
+    pub fn new<'a>(macros: impl IntoIterator<Item = (&'a str, &'a str)>) -> MacroNames {
+        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
+        for (name, id) in macros {
+            by_name
+                .entry(name.to_owned())
+                .or_default()
+                .push(id.to_owned());
         }
-        let start = i;
-        while i < bytes.len() && is_ident(bytes[i]) {
-            i += 1;
+        MacroNames(by_name)
+    }
+
+    /// unique_ids of the macros that `raw` calls (`name(` after a
+    /// non-identifier character; every macro of that name), sorted. Empty
+    /// when `raw` has no Jinja.
+    ///
+    /// One pass over `raw`: each identifier followed by `(` is looked up.
+    pub fn called_in(&self, raw: &str) -> Vec<String> {
+        if !raw.contains("{{") && !raw.contains("{%") {
+            return Vec::new();
         }
-        if let Some(ids) = by_name.get(&raw[start..i]) {
-            if raw[i..].trim_start().starts_with('(') {
-                out.extend(ids.iter().map(|id| (*id).to_owned()));
+        let bytes = raw.as_bytes();
+        let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let mut out: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if !is_ident(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && is_ident(bytes[i]) {
+                i += 1;
+            }
+            if let Some(ids) = self.0.get(&raw[start..i]) {
+                if raw[i..].trim_start().starts_with('(') {
+                    out.extend(ids.iter().cloned());
+                }
             }
         }
+        out.sort();
+        out.dedup();
+        out
     }
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// Resolves every node's refs and sources to unique_ids.
@@ -1196,20 +1216,17 @@ mod tests {
 
     #[test]
     fn macro_calls_need_word_boundary_and_paren() {
-        let macros = vec![
-            ("cents".to_owned(), "macro.p.cents".to_owned()),
-            ("x".to_owned(), "macro.p.x".to_owned()),
-        ];
+        let macros = MacroNames::new([("cents", "macro.p.cents"), ("x", "macro.p.x")]);
         assert_eq!(
-            macro_calls("{{ cents (a) }} max(b)", &macros),
+            macros.called_in("{{ cents (a) }} max(b)"),
             ["macro.p.cents"]
         );
         assert_eq!(
-            macro_calls("{{ p.x(1) }} {{ cents_x(2) }} {{ xcents(3) }}", &macros),
+            macros.called_in("{{ p.x(1) }} {{ cents_x(2) }} {{ xcents(3) }}"),
             ["macro.p.x"]
         );
         assert!(
-            macro_calls("select cents(1)", &macros).is_empty(),
+            macros.called_in("select cents(1)").is_empty(),
             "no Jinja, no calls"
         );
     }

@@ -108,20 +108,18 @@ impl PreviousState {
             .map(|m| m.unique_id.clone())
             .collect();
         // Callers of changed macros, to a fixpoint.
-        let names: Vec<(String, String)> = current
-            .iter()
-            .map(|m| (m.name.clone(), m.unique_id.clone()))
-            .collect();
+        let names = crate::manifest::MacroNames::new(
+            current
+                .iter()
+                .map(|m| (m.name.as_str(), m.unique_id.as_str())),
+        );
         let calls: Vec<(String, Vec<String>)> = current
             .iter()
             .map(|m| {
                 let body = m.source.trim_start();
                 // The macro's own name is in its header, not a call.
                 let body = body.find("%}").map_or(body, |i| &body[i..]);
-                (
-                    m.unique_id.clone(),
-                    crate::manifest::macro_calls(body, &names),
-                )
+                (m.unique_id.clone(), names.called_in(body))
             })
             .collect();
         loop {
