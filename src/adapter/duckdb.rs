@@ -182,9 +182,13 @@ impl Connection for DuckDbConnection {
             .execute_batch("begin transaction")
             .map_err(|e| db_error(&e, None))?;
         let result = body().and_then(|()| {
-            self.conn
+            let t = std::time::Instant::now();
+            let committed = self
+                .conn
                 .execute_batch("commit")
-                .map_err(|e| db_error(&e, None))
+                .map_err(|e| db_error(&e, None));
+            crate::commands::stage("commit", t);
+            committed
         });
         if result.is_err() {
             let _ = self.conn.execute_batch("rollback");

@@ -222,15 +222,12 @@ pub fn run(
     };
     let exists = conn.relation_type(target)?.is_some();
     let target_columns: Vec<(String, String)> = if exists {
-        conn.query(&format!(
-            "select column_name, data_type from duckdb_columns() where database_name = '{}' and schema_name = '{}' and table_name = '{}' order by column_index",
-            target.database.replace('\'', "''"),
-            target.schema.replace('\'', "''"),
-            target.identifier.replace('\'', "''")
-        ))?
-        .into_iter()
-        .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
-        .collect()
+        // `describe` binds one table (~1 ms); the first duckdb_columns()
+        // call of a process binds every system view (~15 ms).
+        conn.query(&format!("describe {target}"))?
+            .into_iter()
+            .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+            .collect()
     } else {
         Vec::new()
     };
