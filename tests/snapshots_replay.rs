@@ -172,6 +172,56 @@ fn duplicate_source_keys_fail_and_roll_back() {
 }
 
 #[test]
+fn broken_snapshot_macros_trip_the_invariant_checks_and_roll_back() {
+    // The invariant checks are the safety net for project overrides of the
+    // snapshot macros: each broken `snapshot_close_sql` below must fail the
+    // run naming the keys and the problem, and leave the table as it was.
+    let cases = [
+        (
+            "select 1",
+            "1 (more than one current row), 2 (more than one current row)",
+        ),
+        (
+            "update {{ s.target }} set {{ s.meta.valid_to }} = {{ s.meta.valid_from }} \
+             from __sluice_snap_changes ch where ch.__sluice_key = {{ s.key }} and {{ s.current }}",
+            "1 (dbt_valid_from is not before dbt_valid_to), 2 (dbt_valid_from is not before dbt_valid_to)",
+        ),
+        (
+            "update {{ s.target }} set {{ s.meta.valid_to }} = ch.__sluice_time + interval 1 day \
+             from __sluice_snap_changes ch where ch.__sluice_key = {{ s.key }} and {{ s.current }}",
+            "1 (versions overlap), 2 (versions overlap)",
+        ),
+    ];
+    for (close, keys) in cases {
+        let p = TempProject::copy_of("tests/projects/snapshots");
+        write_state(&p, STATES[0].1);
+        assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
+        let first = snapshot_at(&p, &["snapshot", "-s", "ts_ignore"], "2024-02-01 00:00:00");
+        assert_eq!(first.code, 0, "{}", first.stderr);
+        let before = dump(&p, "ts_ignore");
+        p.write(
+            "macros/broken_close.sql",
+            &format!("{{% macro snapshot_close_sql(s) -%}}\n{close}\n{{%- endmacro %}}\n"),
+        );
+        write_state(&p, STATES[1].1);
+        assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
+        let run = snapshot_at(&p, &["snapshot", "-s", "ts_ignore"], "2024-02-02 00:00:00");
+        assert_eq!(run.code, 1, "{close}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("the snapshot's invariants would break"),
+            "{close}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!("keys: {keys}")),
+            "{close}: {}",
+            run.stderr
+        );
+        assert_eq!(dump(&p, "ts_ignore"), before, "{close}: rolled back");
+    }
+}
+
+#[test]
 fn mixing_naive_and_aware_timestamps_is_an_error() {
     let p = TempProject::copy_of("tests/projects/snapshots");
     write_state(&p, STATES[0].1);

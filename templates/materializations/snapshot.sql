@@ -167,30 +167,31 @@ from __sluice_snap_src;
     key, valid_from < valid_to, versions that do not overlap. Returns up to
     10 (key, problem) rows; any row fails the run, which is rolled back. -#}
 {% macro snapshot_invariants_sql(s) -%}
-with touched as (
-    select distinct __sluice_key from __sluice_snap_changes
-),
-versions as (
+{#- In each key's versions ordered by valid_from, a version may only be
+    followed by one that starts at or after its end: a current version
+    (open-ended) followed by anything is a second current row or an
+    overlap. One window (one sort), no per-key count. -#}
+with versions as (
     select {{ s.key }} as __sluice_key,
            {{ s.meta.valid_from }} as vf,
            case when {{ s.current }} then null else {{ s.meta.valid_to }} end as vt
     from {{ s.target }}
-    where {{ s.key }} in (select __sluice_key from touched)
+    where {{ s.key }} in (select __sluice_key from __sluice_snap_changes)
 ),
 ordered as (
-    select *, lead(vf) over (partition by __sluice_key order by vf, vt nulls last) as next_vf,
-           count(*) filter (where vt is null) over (partition by __sluice_key) as n_current
+    select *, lead(vf) over w as next_vf, lead(vt is null) over w as next_current
     from versions
+    window w as (partition by __sluice_key order by vf, vt nulls last)
 )
 select cast(__sluice_key as varchar) as key,
-       case when n_current > 1 then 'more than one current row'
+       case when vt is null and next_current then 'more than one current row'
             when vt is not null and vt <= vf then 'dbt_valid_from is not before dbt_valid_to'
-            when next_vf is not null and (vt is null or vt > next_vf) then 'versions overlap'
+            else 'versions overlap'
        end as problem
 from ordered
-where n_current > 1
+where (vt is null and next_vf is not null)
    or (vt is not null and vt <= vf)
-   or (next_vf is not null and (vt is null or vt > next_vf))
+   or (vt > next_vf)
 order by 1
 limit 10
 {%- endmacro %}
