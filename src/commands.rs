@@ -424,15 +424,15 @@ fn execute_with(
         (_, [ResourceType::Snapshot]) => "snapshot",
         _ => "test",
     };
-    let doc = artifacts::run_results_json(
+    artifacts::write_run_results_json(
+        &p.project.target_dir(),
         &p.manifest,
         &results,
         &compiled,
         elapsed,
         args_json(which, select),
         &inv,
-    );
-    artifacts::write_json(&p.project.target_dir(), "run_results.json", &doc)?;
+    )?;
     if !selected.is_empty() {
         printer.summary(
             &p.manifest,
@@ -666,15 +666,15 @@ fn compile(
     }
     let elapsed = clock.elapsed().as_secs_f64();
     let t = Instant::now();
-    let doc = artifacts::run_results_json(
+    artifacts::write_run_results_json(
+        &p.project.target_dir(),
         &p.manifest,
         &results,
         &compiled,
         elapsed,
         args_json("compile", select),
         &inv,
-    );
-    artifacts::write_json(&p.project.target_dir(), "run_results.json", &doc)?;
+    )?;
     stage("run_results.json", t);
     printer.line(&format!(
         "Compiled {} node{} to {}/compiled in {elapsed:.2}s",
