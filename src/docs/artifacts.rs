@@ -80,6 +80,8 @@ fn columns_json(node: &Node) -> Map<String, Json> {
         .collect()
 }
 
+/// A node's manifest entry, less its large borrowed fields (`raw_code`,
+/// `columns_lineage`, `compiled_code`), which [`write_node_entry`] appends.
 fn node_json(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Json {
     let rel = node.relation.as_ref();
     let mut n = json!({
@@ -103,11 +105,9 @@ fn node_json(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Jso
         "patch_path": node.patch_path.as_ref().map(|p| format!("{}://{}", node.package_name, slash(p))),
         "docs": node.config.get("docs").cloned().unwrap_or(json!({"show": true, "node_color": null})),
         "language": "sql",
-        "raw_code": node.raw_code,
         "refs": node.refs.iter().map(|r| json!({"name": r.name, "package": r.package, "version": null})).collect::<Vec<_>>(),
         "sources": node.sources.iter().map(|(s, t)| json!([s, t])).collect::<Vec<_>>(),
         "depends_on": {"macros": node.depends_on_macros, "nodes": node.depends_on},
-        "columns_lineage": compiled.and_then(|c| c.columns_lineage.as_ref()),
         "model": node.unit_test.as_ref().map(|u| u.model.clone()),
         "given": node.unit_test.as_ref().map(|u| json!(u.given)),
         "expect": node.unit_test.as_ref().map(|u| json!(u.expect)),
@@ -118,7 +118,6 @@ fn node_json(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Jso
     ) {
         n["compiled_path"] = json!(slash(&compiled_path(target_path, node)));
         n["compiled"] = json!(compiled.is_some());
-        n["compiled_code"] = json!(compiled.map(|c| c.code.clone()));
         n["extra_ctes_injected"] = json!(compiled.is_some());
         n["extra_ctes"] = json!([]);
     }
@@ -140,6 +139,33 @@ fn node_json(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Jso
         n["name"] = json!(node.name);
     }
     n
+}
+
+/// `"unique_id":{...}` of a node in manifest.json, as bytes. The SQL and
+/// the column lineage (most of a manifest's bytes) are serialized from
+/// where they are, not copied into a JSON value first.
+fn write_node_entry(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(4096);
+    let _ = serde_json::to_writer(&mut entry, node.unique_id.as_str());
+    entry.push(b':');
+    let _ = serde_json::to_writer(&mut entry, &node_json(node, target_path, compiled));
+    entry.pop(); // the closing brace
+    entry.extend_from_slice(b",\"raw_code\":");
+    let _ = serde_json::to_writer(&mut entry, node.raw_code.as_str());
+    entry.extend_from_slice(b",\"columns_lineage\":");
+    let _ = serde_json::to_writer(
+        &mut entry,
+        &compiled.and_then(|c| c.columns_lineage.as_ref()),
+    );
+    if matches!(
+        node.resource_type,
+        ResourceType::Model | ResourceType::Test | ResourceType::Analysis
+    ) {
+        entry.extend_from_slice(b",\"compiled_code\":");
+        let _ = serde_json::to_writer(&mut entry, &compiled.map(|c| c.code.as_str()));
+    }
+    entry.push(b'}');
+    entry
 }
 
 fn macro_json(def: &MacroDef) -> Json {
@@ -191,18 +217,11 @@ pub fn write_manifest_json(
                 .par_iter()
                 .map(|&i| {
                     let node = &manifest.nodes[i];
-                    let j = node_json(
+                    write_node_entry(
                         node,
                         target_path,
                         compiled.get(&i).and_then(|r| r.as_ref().ok()),
-                    );
-                    // Straight to bytes: `format!` through Display costs a
-                    // fmt::Write call per token.
-                    let mut entry = Vec::with_capacity(4096);
-                    let _ = serde_json::to_writer(&mut entry, node.unique_id.as_str());
-                    entry.push(b':');
-                    let _ = serde_json::to_writer(&mut entry, &j);
-                    entry
+                    )
                 })
                 .collect();
             for entry in entries {
