@@ -2,7 +2,7 @@
 //! again with `execute` true and every ref resolved, in parallel, and
 //! written to `target/compiled/<project>/<path>`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -176,9 +176,23 @@ pub fn compile_all(
         .collect();
     let mut order: Vec<usize> = todo.into_iter().filter(|i| positions.contains(i)).collect();
     order.sort_unstable();
+    // The compiled files' folders, created once each rather than once per
+    // file (a few hundred folders for tens of thousands of files). A folder
+    // that cannot be created here is tried again, and reported, per file.
+    let folders: BTreeSet<PathBuf> = order
+        .iter()
+        .filter_map(|&i| {
+            let path = project_root.join(compiled_path(target_path, &manifest.nodes[i]));
+            path.parent().map(Path::to_path_buf)
+        })
+        .collect();
+    let ready: HashSet<PathBuf> = folders
+        .into_iter()
+        .filter(|dir| std::fs::create_dir_all(dir).is_ok())
+        .collect();
     order
         .par_iter()
-        .map(|&i| (i, finish(&cx, &rendered, i, &ephemerals[&i])))
+        .map(|&i| (i, finish(&cx, &rendered, i, &ephemerals[&i], &ready)))
         .collect()
 }
 
@@ -194,7 +208,7 @@ pub fn compile_one(
 ) -> Result<Compiled> {
     let ancestors = ephemeral_ancestors(cx.manifest, i);
     let rendered = render_family(cx, i, &ancestors, None, introspection);
-    finish(cx, &rendered, i, &ancestors)
+    finish(cx, &rendered, i, &ancestors, &HashSet::new())
 }
 
 /// Node `i`'s SQL with its ephemeral ancestors injected, not written
@@ -255,12 +269,14 @@ fn compilable(manifest: &Manifest, i: usize) -> bool {
 }
 
 /// Node `i`'s compiled form from the renders of it and its ephemeral
-/// `ancestors`: CTEs injected, hooks rendered, the file written.
+/// `ancestors`: CTEs injected, hooks rendered, the file written (its
+/// folder created unless it is in `ready`).
 fn finish(
     cx: &CompileContext,
     rendered: &HashMap<usize, (Result<String>, bool)>,
     i: usize,
     ancestors: &[usize],
+    ready: &HashSet<PathBuf>,
 ) -> Result<Compiled> {
     let node = &cx.manifest.nodes[i];
     let introspective = ancestors
@@ -279,7 +295,7 @@ fn finish(
     };
     let path = compiled_path(cx.target_path, node);
     let abs = cx.project_root.join(&path);
-    if let Some(dir) = abs.parent() {
+    if let Some(dir) = abs.parent().filter(|dir| !ready.contains(*dir)) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     }
     write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
