@@ -80,8 +80,9 @@ fn columns_json(node: &Node) -> Map<String, Json> {
         .collect()
 }
 
-/// A node's manifest entry, less its large borrowed fields (`raw_code`,
-/// `columns_lineage`, `compiled_code`), which [`write_node_entry`] appends.
+/// A node's manifest entry; its large fields (`raw_code`,
+/// `columns_lineage`, `compiled_code`) are `null` placeholders that
+/// [`write_node_entry`] fills from where the data is.
 fn node_json(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Json {
     let rel = node.relation.as_ref();
     let mut n = json!({
@@ -105,9 +106,11 @@ fn node_json(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Jso
         "patch_path": node.patch_path.as_ref().map(|p| format!("{}://{}", node.package_name, slash(p))),
         "docs": node.config.get("docs").cloned().unwrap_or(json!({"show": true, "node_color": null})),
         "language": "sql",
+        "raw_code": null,
         "refs": node.refs.iter().map(|r| json!({"name": r.name, "package": r.package, "version": null})).collect::<Vec<_>>(),
         "sources": node.sources.iter().map(|(s, t)| json!([s, t])).collect::<Vec<_>>(),
         "depends_on": {"macros": node.depends_on_macros, "nodes": node.depends_on},
+        "columns_lineage": null,
         "model": node.unit_test.as_ref().map(|u| u.model.clone()),
         "given": node.unit_test.as_ref().map(|u| json!(u.given)),
         "expect": node.unit_test.as_ref().map(|u| json!(u.expect)),
@@ -118,6 +121,7 @@ fn node_json(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Jso
     ) {
         n["compiled_path"] = json!(slash(&compiled_path(target_path, node)));
         n["compiled"] = json!(compiled.is_some());
+        n["compiled_code"] = Json::Null;
         n["extra_ctes_injected"] = json!(compiled.is_some());
         n["extra_ctes"] = json!([]);
     }
@@ -141,28 +145,39 @@ fn node_json(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Jso
     n
 }
 
-/// `"unique_id":{...}` of a node in manifest.json, as bytes. The SQL and
-/// the column lineage (most of a manifest's bytes) are serialized from
-/// where they are, not copied into a JSON value first.
+/// `"unique_id":{...}` of a node in manifest.json, as bytes, keys in
+/// [`node_json`]'s order. The SQL and the column lineage (most of a
+/// manifest's bytes) are serialized from where they are, not copied into a
+/// JSON value first.
 fn write_node_entry(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Vec<u8> {
     let mut entry = Vec::with_capacity(4096);
     let _ = serde_json::to_writer(&mut entry, node.unique_id.as_str());
     entry.push(b':');
-    let _ = serde_json::to_writer(&mut entry, &node_json(node, target_path, compiled));
-    entry.pop(); // the closing brace
-    entry.extend_from_slice(b",\"raw_code\":");
-    let _ = serde_json::to_writer(&mut entry, node.raw_code.as_str());
-    entry.extend_from_slice(b",\"columns_lineage\":");
-    let _ = serde_json::to_writer(
-        &mut entry,
-        &compiled.and_then(|c| c.columns_lineage.as_ref()),
-    );
-    if matches!(
-        node.resource_type,
-        ResourceType::Model | ResourceType::Test | ResourceType::Analysis
-    ) {
-        entry.extend_from_slice(b",\"compiled_code\":");
-        let _ = serde_json::to_writer(&mut entry, &compiled.map(|c| c.code.as_str()));
+    let fields = match node_json(node, target_path, compiled) {
+        Json::Object(fields) => fields,
+        other => {
+            let _ = serde_json::to_writer(&mut entry, &other);
+            return entry;
+        }
+    };
+    entry.push(b'{');
+    for (k, (key, value)) in fields.iter().enumerate() {
+        if k > 0 {
+            entry.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut entry, key);
+        entry.push(b':');
+        let _ = match key.as_str() {
+            "raw_code" => serde_json::to_writer(&mut entry, node.raw_code.as_str()),
+            "columns_lineage" => serde_json::to_writer(
+                &mut entry,
+                &compiled.and_then(|c| c.columns_lineage.as_ref()),
+            ),
+            "compiled_code" => {
+                serde_json::to_writer(&mut entry, &compiled.map(|c| c.code.as_str()))
+            }
+            _ => serde_json::to_writer(&mut entry, value),
+        };
     }
     entry.push(b'}');
     entry
