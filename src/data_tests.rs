@@ -465,7 +465,7 @@ pub fn render_kwargs(
                     .trim_start_matches("{{")
                     .trim_end_matches("}}")
                     .trim();
-                renderer.eval(expr, scope, vars)?
+                renderer.eval(unwrapped_where_subquery(renderer, scope, expr), scope, vars)?
             }
             Json::String(s) if LOOKS_LIKE_FUNC.is_match(s) => renderer.eval(s, scope, vars)?,
             Json::String(s) if s.contains("{{") || s.contains("{%") => {
@@ -476,6 +476,29 @@ pub fn render_kwargs(
         out.insert(key.clone(), rendered);
     }
     Ok(Value::from(out))
+}
+
+/// `get_where_subquery(X)` is `X` when the test has no `where` config (as
+/// dbt's `default__get_where_subquery`): then, unless the project overrides
+/// the macro, `X` alone is evaluated, sparing two macro calls per test and
+/// phase. Otherwise `expr` as it is.
+fn unwrapped_where_subquery<'a>(renderer: &Renderer, scope: &NodeScope, expr: &'a str) -> &'a str {
+    let Some(inner) = expr
+        .strip_prefix("get_where_subquery(")
+        .and_then(|r| r.strip_suffix(')'))
+    else {
+        return expr;
+    };
+    let no_where = match scope.effective_config().get("where") {
+        None | Some(Json::Null) | Some(Json::Bool(false)) => true,
+        Some(Json::String(w)) => w.is_empty(),
+        Some(_) => false,
+    };
+    if no_where && !renderer.project_overrides(&["get_where_subquery"]) {
+        inner
+    } else {
+        expr
+    }
 }
 
 /// The statement that judges a test: dbt's `get_test_sql` wrapper around

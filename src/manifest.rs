@@ -531,20 +531,11 @@ impl Manifest {
             })?;
 
         // Name relations (models, seeds) with the naming macros.
-        let naming_overridden = renderer.macros().iter().any(|m| {
-            !m.path.starts_with("templates/")
-                && [
-                    "generate_database_name",
-                    "generate_schema_name",
-                    "generate_alias_name",
-                ]
-                .iter()
-                .any(|n| {
-                    m.name == *n
-                        || m.name.strip_prefix("default__") == Some(n)
-                        || m.name.strip_prefix("duckdb__") == Some(n)
-                })
-        });
+        let naming_overridden = renderer.project_overrides(&[
+            "generate_database_name",
+            "generate_schema_name",
+            "generate_alias_name",
+        ]);
         let builtin_target = (!naming_overridden).then_some((
             parse_resolver.database.as_str(),
             parse_resolver.schema.as_str(),

@@ -747,6 +747,32 @@ fn project_naming_macros_override_the_built_in_ones() {
 }
 
 #[test]
+fn a_project_get_where_subquery_overrides_the_built_in_one() {
+    // dbt: generic tests pass their model through get_where_subquery, and
+    // adapter.dispatch finds a project's default__get_where_subquery first.
+    // sluice skips the built-in macro for tests without `where`, so this pins
+    // that an override still applies to every test.
+    let p = TempProject::new();
+    p.write(
+        "macros/where.sql",
+        "{% macro default__get_where_subquery(relation) -%}\n\
+         {% do return('(select * from ' ~ relation ~ ' where 1 = 1) overridden') %}\n\
+         {%- endmacro %}\n",
+    );
+    let run = p.sluice(&["compile"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let test = p.read(
+        "target/compiled/shop_analytics/models/marts/_marts.yml/not_null_orders_order_id.sql",
+    );
+    assert!(
+        test.contains(
+            "(select * from \"shop_analytics\".\"main_marts\".\"orders\" where 1 = 1) overridden"
+        ),
+        "{test}"
+    );
+}
+
+#[test]
 fn a_hard_coded_table_is_a_warning_naming_its_model() {
     // sluice goes beyond dbt: the compiled SQL's tables are checked against
     // the model's refs and sources.

@@ -222,6 +222,21 @@ impl Renderer {
         &self.macros
     }
 
+    /// Whether the project (or a package) defines any of `names`, or their
+    /// `default__`/`duckdb__` dispatch variants, over the built-in macros:
+    /// when none does, sluice may compute what the built-in macro would in
+    /// Rust (relation naming, `get_where_subquery`).
+    pub fn project_overrides(&self, names: &[&str]) -> bool {
+        self.macros.iter().any(|m| {
+            !m.path.starts_with("templates/")
+                && names.iter().any(|n| {
+                    m.name == *n
+                        || m.name.strip_prefix("default__") == Some(n)
+                        || m.name.strip_prefix("duckdb__") == Some(n)
+                })
+        })
+    }
+
     /// Renders `source` (the text of the node file `name`) in `scope`.
     ///
     /// Errors: [`ErrorKind::Jinja`] located in the template (or in the macro
