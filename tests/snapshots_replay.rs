@@ -145,15 +145,22 @@ fn replay_every_strategy_through_insert_update_delete_reinsert_rerun() {
     });
 }
 
-#[test]
-fn duplicate_source_keys_fail_and_roll_back() {
-    // dbt silently writes two current rows here; sluice refuses.
+/// A copy of the snapshots project with the first source state seeded and
+/// snapshotted into `ts_ignore`, and that table's dump.
+fn ts_ignore_after_first_state() -> (TempProject, String) {
     let p = TempProject::copy_of("tests/projects/snapshots");
     write_state(&p, STATES[0].1);
     assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
     let first = snapshot_at(&p, &["snapshot", "-s", "ts_ignore"], "2024-02-01 00:00:00");
     assert_eq!(first.code, 0, "{}", first.stderr);
     let before = dump(&p, "ts_ignore");
+    (p, before)
+}
+
+#[test]
+fn duplicate_source_keys_fail_and_roll_back() {
+    // dbt silently writes two current rows here; sluice refuses.
+    let (p, before) = ts_ignore_after_first_state();
     write_state(
         &p,
         &format!("{}\n2,eu,Bob,gold,2024-01-09 00:00:00", STATES[1].1),
@@ -193,12 +200,7 @@ fn broken_snapshot_macros_trip_the_invariant_checks_and_roll_back() {
         ),
     ];
     for (close, keys) in cases {
-        let p = TempProject::copy_of("tests/projects/snapshots");
-        write_state(&p, STATES[0].1);
-        assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
-        let first = snapshot_at(&p, &["snapshot", "-s", "ts_ignore"], "2024-02-01 00:00:00");
-        assert_eq!(first.code, 0, "{}", first.stderr);
-        let before = dump(&p, "ts_ignore");
+        let (p, before) = ts_ignore_after_first_state();
         p.write(
             "macros/broken_close.sql",
             &format!("{{% macro snapshot_close_sql(s) -%}}\n{close}\n{{%- endmacro %}}\n"),
