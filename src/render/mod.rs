@@ -12,7 +12,7 @@ pub mod relation;
 pub mod scope;
 pub mod table;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -40,6 +40,9 @@ pub struct NodeVars {
 pub struct Renderer {
     env: Environment<'static>,
     macros: Vec<MacroDef>,
+    /// Names the project's (or a package's) macros define, with dispatch
+    /// prefixes `default__`/`duckdb__` removed: see [`Renderer::project_overrides`].
+    overridden: HashSet<String>,
     registry: Arc<HashMap<String, Value>>,
     docs: BTreeMap<String, (String, String)>,
 }
@@ -209,9 +212,21 @@ impl Renderer {
         env.add_global("run_started_at", modules::run_started_at());
         env.add_global("modules", modules::modules());
         defs.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
+        let overridden = defs
+            .iter()
+            .filter(|m| !m.path.starts_with("templates/"))
+            .map(|m| {
+                let name = m.name.as_str();
+                let base = name.strip_prefix("default__");
+                base.or_else(|| name.strip_prefix("duckdb__"))
+                    .unwrap_or(name)
+                    .to_owned()
+            })
+            .collect();
         Ok(Renderer {
             env,
             macros: defs,
+            overridden,
             registry,
             docs: BTreeMap::new(),
         })
@@ -225,16 +240,10 @@ impl Renderer {
     /// Whether the project (or a package) defines any of `names`, or their
     /// `default__`/`duckdb__` dispatch variants, over the built-in macros:
     /// when none does, sluice may compute what the built-in macro would in
-    /// Rust (relation naming, `get_where_subquery`).
+    /// Rust (relation naming, `get_where_subquery`). A set lookup per name:
+    /// it is asked once per generic test.
     pub fn project_overrides(&self, names: &[&str]) -> bool {
-        self.macros.iter().any(|m| {
-            !m.path.starts_with("templates/")
-                && names.iter().any(|n| {
-                    m.name == *n
-                        || m.name.strip_prefix("default__") == Some(n)
-                        || m.name.strip_prefix("duckdb__") == Some(n)
-                })
-        })
+        names.iter().any(|n| self.overridden.contains(*n))
     }
 
     /// Renders `source` (the text of the node file `name`) in `scope`.
