@@ -153,34 +153,68 @@ fn write_node_entry(node: &Node, target_path: &str, compiled: Option<&Compiled>)
     let mut entry = Vec::with_capacity(4096);
     let _ = serde_json::to_writer(&mut entry, node.unique_id.as_str());
     entry.push(b':');
-    let fields = match node_json(node, target_path, compiled) {
-        Json::Object(fields) => fields,
-        other => {
-            let _ = serde_json::to_writer(&mut entry, &other);
-            return entry;
-        }
+    write_object(
+        &mut entry,
+        &node_json(node, target_path, compiled),
+        |key, out| {
+            match key {
+                "raw_code" => serde_json::to_writer(out, node.raw_code.as_str()),
+                "columns_lineage" => {
+                    serde_json::to_writer(out, &compiled.and_then(|c| c.columns_lineage.as_ref()))
+                }
+                "compiled_code" => serde_json::to_writer(out, &compiled.map(|c| c.code.as_str())),
+                _ => return false,
+            }
+            .is_ok()
+        },
+    );
+    entry
+}
+
+/// Serializes `value` to `out`, except the object fields that `borrowed`
+/// writes itself (it returns whether it did): their values in `value` are
+/// placeholders, so large data is written from where it is, not copied into
+/// the value, and the keys keep `value`'s order.
+fn write_object(out: &mut Vec<u8>, value: &Json, borrowed: impl Fn(&str, &mut Vec<u8>) -> bool) {
+    let Json::Object(fields) = value else {
+        let _ = serde_json::to_writer(out, value);
+        return;
     };
-    entry.push(b'{');
+    out.push(b'{');
     for (k, (key, value)) in fields.iter().enumerate() {
         if k > 0 {
-            entry.push(b',');
+            out.push(b',');
         }
-        let _ = serde_json::to_writer(&mut entry, key);
-        entry.push(b':');
-        let _ = match key.as_str() {
-            "raw_code" => serde_json::to_writer(&mut entry, node.raw_code.as_str()),
-            "columns_lineage" => serde_json::to_writer(
-                &mut entry,
-                &compiled.and_then(|c| c.columns_lineage.as_ref()),
-            ),
-            "compiled_code" => {
-                serde_json::to_writer(&mut entry, &compiled.map(|c| c.code.as_str()))
-            }
-            _ => serde_json::to_writer(&mut entry, value),
-        };
+        let _ = serde_json::to_writer(&mut *out, key);
+        out.push(b':');
+        if !borrowed(key, out) {
+            let _ = serde_json::to_writer(&mut *out, value);
+        }
     }
-    entry.push(b'}');
-    entry
+    out.push(b'}');
+}
+
+/// Writes one entry per item, comma-separated, to `out`: entries are built
+/// in parallel (rayon), 1,024 at a time, and written in `items`' order, so
+/// an artifact of tens of thousands of nodes is never held whole.
+///
+/// Errors: those of `out`.
+fn write_chunked<T: Sync>(
+    out: &mut dyn std::io::Write,
+    items: &[T],
+    entry: impl Fn(&T) -> Vec<u8> + Sync,
+) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    for (k, chunk) in items.chunks(1024).enumerate() {
+        let entries: Vec<Vec<u8>> = chunk.par_iter().map(&entry).collect();
+        for (j, e) in entries.iter().enumerate() {
+            if k > 0 || j > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(e)?;
+        }
+    }
+    Ok(())
 }
 
 fn macro_json(def: &MacroDef) -> Json {
@@ -212,7 +246,6 @@ pub fn write_manifest_json(
     compiled: &HashMap<usize, Result<Compiled>>,
     inv: &Invocation,
 ) -> std::io::Result<()> {
-    use rayon::prelude::*;
     // dbt keeps sources and unit tests out of `nodes`, in maps of their own.
     let write_map = |out: &mut dyn std::io::Write, want: &[ResourceType]| {
         let members: Vec<usize> = (0..manifest.nodes.len())
@@ -226,27 +259,13 @@ pub fn write_manifest_json(
             })
             .collect();
         out.write_all(b"{")?;
-        let mut first = true;
-        for chunk in members.chunks(1024) {
-            let entries: Vec<Vec<u8>> = chunk
-                .par_iter()
-                .map(|&i| {
-                    let node = &manifest.nodes[i];
-                    write_node_entry(
-                        node,
-                        target_path,
-                        compiled.get(&i).and_then(|r| r.as_ref().ok()),
-                    )
-                })
-                .collect();
-            for entry in entries {
-                if !first {
-                    out.write_all(b",")?;
-                }
-                first = false;
-                out.write_all(&entry)?;
-            }
-        }
+        write_chunked(out, &members, |&i| {
+            write_node_entry(
+                &manifest.nodes[i],
+                target_path,
+                compiled.get(&i).and_then(|r| r.as_ref().ok()),
+            )
+        })?;
         out.write_all(b"}")
     };
     out.write_all(b"{\"nodes\":")?;
@@ -331,7 +350,6 @@ pub fn write_run_results_json(
     args: Json,
     inv: &Invocation,
 ) -> Result<()> {
-    use rayon::prelude::*;
     let mut sorted: Vec<&NodeResult> = results.iter().collect();
     sorted.sort_by_key(|r| r.started_at);
     let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
@@ -353,15 +371,15 @@ pub fn write_run_results_json(
             "failures": r.failures,
             "unique_id": node.unique_id,
             "compiled": c.is_some(),
+            "compiled_code": null,
+            "relation_name": node.relation.as_ref().map(|r| r.to_string()),
+            "batch_results": null,
         });
-        let mut bytes = serde_json::to_vec(&result).unwrap_or_default();
-        // The compiled code is borrowed, not copied into the value.
-        bytes.pop();
-        bytes.extend_from_slice(b",\"compiled_code\":");
-        let _ = serde_json::to_writer(&mut bytes, &c.map(|c| c.code.as_str()));
-        bytes.extend_from_slice(b",\"relation_name\":");
-        let _ = serde_json::to_writer(&mut bytes, &node.relation.as_ref().map(|r| r.to_string()));
-        bytes.extend_from_slice(b",\"batch_results\":null}");
+        let mut bytes = Vec::with_capacity(1024);
+        write_object(&mut bytes, &result, |key, out| {
+            key == "compiled_code"
+                && serde_json::to_writer(out, &c.map(|c| c.code.as_str())).is_ok()
+        });
         bytes
     };
     let metadata = metadata(
@@ -373,15 +391,7 @@ pub fn write_run_results_json(
         out.write_all(b"{\"metadata\":")?;
         serde_json::to_writer(&mut *out, &metadata)?;
         out.write_all(b",\"results\":[")?;
-        for (k, chunk) in sorted.chunks(1024).enumerate() {
-            let entries: Vec<Vec<u8>> = chunk.par_iter().map(|r| result_json(r)).collect();
-            for (j, entry) in entries.iter().enumerate() {
-                if k > 0 || j > 0 {
-                    out.write_all(b",")?;
-                }
-                out.write_all(entry)?;
-            }
-        }
+        write_chunked(out, &sorted, |r| result_json(r))?;
         out.write_all(b"],\"elapsed_time\":")?;
         serde_json::to_writer(&mut *out, &elapsed)?;
         out.write_all(b",\"args\":")?;
