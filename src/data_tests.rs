@@ -489,7 +489,7 @@ fn unwrapped_where_subquery<'a>(renderer: &Renderer, scope: &NodeScope, expr: &'
     else {
         return expr;
     };
-    let no_where = match scope.effective_config().get("where") {
+    let no_where = match scope.config_value("where") {
         None | Some(Json::Null) | Some(Json::Bool(false)) => true,
         Some(Json::String(w)) => w.is_empty(),
         Some(_) => false,

@@ -359,8 +359,7 @@ impl Object for ConfigFn {
                 format!("`config.{method}` needs a config name"),
             )
         })?;
-        let config = scope.effective_config();
-        let value = config.get(key).map(Value::from_serialize);
+        let value = scope.config_value(key).map(|v| Value::from_serialize(&v));
         match method {
             "get" => Ok(value.unwrap_or_else(|| args.get(1).cloned().unwrap_or(Value::from(())))),
             "require" => value.ok_or_else(|| {

@@ -151,11 +151,24 @@ impl NodeScope {
         self
     }
 
-    /// The config as `config.get` sees it: base layers plus captured `config()` calls.
-    pub fn effective_config(&self) -> Config {
-        let mut config = self.config.clone();
-        config.merge(&self.captured().config);
-        config
+    /// One config value as `config.get(key)` sees it: the base layers'
+    /// value with the captured `config()` calls merged on top, by the rules
+    /// of [`Config::merge`] applied to that key alone (the whole config is
+    /// not copied: `config.get` is called many times per render).
+    pub fn config_value(&self, key: &str) -> Option<serde_json::Value> {
+        let captured = self.captured.lock().ok();
+        let layer = captured.as_ref().and_then(|c| c.config.0.get(key));
+        let Some(layer) = layer else {
+            return self.config.get(key).cloned();
+        };
+        let mut base = Config::default();
+        if let Some(v) = self.config.get(key) {
+            base.0.insert(key.to_owned(), v.clone());
+        }
+        let mut top = Config::default();
+        top.0.insert(key.to_owned(), layer.clone());
+        base.merge(&top);
+        base.0.remove(key)
     }
 
     /// A copy of what has been captured so far.
@@ -180,5 +193,41 @@ impl fmt::Display for NodeScope {
 impl Object for NodeScope {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Plain
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `config.get(key)` must see what merging the captured `config()` calls
+    /// over the whole config gives (dbt: tags appended, meta merged by key,
+    /// other keys replaced), for keys set in either layer or neither.
+    #[test]
+    fn config_value_is_the_whole_merge_of_one_key() {
+        let mut base = Config::default();
+        base.set("tags", json!(["a"]));
+        base.set("meta", json!({"x": 1, "y": 2}));
+        base.set("materialized", json!("view"));
+        base.set("schema", json!("s"));
+        let mut layer = Config::default();
+        layer.set("tags", json!(["b", "a"]));
+        layer.set("meta", json!({"y": 3}));
+        layer.set("materialized", json!("table"));
+        layer.set("alias", json!("z"));
+        let scope = NodeScope::new(
+            Phase::Compile,
+            "model.p.m",
+            base.clone(),
+            Arc::new(Resolver::default()),
+        );
+        scope.capture(|c| c.config.merge(&layer));
+        let mut whole = base;
+        whole.merge(&layer);
+        for key in ["tags", "meta", "materialized", "schema", "alias", "absent"] {
+            assert_eq!(scope.config_value(key).as_ref(), whole.get(key), "{key}");
+        }
+        assert_eq!(scope.config_value("tags"), Some(json!(["a", "b"])));
     }
 }
