@@ -13,7 +13,7 @@ snapshot, then changes every tenth row (new amount, later updated_at) and adds
      keys, then close the connection (checkpoint), as sluice's process does.
 Checks both give the same table, and prints both times and the ratio.
 
-    python3 bench/snapshot.py [--rows 1000000] [--runs 3]
+    python3 bench/snapshot.py [--rows 1000000] [--runs 3] [--primary-key]
 """
 import argparse
 import os
@@ -66,6 +66,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--primary-key", action="store_true",
+                    help="declare raw.src's id a PRIMARY KEY (sluice then skips its duplicate-key scan)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (printed) for profiling")
     args = ap.parse_args()
     try:
@@ -86,7 +88,9 @@ def main():
     db = os.path.join(project, "snapbench.duckdb")
     con = duckdb.connect(db)
     con.execute("create schema raw")
-    con.execute(f"""create table raw.src as
+    key = " primary key" if args.primary_key else ""
+    con.execute(f"create table raw.src (id bigint{key}, name varchar, amount bigint, updated_at timestamp)")
+    con.execute(f"""insert into raw.src
         select i as id, 'name ' || i as name, (i * 7) % 1000 as amount,
                timestamp '2024-01-01' + to_seconds(i % 86400) as updated_at
         from range({args.rows}) t(i)""")
@@ -131,7 +135,8 @@ def main():
             sys.exit("sluice and the hand-written SQL disagree on the snapshot table")
 
     s, f = statistics.median(sluice_times), statistics.median(floor_times)
-    print(f"timestamp snapshot, {args.rows:,}-row source, 10% changed + 1% new ({args.runs} runs, medians)")
+    keyed = ", id a primary key" if args.primary_key else ""
+    print(f"timestamp snapshot, {args.rows:,}-row source{keyed}, 10% changed + 1% new ({args.runs} runs, medians)")
     print(f"  sluice snapshot:  {s:.2f} s  (runs: {', '.join(f'{t:.2f}' for t in sluice_times)})")
     print(f"  hand-written SQL: {f:.2f} s  (runs: {', '.join(f'{t:.2f}' for t in floor_times)})")
     print(f"  ratio:            {s / f:.2f}x")

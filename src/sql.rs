@@ -319,7 +319,30 @@ pub fn read_relations_of(statements: &[sqlparser::ast::Statement]) -> Vec<Vec<St
 /// stage such a select as a view instead of copying it (see
 /// templates/materializations/snapshot.sql).
 pub fn is_plain_select(sql: &str) -> bool {
-    use sqlparser::ast::{Expr, GroupByExpr, SetExpr, Statement, TableFactor, Visit, Visitor};
+    plain_select(sql).is_some()
+}
+
+/// The table a plain `select * from <table> [where ...]` reads, as its
+/// name's parts (`["raw", "src"]`, unquoted): a query whose rows are a
+/// subset of one table's rows with all its columns, unrenamed, so a key the
+/// table declares unique is unique in the result too. `None` for anything
+/// else, including `select *` with `EXCLUDE`/`REPLACE` and any plain select
+/// that is not a star ([`is_plain_select`] says which selects are plain).
+pub fn star_select_table(sql: &str) -> Option<Vec<String>> {
+    plain_select(sql)?.star_of
+}
+
+/// What [`plain_select`] learned of a plain select.
+struct PlainSelect {
+    /// The table's name parts when the projection is a bare `*`.
+    star_of: Option<Vec<String>>,
+}
+
+fn plain_select(sql: &str) -> Option<PlainSelect> {
+    use sqlparser::ast::{
+        Expr, GroupByExpr, SelectItem, SetExpr, Statement, TableFactor, Visit, Visitor,
+        WildcardAdditionalOptions,
+    };
     use std::ops::ControlFlow;
 
     struct Costly;
@@ -345,34 +368,58 @@ pub fn is_plain_select(sql: &str) -> bool {
         }
     }
 
-    let Ok(statements) = Parser::parse_sql(&DuckDbDialect {}, sql) else {
-        return false;
-    };
+    let statements = Parser::parse_sql(&DuckDbDialect {}, sql).ok()?;
     let [Statement::Query(query)] = statements.as_slice() else {
-        return false;
+        return None;
     };
     if query.with.is_some() || query.order_by.is_some() || query.limit_clause.is_some() {
-        return false;
+        return None;
     }
     let SetExpr::Select(select) = query.body.as_ref() else {
-        return false;
+        return None;
     };
     let [from] = select.from.as_slice() else {
-        return false;
+        return None;
     };
-    let plain_table = matches!(from.relation, TableFactor::Table { args: None, .. });
+    let TableFactor::Table {
+        name, args: None, ..
+    } = &from.relation
+    else {
+        return None;
+    };
     let grouped = match &select.group_by {
         GroupByExpr::All(_) => true,
         GroupByExpr::Expressions(e, _) => !e.is_empty(),
     };
-    plain_table
-        && from.joins.is_empty()
+    let plain = from.joins.is_empty()
         && !grouped
         && select.having.is_none()
         && select.qualify.is_none()
         && select.distinct.is_none()
         && select.named_window.is_empty()
-        && query.visit(&mut Costly).is_continue()
+        && query.visit(&mut Costly).is_continue();
+    if !plain {
+        return None;
+    }
+    let bare_star = match select.projection.as_slice() {
+        [SelectItem::Wildcard(options)] => {
+            *options
+                == WildcardAdditionalOptions {
+                    wildcard_token: options.wildcard_token.clone(),
+                    ..Default::default()
+                }
+        }
+        _ => false,
+    };
+    let star_of = bare_star
+        .then(|| {
+            name.0
+                .iter()
+                .map(|p| p.as_ident().map(|i| i.value.clone()))
+                .collect::<Option<Vec<String>>>()
+        })
+        .flatten();
+    Some(PlainSelect { star_of })
 }
 
 #[cfg(test)]
@@ -399,6 +446,27 @@ mod plain_select_tests {
             "not sql",
         ] {
             assert!(!is_plain_select(costly), "{costly}");
+        }
+    }
+
+    #[test]
+    fn star_selects_name_their_table() {
+        use super::star_select_table;
+        let parts = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            star_select_table(r#"select * from "db"."Raw".src where id > 3"#),
+            parts(&["db", "Raw", "src"])
+        );
+        assert_eq!(star_select_table("select * from src"), parts(&["src"]));
+        for other in [
+            "select id from raw.src",
+            "select *, 1 as x from raw.src",
+            "select * exclude (id) from raw.src",
+            "select * replace (1 as id) from raw.src",
+            "select * from raw.src join b using (id)",
+            "select distinct * from raw.src",
+        ] {
+            assert_eq!(star_select_table(other), None, "{other}");
         }
     }
 }

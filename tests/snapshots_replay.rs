@@ -179,6 +179,29 @@ fn duplicate_source_keys_fail_and_roll_back() {
 }
 
 #[test]
+fn null_source_keys_fail_and_roll_back() {
+    // dbt matches a NULL unique_key to nothing, so every run adds another
+    // current row for it; sluice refuses the row, and does not call one
+    // NULL key a duplicate.
+    let (p, before) = ts_ignore_after_first_state();
+    write_state(
+        &p,
+        &format!("{}\n,eu,Nobody,gold,2024-01-09 00:00:00", STATES[1].1),
+    );
+    assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
+    let run = snapshot_at(&p, &["snapshot", "-s", "ts_ignore"], "2024-02-02 00:00:00");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the source has 1 row(s) whose unique_key is NULL"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("more than one row"), "{}", run.stderr);
+    assert_eq!(dump(&p, "ts_ignore"), before, "rolled back");
+}
+
+#[test]
 fn broken_snapshot_macros_trip_the_invariant_checks_and_roll_back() {
     // The invariant checks are the safety net for project overrides of the
     // snapshot macros: each broken `snapshot_close_sql` below must fail the

@@ -375,8 +375,22 @@ pub fn run(
             timed("snap stage_current", &m("snapshot_stage_current_sql")?)?;
         }
         let t = std::time::Instant::now();
-        let dupes = conn.query(&m("snapshot_duplicate_keys_sql")?)?;
+        // A primary key DuckDB enforces on the table the select reads makes
+        // the check a second proof of what the engine already guarantees.
+        let dupes = if key_is_primary(conn, &source_sql, config.get("unique_key"))? {
+            Vec::new()
+        } else {
+            conn.query(&m("snapshot_duplicate_keys_sql")?)?
+        };
         crate::commands::stage("snap duplicates", t);
+        if let Some(nulls) = dupes.iter().find(|r| r.first().is_some_and(Option::is_none)) {
+            let n = nulls.get(1).cloned().flatten().unwrap_or_default();
+            return Err(Error::new(
+                ErrorKind::Database,
+                format!("snapshot `{}`: the source has {n} row(s) whose unique_key is NULL, which no run could match to its history (each run would add another current row); rolled back", node.name),
+            )
+            .with_hint("filter those rows out in the snapshot's select, or coalesce the key"));
+        }
         if !dupes.is_empty() {
             return Err(invariant_error(node, "the source has more than one row for a unique_key, so the snapshot would get several current rows per key", &dupes, "make the snapshot's select return one row per key (deduplicate it, or fix unique_key)"));
         }
@@ -460,6 +474,52 @@ pub fn run(
     })
 }
 
+/// Whether the snapshot's select is `select * from <db>.<schema>.<table>
+/// [where ...]` and that table has a PRIMARY KEY on some of the
+/// `unique_key` columns (a column name or a list of them): then DuckDB
+/// guarantees the source has no NULL and no repeated key, and the
+/// duplicate-key scan (a sort of every key) can be skipped. Anything else,
+/// including a key expression or a one- or two-part table name (resolved by
+/// DuckDB's search path), answers `false`, so the scan runs.
+///
+/// Errors: [`ErrorKind::Database`] if DuckDB's constraint list cannot be read.
+fn key_is_primary(
+    conn: &dyn Connection,
+    source_sql: &str,
+    unique_key: Option<&Json>,
+) -> Result<bool> {
+    let Some([db, schema, table]) =
+        crate::sql::star_select_table(source_sql).and_then(|t| <[String; 3]>::try_from(t).ok())
+    else {
+        return Ok(false);
+    };
+    let key: Vec<&str> = match unique_key {
+        Some(Json::String(k)) => vec![k.as_str()],
+        Some(Json::Array(ks)) => ks.iter().filter_map(Json::as_str).collect(),
+        _ => return Ok(false),
+    };
+    let plain =
+        |k: &&str| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if key.is_empty() || !key.iter().all(plain) {
+        return Ok(false);
+    }
+    let text = |v: &str| format!("'{}'", v.replace('\'', "''"));
+    let columns = key
+        .iter()
+        .map(|k| text(&k.to_lowercase()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = conn.query(&format!(
+        "select count(*) from duckdb_constraints() \
+         where database_name = {} and schema_name = {} and table_name = {} and constraint_type = 'PRIMARY KEY' \
+           and list_has_all([{columns}], list_transform(constraint_column_names, lambda c: lower(c)))",
+        text(&db),
+        text(&schema),
+        text(&table)
+    ))?;
+    Ok(cell(&rows) > 0)
+}
+
 fn cell(rows: &[Vec<Option<String>>]) -> i64 {
     rows.first()
         .and_then(|r| r.first().cloned().flatten())
@@ -521,4 +581,69 @@ fn meta_names(node: &Node) -> Result<BTreeMap<String, String>> {
         }
     }
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_is_primary;
+    use crate::adapter::duckdb::Database;
+    use crate::project::Target;
+    use serde_json::json;
+
+    #[test]
+    fn only_a_declared_primary_key_skips_the_duplicate_scan() {
+        let target = Target {
+            name: "dev".into(),
+            profile_name: "t".into(),
+            adapter_type: "duckdb".into(),
+            path: ":memory:".into(),
+            database: "memory".into(),
+            schema: "main".into(),
+            threads: 1,
+            extensions: Vec::new(),
+            settings: Default::default(),
+            profiles_file: None,
+        };
+        let db = Database::open(&target).unwrap();
+        let conn = db.connect().unwrap();
+        use crate::adapter::Connection;
+        conn.execute(
+            "create table pk (id int primary key, region varchar, v int); \
+             create table uq (id int unique, v int); \
+             create table plain (id int, v int)",
+        )
+        .unwrap();
+        let pk = r#"select * from "memory"."main"."pk""#;
+        let yes = |sql: &str, key| key_is_primary(&conn, sql, Some(&key)).unwrap();
+        assert!(yes(pk, json!("id")));
+        assert!(
+            yes(pk, json!("ID")),
+            "DuckDB column names are case-insensitive"
+        );
+        assert!(yes(&format!("{pk} where v > 1"), json!("id")));
+        assert!(
+            yes(pk, json!(["region", "id"])),
+            "a key containing the primary key"
+        );
+        assert!(!yes(pk, json!("region")));
+        assert!(!yes(pk, json!("id || ''")), "an expression");
+        assert!(
+            !yes(r#"select id, v from "memory"."main"."pk""#, json!("id")),
+            "not select *"
+        );
+        assert!(!yes(
+            r#"select * exclude (v) from "memory"."main"."pk""#,
+            json!("id")
+        ));
+        assert!(
+            !yes("select * from main.pk", json!("id")),
+            "a name DuckDB resolves by search path"
+        );
+        // UNIQUE allows several NULL keys.
+        assert!(!yes(r#"select * from "memory"."main"."uq""#, json!("id")));
+        assert!(!yes(
+            r#"select * from "memory"."main"."plain""#,
+            json!("id")
+        ));
+    }
 }

@@ -50,18 +50,21 @@ from {{ s.target }}
 where {{ s.current }}
 {%- endmacro %}
 
-{#- A source with two rows for one key would make two current versions
-    (dbt does not check this): list up to 10 such keys. -#}
+{#- A source with two rows for one key would make two current versions,
+    and a row whose key is NULL would match no current row and be inserted
+    again on every run (dbt checks neither): list up to 10 such keys, as
+    (key, rows) with key NULL for the rows without one. -#}
 {% macro snapshot_duplicate_keys_sql(s) -%}
 {#- Neighbours in key order (a sort is cheaper here than a hash aggregate). -#}
-select cast(__sluice_key as varchar) as key, count(*) + 1 as n
+select cast(__sluice_key as varchar) as key,
+       count(*) + case when __sluice_key is null then 0 else 1 end as n
 from (
     select __sluice_key, lead(__sluice_key) over (order by __sluice_key) as __sluice_next
     from __sluice_snap_src
 ) d
-where __sluice_key is not distinct from __sluice_next
+where __sluice_key = __sluice_next or __sluice_key is null
 group by __sluice_key
-order by 1
+order by 1 nulls first
 limit 10
 {%- endmacro %}
 
@@ -176,22 +179,24 @@ with versions as (
            {{ s.meta.valid_from }} as vf,
            case when {{ s.current }} then null else {{ s.meta.valid_to }} end as vt
     from {{ s.target }}
-    where {{ s.key }} in (select __sluice_key from __sluice_snap_changes)
+    join __sluice_snap_changes ch on ch.__sluice_key = {{ s.key }}
 ),
+{#- One sort of all touched versions (key, then time) instead of a window
+    per key: a partitioned window costs more here. -#}
 ordered as (
-    select *, lead(vf) over w as next_vf, lead(vt is null) over w as next_current
+    select *, lead(__sluice_key) over w as next_key, lead(vf) over w as next_vf,
+           lead(vt is null) over w as next_current
     from versions
-    window w as (partition by __sluice_key order by vf, vt nulls last)
+    window w as (order by __sluice_key, vf, vt nulls last)
 )
 select cast(__sluice_key as varchar) as key,
-       case when vt is null and next_current then 'more than one current row'
-            when vt is not null and vt <= vf then 'dbt_valid_from is not before dbt_valid_to'
+       case when vt is not null and vt <= vf then 'dbt_valid_from is not before dbt_valid_to'
+            when vt is null and next_current then 'more than one current row'
             else 'versions overlap'
        end as problem
 from ordered
-where (vt is null and next_vf is not null)
-   or (vt is not null and vt <= vf)
-   or (vt > next_vf)
+where (vt is not null and vt <= vf)
+   or (next_key = __sluice_key and (vt is null or vt > next_vf))
 order by 1
 limit 10
 {%- endmacro %}
