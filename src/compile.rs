@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use crate::data_tests;
 use crate::error::{Error, ErrorKind, Location, Result};
+use crate::lineage::{Lineage, Schemas};
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 use crate::render::{Introspection, NodeScope, Phase, Renderer, Resolver};
 
@@ -32,12 +33,8 @@ pub struct Compiled {
     /// Warnings about the SQL, rendered for people: tables read without
     /// `ref()` or `source()`.
     pub warnings: Vec<String>,
-    /// The node's own rendered SQL (before ephemeral CTEs are injected),
-    /// when sqlparser parsed it: column lineage parses it again. Keeping
-    /// thousands of syntax trees alive between the two steps cost more
-    /// (fresh memory, ~60 KB a model) than parsing twice.
-    pub lineage_sql: Option<String>,
-    /// Column lineage of the node's output, filled by [`crate::lineage::annotate`].
+    /// Column lineage of the node's output (models and snapshots whose SQL
+    /// sqlparser parsed), when [`compile_all`] was asked for it.
     pub columns_lineage: Option<Vec<crate::lineage::ColumnLineage>>,
 }
 
@@ -137,7 +134,9 @@ pub struct CompileContext<'a> {
 /// skipped) in parallel and writes each to its compiled path under
 /// `project_root`. Ephemeral models they ref are compiled too and injected
 /// as `__dbt__cte__<name>` CTEs, nested ephemerals first, as dbt does.
-/// Warehouse statements are deferred ([`Compiled::introspective`]).
+/// Warehouse statements are deferred ([`Compiled::introspective`]). With
+/// [`Lineage::Compute`], every compiled model and snapshot also gets its
+/// [`Compiled::columns_lineage`].
 /// Returns one result per compiled node, in position order.
 pub fn compile_all(
     renderer: &Renderer,
@@ -146,6 +145,7 @@ pub fn compile_all(
     positions: &BTreeSet<usize>,
     project_root: &Path,
     target_path: &str,
+    lineage: Lineage,
 ) -> Vec<(usize, Result<Compiled>)> {
     let cx = CompileContext {
         renderer,
@@ -190,10 +190,58 @@ pub fn compile_all(
         .into_iter()
         .filter(|dir| std::fs::create_dir_all(dir).is_ok())
         .collect();
-    order
-        .par_iter()
-        .map(|&i| (i, finish(&cx, &rendered, i, &ephemerals[&i], &ready)))
-        .collect()
+    let finish_one = |i: usize| finish(&cx, &rendered, i, &ephemerals[&i], &ready);
+    let Lineage::Compute { warehouse } = lineage else {
+        return order
+            .par_iter()
+            .map(|&i| (i, finish_one(i).map(|(c, _)| c)))
+            .collect();
+    };
+    // Lineage reads its parents' output columns, so models and snapshots
+    // are finished level by level (each level in parallel), each lineage
+    // computed from the syntax tree the SQL check built and the tree
+    // dropped at once: one parse per model, and no trees kept alive
+    // (~60 KB a model). Tests and analyses follow in one batch.
+    let wanted: HashSet<usize> = order.iter().copied().collect();
+    let mut batches: Vec<Vec<usize>> = crate::lineage::levels(manifest)
+        .into_iter()
+        .map(|level| level.into_iter().filter(|i| wanted.contains(i)).collect())
+        .collect();
+    let in_levels: HashSet<usize> = batches.iter().flatten().copied().collect();
+    batches.push(
+        order
+            .iter()
+            .copied()
+            .filter(|i| !in_levels.contains(i))
+            .collect(),
+    );
+    let mut schemas = Schemas::new(manifest, project_root, warehouse, |i| {
+        in_levels.contains(&i)
+    });
+    let mut out = Vec::with_capacity(order.len());
+    for batch in batches {
+        let done: Vec<(usize, Result<Compiled>)> = batch
+            .par_iter()
+            .map(|&i| {
+                let compiled = finish_one(i).map(|(mut c, statements)| {
+                    if in_levels.contains(&i) {
+                        c.columns_lineage = statements.map(|s| schemas.lineage(&s));
+                    }
+                    c
+                });
+                (i, compiled)
+            })
+            .collect();
+        for (i, c) in &done {
+            if in_levels.contains(i) {
+                let lin = c.as_ref().ok().and_then(|c| c.columns_lineage.as_deref());
+                schemas.record(*i, lin);
+            }
+        }
+        out.extend(done);
+    }
+    out.sort_unstable_by_key(|(i, _)| *i);
+    out
 }
 
 /// Compiles node `i` alone with `introspection` (a live connection, right
@@ -208,7 +256,7 @@ pub fn compile_one(
 ) -> Result<Compiled> {
     let ancestors = ephemeral_ancestors(cx.manifest, i);
     let rendered = render_family(cx, i, &ancestors, None, introspection);
-    finish(cx, &rendered, i, &ancestors, &HashSet::new())
+    finish(cx, &rendered, i, &ancestors, &HashSet::new()).map(|(c, _)| c)
 }
 
 /// Node `i`'s SQL with its ephemeral ancestors injected, not written
@@ -270,14 +318,15 @@ fn compilable(manifest: &Manifest, i: usize) -> bool {
 
 /// Node `i`'s compiled form from the renders of it and its ephemeral
 /// `ancestors`: CTEs injected, hooks rendered, the file written (its
-/// folder created unless it is in `ready`).
+/// folder created unless it is in `ready`), with sqlparser's statements of
+/// its own SQL when the syntax check parsed them.
 fn finish(
     cx: &CompileContext,
     rendered: &HashMap<usize, (Result<String>, bool)>,
     i: usize,
     ancestors: &[usize],
     ready: &HashSet<PathBuf>,
-) -> Result<Compiled> {
+) -> Result<(Compiled, Option<Vec<sqlparser::ast::Statement>>)> {
     let node = &cx.manifest.nodes[i];
     let introspective = ancestors
         .iter()
@@ -300,25 +349,25 @@ fn finish(
     }
     write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
     let mut warnings = Vec::new();
-    let mut lineage_sql = None;
+    let mut statements = None;
     if !introspective {
         if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
             if let Some(parsed) = check_sql(node, own, &path, cx.renderer.macros())? {
                 warnings = undeclared_reads(cx, node, &parsed);
-                lineage_sql = Some(own.clone());
+                statements = Some(parsed);
             }
         }
     }
-    Ok(Compiled {
+    let compiled = Compiled {
         code,
         path,
         pre_hooks: render_hooks(cx.renderer, cx.resolver, node, "pre-hook")?,
         post_hooks: render_hooks(cx.renderer, cx.resolver, node, "post-hook")?,
         introspective,
         warnings,
-        lineage_sql,
         columns_lineage: None,
-    })
+    };
+    Ok((compiled, statements))
 }
 
 /// Checks the syntax of `own`, node's rendered SQL (before ephemeral CTEs

@@ -17,9 +17,6 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::rc::Rc;
 
-use rayon::prelude::*;
-
-use crate::compile::Compiled;
 use crate::manifest::{Manifest, Node, ResourceType};
 
 use serde::Serialize;
@@ -27,8 +24,6 @@ use sqlparser::ast::{
     Expr, Query, SelectItem, SetExpr, Statement, TableFactor, Visit, Visitor,
     WildcardAdditionalOptions,
 };
-use sqlparser::dialect::DuckDbDialect;
-use sqlparser::parser::Parser;
 
 /// How an output column relates to its sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -549,87 +544,115 @@ fn collect_nested<'a>(e: &'a Expr, out: &mut Vec<&'a Query>) {
     }
 }
 
-/// Computes the column lineage of every compiled model and snapshot in
-/// `compiled` (parents first, so `select *` expands to what they output)
-/// and stores it in [`Compiled::columns_lineage`]. Columns of relations come
-/// from the warehouse when a database exists (`warehouse`), else seeds' CSV
-/// headers (under `project_root`) and sources' and models' YAML columns,
-/// and from upstream lineage.
-pub fn annotate(
-    manifest: &Manifest,
-    project_root: &Path,
-    warehouse: Option<&WarehouseColumns>,
-    compiled: &mut HashMap<usize, crate::error::Result<Compiled>>,
-) {
-    let mut tables = Tables::default();
-    let register = |tables: &mut Tables, node: &Node, columns: Vec<String>| {
+/// Whether [`crate::compile::compile_all`] computes column lineage while it
+/// compiles, and with which warehouse columns.
+#[derive(Debug, Clone, Copy)]
+pub enum Lineage<'a> {
+    /// No lineage: every node compiles in one parallel batch.
+    Skip,
+    /// Lineage of every compiled model and snapshot, parents first, from the
+    /// syntax tree the compile-time SQL check already built (each model is
+    /// parsed once). `warehouse`: the columns of relations that exist.
+    Compute {
+        /// The database's columns, when it exists ([`warehouse_columns`]).
+        warehouse: Option<&'a WarehouseColumns>,
+    },
+}
+
+/// The columns known for every relation lineage can read, filled parents
+/// first: nodes whose lineage is computed register what it outputs
+/// ([`Schemas::record`]); every other node registers, up front, its columns
+/// in the warehouse when a database exists, else a seed's CSV header, else
+/// its YAML columns.
+pub struct Schemas<'a> {
+    tables: Tables,
+    manifest: &'a Manifest,
+    project_root: &'a Path,
+    warehouse: Option<&'a WarehouseColumns>,
+}
+
+impl<'a> Schemas<'a> {
+    /// Registers every node of `manifest` for which `computed(position)` is
+    /// false (seeds' headers are read under `project_root`).
+    pub fn new(
+        manifest: &'a Manifest,
+        project_root: &'a Path,
+        warehouse: Option<&'a WarehouseColumns>,
+        computed: impl Fn(usize) -> bool,
+    ) -> Schemas<'a> {
+        let mut schemas = Schemas {
+            tables: Tables::default(),
+            manifest,
+            project_root,
+            warehouse,
+        };
+        for (i, node) in manifest.nodes.iter().enumerate() {
+            if !computed(i) {
+                let columns = schemas.known_columns(node);
+                schemas.register(node, columns);
+            }
+        }
+        schemas
+    }
+
+    /// The lineage of `statements` (see [`lineage`]) against what is registered.
+    pub fn lineage(&self, statements: &[Statement]) -> Vec<ColumnLineage> {
+        lineage(statements, &self.tables)
+    }
+
+    /// Registers the node at `position` with the columns `computed` (its
+    /// lineage) outputs, or with what is otherwise known of it when its
+    /// lineage could not be computed or names no column.
+    pub fn record(&mut self, position: usize, computed: Option<&[ColumnLineage]>) {
+        let node = &self.manifest.nodes[position];
+        let columns = match computed {
+            Some(lin) if !lin.is_empty() => lin.iter().map(|l| l.name.clone()).collect(),
+            Some(_) => yaml_columns(node),
+            None => self.known_columns(node),
+        };
+        self.register(node, columns);
+    }
+
+    fn known_columns(&self, node: &Node) -> Vec<String> {
+        let in_warehouse = node.relation.as_ref().and_then(|r| {
+            self.warehouse?.get(&(
+                r.database.to_lowercase(),
+                r.schema.to_lowercase(),
+                r.identifier.to_lowercase(),
+            ))
+        });
+        match node.resource_type {
+            _ if in_warehouse.is_some() => in_warehouse.cloned().unwrap_or_default(),
+            ResourceType::Seed => {
+                let cols = csv_header(&self.project_root.join(&node.original_file_path));
+                if cols.is_empty() {
+                    yaml_columns(node)
+                } else {
+                    cols
+                }
+            }
+            _ => yaml_columns(node),
+        }
+    }
+
+    fn register(&mut self, node: &Node, columns: Vec<String>) {
         if let Some(rel) = &node.relation {
             let table = Table {
                 node: node.unique_id.clone(),
                 columns,
             };
             if rel.cte {
-                tables.insert(&[&rel.identifier], table);
+                self.tables.insert(&[&rel.identifier], table);
             } else {
-                tables.insert(&[&rel.database, &rel.schema, &rel.identifier], table);
-            }
-        }
-    };
-    let yaml_columns = |node: &Node| {
-        node.columns
-            .iter()
-            .map(|c| c.name.clone())
-            .collect::<Vec<_>>()
-    };
-    for (i, node) in manifest.nodes.iter().enumerate() {
-        let computed = compiled
-            .get(&i)
-            .is_some_and(|c| c.as_ref().is_ok_and(|c| c.lineage_sql.is_some()));
-        if computed {
-            continue;
-        }
-        let in_warehouse = node.relation.as_ref().and_then(|r| {
-            warehouse?.get(&(
-                r.database.to_lowercase(),
-                r.schema.to_lowercase(),
-                r.identifier.to_lowercase(),
-            ))
-        });
-        let columns = match node.resource_type {
-            _ if in_warehouse.is_some() => in_warehouse.cloned().unwrap_or_default(),
-            ResourceType::Seed => {
-                let mut cols = csv_header(&project_root.join(&node.original_file_path));
-                if cols.is_empty() {
-                    cols = yaml_columns(node);
-                }
-                cols
-            }
-            _ => yaml_columns(node),
-        };
-        register(&mut tables, node, columns);
-    }
-    // Level by level (a node after all its parents), each level in parallel.
-    for level in levels(manifest) {
-        let results: Vec<(usize, Vec<ColumnLineage>)> = level
-            .par_iter()
-            .filter_map(|&i| {
-                let sql = compiled.get(&i)?.as_ref().ok()?.lineage_sql.as_ref()?;
-                let statements = Parser::parse_sql(&DuckDbDialect {}, sql).ok()?;
-                Some((i, lineage(&statements, &tables)))
-            })
-            .collect();
-        for (i, lin) in results {
-            let node = &manifest.nodes[i];
-            let mut columns: Vec<String> = lin.iter().map(|l| l.name.clone()).collect();
-            if columns.is_empty() {
-                columns = yaml_columns(node);
-            }
-            register(&mut tables, node, columns);
-            if let Some(Ok(c)) = compiled.get_mut(&i) {
-                c.columns_lineage = Some(lin);
+                self.tables
+                    .insert(&[&rel.database, &rel.schema, &rel.identifier], table);
             }
         }
     }
+}
+
+fn yaml_columns(node: &Node) -> Vec<String> {
+    node.columns.iter().map(|c| c.name.clone()).collect()
 }
 
 /// Column names of every relation in the warehouse, by lowercased
@@ -665,8 +688,8 @@ fn csv_header(path: &Path) -> Vec<String> {
 }
 
 /// Models and snapshots grouped by depth: every node's parents are in
-/// earlier groups.
-fn levels(manifest: &Manifest) -> Vec<Vec<usize>> {
+/// earlier groups. Positions into `manifest.nodes`.
+pub fn levels(manifest: &Manifest) -> Vec<Vec<usize>> {
     let order = topological(manifest);
     let mut depth: HashMap<usize, usize> = HashMap::new();
     let mut out: Vec<Vec<usize>> = Vec::new();

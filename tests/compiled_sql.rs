@@ -87,6 +87,7 @@ fn compiled_sql_of_every_compat_model() {
         &models,
         out.path(),
         "target",
+        sluice::lineage::Lineage::Skip,
     );
     assert_eq!(compiled.len(), models.len());
     // A model that runs run_query while compiling is compiled against the
