@@ -3,6 +3,7 @@
 //! reads (nodes with unique_id, resource_type, depends_on, config, paths;
 //! results with status, timing, message, failures).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
@@ -80,118 +81,204 @@ fn columns_json(node: &Node) -> Map<String, Json> {
         .collect()
 }
 
-/// A node's manifest entry; its large fields (`raw_code`,
-/// `columns_lineage`, `compiled_code`) are `null` placeholders that
-/// [`write_node_entry`] fills from where the data is.
-fn node_json(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Json {
-    let rel = node.relation.as_ref();
-    let mut n = json!({
-        "unique_id": node.unique_id,
-        "name": node.name,
-        "resource_type": node.resource_type.as_str(),
-        "package_name": node.package_name,
-        "path": slash(&node.path),
-        "original_file_path": slash(&node.original_file_path),
-        "fqn": node.fqn,
-        "database": rel.map(|r| r.database.clone()),
-        "schema": rel.map(|r| r.schema.clone()),
-        "alias": rel.map(|r| r.identifier.clone()).or_else(|| node.config.get_str("alias")),
-        "relation_name": rel.map(|r| r.to_string()),
-        "checksum": {"name": if node.checksum.is_empty() { "none" } else { "sha256" }, "checksum": node.checksum},
-        "config": node.config.0,
-        "tags": node.config.tags(),
-        "meta": node.config.get("meta").cloned().unwrap_or(json!({})),
-        "description": node.description,
-        "columns": columns_json(node),
-        "patch_path": node.patch_path.as_ref().map(|p| format!("{}://{}", node.package_name, slash(p))),
-        "docs": node.config.get("docs").cloned().unwrap_or(json!({"show": true, "node_color": null})),
-        "language": "sql",
-        "raw_code": null,
-        "refs": node.refs.iter().map(|r| json!({"name": r.name, "package": r.package, "version": null})).collect::<Vec<_>>(),
-        "sources": node.sources.iter().map(|(s, t)| json!([s, t])).collect::<Vec<_>>(),
-        "depends_on": {"macros": node.depends_on_macros, "nodes": node.depends_on},
-        "columns_lineage": null,
-        "model": node.unit_test.as_ref().map(|u| u.model.clone()),
-        "given": node.unit_test.as_ref().map(|u| json!(u.given)),
-        "expect": node.unit_test.as_ref().map(|u| json!(u.expect)),
-    });
-    if matches!(
-        node.resource_type,
-        ResourceType::Model | ResourceType::Test | ResourceType::Analysis
-    ) {
-        n["compiled_path"] = json!(slash(&compiled_path(target_path, node)));
-        n["compiled"] = json!(compiled.is_some());
-        n["compiled_code"] = Json::Null;
-        n["extra_ctes_injected"] = json!(compiled.is_some());
-        n["extra_ctes"] = json!([]);
-    }
-    if let Some(meta) = &node.test_metadata {
-        n["test_metadata"] =
-            json!({"name": meta.name, "kwargs": meta.kwargs, "namespace": meta.namespace});
-        n["column_name"] = json!(meta.column_name);
-        n["attached_node"] = json!(meta.attached_node);
-        n["file_key_name"] = json!(meta
-            .attached_node
-            .as_ref()
-            .map(|a| format!("models.{}", a.rsplit('.').next().unwrap_or(a))));
-    }
-    if let Some(src) = &node.source {
-        n["source_name"] = json!(src.source_name);
-        n["source_description"] = json!(src.source_description);
-        n["loader"] = json!(src.loader);
-        n["identifier"] = json!(rel.map(|r| r.identifier.clone()));
-        n["name"] = json!(node.name);
-    }
-    n
+/// A node's manifest entry (dbt's v12 node fields, plus sluice's
+/// `columns_lineage`), serialized from where its data is: the SQL, the
+/// column lineage and the config are borrowed, not copied into a JSON tree.
+#[derive(serde::Serialize)]
+struct NodeEntry<'a> {
+    unique_id: &'a str,
+    name: &'a str,
+    resource_type: &'a str,
+    package_name: &'a str,
+    path: String,
+    original_file_path: String,
+    fqn: &'a [String],
+    database: Option<&'a str>,
+    schema: Option<&'a str>,
+    alias: Option<String>,
+    relation_name: Option<String>,
+    checksum: Checksum<'a>,
+    config: &'a BTreeMap<String, Json>,
+    tags: Vec<String>,
+    meta: Cow<'a, Json>,
+    description: &'a str,
+    columns: Map<String, Json>,
+    patch_path: Option<String>,
+    docs: Cow<'a, Json>,
+    language: &'static str,
+    raw_code: &'a str,
+    refs: Vec<RefEntry<'a>>,
+    sources: Vec<[&'a str; 2]>,
+    depends_on: DependsOn<'a>,
+    columns_lineage: Option<&'a [crate::lineage::ColumnLineage]>,
+    model: Option<&'a str>,
+    given: Option<Json>,
+    expect: Option<Json>,
+    #[serde(flatten)]
+    compiled: Option<CompiledFields<'a>>,
+    #[serde(flatten)]
+    test: Option<TestFields<'a>>,
+    #[serde(flatten)]
+    source: Option<SourceFields<'a>>,
 }
 
-/// `"unique_id":{...}` of a node in manifest.json, as bytes, keys in
-/// [`node_json`]'s order. The SQL and the column lineage (most of a
-/// manifest's bytes) are serialized from where they are, not copied into a
-/// JSON value first.
+#[derive(serde::Serialize)]
+struct Checksum<'a> {
+    name: &'static str,
+    checksum: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct RefEntry<'a> {
+    name: &'a str,
+    package: Option<&'a str>,
+    version: Option<()>,
+}
+
+#[derive(serde::Serialize)]
+struct DependsOn<'a> {
+    macros: &'a [String],
+    nodes: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+struct CompiledFields<'a> {
+    compiled_path: String,
+    compiled: bool,
+    compiled_code: Option<&'a str>,
+    extra_ctes_injected: bool,
+    extra_ctes: [(); 0],
+}
+
+#[derive(serde::Serialize)]
+struct TestFields<'a> {
+    test_metadata: TestMetadataEntry<'a>,
+    column_name: Option<&'a str>,
+    attached_node: Option<&'a str>,
+    file_key_name: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct TestMetadataEntry<'a> {
+    name: &'a str,
+    kwargs: &'a Map<String, Json>,
+    namespace: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+struct SourceFields<'a> {
+    source_name: &'a str,
+    source_description: &'a str,
+    loader: &'a str,
+    identifier: Option<&'a str>,
+}
+
+impl<'a> NodeEntry<'a> {
+    fn new(node: &'a Node, target_path: &str, compiled: Option<&'a Compiled>) -> NodeEntry<'a> {
+        let rel = node.relation.as_ref();
+        let has_compiled = matches!(
+            node.resource_type,
+            ResourceType::Model | ResourceType::Test | ResourceType::Analysis
+        );
+        NodeEntry {
+            unique_id: &node.unique_id,
+            name: &node.name,
+            resource_type: node.resource_type.as_str(),
+            package_name: &node.package_name,
+            path: slash(&node.path),
+            original_file_path: slash(&node.original_file_path),
+            fqn: &node.fqn,
+            database: rel.map(|r| r.database.as_str()),
+            schema: rel.map(|r| r.schema.as_str()),
+            alias: rel
+                .map(|r| r.identifier.clone())
+                .or_else(|| node.config.get_str("alias")),
+            relation_name: rel.map(|r| r.to_string()),
+            checksum: Checksum {
+                name: if node.checksum.is_empty() {
+                    "none"
+                } else {
+                    "sha256"
+                },
+                checksum: &node.checksum,
+            },
+            config: &node.config.0,
+            tags: node.config.tags(),
+            meta: node
+                .config
+                .get("meta")
+                .map_or_else(|| Cow::Owned(json!({})), Cow::Borrowed),
+            description: &node.description,
+            columns: columns_json(node),
+            patch_path: node
+                .patch_path
+                .as_ref()
+                .map(|p| format!("{}://{}", node.package_name, slash(p))),
+            docs: node.config.get("docs").map_or_else(
+                || Cow::Owned(json!({"show": true, "node_color": null})),
+                Cow::Borrowed,
+            ),
+            language: "sql",
+            raw_code: &node.raw_code,
+            refs: node
+                .refs
+                .iter()
+                .map(|r| RefEntry {
+                    name: &r.name,
+                    package: r.package.as_deref(),
+                    version: None,
+                })
+                .collect(),
+            sources: node
+                .sources
+                .iter()
+                .map(|(s, t)| [s.as_str(), t.as_str()])
+                .collect(),
+            depends_on: DependsOn {
+                macros: &node.depends_on_macros,
+                nodes: &node.depends_on,
+            },
+            columns_lineage: compiled.and_then(|c| c.columns_lineage.as_deref()),
+            model: node.unit_test.as_ref().map(|u| u.model.as_str()),
+            given: node.unit_test.as_ref().map(|u| json!(u.given)),
+            expect: node.unit_test.as_ref().map(|u| json!(u.expect)),
+            compiled: has_compiled.then(|| CompiledFields {
+                compiled_path: slash(&compiled_path(target_path, node)),
+                compiled: compiled.is_some(),
+                compiled_code: compiled.map(|c| c.code.as_str()),
+                extra_ctes_injected: compiled.is_some(),
+                extra_ctes: [],
+            }),
+            test: node.test_metadata.as_ref().map(|meta| TestFields {
+                test_metadata: TestMetadataEntry {
+                    name: &meta.name,
+                    kwargs: &meta.kwargs,
+                    namespace: meta.namespace.as_deref(),
+                },
+                column_name: meta.column_name.as_deref(),
+                attached_node: meta.attached_node.as_deref(),
+                file_key_name: meta
+                    .attached_node
+                    .as_ref()
+                    .map(|a| format!("models.{}", a.rsplit('.').next().unwrap_or(a))),
+            }),
+            source: node.source.as_ref().map(|src| SourceFields {
+                source_name: &src.source_name,
+                source_description: &src.source_description,
+                loader: &src.loader,
+                identifier: rel.map(|r| r.identifier.as_str()),
+            }),
+        }
+    }
+}
+
+/// `"unique_id":{...}` of a node in manifest.json, as bytes ([`NodeEntry`]).
 fn write_node_entry(node: &Node, target_path: &str, compiled: Option<&Compiled>) -> Vec<u8> {
     let mut entry = Vec::with_capacity(4096);
     let _ = serde_json::to_writer(&mut entry, node.unique_id.as_str());
     entry.push(b':');
-    write_object(
-        &mut entry,
-        &node_json(node, target_path, compiled),
-        |key, out| {
-            match key {
-                "raw_code" => serde_json::to_writer(out, node.raw_code.as_str()),
-                "columns_lineage" => {
-                    serde_json::to_writer(out, &compiled.and_then(|c| c.columns_lineage.as_ref()))
-                }
-                "compiled_code" => serde_json::to_writer(out, &compiled.map(|c| c.code.as_str())),
-                _ => return false,
-            }
-            .is_ok()
-        },
-    );
+    let _ = serde_json::to_writer(&mut entry, &NodeEntry::new(node, target_path, compiled));
     entry
-}
-
-/// Serializes `value` to `out`, except the object fields that `borrowed`
-/// writes itself (it returns whether it did): their values in `value` are
-/// placeholders, so large data is written from where it is, not copied into
-/// the value, and the keys keep `value`'s order.
-fn write_object(out: &mut Vec<u8>, value: &Json, borrowed: impl Fn(&str, &mut Vec<u8>) -> bool) {
-    let Json::Object(fields) = value else {
-        let _ = serde_json::to_writer(out, value);
-        return;
-    };
-    out.push(b'{');
-    for (k, (key, value)) in fields.iter().enumerate() {
-        if k > 0 {
-            out.push(b',');
-        }
-        let _ = serde_json::to_writer(&mut *out, key);
-        out.push(b':');
-        if !borrowed(key, out) {
-            let _ = serde_json::to_writer(&mut *out, value);
-        }
-    }
-    out.push(b'}');
 }
 
 /// Writes one entry per item, comma-separated, to `out`: entries are built
@@ -295,43 +382,121 @@ pub fn write_manifest_json(
         .map(|n| {
             (
                 n.unique_id.clone(),
-                json!([node_json(n, target_path, None)]),
+                json!([NodeEntry::new(n, target_path, None)]),
             )
         })
         .collect();
-    let rest = json!({
-        "metadata": metadata(inv, "https://schemas.getdbt.com/dbt/manifest/v12.json", Some(&manifest.project_name)),
-        "macros": macros.iter().map(|m| (m.unique_id.clone(), macro_json(m))).collect::<Map<_, _>>(),
-        "docs": docs
-            .iter()
-            .map(|(name, (path, text))| {
-                let uid = format!("doc.{}.{name}", manifest.project_name);
-                let doc = json!({
-                    "name": name,
-                    "resource_type": "doc",
-                    "package_name": manifest.project_name,
-                    "path": path,
-                    "original_file_path": path,
-                    "unique_id": uid,
-                    "block_contents": text,
-                });
-                (uid, doc)
-            })
-            .collect::<Map<_, _>>(),
-        "exposures": {},
-        "metrics": {},
-        "groups": {},
-        "selectors": {},
-        "disabled": disabled,
-        "parent_map": parent_map,
-        "child_map": child_map,
-        "group_map": {},
-        "saved_queries": {},
-        "semantic_models": {},
-    });
-    let rest = rest.to_string();
-    out.write_all(b",")?;
-    out.write_all(&rest.as_bytes()[1..])
+    let docs: Map<String, Json> = docs
+        .iter()
+        .map(|(name, (path, text))| {
+            let uid = format!("doc.{}.{name}", manifest.project_name);
+            let doc = json!({
+                "name": name,
+                "resource_type": "doc",
+                "package_name": manifest.project_name,
+                "path": path,
+                "original_file_path": path,
+                "unique_id": uid,
+                "block_contents": text,
+            });
+            (uid, doc)
+        })
+        .collect();
+    let macros: Map<String, Json> = macros
+        .iter()
+        .map(|m| (m.unique_id.clone(), macro_json(m)))
+        .collect();
+    // The remaining keys, in dbt's order, each serialized straight to `out`
+    // (the parent and child maps are ~6 MB at 28,000 nodes).
+    let empty = Map::new();
+    let rest: [(&str, &dyn erased::Serialize); 13] = [
+        (
+            "metadata",
+            &metadata(
+                inv,
+                "https://schemas.getdbt.com/dbt/manifest/v12.json",
+                Some(&manifest.project_name),
+            ),
+        ),
+        ("macros", &macros),
+        ("docs", &docs),
+        ("exposures", &empty),
+        ("metrics", &empty),
+        ("groups", &empty),
+        ("selectors", &empty),
+        ("disabled", &disabled),
+        ("parent_map", &parent_map),
+        ("child_map", &child_map),
+        ("group_map", &empty),
+        ("saved_queries", &empty),
+        ("semantic_models", &empty),
+    ];
+    for (key, value) in rest {
+        write!(out, ",\"{key}\":")?;
+        value.write_json(out)?;
+    }
+    out.write_all(b"}")
+}
+
+/// Values of different types written in one list (see [`write_manifest_json`]).
+mod erased {
+    /// A value that can write itself as JSON.
+    pub trait Serialize {
+        /// Writes `self` as compact JSON to `out`.
+        fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()>;
+    }
+
+    impl<T: serde::Serialize> Serialize for T {
+        fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+            serde_json::to_writer(out, self).map_err(std::io::Error::from)
+        }
+    }
+}
+
+/// One entry of run_results.json's `results`, in dbt's key order,
+/// serialized from where its data is.
+#[derive(serde::Serialize)]
+struct ResultEntry<'a> {
+    status: crate::run::Status,
+    timing: Vec<TimingEntry<'a>>,
+    thread_id: &'a str,
+    execution_time: f64,
+    /// `{}` unless the node succeeded.
+    #[serde(serialize_with = "adapter_response_or_empty")]
+    adapter_response: Option<AdapterResponse<'a>>,
+    message: &'a str,
+    failures: Option<i64>,
+    unique_id: &'a str,
+    compiled: bool,
+    compiled_code: Option<&'a str>,
+    relation_name: Option<String>,
+    batch_results: Option<()>,
+}
+
+#[derive(serde::Serialize)]
+struct TimingEntry<'a> {
+    name: &'static str,
+    started_at: &'a str,
+    completed_at: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct AdapterResponse<'a> {
+    #[serde(rename = "_message")]
+    message: &'a str,
+    code: Option<&'a str>,
+    rows_affected: Option<i64>,
+}
+
+fn adapter_response_or_empty<S: serde::Serializer>(
+    value: &Option<AdapterResponse>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    match value {
+        Some(response) => response.serialize(serializer),
+        None => Map::new().serialize(serializer),
+    }
 }
 
 /// Writes run_results.json (dbt's run-results v6 schema) for `results` of a
@@ -356,30 +521,43 @@ pub fn write_run_results_json(
     let result_json = |r: &NodeResult| {
         let node = &manifest.nodes[r.index];
         let c = compiled.get(&r.index).and_then(|c| c.as_ref().ok());
-        let result = json!({
-            "status": r.status,
-            "timing": if r.status == crate::run::Status::Skipped { json!([]) } else { json!([
-                {"name": "compile", "started_at": ts(&r.started_at), "completed_at": ts(&r.started_at)},
-                {"name": "execute", "started_at": ts(&r.started_at), "completed_at": ts(&r.completed_at)},
-            ]) },
-            "thread_id": r.thread_id,
-            "execution_time": r.execution_time,
-            "adapter_response": if r.status == crate::run::Status::Success {
-                json!({"_message": r.message, "code": r.message.split_whitespace().next(), "rows_affected": r.rows})
-            } else { json!({}) },
-            "message": r.message,
-            "failures": r.failures,
-            "unique_id": node.unique_id,
-            "compiled": c.is_some(),
-            "compiled_code": null,
-            "relation_name": node.relation.as_ref().map(|r| r.to_string()),
-            "batch_results": null,
-        });
+        let (started, completed) = (ts(&r.started_at), ts(&r.completed_at));
+        let timing = if r.status == crate::run::Status::Skipped {
+            Vec::new()
+        } else {
+            vec![
+                TimingEntry {
+                    name: "compile",
+                    started_at: &started,
+                    completed_at: &started,
+                },
+                TimingEntry {
+                    name: "execute",
+                    started_at: &started,
+                    completed_at: &completed,
+                },
+            ]
+        };
+        let result = ResultEntry {
+            status: r.status,
+            timing,
+            thread_id: &r.thread_id,
+            execution_time: r.execution_time,
+            adapter_response: (r.status == crate::run::Status::Success).then(|| AdapterResponse {
+                message: &r.message,
+                code: r.message.split_whitespace().next(),
+                rows_affected: r.rows,
+            }),
+            message: &r.message,
+            failures: r.failures,
+            unique_id: &node.unique_id,
+            compiled: c.is_some(),
+            compiled_code: c.map(|c| c.code.as_str()),
+            relation_name: node.relation.as_ref().map(|r| r.to_string()),
+            batch_results: None,
+        };
         let mut bytes = Vec::with_capacity(1024);
-        write_object(&mut bytes, &result, |key, out| {
-            key == "compiled_code"
-                && serde_json::to_writer(out, &c.map(|c| c.code.as_str())).is_ok()
-        });
+        let _ = serde_json::to_writer(&mut bytes, &result);
         bytes
     };
     let metadata = metadata(
