@@ -160,8 +160,10 @@ pub fn compile_all(
         .filter(|&i| compilable(manifest, i))
         .collect();
     let ephemerals: BTreeMap<usize, Vec<usize>> = todo
-        .iter()
+        .par_iter()
         .map(|&i| (i, ephemeral_ancestors(manifest, i)))
+        .collect::<Vec<_>>()
+        .into_iter()
         .collect();
     todo.extend(ephemerals.values().flatten().copied());
     let rendered: HashMap<usize, (Result<String>, bool)> = todo
@@ -180,11 +182,13 @@ pub fn compile_all(
     // file (a few hundred folders for tens of thousands of files). A folder
     // that cannot be created here is tried again, and reported, per file.
     let folders: BTreeSet<PathBuf> = order
-        .iter()
+        .par_iter()
         .filter_map(|&i| {
             let path = project_root.join(compiled_path(target_path, &manifest.nodes[i]));
             path.parent().map(Path::to_path_buf)
         })
+        .collect::<Vec<_>>()
+        .into_iter()
         .collect();
     let ready: HashSet<PathBuf> = folders
         .into_iter()

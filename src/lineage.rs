@@ -16,6 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::manifest::{Manifest, Node, ResourceType};
 
@@ -71,12 +72,14 @@ pub struct Table {
 /// and `name`, so a table is found however it is qualified.
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
-    by_key: HashMap<String, Table>,
+    by_key: HashMap<String, Arc<Table>>,
 }
 
 impl Tables {
     /// Registers `table` under every suffix of `parts` (`[db, schema, name]`).
     pub fn insert(&mut self, parts: &[&str], table: Table) {
+        // One table under up to three keys: shared, not copied.
+        let table = Arc::new(table);
         for start in 0..parts.len() {
             let key = parts[start..].join(".").to_lowercase();
             self.by_key.entry(key).or_insert_with(|| table.clone());
@@ -84,7 +87,9 @@ impl Tables {
     }
 
     fn get(&self, parts: &[String]) -> Option<&Table> {
-        self.by_key.get(&parts.join(".").to_lowercase())
+        self.by_key
+            .get(&parts.join(".").to_lowercase())
+            .map(|t| &**t)
     }
 }
 

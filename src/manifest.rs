@@ -590,7 +590,8 @@ impl Manifest {
         nodes.extend(tests);
         let mut disabled = disabled;
         disabled.extend(disabled_sources);
-        nodes.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
+        // unique_ids are unique, so an unstable sort gives the stable order.
+        nodes.par_sort_unstable_by(|a, b| a.unique_id.cmp(&b.unique_id));
         disabled.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
         resolve_dependencies(project, &patches, &mut nodes, &disabled)?;
         nodes
