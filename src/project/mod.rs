@@ -10,7 +10,7 @@ pub mod profile;
 pub mod schema_yaml;
 pub mod yaml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -204,11 +204,40 @@ struct Files {
 /// Errors: I/O errors, [`ErrorKind::Yaml`] for malformed schema YAML (located).
 fn read_files(root: &Path, dir: &Path, config: &DbtProject) -> Result<Files> {
     let base = root.join(dir);
+    // Each resource folder is walked once (models/ holds the SQL, the YAML
+    // and the docs), the folders in parallel.
+    let mut all_dirs: Vec<&String> = [
+        &config.model_paths,
+        &config.macro_paths,
+        &config.test_paths,
+        &config.analysis_paths,
+        &config.snapshot_paths,
+        &config.seed_paths,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    all_dirs.sort();
+    all_dirs.dedup();
+    let listings: HashMap<&String, Vec<PathBuf>> = all_dirs
+        .par_iter()
+        .map(|d| (*d, files_under(&base, d)))
+        .collect();
     let walk = |dirs: &[String], exts: &[&str]| -> Vec<PathBuf> {
-        find_files(&base, dirs, exts)
-            .into_iter()
+        let mut out: Vec<PathBuf> = dirs
+            .iter()
+            .filter_map(|d| listings.get(d))
+            .flatten()
+            .filter(|p| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| exts.contains(&e))
+            })
             .map(|p| dir.join(p))
-            .collect()
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     };
     let model_paths = walk(&config.model_paths, &["sql"]);
     let mut macro_paths = walk(&config.macro_paths, &["sql"]);
@@ -268,34 +297,14 @@ pub fn parse_cli_vars(text: &str) -> Result<BTreeMap<String, Json>> {
     }
 }
 
-/// Files with one of `exts` under each of `dirs` (relative to `root`),
-/// relative to `root`, sorted for a deterministic order.
-fn find_files(root: &Path, dirs: &[String], exts: &[&str]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for dir in dirs {
-        for entry in walkdir::WalkDir::new(root.join(dir))
-            .sort_by_file_name()
-            .into_iter()
-            .filter_map(|e| e.ok())
-        {
-            let path = entry.path();
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let ext_ok = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| exts.contains(&e));
-            if ext_ok {
-                if let Ok(rel) = path.strip_prefix(root) {
-                    out.push(rel.to_path_buf());
-                }
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
+/// Every file under `root/dir`, relative to `root`.
+fn files_under(root: &Path, dir: &str) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(root.join(dir))
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| e.path().strip_prefix(root).ok().map(Path::to_path_buf))
+        .collect()
 }
 
 fn read(root: &Path, rel: &Path) -> Result<String> {
