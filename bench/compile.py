@@ -6,7 +6,10 @@ tables and built-in tests), then runs the release binary's `compile` several
 times and prints wall time (min / median) and peak RSS. dbt-core 1.12 takes
 about a minute for the same project (../shared/bench/README.md).
 
-    python3 bench/compile.py [--models 1000] [--runs 5] [--full]
+    python3 bench/compile.py [--models 1000] [--runs 5] [--full] [--overhead]
+
+`--overhead` alternates runs with and without SLUICE_BENCH_SKIP_SQL (which
+leaves out the sqlparser check and column lineage) and prints what they add.
 """
 import argparse
 import os
@@ -25,6 +28,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--full", action="store_true", help="full feature set instead of --basic")
     ap.add_argument("--gen", default=GENERATOR)
+    ap.add_argument("--overhead", action="store_true",
+                    help="also time runs without SQL parsing and lineage, alternating")
     args = ap.parse_args()
 
     binary, env = release_binary()
@@ -33,24 +38,38 @@ def main():
     generate(project, args.models, basic=not args.full, gen=args.gen)
     env["SYNTH_DUCKDB_PATH"] = os.path.join(work, "bench.duckdb")
 
-    times = []
-    peak_kb = 0
-    for _ in range(args.runs):
+    def run_once(run_env):
         start = time.perf_counter()
-        proc = subprocess.Popen([binary, "compile", "-q", "--project-dir", project], env=env,
+        proc = subprocess.Popen([binary, "compile", "-q", "--project-dir", project], env=run_env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # wait4 gives this child's own peak RSS (not cargo's or the generator's).
         _, status, usage = os.wait4(proc.pid, 0)
-        times.append(time.perf_counter() - start)
-        peak_kb = max(peak_kb, usage.ru_maxrss)
         if os.waitstatus_to_exitcode(status) != 0:
             sys.exit(f"sluice compile failed with exit code {os.waitstatus_to_exitcode(status)}")
+        return time.perf_counter() - start, usage.ru_maxrss
+
+    times, bare = [], []
+    peak_kb = 0
+    bare_env = dict(env, SLUICE_BENCH_SKIP_SQL="1")
+    for _ in range(args.runs):
+        t, kb = run_once(env)
+        times.append(t)
+        peak_kb = max(peak_kb, kb)
+        if args.overhead:
+            bare.append(run_once(bare_env)[0])
+    # The last run leaves the full artifacts (lineage included) behind.
+    if args.overhead:
+        run_once(env)
     peak_mb = peak_kb / 1024
     nodes = sum(1 for _ in open(os.path.join(project, "target", "manifest.json")).read().split('"unique_id"')) - 1
     print(f"sluice compile, {args.models} models ({'full' if args.full else 'basic'}), {args.runs} runs")
     print(f"  wall: min {min(times):.3f} s, median {statistics.median(times):.3f} s")
     print(f"  peak RSS: {peak_mb:.1f} MB")
     print(f"  unique_id entries in manifest.json: {nodes}")
+    if args.overhead:
+        full, without = statistics.median(times), statistics.median(bare)
+        print(f"  without SQL parsing and lineage: median {without:.3f} s (min {min(bare):.3f} s)")
+        print(f"  parsing and lineage add: {100 * (full / without - 1):.0f}%")
 
 
 if __name__ == "__main__":

@@ -195,6 +195,11 @@ pub fn compile_all(
         .filter(|dir| std::fs::create_dir_all(dir).is_ok())
         .collect();
     let finish_one = |i: usize| finish(&cx, &rendered, i, &ephemerals[&i], &ready);
+    let lineage = if skip_sql_for_bench() {
+        Lineage::Skip
+    } else {
+        lineage
+    };
     let Lineage::Compute { warehouse } = lineage else {
         return order
             .par_iter()
@@ -246,6 +251,16 @@ pub fn compile_all(
     }
     out.sort_unstable_by_key(|(i, _)| *i);
     out
+}
+
+/// Whether `SLUICE_BENCH_SKIP_SQL` is set: a benchmark-only switch
+/// (bench/compile.py `--overhead`) that leaves out the sqlparser check and
+/// column lineage, to measure what they add to `compile`. Not for use:
+/// without it, SQL errors are found only by the warehouse.
+fn skip_sql_for_bench() -> bool {
+    static SKIP: std::sync::LazyLock<bool> =
+        std::sync::LazyLock::new(|| std::env::var_os("SLUICE_BENCH_SKIP_SQL").is_some());
+    *SKIP
 }
 
 /// Compiles node `i` alone with `introspection` (a live connection, right
@@ -354,7 +369,7 @@ fn finish(
     write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
     let mut warnings = Vec::new();
     let mut statements = None;
-    if !introspective {
+    if !introspective && !skip_sql_for_bench() {
         if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
             if let Some(parsed) = check_sql(node, own, &path, cx.renderer.macros())? {
                 warnings = undeclared_reads(cx, node, &parsed);
