@@ -253,6 +253,22 @@ fn existing_warehouse_columns(p: &Parsed) -> Option<crate::lineage::WarehouseCol
         .and_then(|c| crate::lineage::warehouse_columns(&c).ok())
 }
 
+/// Every node compiled, with column lineage (warehouse columns read from
+/// the database file when it exists): for `lineage` and `docs generate`.
+fn compile_everything(p: &Parsed) -> HashMap<usize, Result<Compiled>> {
+    let resolver = Arc::new((*p.manifest.resolver).clone());
+    let all: std::collections::BTreeSet<usize> = (0..p.manifest.nodes.len()).collect();
+    let warehouse = existing_warehouse_columns(p);
+    compile_selected(
+        p,
+        &resolver,
+        &all,
+        Lineage::Compute {
+            warehouse: warehouse.as_ref(),
+        },
+    )
+}
+
 /// After compiling without a run: the SQL warnings, then manifest.json.
 ///
 /// Errors: [`ErrorKind::Io`] when manifest.json cannot be written.
@@ -1052,19 +1068,7 @@ fn lineage_command(
                 None => err,
             }
         })?;
-    let resolver = Arc::new(Resolver {
-        ..(*p.manifest.resolver).clone()
-    });
-    let all: std::collections::BTreeSet<usize> = (0..p.manifest.nodes.len()).collect();
-    let warehouse = existing_warehouse_columns(&p);
-    let compiled = compile_selected(
-        &p,
-        &resolver,
-        &all,
-        Lineage::Compute {
-            warehouse: warehouse.as_ref(),
-        },
-    );
+    let compiled = compile_everything(&p);
     let mut by_column: HashMap<(String, String), ColumnLineage> = HashMap::new();
     let mut downstream: HashMap<(String, String), Vec<(String, String)>> = HashMap::new();
     for (&i, c) in &compiled {
@@ -1216,17 +1220,7 @@ fn docs_generate(g: &GlobalArgs) -> Result<Outcome> {
     let inv = Invocation::new();
     let printer = Printer { quiet: g.quiet };
     let p = parse(g, &printer)?;
-    let resolver = Arc::new((*p.manifest.resolver).clone());
-    let all: std::collections::BTreeSet<usize> = (0..p.manifest.nodes.len()).collect();
-    let warehouse = existing_warehouse_columns(&p);
-    let compiled = compile_selected(
-        &p,
-        &resolver,
-        &all,
-        Lineage::Compute {
-            warehouse: warehouse.as_ref(),
-        },
-    );
+    let compiled = compile_everything(&p);
     warnings_and_manifest(&p, &compiled, g.quiet, &inv)?;
     let target = &p.project.target;
     let t = Instant::now();
