@@ -363,11 +363,23 @@ fn execute_with(
     let db = Database::open(target)?;
     stage("open database", t);
     let t = Instant::now();
-    // `is_incremental()` depends on what the warehouse holds, so it is known before compiling.
-    // One catalog read answers every model (a lookup each costs ~9 ms on a
-    // large catalog), and serves the run too unless on-run-start hooks may
-    // change what exists.
-    let catalog = db.catalog()?;
+    // Column lineage reads the warehouse's columns as they are before the
+    // run, on a connection of its own beside the catalog read (each is the
+    // first system-catalog query of its connection, ~10-20 ms).
+    let columns_conn = db.connect()?;
+    let (catalog, warehouse) = std::thread::scope(|scope| {
+        let columns = scope.spawn(move || crate::lineage::warehouse_columns(&columns_conn));
+        // `is_incremental()` depends on what the warehouse holds, so it is known before compiling.
+        // One catalog read answers every model (a lookup each costs ~9 ms on a
+        // large catalog), and serves the run too unless on-run-start hooks may
+        // change what exists.
+        let catalog = db.catalog();
+        let columns = columns
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (catalog, columns)
+    });
+    let (catalog, warehouse) = (catalog?, warehouse?);
     let resolver = Arc::new(Resolver {
         incremental: incremental_models(
             &p.manifest,
@@ -379,10 +391,6 @@ fn execute_with(
         ..(*p.manifest.resolver).clone()
     });
     stage("catalog", t);
-    // Column lineage reads the warehouse as it is before the run.
-    let t = Instant::now();
-    let warehouse = crate::lineage::warehouse_columns(&db.connect()?)?;
-    stage("warehouse columns", t);
     let t = Instant::now();
     let compiled = compile_selected(
         &p,
