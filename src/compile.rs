@@ -210,45 +210,51 @@ pub fn compile_all(
     // are finished level by level (each level in parallel), each lineage
     // computed from the syntax tree the SQL check built and the tree
     // dropped at once: one parse per model, and no trees kept alive
-    // (~60 KB a model). Tests and analyses follow in one batch.
+    // (~60 KB a model). Tests and analyses need no lineage: they are
+    // finished alongside, filling the cores while a level waits for its
+    // last node.
     let wanted: HashSet<usize> = order.iter().copied().collect();
-    let mut batches: Vec<Vec<usize>> = crate::lineage::levels(manifest)
+    let levels: Vec<Vec<usize>> = crate::lineage::levels(manifest)
         .into_iter()
         .map(|level| level.into_iter().filter(|i| wanted.contains(i)).collect())
         .collect();
-    let in_levels: HashSet<usize> = batches.iter().flatten().copied().collect();
-    batches.push(
-        order
-            .iter()
-            .copied()
-            .filter(|i| !in_levels.contains(i))
-            .collect(),
-    );
-    let mut schemas = Schemas::new(manifest, project_root, warehouse, |i| {
-        in_levels.contains(&i)
-    });
-    let mut out = Vec::with_capacity(order.len());
-    for batch in batches {
-        let done: Vec<(usize, Result<Compiled>)> = batch
-            .par_iter()
-            .map(|&i| {
-                let compiled = finish_one(i).map(|(mut c, statements)| {
-                    if in_levels.contains(&i) {
+    let in_levels: HashSet<usize> = levels.iter().flatten().copied().collect();
+    let rest: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|i| !in_levels.contains(i))
+        .collect();
+    let finish_levels = || {
+        let mut schemas = Schemas::new(manifest, project_root, warehouse, |i| {
+            in_levels.contains(&i)
+        });
+        let mut out = Vec::with_capacity(in_levels.len());
+        for level in &levels {
+            let done: Vec<(usize, Result<Compiled>)> = level
+                .par_iter()
+                .map(|&i| {
+                    let compiled = finish_one(i).map(|(mut c, statements)| {
                         c.columns_lineage = statements.map(|s| schemas.lineage(&s));
-                    }
-                    c
-                });
-                (i, compiled)
-            })
-            .collect();
-        for (i, c) in &done {
-            if in_levels.contains(i) {
+                        c
+                    });
+                    (i, compiled)
+                })
+                .collect();
+            for (i, c) in &done {
                 let lin = c.as_ref().ok().and_then(|c| c.columns_lineage.as_deref());
                 schemas.record(*i, lin);
             }
+            out.extend(done);
         }
-        out.extend(done);
-    }
+        out
+    };
+    let finish_rest = || -> Vec<(usize, Result<Compiled>)> {
+        rest.par_iter()
+            .map(|&i| (i, finish_one(i).map(|(c, _)| c)))
+            .collect()
+    };
+    let (mut out, others) = rayon::join(finish_levels, finish_rest);
+    out.extend(others);
     out.sort_unstable_by_key(|(i, _)| *i);
     out
 }
