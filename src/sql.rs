@@ -312,33 +312,25 @@ pub fn read_relations_of(statements: &[sqlparser::ast::Statement]) -> Vec<Vec<St
         .collect()
 }
 
-/// Whether `sql` is one plain `select` from one table (no joins, `WITH`,
-/// grouping, `DISTINCT`, window functions, subqueries, `LIMIT` or random
-/// functions): a query that costs no more to run again than to read from a
-/// copy, and gives the same rows each time within a transaction. Snapshots
-/// stage such a select as a view instead of copying it (see
-/// templates/materializations/snapshot.sql).
-pub fn is_plain_select(sql: &str) -> bool {
-    plain_select(sql).is_some()
+/// What a plain `select` tells: `sql` is one `select` from one table (no
+/// joins, `WITH`, grouping, `DISTINCT`, window functions, subqueries,
+/// `LIMIT` or random functions), a query that costs no more to run again
+/// than to read from a copy and gives the same rows each time within a
+/// transaction. Snapshots stage such a select as a view instead of copying
+/// it (see templates/materializations/snapshot.sql).
+#[derive(Debug, PartialEq)]
+pub struct PlainSelect {
+    /// The table's name parts (`["raw", "src"]`, unquoted) when the select
+    /// is `select * from <table> [where ...]`: its rows are a subset of the
+    /// table's with all its columns, unrenamed, so a key the table declares
+    /// unique is unique in the result too. `None` for any other projection,
+    /// including `select *` with `EXCLUDE`/`REPLACE`.
+    pub star_of: Option<Vec<String>>,
 }
 
-/// The table a plain `select * from <table> [where ...]` reads, as its
-/// name's parts (`["raw", "src"]`, unquoted): a query whose rows are a
-/// subset of one table's rows with all its columns, unrenamed, so a key the
-/// table declares unique is unique in the result too. `None` for anything
-/// else, including `select *` with `EXCLUDE`/`REPLACE` and any plain select
-/// that is not a star ([`is_plain_select`] says which selects are plain).
-pub fn star_select_table(sql: &str) -> Option<Vec<String>> {
-    plain_select(sql)?.star_of
-}
-
-/// What [`plain_select`] learned of a plain select.
-struct PlainSelect {
-    /// The table's name parts when the projection is a bare `*`.
-    star_of: Option<Vec<String>>,
-}
-
-fn plain_select(sql: &str) -> Option<PlainSelect> {
+/// Parses `sql` once and says whether it is a plain select ([`PlainSelect`]);
+/// `None` when it is not (or does not parse).
+pub fn plain_select(sql: &str) -> Option<PlainSelect> {
     use sqlparser::ast::{
         Expr, GroupByExpr, SelectItem, SetExpr, Statement, TableFactor, Visit, Visitor,
         WildcardAdditionalOptions,
@@ -424,7 +416,15 @@ fn plain_select(sql: &str) -> Option<PlainSelect> {
 
 #[cfg(test)]
 mod plain_select_tests {
-    use super::is_plain_select;
+    use super::plain_select;
+
+    fn is_plain_select(sql: &str) -> bool {
+        plain_select(sql).is_some()
+    }
+
+    fn star_select_table(sql: &str) -> Option<Vec<String>> {
+        plain_select(sql)?.star_of
+    }
 
     #[test]
     fn plain_selects_are_single_table_reads() {
@@ -451,7 +451,6 @@ mod plain_select_tests {
 
     #[test]
     fn star_selects_name_their_table() {
-        use super::star_select_table;
         let parts = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         assert_eq!(
             star_select_table(r#"select * from "db"."Raw".src where id > 3"#),

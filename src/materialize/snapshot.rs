@@ -25,7 +25,7 @@ use crate::adapter::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
 use crate::materialize::{call, relation_of, strip_trailing_semicolons, Outcome};
-use crate::render::relation::quote;
+use crate::render::relation::{literal, quote};
 use crate::render::Renderer;
 
 /// Options of a snapshot run.
@@ -322,11 +322,8 @@ pub fn run(
         Some(u) if type1 => format!("cast(src.{u} as {})", kind.sql_type()),
         _ => now.clone(),
     };
-    let stage_as = if crate::sql::is_plain_select(&source_sql) {
-        "view"
-    } else {
-        "table"
-    };
+    let plain = crate::sql::plain_select(&source_sql);
+    let stage_as = if plain.is_some() { "view" } else { "table" };
     let plan = Value::from_serialize(json!({
         "target": target.to_string(),
         "source_sql": source_sql,
@@ -377,7 +374,8 @@ pub fn run(
         let t = std::time::Instant::now();
         // A primary key DuckDB enforces on the table the select reads makes
         // the check a second proof of what the engine already guarantees.
-        let dupes = if key_is_primary(conn, &source_sql, config.get("unique_key"))? {
+        let star_of = plain.as_ref().and_then(|p| p.star_of.as_deref());
+        let dupes = if key_is_primary(conn, star_of, config.get("unique_key"))? {
             Vec::new()
         } else {
             conn.query(&m("snapshot_duplicate_keys_sql")?)?
@@ -475,7 +473,8 @@ pub fn run(
 }
 
 /// Whether the snapshot's select is `select * from <db>.<schema>.<table>
-/// [where ...]` and that table has a PRIMARY KEY on some of the
+/// [where ...]` (`star_of`: the table's name parts, see
+/// [`crate::sql::PlainSelect`]) and that table has a PRIMARY KEY on some of the
 /// `unique_key` columns (a column name or a list of them): then DuckDB
 /// guarantees the source has no NULL and no repeated key, and the
 /// duplicate-key scan (a sort of every key) can be skipped. Anything else,
@@ -485,12 +484,10 @@ pub fn run(
 /// Errors: [`ErrorKind::Database`] if DuckDB's constraint list cannot be read.
 fn key_is_primary(
     conn: &dyn Connection,
-    source_sql: &str,
+    star_of: Option<&[String]>,
     unique_key: Option<&Json>,
 ) -> Result<bool> {
-    let Some([db, schema, table]) =
-        crate::sql::star_select_table(source_sql).and_then(|t| <[String; 3]>::try_from(t).ok())
-    else {
+    let Some([db, schema, table]) = star_of else {
         return Ok(false);
     };
     let key: Vec<&str> = match unique_key {
@@ -503,19 +500,18 @@ fn key_is_primary(
     if key.is_empty() || !key.iter().all(plain) {
         return Ok(false);
     }
-    let text = |v: &str| format!("'{}'", v.replace('\'', "''"));
     let columns = key
         .iter()
-        .map(|k| text(&k.to_lowercase()))
+        .map(|k| literal(&k.to_lowercase()))
         .collect::<Vec<_>>()
         .join(", ");
     let rows = conn.query(&format!(
         "select count(*) from duckdb_constraints() \
          where database_name = {} and schema_name = {} and table_name = {} and constraint_type = 'PRIMARY KEY' \
            and list_has_all([{columns}], list_transform(constraint_column_names, lambda c: lower(c)))",
-        text(&db),
-        text(&schema),
-        text(&table)
+        literal(db),
+        literal(schema),
+        literal(table)
     ))?;
     Ok(cell(&rows) > 0)
 }
@@ -614,7 +610,11 @@ mod tests {
         )
         .unwrap();
         let pk = r#"select * from "memory"."main"."pk""#;
-        let yes = |sql: &str, key| key_is_primary(&conn, sql, Some(&key)).unwrap();
+        let yes = |sql: &str, key| {
+            let plain = crate::sql::plain_select(sql);
+            let star_of = plain.as_ref().and_then(|p| p.star_of.as_deref());
+            key_is_primary(&conn, star_of, Some(&key)).unwrap()
+        };
         assert!(yes(pk, json!("id")));
         assert!(
             yes(pk, json!("ID")),
