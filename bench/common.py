@@ -23,3 +23,33 @@ def generate(out, models, basic=True, gen=GENERATOR):
     if basic:
         cmd.insert(2, "--basic")
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def bundled_duckdb_version():
+    """The DuckDB engine version sluice links, from Cargo.lock's libduckdb-sys:
+    crate versions 1.MMmmpp.x carry engine M.m.p (1.20000.1 is DuckDB 2.0.0);
+    older ones (1.4.1) are the engine version itself."""
+    lock = open(os.path.join(ROOT, "Cargo.lock")).read()
+    version = lock.split('name = "libduckdb-sys"\nversion = "', 1)[1].split('"', 1)[0]
+    major, mid, patch = (int(x) for x in version.split("."))
+    if mid >= 10000:
+        return f"{mid // 10000}.{mid // 100 % 100}.{mid % 100}"
+    return version
+
+
+def import_duckdb():
+    """Imports the `duckdb` Python package at the engine version sluice links
+    (installing it with pip when missing or different), so a floor measured
+    with it runs the same engine as sluice."""
+    from importlib import metadata
+    wanted = bundled_duckdb_version()
+    try:
+        have = metadata.version("duckdb")
+    except metadata.PackageNotFoundError:
+        have = None
+    if have != wanted:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"duckdb=={wanted}"], check=True)
+    import duckdb
+    if duckdb.__version__ != wanted:
+        sys.exit(f"the duckdb Python package is {duckdb.__version__}, sluice links {wanted}")
+    return duckdb

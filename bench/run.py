@@ -10,7 +10,7 @@ seeds it once, then on two copies of the seeded database:
      then closing the connection (the checkpoint sluice's process also pays
      before exiting).
 Prints both and the ratio, and the floor without the close too. sluice's
-time is the whole process: parse, compile, artifacts, run, close. Needs `pip install duckdb` (installed if missing).
+time is the whole process: parse, compile, artifacts, run, close. Needs the `duckdb` Python package at the engine version sluice links (installed if missing or different).
 
     python3 bench/run.py [--models 1000] [--threads 2]
 """
@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from common import GENERATOR, generate, release_binary
+from common import GENERATOR, generate, import_duckdb, release_binary
 
 
 def main():
@@ -32,11 +32,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--gen", default=GENERATOR)
     args = ap.parse_args()
-    try:
-        import duckdb
-    except ImportError:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "duckdb"], check=True)
-        import duckdb
+    duckdb = import_duckdb()
 
     binary, env = release_binary(dict(os.environ, SYNTH_THREADS=str(args.threads)))
     work = tempfile.mkdtemp(prefix="sluice-runbench-")

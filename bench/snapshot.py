@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from common import release_binary
+from common import import_duckdb, release_binary
 
 PROJECT = """name: snapbench
 profile: snapbench
@@ -70,11 +70,7 @@ def main():
                     help="declare raw.src's id a PRIMARY KEY (sluice then skips its duplicate-key scan)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (printed) for profiling")
     args = ap.parse_args()
-    try:
-        import duckdb
-    except ImportError:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "duckdb"], check=True)
-        import duckdb
+    duckdb = import_duckdb()
 
     binary, env = release_binary(dict(os.environ, SLUICE_SNAPSHOT_TIME="2024-06-01 00:00:00"))
 
