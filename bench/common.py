@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GENERATOR = os.path.join(ROOT, "..", "shared", "bench", "gen_project.py")
@@ -29,9 +30,10 @@ def bundled_duckdb_version():
     """The DuckDB engine version sluice links, from Cargo.lock's libduckdb-sys:
     crate versions 1.MMmmpp.x carry engine M.m.p (1.20000.1 is DuckDB 2.0.0);
     older ones (1.4.1) are the engine version itself."""
-    lock = open(os.path.join(ROOT, "Cargo.lock")).read()
-    version = lock.split('name = "libduckdb-sys"\nversion = "', 1)[1].split('"', 1)[0]
-    major, mid, patch = (int(x) for x in version.split("."))
+    with open(os.path.join(ROOT, "Cargo.lock"), "rb") as f:
+        packages = tomllib.load(f)["package"]
+    version = next(p["version"] for p in packages if p["name"] == "libduckdb-sys")
+    mid = int(version.split(".")[1])
     if mid >= 10000:
         return f"{mid // 10000}.{mid // 100 % 100}.{mid % 100}"
     return version
