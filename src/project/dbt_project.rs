@@ -43,6 +43,19 @@ pub struct DbtProject {
     /// What `sluice clean` removes (default `[target-path]`).
     #[serde(default)]
     pub clean_targets: Option<Vec<String>>,
+    /// Where `sluice deps` installs packages and where installed packages
+    /// are read from (default `dbt_packages`), as dbt's `packages-install-path`.
+    #[serde(default = "default_packages_install_path")]
+    pub packages_install_path: String,
+    /// `require-dbt-version`: a version range or a list of them. Read, and
+    /// warned about (not refused) when it excludes dbt 1.x, since sluice
+    /// follows dbt 1.x behaviour.
+    #[serde(default)]
+    pub require_dbt_version: Option<serde_yaml::Value>,
+    /// `dispatch:` entries, `[{macro_namespace, search_order}]`, as dbt's
+    /// `adapter.dispatch` reads them.
+    #[serde(default)]
+    pub dispatch: Vec<DispatchConfig>,
     /// Project vars: global keys, or keys scoped under a package name.
     #[serde(default)]
     pub vars: BTreeMap<String, serde_yaml::Value>,
@@ -66,6 +79,19 @@ pub struct DbtProject {
     pub on_run_end: Option<serde_yaml::Value>,
 }
 
+/// One `dispatch:` entry of dbt_project.yml: the packages searched, in
+/// order, for the implementations of macros dispatched in `macro_namespace`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DispatchConfig {
+    /// The namespace a macro is dispatched in (`adapter.dispatch(name, macro_namespace)`).
+    pub macro_namespace: String,
+    /// Package names to search, first match wins.
+    pub search_order: Vec<String>,
+}
+
+fn default_packages_install_path() -> String {
+    "dbt_packages".into()
+}
 fn default_models() -> Vec<String> {
     vec!["models".into()]
 }
