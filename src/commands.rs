@@ -168,6 +168,11 @@ pub fn stage(name: &str, since: Instant) {
 fn parse(g: &GlobalArgs, printer: &Printer) -> Result<Parsed> {
     let t = Instant::now();
     let project = Project::load(&load_options(g))?;
+    if !g.quiet {
+        for w in &project.warnings {
+            eprintln!("{w}");
+        }
+    }
     stage("load", t);
     let t = Instant::now();
     let renderer = Renderer::new(&project)?;

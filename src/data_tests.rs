@@ -284,7 +284,9 @@ pub fn generic_tests(
             for (column, entry) in entries {
                 let spec = parse_entry(entry, column)
                     .map_err(|msg| yaml_entry_error(project, yml, entry, &msg, None))?;
-                if !known_tests.contains(&spec.name.as_str()) {
+                let macro_call = renderer
+                    .macro_call_path(&format!("test_{}", spec.name), spec.namespace.as_deref());
+                let Some(macro_call) = macro_call else {
                     let hint = match did_you_mean(&spec.name, known_tests.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("define it with `{{% test {}(model, column_name) %}}` in macro-paths or tests/generic/", spec.name),
@@ -296,7 +298,7 @@ pub fn generic_tests(
                         &format!("unknown data test `{}`", spec.name),
                         Some(hint),
                     ));
-                }
+                };
                 out.push(make_test_node(
                     pkg,
                     yml,
@@ -304,6 +306,7 @@ pub fn generic_tests(
                     tests_tree,
                     &target,
                     spec,
+                    &macro_call,
                 ));
             }
         }
@@ -351,6 +354,7 @@ fn make_test_node(
     tree: &ConfigTree,
     target: &Target,
     spec: TestSpec,
+    macro_call: &str,
 ) -> Node {
     let test_type = match &spec.namespace {
         Some(ns) => format!("{ns}_{}", spec.name),
@@ -401,7 +405,7 @@ fn make_test_node(
         path: PathBuf::from(inner),
         original_file_path: yml.to_path_buf(),
         fqn,
-        raw_code: format!("{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}"),
+        raw_code: format!("{{{{ {macro_call}(**_dbt_generic_test_kwargs) }}}}"),
         config,
         patch_path: Some(yml.to_path_buf()),
         depends_on_macros: vec![format!("macro.dbt.{macro_name}")],

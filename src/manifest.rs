@@ -437,8 +437,10 @@ impl Manifest {
                     _ => tree.resolve(&fqn),
                 };
                 let patch = match rtype {
-                    ResourceType::Model => patches.models.get(&name),
-                    ResourceType::Analysis => patches.analyses.get(&name),
+                    ResourceType::Model => patches.models.get(&(pkg.to_string(), name.clone())),
+                    ResourceType::Analysis => {
+                        patches.analyses.get(&(pkg.to_string(), name.clone()))
+                    }
                     _ => None,
                 };
                 apply_patch_config(&mut config, patch);
@@ -465,7 +467,7 @@ impl Manifest {
                 let name = fqn.last().cloned().unwrap_or_default();
                 let mut config = unit.own_seeds.resolve(&fqn);
                 config.merge(&seeds_tree.resolve(&fqn));
-                let patch = patches.seeds.get(&name);
+                let patch = patches.seeds.get(&(pkg.to_string(), name.clone()));
                 apply_patch_config(&mut config, patch);
                 file_nodes.push(Node {
                     path,
@@ -483,7 +485,6 @@ impl Manifest {
             }
         }
         file_nodes.extend(snapshot_nodes(project, &patches, &snapshots_tree, &pkg)?);
-        check_duplicates(&file_nodes)?;
 
         // Parse render, in parallel.
         let parse_resolver = Arc::new(Resolver {
@@ -502,6 +503,11 @@ impl Manifest {
             .par_iter_mut()
             .try_for_each(|node| -> Result<()> {
                 if node.resource_type == ResourceType::Seed {
+                    return Ok(());
+                }
+                // Disabled by dbt_project.yml or YAML, and no `config()` in
+                // the file could enable it again: nothing to learn by rendering.
+                if !node.config.enabled() && !node.raw_code.contains("enabled") {
                     return Ok(());
                 }
                 let scope = Arc::new(NodeScope::new(
@@ -559,6 +565,9 @@ impl Manifest {
 
         let (enabled, disabled): (Vec<Node>, Vec<Node>) =
             file_nodes.into_iter().partition(|n| n.config.enabled());
+        // As dbt, names must be unique among enabled nodes only: a package's
+        // disabled copy of a root model is no clash.
+        check_duplicates(&enabled)?;
         let (sources, disabled_sources): (Vec<Node>, Vec<Node>) =
             sources.into_iter().partition(|n| n.config.enabled());
         for node in &enabled {
@@ -672,18 +681,30 @@ fn render_descriptions(
     Ok(())
 }
 
-/// YAML patches by node name: `(yml path, patch)`.
+/// YAML patches by `(package, node name)`: `(yml path, patch)`. A package's
+/// YAML describes the package's nodes only, so a root model and a package
+/// model of the same name (one of them disabled) never clash, as in dbt.
 #[derive(Default)]
 struct Patches {
-    models: HashMap<String, (PathBuf, NodePatch)>,
-    seeds: HashMap<String, (PathBuf, NodePatch)>,
-    analyses: HashMap<String, (PathBuf, NodePatch)>,
-    snapshots: HashMap<String, (PathBuf, NodePatch)>,
+    models: HashMap<(String, String), (PathBuf, NodePatch)>,
+    seeds: HashMap<(String, String), (PathBuf, NodePatch)>,
+    analyses: HashMap<(String, String), (PathBuf, NodePatch)>,
+    snapshots: HashMap<(String, String), (PathBuf, NodePatch)>,
+}
+
+/// The package whose folder holds `yml` (a path relative to the root project).
+fn package_of<'a>(project: &'a Project, yml: &Path) -> &'a str {
+    project
+        .packages
+        .iter()
+        .find(|p| yml.starts_with(&p.dir))
+        .map_or(project.name(), |p| p.name.as_str())
 }
 
 fn collect_patches(project: &Project) -> Result<Patches> {
     let mut patches = Patches::default();
     for (yml, file) in &project.schema_files {
+        let pkg = package_of(project, yml);
         for (list, map, kind) in [
             (&file.models, &mut patches.models, "model"),
             (&file.seeds, &mut patches.seeds, "seed"),
@@ -691,7 +712,8 @@ fn collect_patches(project: &Project) -> Result<Patches> {
             (&file.snapshots, &mut patches.snapshots, "snapshot"),
         ] {
             for patch in list {
-                if let Some((prev, _)) = map.get(&patch.name) {
+                let key = (pkg.to_owned(), patch.name.clone());
+                if let Some((prev, _)) = map.get(&key) {
                     return Err(Error::new(
                         ErrorKind::DuplicateNode,
                         format!(
@@ -703,7 +725,7 @@ fn collect_patches(project: &Project) -> Result<Patches> {
                     )
                     .with_hint("keep one YAML entry per node"));
                 }
-                map.insert(patch.name.clone(), (yml.clone(), patch.clone()));
+                map.insert(key, (yml.clone(), patch.clone()));
             }
         }
     }
@@ -873,7 +895,7 @@ fn snapshot_nodes(
         let mut config = Config::default();
         config.set("materialized", Json::from("snapshot"));
         config.merge(&tree.resolve(&fqn));
-        let patch = patches.snapshots.get(&name);
+        let patch = patches.snapshots.get(&(project.name().to_owned(), name.clone()));
         apply_patch_config(&mut config, patch);
         out.push(Node {
             path,
@@ -925,7 +947,7 @@ fn snapshot_nodes(
             .with_hint("end it with `{% endsnapshot %}`"));
         }
     }
-    for (name, (yml, patch)) in &patches.snapshots {
+    for ((_, name), (yml, patch)) in &patches.snapshots {
         let Some(relation) = &patch.relation else {
             continue;
         };
@@ -1110,7 +1132,12 @@ fn unknown_ref(
             slash(&d.original_file_path)
         ));
     }
-    if let Some((yml, _)) = patches.seeds.get(&call.name) {
+    if let Some((yml, _)) = patches
+        .seeds
+        .iter()
+        .find(|((_, name), _)| *name == call.name)
+        .map(|(_, v)| v)
+    {
         let expected = project
             .config
             .seed_paths

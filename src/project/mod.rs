@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod dbt_project;
+pub mod installed;
 pub mod packages;
 pub mod profile;
 pub mod schema_yaml;
@@ -89,6 +90,9 @@ pub struct Project {
     /// Local packages from packages.yml, in file order. Their schema YAML
     /// and docs files are in `schema_files` and `docs_files`.
     pub packages: Vec<Package>,
+    /// What loading noticed but does not refuse (a package's
+    /// `require-dbt-version` that excludes dbt 1.x), one line each.
+    pub warnings: Vec<String>,
 }
 
 impl Project {
@@ -131,15 +135,23 @@ impl Project {
         let files = read_files(&root, Path::new(""), &config)?;
         let mut schema_files = files.schema_files;
         let mut docs_files = files.docs_files;
-        let mut packages = Vec::new();
-        for dir in packages::local_packages(&root)? {
+        let mut packages: Vec<Package> = Vec::new();
+        let mut warnings = Vec::new();
+        for dir in installed::package_dirs(&root, &config)? {
             let file = dir.join("dbt_project.yml");
             let text = std::fs::read_to_string(root.join(&file)).map_err(|e| {
                 Error::io("read", &file, e).with_hint(
-                    "a `local:` package is a folder with its own dbt_project.yml; check the path in packages.yml",
+                    "a package is a folder with its own dbt_project.yml; check the path in packages.yml, or run `sluice deps`",
                 )
             })?;
             let pkg_config = DbtProject::parse(&file, &text)?;
+            if pkg_config.name == config.name || packages.iter().any(|p| p.name == pkg_config.name) {
+                // The same package reached twice (a `local:` entry that `deps` also linked).
+                continue;
+            }
+            if let Some(w) = installed::dbt_version_warning(&pkg_config) {
+                warnings.push(w);
+            }
             // The root project's vars win over a package's.
             for (k, v) in pkg_config.own_vars() {
                 vars.entry(k.clone())
@@ -157,6 +169,9 @@ impl Project {
                 macros: pkg_files.macros,
             });
         }
+        if let Some(w) = installed::dbt_version_warning(&config) {
+            warnings.push(w);
+        }
 
         Ok(Project {
             models: files.models,
@@ -172,6 +187,7 @@ impl Project {
             target,
             vars,
             packages,
+            warnings,
         })
     }
 
@@ -262,9 +278,11 @@ fn read_files(root: &Path, dir: &Path, config: &DbtProject) -> Result<Files> {
             Ok((p.clone(), yaml::parse::<SchemaFile>(p, &text)?))
         })
         .collect::<Result<Vec<_>>>()?;
-    // Singular tests live under test-paths; `tests/generic/` holds generic test macros.
+    // Singular tests live under test-paths; `tests/generic/` holds generic
+    // test macros and `tests/fixtures/` unit-test fixtures (never tests), as dbt.
     let (generic_tests, singular): (Vec<_>, Vec<_>) = test_paths
         .into_iter()
+        .filter(|p| !p.components().any(|c| c.as_os_str() == "fixtures"))
         .partition(|p| p.components().any(|c| c.as_os_str() == "generic"));
     macro_paths.extend(generic_tests);
     Ok(Files {

@@ -45,6 +45,10 @@ pub fn local_packages(root: &Path) -> Result<Vec<PathBuf>> {
             .iter()
             .find_map(|k| get(k).map(|v| (*k, v)))
             .unwrap_or(("", String::new()));
+        if !kind.is_empty() {
+            // Installed under packages-install-path by `deps`; see project::installed.
+            continue;
+        }
         let at = text
             .find(&name)
             .filter(|_| !name.is_empty())

@@ -3,7 +3,7 @@
 //! `print`, `exceptions`, `adapter`, the JSON/YAML helpers, and dbt's
 //! `as_bool`/`as_number`/`as_text`/`as_native` filters.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -42,13 +42,9 @@ pub fn wrap(err: SluiceError) -> Error {
 
 /// Registers every global function, object and filter on `env`.
 ///
-/// `vars` are the values `var()` sees; `macros` maps macro names to their
-/// callables, for `adapter.dispatch`.
-pub fn register(
-    env: &mut Environment<'static>,
-    vars: Arc<BTreeMap<String, Value>>,
-    macros: Arc<HashMap<String, Value>>,
-) {
+/// `vars` are the values `var()` sees. `adapter.dispatch` finds macros
+/// through the namespaces (see [`crate::render::namespace`]).
+pub fn register(env: &mut Environment<'static>, vars: Arc<BTreeMap<String, Value>>) {
     env.add_function("ref", ref_fn);
     env.add_function("source", source_fn);
     let var_vars = vars.clone();
@@ -83,9 +79,11 @@ pub fn register(
         },
     );
     env.add_global("config", Value::from_object(ConfigFn));
-    env.add_function("return", |state: &State, value: Option<Value>| {
+    // As dbt's `return`: the macro stops here and its call evaluates to the
+    // value (dbt raises an exception that the macro call catches).
+    env.add_function("return", |state: &State, value: Option<Value>| -> Result<Value, Error> {
         state.set_temp(RETURN_SLOT, value.unwrap_or(Value::from(())));
-        Value::from("")
+        Err(Error::new(ErrorKind::InvalidOperation, crate::render::macros::RETURN_SIGNAL))
     });
     env.add_function("is_incremental", |state: &State| -> Result<bool, Error> {
         let scope = scope(state, "is_incremental")?;
@@ -188,7 +186,7 @@ pub fn register(
         get_relation(state, &relation_parts(&relation)?)
     });
     env.add_global("exceptions", Value::from_object(Exceptions));
-    env.add_global("adapter", Value::from_object(Adapter { macros }));
+    env.add_global("adapter", Value::from_object(Adapter));
     env.add_filter("as_bool", |v: Value| match v.as_str() {
         Some(s) => Value::from(matches!(
             s.trim().to_ascii_lowercase().as_str(),
@@ -411,9 +409,7 @@ impl Object for Exceptions {
 
 /// The `adapter` object: `dispatch`, `quote`, `type`.
 #[derive(Debug)]
-struct Adapter {
-    macros: Arc<HashMap<String, Value>>,
-}
+struct Adapter;
 
 impl fmt::Display for Adapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -439,15 +435,10 @@ impl Object for Adapter {
                     )
                 })?;
                 let name = name.rsplit('.').next().unwrap_or(&name).to_owned();
-                ["duckdb__", "default__"]
-                    .iter()
-                    .find_map(|prefix| self.macros.get(&format!("{prefix}{name}")).cloned())
-                    .ok_or_else(|| {
-                        wrap(SluiceError::new(
-                            SluiceKind::Jinja,
-                            format!("`adapter.dispatch` found no macro `duckdb__{name}` or `default__{name}`"),
-                        ))
-                    })
+                let namespace = kwarg(args, "macro_namespace", 1)
+                    .filter(|v| !v.is_none())
+                    .and_then(|v| v.as_str().map(str::to_owned));
+                crate::render::namespace::dispatch(state, &name, namespace.as_deref())
             }
             "quote" => Ok(Value::from(quote(&arg(0).unwrap_or_default()))),
             // As dbt's adapter.execute: returns (response, table); the table is

@@ -33,6 +33,10 @@ pub const FORWARDED_VARS: &[&str] = &[
 /// Temp slot `return()` writes to.
 pub const RETURN_SLOT: &str = "__sluice_return";
 
+/// Detail of the error `return()` raises to stop the macro; the macro call
+/// catches it and evaluates to the returned value.
+pub const RETURN_SIGNAL: &str = "`return()` outside a macro";
+
 /// One macro definition cut out of a macro file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MacroDef {
@@ -50,6 +54,14 @@ impl MacroDef {
     /// Template name the definition is registered under (`path#name`).
     pub fn template_name(&self) -> String {
         format!("{}#{}", self.path, self.name)
+    }
+
+    /// The package that defines the macro (`dbt` for built-ins), from its unique_id.
+    pub fn package(&self) -> &str {
+        self.unique_id
+            .strip_prefix("macro.")
+            .and_then(|rest| rest.split('.').next())
+            .unwrap_or("")
     }
 }
 
@@ -156,6 +168,35 @@ pub struct MacroFn {
     pub template: String,
     /// Macro name inside the template.
     pub name: String,
+    /// The installed package the macro belongs to (not the root project or
+    /// dbt's built-ins): its own macros are found first, unqualified, inside it.
+    pub package: Option<String>,
+}
+
+/// Detail of the error that wraps a failure inside a macro, so that the
+/// caller's location is kept too (see [`called_error`]).
+const CALLED_DETAIL: &str = "error in a macro called here";
+
+impl MacroFn {
+    /// Wraps `err`, raised inside this macro, in an error the caller's
+    /// template will locate at the call: the chain of wrappers is the call
+    /// stack, model line outermost. Its kind is never `UnknownMethod`, which
+    /// would make minijinja retry the call by other means.
+    fn called(&self, err: minijinja::Error) -> minijinja::Error {
+        if err.line().is_none() {
+            return err;
+        }
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, CALLED_DETAIL).with_source(err)
+    }
+}
+
+/// The error raised inside a macro that `err` wraps, when `err` is the
+/// wrapper [`MacroFn`] adds at a call site.
+pub fn called_error(err: &minijinja::Error) -> Option<&minijinja::Error> {
+    if err.detail() != Some(CALLED_DETAIL) {
+        return None;
+    }
+    std::error::Error::source(err).and_then(|s| s.downcast_ref::<minijinja::Error>())
 }
 
 impl fmt::Display for MacroFn {
@@ -175,22 +216,59 @@ impl Object for MacroFn {
         args: &[Value],
     ) -> std::result::Result<Value, minijinja::Error> {
         let tmpl = state.env().get_template(&self.template)?;
-        let ctx: BTreeMap<&str, Value> = FORWARDED_VARS
+        let vars: BTreeMap<&'static str, Value> = FORWARDED_VARS
             .iter()
             .filter_map(|name| state.lookup(name).map(|v| (*name, v)))
             .collect();
         let args = bind_caller(state, args)?;
-        let captured = tmpl.render_captured(ctx)?;
+        let locals = self.package.as_deref().and_then(|p| {
+            crate::render::namespace::Namespaces::of(state).and_then(|ns| ns.packages.get(p).cloned())
+        });
+        let ctx = match locals {
+            Some(locals) => Value::from_object(PackageContext { vars, locals }),
+            None => Value::from(vars),
+        };
+        let captured = tmpl.render_captured(ctx).map_err(|e| self.called(e))?;
         let module = captured.state();
-        let text = module.call_macro(&self.name, &args)?;
-        match module.get_temp(RETURN_SLOT) {
-            Some(rv) => Ok(rv),
-            None => Ok(Value::from_safe_string(text)),
+        match module.call_macro(&self.name, &args) {
+            Ok(text) => Ok(Value::from_safe_string(text)),
+            Err(e) if e.detail() == Some(RETURN_SIGNAL) => {
+                Ok(module.get_temp(RETURN_SLOT).unwrap_or_default())
+            }
+            Err(e) => Err(self.called(e)),
         }
     }
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
+    }
+}
+
+/// The variables a package's macro (or node) sees: the forwarded node
+/// variables, then the package's own macros by their unqualified names
+/// (before the globals: the root project's and dbt's macros), as dbt's
+/// MacroNamespace searches the local package first.
+#[derive(Debug)]
+pub struct PackageContext {
+    /// Node variables (`this`, `model`, ...).
+    pub vars: BTreeMap<&'static str, Value>,
+    /// The package's macros.
+    pub locals: Arc<crate::render::namespace::PackageNamespace>,
+}
+
+impl Object for PackageContext {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        self.vars
+            .get(name)
+            .cloned()
+            .or_else(|| self.locals.macros.get(name).cloned())
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Values(
+            self.vars.keys().map(|k| Value::from(*k)).collect(),
+        )
     }
 }
 

@@ -8,6 +8,8 @@
 pub mod builtins;
 pub mod macros;
 pub mod modules;
+pub mod namespace;
+pub mod pycompat;
 pub mod relation;
 pub mod scope;
 pub mod table;
@@ -44,6 +46,7 @@ pub struct Renderer {
     /// prefixes `default__`/`duckdb__` removed: see [`Renderer::project_overrides`].
     overridden: HashSet<String>,
     registry: Arc<HashMap<String, Value>>,
+    namespaces: Arc<namespace::Namespaces>,
     docs: BTreeMap<String, (String, String)>,
 }
 
@@ -69,8 +72,13 @@ impl Renderer {
             .map(|p| (p.name.as_str(), p.macros.as_slice()))
             .collect();
         macro_files.push((project.name(), &project.macros));
-        let mut renderer =
-            Renderer::from_parts(project.name(), &macro_files, &project.vars, &project.target)?;
+        let mut renderer = Renderer::from_parts(
+            project.name(),
+            &macro_files,
+            &project.vars,
+            &project.target,
+            &project.config.dispatch,
+        )?;
         renderer.add_docs(&project.docs_files)?;
         Ok(renderer)
     }
@@ -148,6 +156,7 @@ impl Renderer {
         macro_files: &[(&str, &[crate::project::SourceFile])],
         vars: &BTreeMap<String, Json>,
         target: &Target,
+        dispatch: &[crate::project::dbt_project::DispatchConfig],
     ) -> Result<Renderer> {
         let mut defs = Vec::new();
         for (path, text) in macros::BUILTIN_MACRO_FILES {
@@ -159,21 +168,23 @@ impl Renderer {
                 defs.extend(macros::split_macro_file(&path, &file.text, owner)?);
             }
         }
-        // Later definitions (the project's) win, as dbt's macro resolution prefers the root project.
-        let mut by_name: HashMap<String, usize> = HashMap::new();
+        // Within one package a name is defined once; across packages each
+        // keeps its own (reachable as `<package>.<name>`). Unqualified names
+        // are dbt's internal macros overridden by the root project's, as
+        // dbt's MacroNamespace; a package's own macros come first inside it.
+        let mut by_pkg: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
         for (i, def) in defs.iter().enumerate() {
-            if let Some(prev) = by_name.insert(def.name.clone(), i) {
+            let pkg = def.package();
+            if let Some(prev) = by_pkg.entry(pkg).or_default().insert(&def.name, i) {
                 let prev = &defs[prev];
-                if prev.unique_id == def.unique_id {
-                    return Err(Error::new(
-                        ErrorKind::DuplicateNode,
-                        format!(
-                            "macro `{}` is defined twice: in `{}` and `{}`",
-                            def.name, prev.path, def.path
-                        ),
-                    )
-                    .with_hint("rename or delete one of them"));
-                }
+                return Err(Error::new(
+                    ErrorKind::DuplicateNode,
+                    format!(
+                        "macro `{}` is defined twice in package `{pkg}`: in `{}` and `{}`",
+                        def.name, prev.path, def.path
+                    ),
+                )
+                .with_hint("rename or delete one of them"));
             }
         }
         let mut env = Environment::new();
@@ -181,28 +192,64 @@ impl Renderer {
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         minijinja_contrib::add_to_environment(&mut env);
+        pycompat::register(&mut env);
+        let mut namespaces = namespace::Namespaces {
+            root: package.to_owned(),
+            packages: HashMap::new(),
+            dispatch: dispatch
+                .iter()
+                .map(|d| (d.macro_namespace.clone(), d.search_order.clone()))
+                .collect(),
+        };
         let mut registry = HashMap::new();
-        for &i in by_name.values() {
-            let def = &defs[i];
-            env.add_template_owned(def.template_name(), def.source.clone())
+        for (pkg, names) in &by_pkg {
+            let is_package = *pkg != package && *pkg != "dbt";
+            let mut ns = namespace::PackageNamespace {
+                name: (*pkg).to_owned(),
+                macros: HashMap::new(),
+            };
+            for &i in names.values() {
+                let def = &defs[i];
+                env.add_template_owned(
+                    def.template_name(),
+                    pycompat::rewrite(&def.source, false).into_owned(),
+                )
                 .map_err(|e| jinja_error(&e, None))?;
-            registry.insert(
-                def.name.clone(),
-                Value::from_object(macros::MacroFn {
+                let func = Value::from_object(macros::MacroFn {
                     template: def.template_name(),
                     name: def.name.clone(),
-                }),
-            );
+                    package: is_package.then(|| (*pkg).to_owned()),
+                });
+                ns.macros.insert(def.name.clone(), func);
+            }
+            namespaces
+                .packages
+                .insert((*pkg).to_owned(), Arc::new(ns));
+        }
+        for pkg in ["dbt", package] {
+            if let Some(ns) = namespaces.packages.get(pkg) {
+                registry.extend(ns.macros.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
         }
         for (name, value) in &registry {
             env.add_global(name.clone(), value.clone());
         }
+        for (name, ns) in &namespaces.packages {
+            if !registry.contains_key(name) {
+                env.add_global(name.clone(), Value::from_dyn_object(ns.clone()));
+            }
+        }
+        let namespaces = Arc::new(namespaces);
+        env.add_global(
+            namespace::NAMESPACES_VAR,
+            Value::from_dyn_object(namespaces.clone()),
+        );
         let registry = Arc::new(registry);
         let vars: BTreeMap<String, Value> = vars
             .iter()
             .map(|(k, v)| (k.clone(), Value::from_serialize(v)))
             .collect();
-        builtins::register(&mut env, Arc::new(vars), registry.clone());
+        builtins::register(&mut env, Arc::new(vars));
         env.add_global("target", target_value(target));
         env.add_global("project_name", Value::from(package.to_owned()));
         env.add_global(
@@ -228,6 +275,7 @@ impl Renderer {
             macros: defs,
             overridden,
             registry,
+            namespaces,
             docs: BTreeMap::new(),
         })
     }
@@ -246,6 +294,33 @@ impl Renderer {
         names.iter().any(|n| self.overridden.contains(*n))
     }
 
+    /// How a node calls macro `name` of `package` (any package when `None`),
+    /// as dbt's `find_macro_by_name` finds generic tests: `name` when it is
+    /// visible unqualified (root project, then dbt's), else
+    /// `<package>.<name>` for the first package (by name) that defines it.
+    /// `None` when no package defines it.
+    pub fn macro_call_path(&self, name: &str, package: Option<&str>) -> Option<String> {
+        let qualified = |p: &str| {
+            let ns = self.namespaces.packages.get(p)?;
+            ns.macros.contains_key(name).then(|| {
+                if (p == self.namespaces.root || p == "dbt") && self.registry.contains_key(name) {
+                    name.to_owned()
+                } else {
+                    format!("{p}.{name}")
+                }
+            })
+        };
+        match package {
+            Some(p) => qualified(p),
+            None if self.registry.contains_key(name) => Some(name.to_owned()),
+            None => {
+                let mut names: Vec<&String> = self.namespaces.packages.keys().collect();
+                names.sort();
+                names.into_iter().find_map(|p| qualified(p))
+            }
+        }
+    }
+
     /// Renders `source` (the text of the node file `name`) in `scope`.
     ///
     /// Errors: [`ErrorKind::Jinja`] located in the template (or in the macro
@@ -257,13 +332,32 @@ impl Renderer {
         scope: &Arc<NodeScope>,
         vars: &NodeVars,
     ) -> Result<String> {
-        let ctx = context(scope, vars);
+        let ctx = self.node_context(scope, vars);
+        let source = pycompat::rewrite(source, false);
         let tmpl = self
             .env
-            .template_from_named_str(name, source)
-            .map_err(|e| jinja_error(&e, Some(source)))?;
+            .template_from_named_str(name, &source)
+            .map_err(|e| jinja_error(&e, Some(&source)))?;
         tmpl.render(ctx)
-            .map_err(|e| self.hint_unknown_function(jinja_error(&e, Some(source))))
+            .map_err(|e| self.hint_unknown_function(jinja_error(&e, Some(&source))))
+    }
+
+    /// The root context of a node's render: its variables, plus, for a node
+    /// of an installed package, that package's macros by unqualified name
+    /// (dbt's local namespace).
+    fn node_context(&self, scope: &Arc<NodeScope>, vars: &NodeVars) -> Value {
+        let ctx = context(scope, vars);
+        let package = scope.unique_id.split('.').nth(1).unwrap_or_default();
+        if package == self.namespaces.root || package == "dbt" {
+            return Value::from(ctx);
+        }
+        match self.namespaces.packages.get(package) {
+            Some(locals) => Value::from_object(macros::PackageContext {
+                vars: ctx,
+                locals: locals.clone(),
+            }),
+            None => Value::from(ctx),
+        }
     }
 
     /// Adds a "did you mean" hint to an unknown-function error.
@@ -286,13 +380,14 @@ impl Renderer {
     ///
     /// Errors: as [`Renderer::render`].
     pub fn eval(&self, expr: &str, scope: &Arc<NodeScope>, vars: &NodeVars) -> Result<Value> {
+        let expr = pycompat::rewrite(expr, true);
         let compiled = self
             .env
-            .compile_expression(expr)
-            .map_err(|e| jinja_error(&e, Some(expr)))?;
+            .compile_expression(&expr)
+            .map_err(|e| jinja_error(&e, Some(&expr)))?;
         compiled
-            .eval(context(scope, vars))
-            .map_err(|e| jinja_error(&e, Some(expr)))
+            .eval(self.node_context(scope, vars))
+            .map_err(|e| jinja_error(&e, Some(&expr)))
     }
 
     /// Calls macro `name` with positional `args` outside any node, returning
@@ -366,6 +461,28 @@ pub fn render_config_string(text: &str, vars: &BTreeMap<String, Json>) -> Result
 /// The template name is the file path (a macro's is `path#macro`); `source`
 /// is the template text when the caller has it, for the caret line.
 pub fn jinja_error(err: &minijinja::Error, source: Option<&str>) -> Error {
+    // A failing macro call is wrapped once per call level (see
+    // macros::MacroFn): the innermost error says what went wrong and where;
+    // each wrapper says where the call was made, model line outermost.
+    let mut frames = Vec::new();
+    let mut inner_err = err;
+    while let Some(next) = macros::called_error(inner_err) {
+        frames.push(inner_err);
+        inner_err = next;
+    }
+    let mut out = located_jinja_error(inner_err, source.filter(|_| frames.is_empty()));
+    for frame in frames.iter().rev() {
+        if let (Some(name), Some(line)) = (frame.name(), frame.line()) {
+            let path = name.split('#').next().unwrap_or(name);
+            if !path.starts_with('<') {
+                out = out.with_note(format!("called from {path}:{line}"));
+            }
+        }
+    }
+    out
+}
+
+fn located_jinja_error(err: &minijinja::Error, source: Option<&str>) -> Error {
     // An error a sluice function raised keeps its own kind, message and hint.
     let inner = std::error::Error::source(err).and_then(|s| s.downcast_ref::<Error>());
     let detail = err
@@ -434,7 +551,7 @@ mod tests {
             .collect();
         let vars = BTreeMap::from([("x".to_owned(), Json::from(5))]);
         let target = Target::embedded(Path::new("."), "shop");
-        Renderer::from_parts("shop", &[("shop", &files)], &vars, &target).unwrap()
+        Renderer::from_parts("shop", &[("shop", &files)], &vars, &target, &[]).unwrap()
     }
 
     fn scope(phase: Phase) -> Arc<NodeScope> {

@@ -1,0 +1,189 @@
+//! Macro namespaces, as dbt resolves them.
+//!
+//! dbt's `MacroNamespace` answers an unqualified macro name from, in order:
+//! the package the running code belongs to, the root project, then dbt's
+//! own (internal) macros. Every package is also a namespace of its own
+//! (`dbt_utils.star(...)`, `my_project.helper(...)`, `dbt.date_trunc(...)`),
+//! and `adapter.dispatch(name, macro_namespace)` searches the packages the
+//! project's `dispatch:` config lists for `duckdb__name` then
+//! `default__name`. A package's macros are not visible unqualified outside
+//! the package, as in dbt.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Object, ObjectRepr};
+use minijinja::{Error, ErrorKind, State, Value};
+
+use crate::error::{did_you_mean, Error as SluiceError, ErrorKind as SluiceKind};
+use crate::render::builtins::wrap;
+
+/// The global every macro call and `adapter.dispatch` finds the namespaces under.
+pub const NAMESPACES_VAR: &str = "__sluice_ns";
+
+/// The adapter prefixes `adapter.dispatch` tries, in order (dbt-duckdb's
+/// adapter type, then dbt's `default`).
+pub const DISPATCH_PREFIXES: &[&str] = &["duckdb", "default"];
+
+/// One package's macros by name: the value `<package>.<macro>` reads.
+#[derive(Debug, Default)]
+pub struct PackageNamespace {
+    /// The package name (`dbt` for dbt's internal macros).
+    pub name: String,
+    /// Macro name to its callable value.
+    pub macros: HashMap<String, Value>,
+}
+
+impl fmt::Display for PackageNamespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<namespace {}>", self.name)
+    }
+}
+
+impl PackageNamespace {
+    fn missing(&self, macro_name: &str) -> Error {
+        let err = SluiceError::new(
+            SluiceKind::Jinja,
+            format!(
+                "macro `{macro_name}` is not defined in package `{}`",
+                self.name
+            ),
+        );
+        let err = match did_you_mean(macro_name, self.macros.keys().map(String::as_str)) {
+            Some(s) => err.with_hint(format!("did you mean `{}.{s}`?", self.name)),
+            None => err.with_hint(format!(
+                "check the macro name, or that the installed `{}` is the version the project expects (run `sluice deps`)",
+                self.name
+            )),
+        };
+        wrap(err)
+    }
+}
+
+impl Object for PackageNamespace {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.macros.get(key.as_str()?).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let mut keys: Vec<Value> = self.macros.keys().map(|k| Value::from(k.as_str())).collect();
+        keys.sort();
+        Enumerator::Values(keys)
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        match self.macros.get(method) {
+            Some(func) => func.call(state, args),
+            None => Err(self.missing(method)),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Every package's namespace, and the project's `dispatch:` search orders.
+#[derive(Debug, Default)]
+pub struct Namespaces {
+    /// The root project's name.
+    pub root: String,
+    /// Package name (root project and `dbt` included) to its namespace.
+    pub packages: HashMap<String, Arc<PackageNamespace>>,
+    /// `macro_namespace` to `search_order`, from dbt_project.yml `dispatch:`.
+    pub dispatch: HashMap<String, Vec<String>>,
+}
+
+impl fmt::Display for Namespaces {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<namespaces>")
+    }
+}
+
+impl Object for Namespaces {}
+
+impl Namespaces {
+    /// The namespaces of the running template's environment.
+    pub fn of(state: &State<'_, '_>) -> Option<Arc<Namespaces>> {
+        state
+            .lookup(NAMESPACES_VAR)
+            .and_then(|v| v.downcast_object::<Namespaces>())
+    }
+
+    /// The packages `adapter.dispatch(_, namespace)` searches, as dbt's
+    /// `_get_search_packages`: the `dispatch:` search order for the
+    /// namespace when configured, else the root project then the namespace
+    /// when it is an installed package (or `dbt`), else the caller's own
+    /// scope (`None`).
+    pub fn search_packages(&self, namespace: Option<&str>) -> Vec<Option<String>> {
+        match namespace {
+            None => vec![None],
+            Some(ns) => match self.dispatch.get(ns) {
+                Some(order) if !order.is_empty() => order.iter().cloned().map(Some).collect(),
+                _ if self.packages.contains_key(ns) => {
+                    vec![Some(self.root.clone()), Some(ns.to_owned())]
+                }
+                _ => vec![None],
+            },
+        }
+    }
+}
+
+/// `adapter.dispatch(name, macro_namespace)`: the first of
+/// `<package>.duckdb__<name>`, `<package>.default__<name>` over the search
+/// packages (see [`Namespaces::search_packages`]), as dbt's dispatch.
+///
+/// Errors: a Jinja error listing every name searched, as dbt's "No macro
+/// named ... found within namespace".
+pub fn dispatch(state: &State<'_, '_>, name: &str, namespace: Option<&str>) -> Result<Value, Error> {
+    let Some(ns) = Namespaces::of(state) else {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "macro namespaces are not set up",
+        ));
+    };
+    let mut attempts = Vec::new();
+    for package in ns.search_packages(namespace) {
+        for prefix in DISPATCH_PREFIXES {
+            let candidate = format!("{prefix}__{name}");
+            let found = match &package {
+                None => state
+                    .lookup(&candidate)
+                    .filter(|v| v.as_object().is_some()),
+                Some(p) => ns.packages.get(p).and_then(|n| n.macros.get(&candidate).cloned()),
+            };
+            match &package {
+                None => attempts.push(format!("`{candidate}`")),
+                Some(p) => attempts.push(format!("`{p}.{candidate}`")),
+            }
+            if let Some(found) = found {
+                return Ok(found);
+            }
+        }
+    }
+    let err = SluiceError::new(
+        SluiceKind::Jinja,
+        format!(
+            "`adapter.dispatch` found no macro named `{name}` within namespace `{}`; searched for {}",
+            namespace.unwrap_or("None"),
+            attempts.join(", ")
+        ),
+    )
+    .with_hint(match namespace {
+        Some(n) if !ns.packages.contains_key(n) => format!(
+            "package `{n}` is not installed: add it to packages.yml and run `sluice deps`"
+        ),
+        _ => format!("define `default__{name}` (or `duckdb__{name}`) in one of the searched packages"),
+    });
+    Err(wrap(err))
+}

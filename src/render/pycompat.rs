@@ -1,0 +1,607 @@
+//! Python-Jinja semantics that dbt macros rely on and minijinja lacks.
+//!
+//! dbt renders with Jinja2 on Python, so package macros build lists and
+//! dicts by mutating them (`{% do cols.append(c) %}`,
+//! `{% do d.update({...}) %}`) and format strings with Python's `%`
+//! operator (`"%s_%s" % (a, b)`). minijinja's lists and maps are immutable
+//! values and its `%` is arithmetic only. Rather than fork minijinja (dbt's
+//! own Rust engine did), sluice rewrites each template's source before
+//! compiling it, with minijinja's own tokenizer (`unstable_machinery`):
+//!
+//! - a list literal `[...]` becomes `__sluice_list([...])`, a
+//!   [`MutableList`] with Python's list methods;
+//! - a dict literal `{...}` becomes `__sluice_dict({...})`, a
+//!   [`MutableDict`] with Python's dict methods;
+//! - `'literal' % operand` becomes `__sluice_mod('literal', operand)`:
+//!   printf-style formatting for strings, modulo for numbers.
+//!
+//! Line numbers never change (nothing is inserted across lines). Columns
+//! after a rewrite on the same line shift by the inserted text; see
+//! docs/decisions/python-jinja.md.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use indexmap::IndexMap;
+use minijinja::machinery::{tokenize, Span, Token, WhitespaceConfig};
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::{from_args, Enumerator, Kwargs, Object, ObjectRepr, Rest};
+use minijinja::{Environment, Error, ErrorKind, State, Value};
+
+/// Name of the function a list literal is wrapped in.
+const LIST_FN: &str = "__sluice_list";
+/// Name of the function a dict literal is wrapped in.
+const DICT_FN: &str = "__sluice_dict";
+/// Name of the function `'...' % x` becomes.
+const MOD_FN: &str = "__sluice_mod";
+
+/// Registers the functions the rewrite calls.
+pub fn register(env: &mut Environment<'_>) {
+    env.add_function(LIST_FN, |v: Value| -> Result<Value, Error> {
+        Ok(MutableList::value(v.try_iter()?.collect()))
+    });
+    env.add_function(DICT_FN, |v: Value| -> Result<Value, Error> {
+        let mut map = IndexMap::new();
+        for key in v.try_iter()? {
+            let value = v.get_item(&key)?;
+            map.insert(key, value);
+        }
+        Ok(MutableDict::value(map))
+    });
+    env.add_function(MOD_FN, python_mod);
+}
+
+/// Rewrites a whole template (`in_expr` false) or one expression (`in_expr`
+/// true) so that its list and dict literals are mutable and `'...' % x`
+/// formats, as described in the module docs. Returns the source unchanged
+/// when there is nothing to rewrite or when it does not tokenize (minijinja
+/// then reports the syntax error itself, at the right place).
+pub fn rewrite(source: &str, in_expr: bool) -> Cow<'_, str> {
+    // Cheap exit: no bracket, brace or percent sign inside an expression is
+    // possible without one of these characters after a tag opener.
+    if !source.contains('[') && !source.contains('%') && !source.contains('{') {
+        return Cow::Borrowed(source);
+    }
+    let mut tokens: Vec<(Token<'_>, Span)> = Vec::new();
+    for token in tokenize(
+        source,
+        in_expr,
+        SyntaxConfig::default(),
+        WhitespaceConfig::default(),
+    ) {
+        match token {
+            Ok(t) => tokens.push(t),
+            Err(_) => return Cow::Borrowed(source),
+        }
+    }
+    let mut edits: Vec<Edit> = Vec::new();
+    for i in 0..tokens.len() {
+        match tokens[i].0 {
+            Token::BracketOpen if starts_literal(i.checked_sub(1).map(|p| &tokens[p].0)) => {
+                if let Some(close) = matching(&tokens, i) {
+                    wrap(&mut edits, &tokens[i].1, &tokens[close].1, "__sluice_list(");
+                }
+            }
+            Token::BraceOpen => {
+                if let Some(close) = matching(&tokens, i) {
+                    wrap(&mut edits, &tokens[i].1, &tokens[close].1, "__sluice_dict(");
+                }
+            }
+            Token::Mod if i > 0 && matches!(tokens[i - 1].0, Token::Str(_) | Token::String(_)) => {
+                if let Some(end) = operand_end(&tokens, i + 1) {
+                    wrap(&mut edits, &tokens[i - 1].1, &tokens[end].1, "__sluice_mod(");
+                    let span = &tokens[i].1;
+                    edits.push(Edit {
+                        at: span.start_offset as usize,
+                        until: span.end_offset as usize,
+                        key: (span.start_offset as usize, 1, 0),
+                        text: ",",
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    if edits.is_empty() {
+        return Cow::Borrowed(source);
+    }
+    edits.sort_by_key(|e| e.key);
+    let mut out = String::with_capacity(source.len() + edits.len() * 16);
+    let mut pos = 0;
+    for edit in &edits {
+        out.push_str(&source[pos..edit.at]);
+        out.push_str(edit.text);
+        pos = edit.until;
+    }
+    out.push_str(&source[pos..]);
+    Cow::Owned(out)
+}
+
+/// One text edit: replace `at..until` by `text`. `key` orders edits at the
+/// same offset: closing parentheses (kind 0) before opening ones (kind 2),
+/// inner closes before outer ones, outer opens before inner ones.
+#[derive(Debug)]
+struct Edit {
+    at: usize,
+    until: usize,
+    key: (usize, u8, isize),
+    text: &'static str,
+}
+
+/// Adds `call` (a function name and its open parenthesis) before `open`
+/// and `)` after `close`.
+fn wrap(edits: &mut Vec<Edit>, open: &Span, close: &Span, call: &'static str) {
+    let start = open.start_offset as usize;
+    let end = close.end_offset as usize;
+    let text = call;
+    edits.push(Edit {
+        at: start,
+        until: start,
+        key: (start, 2, -(end as isize)),
+        text,
+    });
+    edits.push(Edit {
+        at: end,
+        until: end,
+        key: (end, 0, -(start as isize)),
+        text: ")",
+    });
+}
+
+/// Whether a `[` after token `prev` opens a list literal (rather than a
+/// subscript such as `x[0]` or `f()[1]`).
+fn starts_literal(prev: Option<&Token<'_>>) -> bool {
+    match prev {
+        None => true,
+        Some(Token::Ident(word)) => matches!(
+            *word,
+            "in" | "and" | "or" | "not" | "if" | "else" | "is" | "return" | "do" | "set"
+        ),
+        Some(
+            Token::Str(_)
+            | Token::String(_)
+            | Token::Int(_)
+            | Token::Int128(_)
+            | Token::Float(_)
+            | Token::ParenClose
+            | Token::BracketClose
+            | Token::BraceClose,
+        ) => false,
+        Some(_) => true,
+    }
+}
+
+/// Index of the token closing the bracket, parenthesis or brace at `open`;
+/// `None` when the brackets do not match (minijinja reports that itself).
+fn matching(tokens: &[(Token<'_>, Span)], open: usize) -> Option<usize> {
+    let mut stack: Vec<u8> = Vec::new();
+    for (i, (token, _)) in tokens.iter().enumerate().skip(open) {
+        let closes = match token {
+            Token::BracketOpen => {
+                stack.push(b']');
+                continue;
+            }
+            Token::ParenOpen => {
+                stack.push(b')');
+                continue;
+            }
+            Token::BraceOpen => {
+                stack.push(b'}');
+                continue;
+            }
+            Token::BracketClose => b']',
+            Token::ParenClose => b')',
+            Token::BraceClose => b'}',
+            Token::VariableEnd | Token::BlockEnd => return None,
+            _ => continue,
+        };
+        if stack.pop()? != closes {
+            return None;
+        }
+        if stack.is_empty() {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// Index of the last token of the right operand of `%` that starts at
+/// `start`: a primary (name, literal or bracketed group) with its trailing
+/// attribute lookups, calls, subscripts and filters, as Jinja's precedence
+/// binds them tighter than `%`.
+fn operand_end(tokens: &[(Token<'_>, Span)], start: usize) -> Option<usize> {
+    let mut i = start;
+    while matches!(tokens.get(i)?.0, Token::Minus | Token::Plus) {
+        i += 1;
+    }
+    let mut end = match tokens.get(i)?.0 {
+        Token::ParenOpen | Token::BracketOpen | Token::BraceOpen => matching(tokens, i)?,
+        Token::Ident(_)
+        | Token::Str(_)
+        | Token::String(_)
+        | Token::Int(_)
+        | Token::Int128(_)
+        | Token::Float(_) => i,
+        _ => return None,
+    };
+    loop {
+        match tokens.get(end + 1).map(|t| &t.0) {
+            Some(Token::Dot) if matches!(tokens.get(end + 2).map(|t| &t.0), Some(Token::Ident(_))) => {
+                end += 2;
+            }
+            Some(Token::ParenOpen | Token::BracketOpen) => end = matching(tokens, end + 1)?,
+            Some(Token::Pipe) if matches!(tokens.get(end + 2).map(|t| &t.0), Some(Token::Ident(_))) => {
+                end += 2;
+                if matches!(tokens.get(end + 1).map(|t| &t.0), Some(Token::ParenOpen)) {
+                    end = matching(tokens, end + 1)?;
+                }
+            }
+            _ => return Some(end),
+        }
+    }
+}
+
+/// `a % b` as Python evaluates it: printf-style formatting when `a` is a
+/// string (a list or tuple `b` gives the arguments, anything else is the
+/// one argument), floored modulo for numbers.
+///
+/// Errors: [`ErrorKind::InvalidOperation`] for other operand types, or a
+/// format string whose placeholders do not match the arguments.
+fn python_mod(state: &State, a: Value, b: Value) -> Result<Value, Error> {
+    if a.as_str().is_some() {
+        let args: Vec<Value> = if matches!(b.kind(), minijinja::value::ValueKind::Seq) {
+            b.try_iter()?.collect()
+        } else {
+            vec![b]
+        };
+        return minijinja::filters::format(state, &a, Rest(args));
+    }
+    match (i64::try_from(a.clone()), i64::try_from(b.clone())) {
+        (Ok(x), Ok(y)) if y != 0 => {
+            // Python's result takes the divisor's sign; rem_euclid's is never negative.
+            let r = x.rem_euclid(y);
+            Ok(Value::from(if y < 0 && r != 0 { r + y } else { r }))
+        }
+        (Ok(_), Ok(_)) => Err(Error::new(ErrorKind::InvalidOperation, "integer modulo by zero")),
+        _ => match (f64::try_from(a.clone()), f64::try_from(b.clone())) {
+            (Ok(x), Ok(y)) => Ok(Value::from(x - y * (x / y).floor())),
+            _ => Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("unsupported operand types for %: {} and {}", a.kind(), b.kind()),
+            )),
+        },
+    }
+}
+
+/// A Python list: a sequence value that `append`, `extend`, `insert`,
+/// `pop`, `remove`, `clear`, `reverse` and `sort` change in place, so every
+/// name bound to it sees the change, as in dbt's Jinja.
+#[derive(Debug, Default)]
+pub struct MutableList(Mutex<Vec<Value>>);
+
+impl MutableList {
+    /// A template value holding `items`.
+    pub fn value(items: Vec<Value>) -> Value {
+        Value::from_object(MutableList(Mutex::new(items)))
+    }
+
+    fn items(&self) -> MutexGuard<'_, Vec<Value>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Object for MutableList {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let items = self.items();
+        let index = i64::try_from(key.clone()).ok()?;
+        let index = if index < 0 {
+            items.len() as i64 + index
+        } else {
+            index
+        };
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| items.get(i).cloned())
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.items().clone())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.items().len())
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let none = Value::from(());
+        match method {
+            "append" => {
+                let (x,): (Value,) = from_args(args)?;
+                self.items().push(x);
+                Ok(none)
+            }
+            "extend" => {
+                let (other,): (Value,) = from_args(args)?;
+                let new: Vec<Value> = other.try_iter()?.collect();
+                self.items().extend(new);
+                Ok(none)
+            }
+            "insert" => {
+                let (at, x): (i64, Value) = from_args(args)?;
+                let mut items = self.items();
+                let len = items.len() as i64;
+                let at = if at < 0 { (len + at).max(0) } else { at.min(len) };
+                items.insert(at as usize, x);
+                Ok(none)
+            }
+            "pop" => {
+                let (at,): (Option<i64>,) = from_args(args)?;
+                let mut items = self.items();
+                let len = items.len() as i64;
+                let at = at.unwrap_or(-1);
+                let at = if at < 0 { len + at } else { at };
+                if at < 0 || at >= len {
+                    return Err(Error::new(ErrorKind::InvalidOperation, "pop index out of range"));
+                }
+                Ok(items.remove(at as usize))
+            }
+            "remove" => {
+                let (x,): (Value,) = from_args(args)?;
+                let mut items = self.items();
+                match items.iter().position(|v| *v == x) {
+                    Some(i) => {
+                        items.remove(i);
+                        Ok(none)
+                    }
+                    None => Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("list.remove(x): {x} not in list"),
+                    )),
+                }
+            }
+            "index" => {
+                let (x,): (Value,) = from_args(args)?;
+                self.items()
+                    .iter()
+                    .position(|v| *v == x)
+                    .map(Value::from)
+                    .ok_or_else(|| {
+                        Error::new(ErrorKind::InvalidOperation, format!("{x} is not in list"))
+                    })
+            }
+            "count" => {
+                let (x,): (Value,) = from_args(args)?;
+                Ok(Value::from(self.items().iter().filter(|v| **v == x).count()))
+            }
+            "clear" => {
+                self.items().clear();
+                Ok(none)
+            }
+            "reverse" => {
+                self.items().reverse();
+                Ok(none)
+            }
+            "sort" => {
+                let (kwargs,): (Kwargs,) = from_args(args)?;
+                let reverse: Option<bool> = kwargs.get("reverse")?;
+                kwargs.assert_all_used()?;
+                let mut items = self.items();
+                items.sort();
+                if reverse.unwrap_or(false) {
+                    items.reverse();
+                }
+                Ok(none)
+            }
+            "copy" => Ok(MutableList::value(self.items().clone())),
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // As Python's str(list): `['a', 1]`.
+        f.write_str("[")?;
+        for (i, v) in self.items().iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            python_repr(v, f)?;
+        }
+        f.write_str("]")
+    }
+}
+
+/// A Python dict: a map value that `update`, `pop`, `setdefault` and
+/// `clear` change in place; keys keep their insertion order, as Python's.
+#[derive(Debug, Default)]
+pub struct MutableDict(Mutex<IndexMap<Value, Value>>);
+
+impl MutableDict {
+    /// A template value holding `map`.
+    pub fn value(map: IndexMap<Value, Value>) -> Value {
+        Value::from_object(MutableDict(Mutex::new(map)))
+    }
+
+    fn map(&self) -> MutexGuard<'_, IndexMap<Value, Value>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Object for MutableDict {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.map().get(key).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.map().keys().cloned().collect())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.map().len())
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let none = Value::from(());
+        match method {
+            "update" => {
+                let (other, kwargs): (Option<Value>, Kwargs) = from_args(args)?;
+                let mut new = Vec::new();
+                if let Some(other) = other.filter(|o| !o.is_none()) {
+                    for key in other.try_iter()? {
+                        let value = other.get_item(&key)?;
+                        new.push((key, value));
+                    }
+                }
+                for key in kwargs.args() {
+                    new.push((Value::from(key), kwargs.get::<Value>(key)?));
+                }
+                self.map().extend(new);
+                Ok(none)
+            }
+            "pop" => {
+                let (key, default): (Value, Option<Value>) = from_args(args)?;
+                match (self.map().shift_remove(&key), default) {
+                    (Some(v), _) => Ok(v),
+                    (None, Some(d)) => Ok(d),
+                    (None, None) => Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("dict.pop: key {key} not found"),
+                    )),
+                }
+            }
+            "setdefault" => {
+                let (key, default): (Value, Option<Value>) = from_args(args)?;
+                Ok(self
+                    .map()
+                    .entry(key)
+                    .or_insert_with(|| default.unwrap_or(none))
+                    .clone())
+            }
+            "get" => {
+                let (key, default): (Value, Option<Value>) = from_args(args)?;
+                Ok(self
+                    .map()
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| default.unwrap_or(none)))
+            }
+            "keys" => Ok(MutableList::value(self.map().keys().cloned().collect())),
+            "values" => Ok(MutableList::value(self.map().values().cloned().collect())),
+            "items" => Ok(MutableList::value(
+                self.map()
+                    .iter()
+                    .map(|(k, v)| Value::from(vec![k.clone(), v.clone()]))
+                    .collect(),
+            )),
+            "copy" => Ok(MutableDict::value(self.map().clone())),
+            "clear" => {
+                self.map().clear();
+                Ok(none)
+            }
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // As Python's str(dict): `{'a': 1}`.
+        f.write_str("{")?;
+        for (i, (k, v)) in self.map().iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            python_repr(k, f)?;
+            f.write_str(": ")?;
+            python_repr(v, f)?;
+        }
+        f.write_str("}")
+    }
+}
+
+/// Python's `repr()` of a value inside a printed list or dict: strings
+/// quoted with single quotes, `None`/`True`/`False` capitalised.
+fn python_repr(v: &Value, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if let Some(s) = v.as_str() {
+        write!(f, "'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+    } else if v.is_none() {
+        f.write_str("None")
+    } else if v.kind() == minijinja::value::ValueKind::Bool {
+        f.write_str(if v.is_true() { "True" } else { "False" })
+    } else {
+        write!(f, "{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(src: &str) -> String {
+        let mut env = Environment::new();
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        register(&mut env);
+        let rewritten = rewrite(src, false);
+        env.render_str(&rewritten, ()).unwrap()
+    }
+
+    #[test]
+    fn rewrites_literals_but_not_subscripts() {
+        assert_eq!(
+            rewrite("{% set x = [1, [2]] %}{{ x[0] }}{{ f()[1] }}{{ {'a': [3]}['a'] }}", false),
+            "{% set x = __sluice_list([1, __sluice_list([2])]) %}{{ x[0] }}{{ f()[1] }}{{ __sluice_dict({'a': __sluice_list([3])})['a'] }}"
+        );
+        assert_eq!(rewrite("{% for x in [1] %}{% endfor %}", false), "{% for x in __sluice_list([1]) %}{% endfor %}");
+        assert_eq!(rewrite("select a[1] from t where 5 % 2 = 1", false), "select a[1] from t where 5 % 2 = 1");
+    }
+
+    #[test]
+    fn list_mutation_is_seen_through_every_name() {
+        // As dbt's Jinja (Python lists): `do x.append(...)` changes the list in place.
+        let out = render(
+            "{% set cols = [] %}{% set alias = cols %}{% for c in ['a', 'b'] %}{% do cols.append(c) %}{% endfor %}\
+             {% do cols.extend(['c']) %}{% do cols.insert(0, 'z') %}{% set last = cols.pop() %}{% do cols.remove('a') %}\
+             {{ alias | join(',') }}|{{ last }}|{{ cols | length }}|{{ cols[-1] }}|{{ cols }}",
+        );
+        assert_eq!(out, "z,b|c|2|b|['z', 'b']");
+    }
+
+    #[test]
+    fn dict_mutation_keeps_insertion_order() {
+        let out = render(
+            "{% set d = {} %}{% do d.update({'b': 1}) %}{% do d.update(a=2) %}{% set _ = d.setdefault('c', 3) %}\
+             {% set p = d.pop('b') %}{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}{{ p }}|{{ d.get('x', 'none') }}|{{ d['a'] }}|{{ d | tojson }}",
+        );
+        assert_eq!(out, r#"a=2;c=3;1|none|2|{"a":2,"c":3}"#);
+    }
+
+    #[test]
+    fn percent_formats_strings_and_keeps_modulo() {
+        // As Python: `%` with a string on the left formats; with numbers it is modulo.
+        let out = render(
+            "{{ '%s_%s' % ('a', 1) }}|{{ \"'%s'\" % x|default('d') }}|{{ 'n=%d' % [2][0] }}|{{ 7 % 3 }}|{{ -7 % 3 }}",
+        );
+        assert_eq!(out, "a_1|'d'|n=2|1|2");
+    }
+
+    #[test]
+    fn broken_templates_are_left_for_minijinja_to_report() {
+        assert_eq!(rewrite("{{ [1, 2 }}", false), "{{ [1, 2 }}");
+    }
+}

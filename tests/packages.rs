@@ -1,0 +1,135 @@
+//! End-to-end: a project whose packages are installed in dbt_packages/ (as
+//! `dbt deps` leaves them) builds offline, with dbt's macro namespaces,
+//! dispatch search orders and the Python-Jinja idioms package macros use.
+
+mod common;
+
+use common::TempProject;
+
+fn rows(p: &TempProject, sql: &str) -> Vec<Vec<String>> {
+    p.query(sql)
+        .into_iter()
+        .map(|r| r.into_iter().map(|v| v.unwrap_or_default()).collect())
+        .collect()
+}
+
+#[test]
+fn installed_packages_build_with_namespaces_and_python_idioms() {
+    let p = TempProject::copy_of("tests/projects/packages");
+    let build = p.sluice(&["build"]);
+    assert_eq!(build.code, 0, "{}\n{}", build.stdout, build.stderr);
+
+    // `helpers.cents` (installed package), `base_utils.double` (its
+    // dependency) and `shared_utils.shout` (a `local:` package), called
+    // qualified from a root model, as dbt's package namespaces.
+    assert_eq!(
+        rows(&p, "select id, customer, amount_cents, id_doubled, status_loud from main.orders order by id"),
+        [
+            ["1", "ann", "1050", "2", "PAID"],
+            ["2", "bob", "325", "4", "REFUNDED"],
+            ["3", "ann", "700", "6", "PAID"],
+        ]
+    );
+
+    let idioms = rows(&p, "select * from main.idioms");
+    assert_eq!(
+        idioms,
+        [[
+            // `{% do list.append %}` and `{% do dict.update %}` mutate in place (Python semantics).
+            "a-bz",
+            // `"%s_%s" % (a, b)` formats as Python's printf-style `%`.
+            "left_42",
+            // A package macro building a list by append and a dict by update, then pop().
+            "id,customer,amount|4",
+            // dispatch('greeting', 'helpers') follows the project's `dispatch:` search order
+            // (base_utils before helpers; the root project is not in it).
+            "greeting from base_utils",
+            // dispatch('farewell', 'base_utils') without config searches the root project
+            // first, then the namespace, as dbt's _get_search_packages.
+            "farewell from root",
+            // Inside a package, an unqualified call finds the package's own macro before the root's.
+            "helpers inner_name",
+            // return() stops the macro, as dbt's: the first return wins.
+            "first",
+        ]]
+    );
+
+    // A package model, with the package's own config (table) and the root's (+tags).
+    assert_eq!(
+        rows(&p, "select customer, total_cents, two from main.helper_totals order by customer"),
+        [["ann", "1750", "2"], ["bob", "325", "2"]]
+    );
+    assert_eq!(
+        rows(&p, "select table_type from information_schema.tables where table_name = 'helper_totals'"),
+        [["BASE TABLE"]]
+    );
+    let ls = p.sluice(&["ls", "-s", "tag:from_helpers", "--resource-type", "model"]);
+    assert_eq!(ls.code, 0, "{}", ls.stderr);
+    assert!(ls.stdout.contains("helper_totals"), "{}", ls.stdout);
+    // The package's disabled `orders` never collides with the root's `orders`,
+    // though the package's YAML describes it too (dbt checks enabled nodes only).
+    assert!(!ls.stdout.contains("helpers.orders"), "{}", ls.stdout);
+
+    // A generic test from a package (`helpers.is_positive`) ran and passed.
+    assert!(
+        build.stdout.contains("helpers_is_positive_orders_amount_cents")
+            || build.stderr.contains("helpers_is_positive_orders_amount_cents"),
+        "{}\n{}",
+        build.stdout,
+        build.stderr
+    );
+}
+
+#[test]
+fn a_missing_package_says_to_run_deps() {
+    // As dbt: a package listed in packages.yml but not installed stops the
+    // run before anything is built, and says to run deps.
+    let p = TempProject::copy_of("tests/projects/packages");
+    std::fs::remove_dir_all(p.root().join("dbt_packages/helpers")).unwrap();
+    let run = p.sluice(&["build"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("packages.yml"), "{}", run.stderr);
+    assert!(run.stderr.contains("sluice deps"), "{}", run.stderr);
+}
+
+#[test]
+fn an_unknown_package_macro_names_the_namespace_and_suggests() {
+    let p = TempProject::copy_of("tests/projects/packages");
+    p.write("models/typo.sql", "select {{ helpers.cent('amount') }} as x");
+    let run = p.sluice(&["compile"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("macro `cent` is not defined in package `helpers`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("did you mean `helpers.cents`?"), "{}", run.stderr);
+    assert!(run.stderr.contains("models/typo.sql:1"), "{}", run.stderr);
+}
+
+#[test]
+fn errors_inside_package_macros_show_the_call_chain() {
+    // The error is located in the package's macro file, with the chain of
+    // calls back to the model line.
+    let p = TempProject::copy_of("tests/projects/packages");
+    p.write(
+        "dbt_packages/helpers/macros/broken.sql",
+        "{% macro outer_call() %}\n{{ inner_call() }}\n{% endmacro %}\n{% macro inner_call() %}\n\n{{ 1 + 'x' }}\n{% endmacro %}\n",
+    );
+    p.write("models/uses_broken.sql", "\n\nselect {{ helpers.outer_call() }} as x");
+    let run = p.sluice(&["compile", "-s", "uses_broken"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("dbt_packages/helpers/macros/broken.sql:6"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("called from dbt_packages/helpers/macros/broken.sql:2"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("called from models/uses_broken.sql:3"), "{}", run.stderr);
+}

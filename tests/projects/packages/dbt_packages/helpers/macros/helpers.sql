@@ -1,0 +1,36 @@
+{% macro cents(column) -%}
+    ({{ column }} * 100)::integer
+{%- endmacro %}
+
+{# Builds a list and a dict by mutation, as dbt_utils.star does. #}
+{% macro column_list(relation) %}
+    {#- As dbt_utils: nothing to introspect while parsing. -#}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set names = [] -%}
+    {%- set seen = {} -%}
+    {%- for col in adapter.get_columns_in_relation(relation) -%}
+        {%- do names.append(col.name) -%}
+        {%- do seen.update({col.name: loop.index}) -%}
+    {%- endfor -%}
+    {%- set _ = names.pop() -%}
+    {{ return("%s|%d" % (names | join(','), seen | length)) }}
+{% endmacro %}
+
+{% macro greeting() %}{{ return(adapter.dispatch('greeting', 'helpers')()) }}{% endmacro %}
+{% macro default__greeting() %}{{ return('greeting from helpers') }}{% endmacro %}
+
+{% macro farewell() %}{{ return(adapter.dispatch('farewell', 'base_utils')()) }}{% endmacro %}
+
+{# Unqualified calls inside a package find the package's own macro first. #}
+{% macro local_first() %}{{ return(inner_name()) }}{% endmacro %}
+{% macro inner_name() %}{{ return('helpers inner_name') }}{% endmacro %}
+
+{# dbt's return() stops the macro: the second return never runs. #}
+{% macro early_return(flag) %}
+    {%- if flag -%}{{ return('first') }}{%- endif -%}
+    {{ return('second') }}
+{% endmacro %}
+
+{% test is_positive(model, column_name) %}
+select * from {{ model }} where {{ column_name }} <= 0
+{% endtest %}

@@ -1,0 +1,3 @@
+{{ config(enabled=false) }}
+-- Disabled: never collides with the root project's `orders`.
+select 1 as id

@@ -1,0 +1,13 @@
+{#- Python-Jinja idioms, in a root model and through package macros. -#}
+{%- set parts = [] -%}
+{%- for p in ['a', 'b'] -%}{%- do parts.append(p) -%}{%- endfor -%}
+{%- set opts = {'sep': '-'} -%}
+{%- do opts.update({'tail': 'z'}) -%}
+select
+    '{{ parts | join(opts["sep"]) }}{{ opts.tail }}' as joined,
+    '{{ "%s_%s" % ("left", 42) }}' as formatted,
+    '{{ helpers.column_list(ref("raw_orders")) }}' as columns_seen,
+    '{{ helpers.greeting() }}' as greeting,
+    '{{ helpers.farewell() }}' as farewell,
+    '{{ helpers.local_first() }}' as local_first,
+    '{{ helpers.early_return(true) }}' as early_return

@@ -1,0 +1,3 @@
+{% macro shout(column) -%}
+    upper({{ column }})
+{%- endmacro %}
