@@ -5,6 +5,7 @@
 //! project and from templates/). Node templates are compiled on demand from
 //! borrowed text, so many nodes render in parallel from one environment.
 
+pub mod api;
 pub mod builtins;
 pub mod macros;
 pub mod modules;
@@ -211,6 +212,7 @@ impl Renderer {
         );
         env.add_global("run_started_at", modules::run_started_at());
         env.add_global("modules", modules::modules());
+        env.add_global("api", api::api());
         defs.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
         let overridden = defs
             .iter()
