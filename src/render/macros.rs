@@ -358,6 +358,42 @@ pub const BUILTIN_MACRO_FILES: &[(&str, &str)] = &[
         include_str!("../../templates/macros/statement.sql"),
     ),
     (
+        "templates/macros/cross_database/aggregates.sql",
+        include_str!("../../templates/macros/cross_database/aggregates.sql"),
+    ),
+    (
+        "templates/macros/cross_database/arrays.sql",
+        include_str!("../../templates/macros/cross_database/arrays.sql"),
+    ),
+    (
+        "templates/macros/cross_database/comparisons.sql",
+        include_str!("../../templates/macros/cross_database/comparisons.sql"),
+    ),
+    (
+        "templates/macros/cross_database/dates.sql",
+        include_str!("../../templates/macros/cross_database/dates.sql"),
+    ),
+    (
+        "templates/macros/cross_database/sets.sql",
+        include_str!("../../templates/macros/cross_database/sets.sql"),
+    ),
+    (
+        "templates/macros/cross_database/spine.sql",
+        include_str!("../../templates/macros/cross_database/spine.sql"),
+    ),
+    (
+        "templates/macros/cross_database/strings.sql",
+        include_str!("../../templates/macros/cross_database/strings.sql"),
+    ),
+    (
+        "templates/macros/cross_database/timestamps.sql",
+        include_str!("../../templates/macros/cross_database/timestamps.sql"),
+    ),
+    (
+        "templates/macros/cross_database/types.sql",
+        include_str!("../../templates/macros/cross_database/types.sql"),
+    ),
+    (
         "templates/tests/generic_tests.sql",
         include_str!("../../templates/tests/generic_tests.sql"),
     ),

@@ -5,7 +5,9 @@
 //! project and from templates/). Node templates are compiled on demand from
 //! borrowed text, so many nodes render in parallel from one environment.
 
+pub mod api;
 pub mod builtins;
+pub mod dbt_namespace_shim;
 pub mod macros;
 pub mod modules;
 pub mod namespace;
@@ -245,6 +247,13 @@ impl Renderer {
             Value::from_dyn_object(namespaces.clone()),
         );
         let registry = Arc::new(registry);
+        // TEMPORARY: `dbt.<macro>` until the real namespace lands (see dbt_namespace_shim.rs).
+        env.add_global(
+            "dbt",
+            Value::from_object(dbt_namespace_shim::DbtNamespace {
+                macros: registry.clone(),
+            }),
+        );
         let vars: BTreeMap<String, Value> = vars
             .iter()
             .map(|(k, v)| (k.clone(), Value::from_serialize(v)))
@@ -258,6 +267,7 @@ impl Renderer {
         );
         env.add_global("run_started_at", modules::run_started_at());
         env.add_global("modules", modules::modules());
+        env.add_global("api", api::api());
         defs.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
         let overridden = defs
             .iter()

@@ -1,0 +1,1 @@
+select {{ default__any_value('x') }} as v from t

@@ -1,0 +1,1 @@
+select {{ default__date(2024, 2, 29) }} as v

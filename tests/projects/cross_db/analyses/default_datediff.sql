@@ -1,0 +1,1 @@
+select {{ default__datediff('first_at', 'second_at', 'week') }} as v

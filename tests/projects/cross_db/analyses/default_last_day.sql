@@ -1,0 +1,1 @@
+select {{ default__last_day('order_date', 'quarter') }} as v

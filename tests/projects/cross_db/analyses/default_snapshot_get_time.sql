@@ -1,0 +1,1 @@
+select {{ default__snapshot_get_time() }} as v

@@ -1,0 +1,1 @@
+select {{ default__split_part('name', "' '", 2) }} as v

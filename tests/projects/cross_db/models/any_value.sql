@@ -1,0 +1,2 @@
+select {{ any_value('x') }} as v
+from (values ('a'), ('a')) t(x)

@@ -1,0 +1,1 @@
+select {{ cast_bool_to_text('true') }} as v

@@ -1,0 +1,1 @@
+select {{ concat(["'a'", "'b'", "'c'"]) }} as v

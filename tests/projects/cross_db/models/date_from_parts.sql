@@ -1,0 +1,1 @@
+select {{ date(2024, 2, 29) }} as v

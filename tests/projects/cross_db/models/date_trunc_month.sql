@@ -1,0 +1,1 @@
+select {{ date_trunc('month', "date '2024-05-17'") }} as v

@@ -1,0 +1,1 @@
+select {{ dateadd('day', 1, "date '2024-01-31'") }} as v

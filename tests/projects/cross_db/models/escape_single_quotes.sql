@@ -1,0 +1,1 @@
+select '{{ escape_single_quotes("they're") }}' as v

@@ -1,0 +1,1 @@
+{{ default__generate_series(10) }}

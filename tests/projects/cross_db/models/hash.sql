@@ -1,0 +1,1 @@
+select {{ hash("'abc'") }} as v

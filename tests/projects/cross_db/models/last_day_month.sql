@@ -1,0 +1,1 @@
+select {{ last_day("date '2024-02-10'", 'month') }} as v

@@ -1,0 +1,1 @@
+select {{ length("'abcdef'") }} as v

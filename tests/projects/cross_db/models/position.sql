@@ -1,0 +1,1 @@
+select {{ position("'b'", "'abc'") }} as v

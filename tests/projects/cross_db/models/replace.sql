@@ -1,0 +1,1 @@
+select {{ replace("'a-b-c'", "'-'", "'+'") }} as v

@@ -1,0 +1,1 @@
+select {{ right("'abcdef'", 2) }} as v

@@ -1,0 +1,1 @@
+select {{ safe_cast("'42'", type_int()) }} as v

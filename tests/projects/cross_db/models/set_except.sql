@@ -1,0 +1,3 @@
+select x from (values (1), (2), (3), (3)) t(x)
+{{ except() }}
+select x from (values (2)) u(x)

@@ -1,0 +1,1 @@
+select {{ _split_part_negative("'a,b,c'", "','", -1) }} as v

@@ -1,0 +1,1 @@
+select {{ string_literal('hello') }} as v
