@@ -7,7 +7,6 @@
 
 pub mod api;
 pub mod builtins;
-pub mod dbt_namespace_shim;
 pub mod macros;
 pub mod modules;
 pub mod namespace;
@@ -247,13 +246,6 @@ impl Renderer {
             Value::from_dyn_object(namespaces.clone()),
         );
         let registry = Arc::new(registry);
-        // TEMPORARY: `dbt.<macro>` until the real namespace lands (see dbt_namespace_shim.rs).
-        env.add_global(
-            "dbt",
-            Value::from_object(dbt_namespace_shim::DbtNamespace {
-                macros: registry.clone(),
-            }),
-        );
         let vars: BTreeMap<String, Value> = vars
             .iter()
             .map(|(k, v)| (k.clone(), Value::from_serialize(v)))
