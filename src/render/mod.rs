@@ -5,7 +5,11 @@
 //! project and from templates/). Node templates are compiled on demand from
 //! borrowed text, so many nodes render in parallel from one environment.
 
+pub mod adapter;
 pub mod builtins;
+pub mod column;
+pub mod context;
+pub mod itertools;
 pub mod macros;
 pub mod modules;
 pub mod relation;
@@ -230,6 +234,14 @@ impl Renderer {
             registry,
             docs: BTreeMap::new(),
         })
+    }
+
+    /// Sets the global template variable `name` to `value`, replacing any
+    /// value it had: how a command hands renders what it learns as it goes
+    /// (`flags` before parsing, `graph` after it, `selected_resources` once
+    /// the selection is made; see [`context`]).
+    pub fn add_global(&mut self, name: &'static str, value: Value) {
+        self.env.add_global(name, value);
     }
 
     /// Every macro definition (built-in and project), sorted by unique_id.
