@@ -230,8 +230,7 @@ impl Object for Itertools {
                         (Some(acc), None) => {
                             let env = minijinja::Environment::new();
                             let expr = env.compile_expression("a + b")?;
-                            let sum = expr.eval(minijinja::context! { a => acc.clone(), b => v })?;
-                            sum
+                            expr.eval(minijinja::context! { a => acc.clone(), b => v })?
                         }
                     };
                     out.push(next);
