@@ -758,6 +758,23 @@ fn datetime_arithmetic(a: &Value, b: &Value, add: bool) -> Option<Result<Value, 
 
 /// Jinja's own `a + b` or `a - b`, for the operands the datetime types do not cover.
 fn jinja_arithmetic(a: Value, b: Value, add: bool) -> Result<Value, Error> {
+    // The common cases without evaluating an expression: integers (when
+    // they do not overflow) and string concatenation.
+    let ints = a.is_integer() && b.is_integer();
+    if let (true, Some(x), Some(y)) = (ints, a.as_i64(), b.as_i64()) {
+        if let Some(v) = if add {
+            x.checked_add(y)
+        } else {
+            x.checked_sub(y)
+        } {
+            return Ok(Value::from(v));
+        }
+    }
+    if let (Some(x), Some(y)) = (a.as_str(), b.as_str()) {
+        if add {
+            return Ok(Value::from(format!("{x}{y}")));
+        }
+    }
     static ENV: std::sync::LazyLock<minijinja::Environment<'static>> =
         std::sync::LazyLock::new(minijinja::Environment::new);
     let expr = ENV.compile_expression(if add { "a + b" } else { "a - b" })?;
@@ -949,8 +966,8 @@ mod tests {
             "2025-01-01|29|1:30:00"
         );
         assert_eq!(
-            render_ops("{{ __sluice_sub(5, 2) }} {{ __sluice_add('a', 'b') }} {{ __sluice_add([1], [2]) }} {{ __sluice_sub(1.5, 1) }}"),
-            "3 ab [1, 2] 0.5"
+            render_ops("{{ __sluice_sub(5, 2) }} {{ __sluice_add('a', 'b') }} {{ __sluice_add([1], [2]) }} {{ __sluice_sub(1.5, 1) }} {{ __sluice_sub(2.0, 1) }} {{ __sluice_add(true, 1) }}"),
+            "3 ab [1, 2] 0.5 1.0 2"
         );
         let mut env = minijinja::Environment::new();
         env.add_global("modules", modules());
