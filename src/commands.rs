@@ -17,6 +17,7 @@ use crate::graph::Graph;
 use crate::lineage::Lineage;
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 use crate::project::{LoadOptions, ProfileOptions, Project};
+use crate::render::context::Flags;
 use crate::render::{Introspection, NodeScope, NodeVars, Phase, Renderer, Resolver};
 use crate::run::output::Printer;
 use crate::run::{self, NodeResult, RunOptions, Status};
@@ -165,7 +166,29 @@ pub fn stage(name: &str, since: Instant) {
     }
 }
 
-fn parse(g: &GlobalArgs, printer: &Printer) -> Result<Parsed> {
+/// dbt's `flags` for command `which` (dbt's name: `run`, `list`,
+/// `generate`, ...) with global options `g`.
+fn flags(which: &str, g: &GlobalArgs, full_refresh: bool) -> Flags {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    Flags {
+        which: which.to_owned(),
+        full_refresh,
+        empty: g.empty,
+        fail_fast: g.fail_fast,
+        store_failures: false,
+        quiet: g.quiet,
+        invocation_command: format!("sluice {}", args.join(" ")).trim_end().to_owned(),
+        profiles_dir: g
+            .profiles_dir
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned()),
+    }
+}
+
+/// Loads and parses the project. Templates see `flags` while parsing, as
+/// in dbt, and once parsing is done `graph` (dbt's flat graph: the parse
+/// render sees it empty), built only when a macro or node mentions it.
+fn parse(g: &GlobalArgs, printer: &Printer, flags: &Flags) -> Result<Parsed> {
     let t = Instant::now();
     let project = Project::load(&load_options(g))?;
     if !g.quiet {
@@ -175,11 +198,18 @@ fn parse(g: &GlobalArgs, printer: &Printer) -> Result<Parsed> {
     }
     stage("load", t);
     let t = Instant::now();
-    let renderer = Renderer::new(&project)?;
+    let mut renderer = Renderer::new(&project)?;
+    renderer.add_global("flags", flags.value());
     stage("environment", t);
     let t = Instant::now();
     let manifest = Manifest::build(&project, &renderer)?;
     stage("parse", t);
+    if crate::docs::flat_graph::mentioned(&renderer, &manifest) {
+        let t = Instant::now();
+        let graph = crate::docs::flat_graph::flat_graph(&manifest, &project.config.target_path);
+        renderer.add_global("graph", graph);
+        stage("flat graph", t);
+    }
     let t = Instant::now();
     let graph = Graph::build(&manifest)?;
     stage("graph", t);
@@ -209,6 +239,17 @@ fn parse(g: &GlobalArgs, printer: &Printer) -> Result<Parsed> {
         manifest,
         graph,
     })
+}
+
+/// Hands templates dbt's `selected_resources`: the unique_ids of the
+/// selected nodes, in manifest order.
+fn set_selected_resources(p: &mut Parsed, selected: &std::collections::BTreeSet<usize>) {
+    let ids: Vec<minijinja::Value> = selected
+        .iter()
+        .map(|&i| minijinja::Value::from(p.manifest.nodes[i].unique_id.clone()))
+        .collect();
+    p.renderer
+        .add_global("selected_resources", minijinja::Value::from(ids));
 }
 
 /// Prints the compile warnings (tables read without ref or source), in
@@ -344,7 +385,14 @@ fn execute_with(
     let clock = Instant::now();
     let inv = Invocation::new();
     let printer = Printer { quiet: g.quiet };
-    let p = parse(g, &printer)?;
+    let which = match (build, types) {
+        (true, _) => "build",
+        (_, [ResourceType::Model]) => "run",
+        (_, [ResourceType::Seed]) => "seed",
+        (_, [ResourceType::Snapshot]) => "snapshot",
+        _ => "test",
+    };
+    let mut p = parse(g, &printer, &flags(which, g, full_refresh))?;
     let state = load_state(g, &p)?;
     let selected = selector::select(
         &p.manifest,
@@ -354,6 +402,7 @@ fn execute_with(
         types,
         state.as_ref(),
     )?;
+    set_selected_resources(&mut p, &selected);
     let target = &p.project.target;
     if target.profiles_file.is_none()
         && target.path != ":memory:"
@@ -442,13 +491,6 @@ fn execute_with(
     let results = results?;
     manifest?;
     let elapsed = clock.elapsed().as_secs_f64();
-    let which = match (build, types) {
-        (true, _) => "build",
-        (_, [ResourceType::Model]) => "run",
-        (_, [ResourceType::Seed]) => "seed",
-        (_, [ResourceType::Snapshot]) => "snapshot",
-        _ => "test",
-    };
     artifacts::write_run_results_json(
         &p.project.target_dir(),
         &p.manifest,
@@ -606,7 +648,7 @@ fn compile(
     let clock = Instant::now();
     let inv = Invocation::new();
     let printer = Printer { quiet: g.quiet };
-    let p = parse(g, &printer)?;
+    let mut p = parse(g, &printer, &flags("compile", g, false))?;
     if let Some(sql) = inline {
         let code = compile_inline(&p, sql)?;
         println!("{code}");
@@ -626,6 +668,7 @@ fn compile(
         &types,
         state.as_ref(),
     )?;
+    set_selected_resources(&mut p, &selected);
     let resolver = Arc::new(Resolver {
         empty: g.empty,
         ..(*p.manifest.resolver).clone()
@@ -881,7 +924,7 @@ fn ls(
     output: LsOutput,
 ) -> Result<Outcome> {
     let printer = Printer { quiet: true };
-    let p = parse(g, &printer)?;
+    let p = parse(g, &printer, &flags("list", g, false))?;
     let types: Vec<ResourceType> = if resource_types.is_empty() {
         vec![
             ResourceType::Model,
@@ -977,7 +1020,7 @@ fn compile_dialect(g: &GlobalArgs, select: &SelectArgs, dialect: &str) -> Result
             .with_hint("use duckdb, postgres, snowflake or bigquery")
     })?;
     let printer = Printer { quiet: true };
-    let p = parse(g, &printer)?;
+    let p = parse(g, &printer, &flags("compile", g, false))?;
     let selected = selector::select(
         &p.manifest,
         &p.graph,
@@ -1052,7 +1095,7 @@ fn lineage_command(
 ) -> Result<Outcome> {
     use crate::lineage::{ColumnLineage, LineageKind};
     let printer = Printer { quiet: true };
-    let p = parse(g, &printer)?;
+    let p = parse(g, &printer, &flags("lineage", g, false))?;
     let Some((node_name, col)) = column.rsplit_once('.') else {
         return Err(
             Error::new(ErrorKind::Usage, format!("`{column}` is not `node.column`"))
@@ -1202,7 +1245,7 @@ fn lineage_command(
 ///
 /// Errors: project and selector errors.
 fn dag(g: &GlobalArgs, select: &SelectArgs, format: crate::cli::DagFormat) -> Result<Outcome> {
-    let p = parse(g, &Printer { quiet: true })?;
+    let p = parse(g, &Printer { quiet: true }, &flags("dag", g, false))?;
     let selected = selector::select(
         &p.manifest,
         &p.graph,
@@ -1232,7 +1275,7 @@ fn docs_generate(g: &GlobalArgs) -> Result<Outcome> {
     let clock = Instant::now();
     let inv = Invocation::new();
     let printer = Printer { quiet: g.quiet };
-    let p = parse(g, &printer)?;
+    let p = parse(g, &printer, &flags("generate", g, false))?;
     let compiled = compile_everything(&p);
     warnings_and_manifest(&p, &compiled, g.quiet, &inv)?;
     let target = &p.project.target;

@@ -572,7 +572,7 @@ fn undeclared_reads(
         let owner = cx.manifest.nodes.iter().find(|n| {
             n.relation
                 .as_ref()
-                .is_some_and(|r| !r.cte && same(r, &parts))
+                .is_some_and(|r| !r.is_cte() && same(r, &parts))
                 && n.unique_id != node.unique_id
         });
         let (msg, hint) = match owner {

@@ -646,7 +646,7 @@ impl<'a> Schemas<'a> {
                 node: node.unique_id.clone(),
                 columns,
             };
-            if rel.cte {
+            if rel.is_cte() {
                 self.tables.insert(&[&rel.identifier], table);
             } else {
                 self.tables

@@ -538,7 +538,7 @@ pub fn run(cx: &CompileContext, conn: &dyn Connection, node: &Node) -> Result<Un
         let body = match read_fixture(cx.project_root, &yml, &what(&g.input), &g.fixture)? {
             FixtureData::Sql(sql) => sql,
             FixtureData::Rows(rows) => {
-                let mut schema = if real.cte {
+                let mut schema = if real.is_cte() {
                     Vec::new()
                 } else {
                     warehouse_schema(conn, &real)?

@@ -85,7 +85,7 @@ fn columns_json(node: &Node) -> Map<String, Json> {
 /// `columns_lineage`), serialized from where its data is: the SQL, the
 /// column lineage and the config are borrowed, not copied into a JSON tree.
 #[derive(serde::Serialize)]
-struct NodeEntry<'a> {
+pub(crate) struct NodeEntry<'a> {
     unique_id: &'a str,
     name: &'a str,
     resource_type: &'a str,
@@ -174,7 +174,11 @@ struct SourceFields<'a> {
 }
 
 impl<'a> NodeEntry<'a> {
-    fn new(node: &'a Node, target_path: &str, compiled: Option<&'a Compiled>) -> NodeEntry<'a> {
+    pub(crate) fn new(
+        node: &'a Node,
+        target_path: &str,
+        compiled: Option<&'a Compiled>,
+    ) -> NodeEntry<'a> {
         let rel = node.relation.as_ref();
         let has_compiled = matches!(
             node.resource_type,

@@ -61,7 +61,7 @@ pub fn catalog_json(manifest: &Manifest, conn: &dyn Connection, inv: &Invocation
         ) {
             continue;
         }
-        let Some(rel) = node.relation.as_ref().filter(|r| !r.cte) else {
+        let Some(rel) = node.relation.as_ref().filter(|r| !r.is_cte()) else {
             continue;
         };
         let k = key(&rel.database, &rel.schema, &rel.identifier);

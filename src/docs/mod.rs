@@ -3,5 +3,6 @@
 
 pub mod artifacts;
 pub mod catalog;
+pub mod flat_graph;
 pub mod serve;
 pub mod site;

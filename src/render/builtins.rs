@@ -14,7 +14,7 @@ use crate::adapter::{Connection, Table};
 use crate::error::{did_you_mean, Error as SluiceError, ErrorKind as SluiceKind};
 use crate::project::config::Config;
 use crate::render::macros::RETURN_SLOT;
-use crate::render::relation::{literal, quote, Relation};
+use crate::render::relation::{quote, Relation};
 use crate::render::scope::{Introspection, NodeScope, Phase, RefCall};
 use crate::render::table::AgateTable;
 
@@ -183,10 +183,11 @@ pub fn register(env: &mut Environment<'static>, vars: Arc<BTreeMap<String, Value
         },
     );
     env.add_function("load_relation", |state: &State, relation: Value| {
-        get_relation(state, &relation_parts(&relation)?)
+        crate::render::adapter::get_relation(state, &relation_parts(&relation)?)
     });
     env.add_global("exceptions", Value::from_object(Exceptions));
     env.add_global("adapter", Value::from_object(Adapter));
+    crate::render::context::register(env);
     env.add_filter("as_bool", |v: Value| match v.as_str() {
         Some(s) => Value::from(matches!(
             s.trim().to_ascii_lowercase().as_str(),
@@ -462,57 +463,13 @@ impl Object for Adapter {
                     Value::from_object(AgateTable::new(&table)),
                 ]))
             }
-            "get_relation" => {
-                let part = |name: &str, pos: usize| {
-                    kwarg(args, name, pos)
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
-                };
-                get_relation(
-                    state,
-                    &[
-                        part("database", 0),
-                        part("schema", 1),
-                        part("identifier", 2),
-                    ],
-                )
-            }
-            "get_columns_in_relation" => {
-                let parts = relation_parts(args.first().unwrap_or(&Value::from(())))?;
-                let Some(conn) = warehouse(state) else {
-                    return Ok(Value::from(Vec::<Value>::new()));
-                };
-                let table = run_statement(
-                    &conn,
-                    &format!(
-                        "select column_name, data_type from information_schema.columns where table_catalog = {} and table_schema = {} and table_name = {} order by ordinal_position",
-                        literal(&parts[0]), literal(&parts[1]), literal(&parts[2])
-                    ),
-                    true,
-                )?
-                .1;
-                Ok(Value::from(
-                    table
-                        .rows
-                        .iter()
-                        .map(|r| {
-                            let text = |i: usize| r[i].as_str().unwrap_or_default().to_owned();
-                            Value::from_iter([
-                                ("name", Value::from(text(0))),
-                                ("column", Value::from(text(0))),
-                                ("quoted", Value::from(quote(&text(0)))),
-                                ("data_type", Value::from(text(1))),
-                                ("dtype", Value::from(text(1))),
-                            ])
-                        })
-                        .collect::<Vec<_>>(),
-                ))
-            }
             "type" => Ok(Value::from("duckdb")),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("adapter has no method `{method}`"),
-            )),
+            _ => crate::render::adapter::call_method(state, method, args).unwrap_or_else(|| {
+                Err(Error::new(
+                    ErrorKind::UnknownMethod,
+                    format!("adapter has no method `{method}`"),
+                ))
+            }),
         }
     }
 }
@@ -539,7 +496,7 @@ pub fn kwarg(args: &[Value], name: &str, pos: usize) -> Option<Value> {
 /// The connection warehouse statements run on in the current render, or
 /// `None` when they are off (parse) or deferred; a deferred render is
 /// marked introspective so it is compiled again, live, before it runs.
-fn warehouse(state: &State) -> Option<Arc<Mutex<Box<dyn Connection>>>> {
+pub fn warehouse(state: &State) -> Option<Arc<Mutex<Box<dyn Connection>>>> {
     let scope = state
         .lookup("__sluice")
         .and_then(|v| v.downcast_object::<NodeScope>())?;
@@ -555,7 +512,7 @@ fn warehouse(state: &State) -> Option<Arc<Mutex<Box<dyn Connection>>>> {
 
 /// Runs `sql` on `conn`: fetching its rows when `fetch`, else executing it.
 /// Returns the response code and the rows.
-fn run_statement(
+pub fn run_statement(
     conn: &Mutex<Box<dyn Connection>>,
     sql: &str,
     fetch: bool,
@@ -576,7 +533,7 @@ fn run_statement(
 }
 
 /// `[database, schema, identifier]` of a relation value (a `ref()`, `source()`, `this`).
-fn relation_parts(value: &Value) -> Result<[String; 3], Error> {
+pub fn relation_parts(value: &Value) -> Result<[String; 3], Error> {
     if let Some(rel) = value.downcast_object_ref::<Relation>() {
         return Ok([
             rel.database.clone(),
@@ -599,26 +556,4 @@ fn relation_parts(value: &Value) -> Result<[String; 3], Error> {
         ));
     }
     Ok(parts)
-}
-
-/// As dbt's `adapter.get_relation`: the relation if it exists in the
-/// warehouse, else none (none too while parsing or compiling ahead).
-fn get_relation(state: &State, parts: &[String; 3]) -> Result<Value, Error> {
-    let Some(conn) = warehouse(state) else {
-        return Ok(Value::from(()));
-    };
-    let sql = format!(
-        "select table_catalog, table_schema, table_name from information_schema.tables where lower(table_catalog) = lower({}) and lower(table_schema) = lower({}) and lower(table_name) = lower({})",
-        literal(&parts[0]),
-        literal(&parts[1]),
-        literal(&parts[2])
-    );
-    let table = run_statement(&conn, &sql, true)?.1;
-    Ok(match table.rows.first() {
-        Some(r) => {
-            let text = |i: usize| r[i].as_str().unwrap_or_default().to_owned();
-            Value::from_object(Relation::new(&text(0), &text(1), &text(2)))
-        }
-        None => Value::from(()),
-    })
 }

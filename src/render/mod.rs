@@ -5,8 +5,11 @@
 //! project and from templates/). Node templates are compiled on demand from
 //! borrowed text, so many nodes render in parallel from one environment.
 
-pub mod api;
+pub mod adapter;
 pub mod builtins;
+pub mod column;
+pub mod context;
+pub mod itertools;
 pub mod macros;
 pub mod modules;
 pub mod namespace;
@@ -259,7 +262,6 @@ impl Renderer {
         );
         env.add_global("run_started_at", modules::run_started_at());
         env.add_global("modules", modules::modules());
-        env.add_global("api", api::api());
         defs.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
         let overridden = defs
             .iter()
@@ -280,6 +282,14 @@ impl Renderer {
             namespaces,
             docs: BTreeMap::new(),
         })
+    }
+
+    /// Sets the global template variable `name` to `value`, replacing any
+    /// value it had: how a command hands renders what it learns as it goes
+    /// (`flags` before parsing, `graph` after it, `selected_resources` once
+    /// the selection is made; see [`context`]).
+    pub fn add_global(&mut self, name: &'static str, value: Value) {
+        self.env.add_global(name, value);
     }
 
     /// Every macro definition (built-in and project), sorted by unique_id.

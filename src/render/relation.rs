@@ -1,32 +1,178 @@
-//! The relation object `ref()`, `source()` and `this` return in templates.
+//! The relation object `ref()`, `source()`, `this` and `api.Relation.create`
+//! return in templates, as dbt-duckdb's `DuckDBRelation` (dbt-adapters'
+//! `BaseRelation`): a path of database, schema and identifier, an optional
+//! type (`table`, `view`, `cte`, ...), and include and quote policies that
+//! decide how it renders.
+//!
+//! A part that dbt holds as `None` is an empty string here: it is left out
+//! when rendering and reads as none from templates (`rel.identifier is none`
+//! after `without_identifier()`).
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
-use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr};
+use minijinja::value::{DynObject, Enumerator, Kwargs, Object, ObjectRepr};
 use minijinja::{Error, ErrorKind, State, Value};
+
+/// Which of a relation's three parts a policy switches on, as dbt's `Policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Policy {
+    /// The database part.
+    pub database: bool,
+    /// The schema part.
+    pub schema: bool,
+    /// The identifier part.
+    pub identifier: bool,
+}
+
+impl Default for Policy {
+    /// All parts on: dbt's default include and quote policies (dbt-duckdb keeps both).
+    fn default() -> Policy {
+        Policy {
+            database: true,
+            schema: true,
+            identifier: true,
+        }
+    }
+}
+
+impl Policy {
+    /// The policy as the dict templates see (`{'database': True, ...}`).
+    fn value(self) -> Value {
+        Value::from_iter([
+            ("database", Value::from(self.database)),
+            ("schema", Value::from(self.schema)),
+            ("identifier", Value::from(self.identifier)),
+        ])
+    }
+
+    /// The policy with the parts `kwargs` (or a dict) set to a bool changed;
+    /// none leaves a part as it is, as dbt's `Policy.replace_dict`.
+    ///
+    /// Errors: a value that is not a bool or none.
+    fn replaced(self, get: impl Fn(&str) -> Option<Value>) -> Result<Policy, Error> {
+        let part = |name: &str, old: bool| -> Result<bool, Error> {
+            match get(name) {
+                None => Ok(old),
+                Some(v) if v.is_none() || v.is_undefined() => Ok(old),
+                Some(v) => bool::try_from(v.clone()).map_err(|_| {
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("`{name}` must be true or false, got `{v}`"),
+                    )
+                }),
+            }
+        };
+        Ok(Policy {
+            database: part("database", self.database)?,
+            schema: part("schema", self.schema)?,
+            identifier: part("identifier", self.identifier)?,
+        })
+    }
+}
+
+/// What a relation is, as dbt's `RelationType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RelationKind {
+    /// `table`.
+    Table,
+    /// `view`.
+    View,
+    /// `cte`: an ephemeral model's common table expression.
+    Cte,
+    /// `materialized_view`.
+    MaterializedView,
+    /// `ephemeral`.
+    Ephemeral,
+    /// `external`: anything dbt does not manage.
+    External,
+    /// `pointer_table`.
+    PointerTable,
+    /// `function`.
+    Function,
+}
+
+impl RelationKind {
+    /// Every kind, in dbt's order.
+    pub const ALL: [RelationKind; 8] = [
+        RelationKind::Table,
+        RelationKind::View,
+        RelationKind::Cte,
+        RelationKind::MaterializedView,
+        RelationKind::Ephemeral,
+        RelationKind::External,
+        RelationKind::PointerTable,
+        RelationKind::Function,
+    ];
+
+    /// dbt's name for the kind (`table`, `view`, `cte`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelationKind::Table => "table",
+            RelationKind::View => "view",
+            RelationKind::Cte => "cte",
+            RelationKind::MaterializedView => "materialized_view",
+            RelationKind::Ephemeral => "ephemeral",
+            RelationKind::External => "external",
+            RelationKind::PointerTable => "pointer_table",
+            RelationKind::Function => "function",
+        }
+    }
+
+    /// The kind named `name` (dbt's names), if any.
+    pub fn parse(name: &str) -> Option<RelationKind> {
+        RelationKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The class attribute that names the kind (`api.Relation.Table`).
+    fn class_attribute(name: &str) -> Option<RelationKind> {
+        Some(match name {
+            "Table" => RelationKind::Table,
+            "View" => RelationKind::View,
+            "CTE" => RelationKind::Cte,
+            "MaterializedView" => RelationKind::MaterializedView,
+            "External" => RelationKind::External,
+            "PointerTable" => RelationKind::PointerTable,
+            "Function" => RelationKind::Function,
+            _ => return None,
+        })
+    }
+}
+
+impl From<crate::adapter::RelationType> for RelationKind {
+    fn from(t: crate::adapter::RelationType) -> RelationKind {
+        match t {
+            crate::adapter::RelationType::Table => RelationKind::Table,
+            crate::adapter::RelationType::View => RelationKind::View,
+        }
+    }
+}
 
 /// A table or view in the warehouse: `database.schema.identifier`.
 ///
-/// Renders quoted, as dbt-duckdb does (`"shop"."main"."orders"`); `include()`
-/// drops parts like dbt's `Relation.include`.
+/// Renders quoted, as dbt-duckdb does (`"shop"."main"."orders"`); the
+/// include policy drops parts (`include(database=false)`), the quote policy
+/// unquotes them (`quote(identifier=false)`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Relation {
-    /// Database (DuckDB catalog) name.
+    /// Database (DuckDB catalog) name; empty when unset.
     pub database: String,
-    /// Schema name.
+    /// Schema name; empty when unset.
     pub schema: String,
-    /// Table or view name.
+    /// Table or view name; empty when unset.
     pub identifier: String,
-    /// Whether the database part is rendered.
+    /// What the relation is, when known (dbt's `type`): set by
+    /// `adapter.get_relation` and `api.Relation.create(type=...)`, none for
+    /// `ref()` and `source()`, as dbt.
     #[serde(skip)]
-    pub include_database: bool,
-    /// Whether the schema part is rendered.
+    pub kind: Option<RelationKind>,
+    /// Which parts are rendered.
     #[serde(skip)]
-    pub include_schema: bool,
-    /// An ephemeral model: rendered as its bare CTE name (`__dbt__cte__x`).
+    pub include: Policy,
+    /// Which parts are rendered quoted.
     #[serde(skip)]
-    pub cte: bool,
+    pub quote: Policy,
     /// `--empty`: rendered as a subquery that returns no rows, as dbt's
     /// `render_limited` (`(select * from x where false limit 0)`; DuckDB needs
     /// no alias, and none is added so a user's own `as x` still works).
@@ -35,25 +181,35 @@ pub struct Relation {
 }
 
 impl Relation {
-    /// A fully qualified relation.
+    /// A fully qualified relation of unknown type, rendered with every part quoted.
     pub fn new(database: &str, schema: &str, identifier: &str) -> Relation {
         Relation {
             database: database.to_owned(),
             schema: schema.to_owned(),
             identifier: identifier.to_owned(),
-            include_database: true,
-            include_schema: true,
-            cte: false,
+            kind: None,
+            include: Policy::default(),
+            quote: Policy::default(),
             empty: false,
         }
     }
 
-    /// The relation of an ephemeral model `name`: the CTE `__dbt__cte__<name>`.
+    /// The relation of an ephemeral model `name`: the CTE `__dbt__cte__<name>`,
+    /// unquoted, as dbt's `create_ephemeral_from`.
     pub fn cte(name: &str) -> Relation {
         Relation {
-            cte: true,
+            kind: Some(RelationKind::Cte),
+            quote: Policy {
+                identifier: false,
+                ..Policy::default()
+            },
             ..Relation::new("", "", &format!("__dbt__cte__{name}"))
         }
+    }
+
+    /// Whether this is an ephemeral model's CTE.
+    pub fn is_cte(&self) -> bool {
+        self.kind == Some(RelationKind::Cte)
     }
 
     /// The same relation with another identifier (for `__dbt_tmp` names).
@@ -64,13 +220,244 @@ impl Relation {
         }
     }
 
-    /// `"schema"."identifier"` only.
-    pub fn without_database(&self) -> Relation {
+    /// The same relation of kind `kind`.
+    pub fn with_kind(&self, kind: Option<RelationKind>) -> Relation {
         Relation {
-            include_database: false,
+            kind,
             ..self.clone()
         }
     }
+
+    /// `"schema"."identifier"` only.
+    pub fn without_database(&self) -> Relation {
+        Relation {
+            include: Policy {
+                database: false,
+                ..self.include
+            },
+            ..self.clone()
+        }
+    }
+
+    /// dbt's `without_identifier()`: the schema the relation lives in
+    /// (`"db"."schema"`), with no identifier.
+    pub fn without_identifier(&self) -> Relation {
+        Relation {
+            identifier: String::new(),
+            include: Policy {
+                identifier: false,
+                ..self.include
+            },
+            ..self.clone()
+        }
+    }
+
+    /// dbt's `render()`: the included parts, quoted as the quote policy
+    /// says, joined with dots; `--empty` does not apply (that is `str()`).
+    pub fn rendered(&self) -> String {
+        let parts = [
+            (&self.database, self.include.database, self.quote.database),
+            (&self.schema, self.include.schema, self.quote.schema),
+            (
+                &self.identifier,
+                self.include.identifier,
+                self.quote.identifier,
+            ),
+        ];
+        parts
+            .iter()
+            .filter(|(part, include, _)| *include && !part.is_empty())
+            .map(|(part, _, quoted)| {
+                if *quoted {
+                    quote(part)
+                } else {
+                    (*part).clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// dbt's `to_dict()`, as templates see it.
+    fn to_dict(&self) -> Value {
+        Value::from_iter([
+            ("path", self.path()),
+            ("type", self.kind_value()),
+            ("quote_character", Value::from("\"")),
+            ("include_policy", self.include.value()),
+            ("quote_policy", self.quote.value()),
+            ("dbt_created", Value::from(false)),
+            ("limit", self.limit()),
+            ("event_time_filter", Value::from(())),
+            ("require_alias", Value::from(false)),
+            ("catalog", Value::from(())),
+            ("renameable_relations", Value::from(Vec::<Value>::new())),
+            ("replaceable_relations", Value::from(Vec::<Value>::new())),
+            ("external", Value::from(())),
+        ])
+    }
+
+    fn path(&self) -> Value {
+        Value::from_iter([
+            ("database", part_value(&self.database)),
+            ("schema", part_value(&self.schema)),
+            ("identifier", part_value(&self.identifier)),
+        ])
+    }
+
+    fn kind_value(&self) -> Value {
+        self.kind
+            .map_or(Value::from(()), |k| Value::from(k.as_str()))
+    }
+
+    fn limit(&self) -> Value {
+        if self.empty {
+            Value::from(0)
+        } else {
+            Value::from(())
+        }
+    }
+
+    /// The relation with the path parts in `get` replaced (none or a
+    /// missing part leaves it as it is when `merge`, else unsets it), as
+    /// dbt's `replace_path` (merge) and `replace(path=...)` (no merge).
+    fn with_path(&self, get: impl Fn(&str) -> Option<Value>, merge: bool) -> Relation {
+        let part = |name: &str, old: &str| match get(name) {
+            Some(v) if v.is_none() || v.is_undefined() => String::new(),
+            Some(v) => v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+            None if merge => old.to_owned(),
+            None => String::new(),
+        };
+        Relation {
+            database: part("database", &self.database),
+            schema: part("schema", &self.schema),
+            identifier: part("identifier", &self.identifier),
+            ..self.clone()
+        }
+    }
+
+    /// dbt's `incorporate(**kwargs)` (merge) and `replace(**kwargs)`: a copy
+    /// with `path`, `type`, `include_policy`, `quote_policy` or `limit` changed.
+    ///
+    /// Errors: any other key, or a value of the wrong kind.
+    fn updated(&self, kwargs: &Kwargs, merge: bool) -> Result<Relation, Error> {
+        let mut rel = self.clone();
+        for key in kwargs.args() {
+            let v: Value = kwargs.get(key)?;
+            let dict = |v: &Value| {
+                let v = v.clone();
+                move |k: &str| {
+                    v.get_item(&Value::from(k))
+                        .ok()
+                        .filter(|x| !x.is_undefined())
+                }
+            };
+            match key {
+                "path" => rel = rel.with_path(dict(&v), merge),
+                "type" => rel.kind = kind_arg(&v)?,
+                "include_policy" => rel.include = rel.include.replaced(dict(&v))?,
+                "quote_policy" => rel.quote = rel.quote.replaced(dict(&v))?,
+                "limit" => rel.empty = v.as_i64() == Some(0),
+                other => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("a relation has no field `{other}` to change"),
+                    ))
+                }
+            }
+        }
+        Ok(rel)
+    }
+
+    /// dbt's `matches(database=, schema=, identifier=)`: whether every given
+    /// part equals this relation's.
+    ///
+    /// Errors: no part given; a part that matches only ignoring case, as
+    /// dbt's `ApproximateMatchError`.
+    fn matches(&self, kwargs: &Kwargs) -> Result<bool, Error> {
+        let mut search = Vec::new();
+        for (name, mine) in [
+            ("database", &self.database),
+            ("schema", &self.schema),
+            ("identifier", &self.identifier),
+        ] {
+            if let Some(v) = kwargs.get::<Option<String>>(name)? {
+                search.push((name, mine, v));
+            }
+        }
+        if search.is_empty() {
+            return Err(Error::new(
+                ErrorKind::MissingArgument,
+                "tried to match a relation, but no database, schema or identifier was passed",
+            ));
+        }
+        let exact = search.iter().all(|(_, mine, v)| *mine == v);
+        let approximate = search
+            .iter()
+            .all(|(_, mine, v)| mine.eq_ignore_ascii_case(v));
+        if approximate && !exact {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("when searching for a relation, dbt found an approximate match: `{self}` differs only in case"),
+            ));
+        }
+        Ok(exact)
+    }
+
+    /// dbt's `information_schema(view_name)`: `"db".INFORMATION_SCHEMA`,
+    /// followed by the view name when given.
+    fn information_schema(&self, view: Option<String>) -> Relation {
+        let identifier = match view {
+            Some(v) => format!("INFORMATION_SCHEMA.{v}"),
+            None => "INFORMATION_SCHEMA".to_owned(),
+        };
+        Relation {
+            schema: String::new(),
+            identifier,
+            kind: Some(RelationKind::View),
+            include: Policy {
+                database: !self.database.is_empty(),
+                schema: false,
+                identifier: true,
+            },
+            quote: Policy {
+                identifier: false,
+                ..self.quote
+            },
+            empty: false,
+            ..self.clone()
+        }
+    }
+}
+
+/// A path part as templates see it: none when unset.
+fn part_value(part: &str) -> Value {
+    if part.is_empty() {
+        Value::from(())
+    } else {
+        Value::from(part.to_owned())
+    }
+}
+
+/// A relation type argument: none, or one of dbt's type names.
+///
+/// Errors: an unknown type name.
+fn kind_arg(v: &Value) -> Result<Option<RelationKind>, Error> {
+    if v.is_none() || v.is_undefined() {
+        return Ok(None);
+    }
+    let name = v.to_string();
+    RelationKind::parse(&name).map(Some).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "`{name}` is not a relation type; use one of {}",
+                RelationKind::ALL
+                    .map(|k| format!("`{}`", k.as_str()))
+                    .join(", ")
+            ),
+        )
+    })
 }
 
 /// Quotes an identifier for DuckDB: `"name"`, doubling embedded quotes.
@@ -84,27 +471,122 @@ pub fn literal(text: &str) -> String {
 }
 
 impl fmt::Display for Relation {
+    /// dbt's `str(relation)`: [`Relation::render`], or under `--empty` the
+    /// zero-row subquery (an ephemeral CTE never is one).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.cte {
-            return f.write_str(&self.identifier);
+        if self.empty && !self.is_cte() {
+            return write!(f, "(select * from {} where false limit 0)", self.rendered());
         }
-        if self.empty {
-            let full = Relation {
-                empty: false,
-                ..self.clone()
-            };
-            return write!(f, "(select * from {full} where false limit 0)");
-        }
-        let mut parts = Vec::with_capacity(3);
-        if self.include_database && !self.database.is_empty() {
-            parts.push(quote(&self.database));
-        }
-        if self.include_schema && !self.schema.is_empty() {
-            parts.push(quote(&self.schema));
-        }
-        parts.push(quote(&self.identifier));
-        f.write_str(&parts.join("."))
+        f.write_str(&self.rendered())
     }
+}
+
+/// Keyword argument `key` when it was passed (none included).
+fn passed(kwargs: &Kwargs, key: &str) -> Option<Value> {
+    if kwargs.has(key) {
+        kwargs.get::<Value>(key).ok()
+    } else {
+        None
+    }
+}
+
+/// The keyword arguments of a call (empty when there are none).
+fn kwargs_of(args: &[Value]) -> Kwargs {
+    match args.last().map(|v| Kwargs::try_from(v.clone())) {
+        Some(Ok(k)) => k,
+        _ => Kwargs::from_iter(std::iter::empty::<(String, Value)>()),
+    }
+}
+
+/// Positional arguments of a call (those before any keyword arguments).
+fn positional(args: &[Value]) -> &[Value] {
+    match args.last() {
+        Some(v) if Kwargs::try_from(v.clone()).is_ok() => &args[..args.len() - 1],
+        _ => args,
+    }
+}
+
+/// `kwargs` with the positional `args` bound to `names` in order.
+fn bind(args: &[Value], names: &[&str]) -> Kwargs {
+    let kwargs = kwargs_of(args);
+    let mut all: Vec<(String, Value)> = positional(args)
+        .iter()
+        .zip(names)
+        .map(|(v, n)| ((*n).to_owned(), v.clone()))
+        .collect();
+    for key in kwargs.args() {
+        if let Ok(v) = kwargs.get::<Value>(key) {
+            all.push((key.to_owned(), v));
+        }
+    }
+    Kwargs::from_iter(all)
+}
+
+/// dbt's `Relation.create(database, schema, identifier, type, **kwargs)`.
+///
+/// Errors: an unknown type or keyword.
+fn create(args: &[Value]) -> Result<Value, Error> {
+    let kwargs = bind(args, &["database", "schema", "identifier", "type"]);
+    let text = |name: &str| -> Result<String, Error> {
+        Ok(match kwargs.get::<Option<Value>>(name)? {
+            Some(v) if !v.is_none() && !v.is_undefined() => {
+                v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+            }
+            _ => String::new(),
+        })
+    };
+    let mut rel = Relation::new(&text("database")?, &text("schema")?, &text("identifier")?);
+    if let Some(t) = kwargs.get::<Option<Value>>("type")? {
+        rel.kind = kind_arg(&t)?;
+    }
+    let rest: Vec<(String, Value)> = kwargs
+        .args()
+        .filter(|k| !matches!(*k, "database" | "schema" | "identifier" | "type"))
+        .filter_map(|k| kwargs.get::<Value>(k).ok().map(|v| (k.to_owned(), v)))
+        .collect();
+    let rel = rel.updated(&Kwargs::from_iter(rest), true)?;
+    Ok(Value::from_object(rel))
+}
+
+/// The class-level members shared by `api.Relation` and relation objects:
+/// `create`, `add_ephemeral_prefix`, the default policies, `scd_args`.
+fn class_method(method: &str, args: &[Value]) -> Option<Result<Value, Error>> {
+    Some(match method {
+        "create" => create(args),
+        "add_ephemeral_prefix" => Ok(Value::from(format!(
+            "__dbt__cte__{}",
+            positional(args)
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        ))),
+        "get_default_quote_policy" | "get_default_include_policy" => Ok(Policy::default().value()),
+        "scd_args" => {
+            let kwargs = bind(args, &["primary_key", "updated_at"]);
+            (|| {
+                let key: Value = kwargs.get("primary_key")?;
+                let updated: Value = kwargs.get("updated_at")?;
+                let mut out: Vec<Value> = match key.try_iter() {
+                    Ok(it) if key.as_str().is_none() => it.collect(),
+                    _ => vec![key],
+                };
+                out.push(updated);
+                Ok(Value::from(out))
+            })()
+        }
+        _ => return None,
+    })
+}
+
+/// Class attributes shared by `api.Relation` and relation objects:
+/// `Table`, `View`, `CTE`, ... and `get_relation_type`.
+fn class_attribute(name: &str) -> Option<Value> {
+    if name == "get_relation_type" {
+        return Some(Value::from_iter(
+            RelationKind::ALL.map(|k| (k.as_str().to_owned(), Value::from(k.as_str()))),
+        ));
+    }
+    RelationKind::class_attribute(name).map(|k| Value::from(k.as_str()))
 }
 
 impl Object for Relation {
@@ -113,16 +595,48 @@ impl Object for Relation {
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let is = |k: RelationKind| Some(Value::from(self.kind == Some(k)));
         match key.as_str()? {
-            "database" => Some(Value::from(self.database.clone())),
-            "schema" => Some(Value::from(self.schema.clone())),
-            "identifier" | "name" | "table" => Some(Value::from(self.identifier.clone())),
-            _ => None,
+            "database" => Some(part_value(&self.database)),
+            "schema" => Some(part_value(&self.schema)),
+            "identifier" | "name" | "table" => Some(part_value(&self.identifier)),
+            "type" => Some(self.kind_value()),
+            "path" => Some(self.path()),
+            "is_table" => is(RelationKind::Table),
+            "is_view" => is(RelationKind::View),
+            "is_cte" => is(RelationKind::Cte),
+            "is_materialized_view" => is(RelationKind::MaterializedView),
+            "is_pointer" => is(RelationKind::PointerTable),
+            "is_function" => is(RelationKind::Function),
+            "include_policy" => Some(self.include.value()),
+            "quote_policy" => Some(self.quote.value()),
+            "quote_character" => Some(Value::from("\"")),
+            "limit" => Some(self.limit()),
+            "dbt_created" | "require_alias" | "can_be_renamed" | "can_be_replaced" => {
+                Some(Value::from(false))
+            }
+            "external" | "event_time_filter" | "catalog" => Some(Value::from(())),
+            "renameable_relations" | "replaceable_relations" => {
+                Some(Value::from(Vec::<Value>::new()))
+            }
+            other => class_attribute(other),
         }
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Str(&["database", "schema", "identifier"])
+    }
+
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<Ordering> {
+        // As dbt's `__eq__`: equal when every field is (type and policies too).
+        let other = other.downcast_ref::<Relation>()?;
+        if **self == *other {
+            return Some(Ordering::Equal);
+        }
+        Some(match self.rendered().cmp(&other.rendered()) {
+            Ordering::Equal => Ordering::Less,
+            unequal => unequal,
+        })
     }
 
     fn call_method(
@@ -131,32 +645,70 @@ impl Object for Relation {
         method: &str,
         args: &[Value],
     ) -> Result<Value, Error> {
+        let obj = |rel: Relation| Ok(Value::from_object(rel));
         match method {
-            "render" => Ok(Value::from(self.to_string())),
+            "render" => Ok(Value::from(self.rendered())),
+            "render_limited" => Ok(Value::from(self.to_string())),
             "include" => {
-                let kwargs = match args.last().map(|v| Kwargs::try_from(v.clone())) {
-                    Some(Ok(k)) => k,
-                    _ => Kwargs::from_iter(std::iter::empty::<(String, Value)>()),
-                };
-                let mut rel = (**self).clone();
-                if let Some(v) = kwargs.get::<Option<bool>>("database")? {
-                    rel.include_database = v;
-                }
-                if let Some(v) = kwargs.get::<Option<bool>>("schema")? {
-                    rel.include_schema = v;
-                }
-                let _ = kwargs.get::<Option<bool>>("identifier")?;
-                Ok(Value::from_object(rel))
+                let kwargs = bind(args, &["database", "schema", "identifier"]);
+                let include = self.include.replaced(|k| passed(&kwargs, k))?;
+                obj(Relation {
+                    include,
+                    ..(**self).clone()
+                })
             }
-            "without_identifier" => Ok(Value::from(format!(
-                "{}.{}",
-                quote(&self.database),
-                quote(&self.schema)
-            ))),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("relation has no method `{method}`"),
+            "quote" => {
+                let kwargs = bind(args, &["database", "schema", "identifier"]);
+                let quote = self.quote.replaced(|k| passed(&kwargs, k))?;
+                obj(Relation {
+                    quote,
+                    ..(**self).clone()
+                })
+            }
+            "replace_path" => {
+                let kwargs = bind(args, &["database", "schema", "identifier"]);
+                obj(self.with_path(|k| passed(&kwargs, k), true))
+            }
+            "incorporate" => obj(self.updated(&kwargs_of(args), true)?),
+            "replace" => obj(self.updated(&kwargs_of(args), false)?),
+            "without_identifier" => obj(self.without_identifier()),
+            "matches" => Ok(Value::from(
+                self.matches(&bind(args, &["database", "schema", "identifier"]))?,
             )),
+            "to_dict" => Ok(self.to_dict()),
+            "get" => {
+                let key = positional(args).first().map(ToString::to_string);
+                let default = positional(args).get(1).cloned().unwrap_or(Value::from(()));
+                Ok(match key.as_deref() {
+                    Some("metadata") => Value::from_iter([("type", "DuckDBRelation")]),
+                    Some(k) => self
+                        .to_dict()
+                        .get_attr(k)
+                        .ok()
+                        .filter(|v| !v.is_undefined())
+                        .unwrap_or(default),
+                    None => default,
+                })
+            }
+            "information_schema" => {
+                let view = positional(args)
+                    .first()
+                    .and_then(|v| v.as_str().map(str::to_owned));
+                obj(self.information_schema(view))
+            }
+            "quoted" => Ok(Value::from(format!(
+                "\"{}\"",
+                positional(args)
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ))),
+            _ => class_method(method, args).unwrap_or_else(|| {
+                Err(Error::new(
+                    ErrorKind::UnknownMethod,
+                    format!("relation has no method `{method}`"),
+                ))
+            }),
         }
     }
 
@@ -165,15 +717,122 @@ impl Object for Relation {
     }
 }
 
+/// `api.Relation`: dbt-duckdb's relation class, with `create(...)`,
+/// `add_ephemeral_prefix(name)`, the type constants (`api.Relation.Table`,
+/// ...) and the default policies.
+#[derive(Debug)]
+pub struct RelationClass;
+
+impl fmt::Display for RelationClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<class 'dbt.adapters.duckdb.relation.DuckDBRelation'>")
+    }
+}
+
+impl Object for RelationClass {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        class_attribute(key.as_str()?)
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        class_method(method, args).unwrap_or_else(|| {
+            Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("api.Relation has no method `{method}`"),
+            ))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn render(src: &str) -> String {
+        let mut env = minijinja::Environment::new();
+        env.add_global("Relation", Value::from_object(RelationClass));
+        env.add_global(
+            "this",
+            Value::from_object(Relation::new("shop", "main", "orders")),
+        );
+        env.render_str(src, ()).unwrap()
+    }
 
     #[test]
     fn renders_quoted_like_dbt_duckdb() {
         let r = Relation::new("shop", "main", "orders");
         assert_eq!(r.to_string(), r#""shop"."main"."orders""#);
         assert_eq!(r.without_database().to_string(), r#""main"."orders""#);
+        assert_eq!(r.without_identifier().to_string(), r#""shop"."main""#);
         assert_eq!(quote("a\"b"), r#""a""b""#);
+        assert_eq!(Relation::cte("x").to_string(), "__dbt__cte__x");
+        let empty = Relation {
+            empty: true,
+            ..r.clone()
+        };
+        // `str()` applies --empty; `render()` does not, as dbt's render vs render_limited.
+        assert_eq!(
+            empty.to_string(),
+            r#"(select * from "shop"."main"."orders" where false limit 0)"#
+        );
+        assert_eq!(empty.rendered(), r.to_string());
+    }
+
+    /// Pins dbt's `api.Relation.create`, `include`, `incorporate`, `quote`,
+    /// `replace_path` and the type flags (as printed by dbt-core 1.12 + dbt-duckdb).
+    #[test]
+    fn api_relation_as_dbt() {
+        assert_eq!(
+            render("{% set r = Relation.create(database='d', schema='s', identifier='t', type='table') %}{{ r }}|{{ r.include(database=false) }}|{{ r.include(schema=false) }}|{{ r.render() }}|{{ r.type }}|{{ r.is_table }}{{ r.is_view }}{{ r.is_cte }}"),
+            r#""d"."s"."t"|"s"."t"|"d"."t"|"d"."s"."t"|table|TrueFalseFalse"#
+        );
+        assert_eq!(
+            render("{% set r = Relation.create(database='d', schema='s', identifier='t', type='table') %}{{ r.incorporate(path={'identifier': 'u'}, type='view') }} {{ r.incorporate(type='view').type }} {{ r.quote(identifier=false) }} {{ r.replace_path(identifier='zz') }} {{ r.without_identifier() }} {{ r.path.identifier }} {{ r.table }}"),
+            r#""d"."s"."u" view "d"."s".t "d"."s"."zz" "d"."s" t t"#
+        );
+        assert_eq!(
+            render("{{ Relation.create(identifier='only') }}|{{ Relation.create(schema='s', identifier='t') }}|{{ Relation.add_ephemeral_prefix('x') }}|{{ Relation.create('d', 's', 't', 'view').is_view }}|{{ Relation.Table }}|{{ Relation.create(schema='s').identifier is none }}"),
+            r#""only"|"s"."t"|__dbt__cte__x|True|table|True"#
+        );
+    }
+
+    /// Pins dbt's relation equality: every field counts, the type too.
+    #[test]
+    fn equality_includes_the_type() {
+        assert_eq!(
+            render("{{ Relation.create('d', 's', 't') == Relation.create('d', 's', 't') }} {{ Relation.create('d', 's', 't', 'table') == Relation.create('d', 's', 't') }} {{ this == Relation.create('shop', 'main', 'orders') }}"),
+            "True False True"
+        );
+    }
+
+    #[test]
+    fn matches_and_information_schema_as_dbt() {
+        assert_eq!(
+            render("{{ this.matches(schema='main', identifier='orders') }} {{ this.matches(identifier='other') }} {{ this.information_schema() }} {{ this.information_schema('tables') }}"),
+            r#"True False "shop".INFORMATION_SCHEMA "shop".INFORMATION_SCHEMA.tables"#
+        );
+        let mut env = minijinja::Environment::new();
+        env.add_global(
+            "this",
+            Value::from_object(Relation::new("shop", "main", "orders")),
+        );
+        assert!(env
+            .render_str("{{ this.matches(identifier='ORDERS') }}", ())
+            .is_err());
+        assert!(env
+            .render_str("{{ this.incorporate(nope=1) }}", ())
+            .is_err());
+        assert!(env
+            .render_str("{{ this.incorporate(type='bogus') }}", ())
+            .is_err());
     }
 }

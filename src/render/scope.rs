@@ -101,7 +101,7 @@ impl Resolver {
     /// `relation` as a compiled `ref()`/`source()` renders it (zero rows under `--empty`).
     pub fn compiled(&self, relation: &Relation) -> Relation {
         Relation {
-            empty: self.empty && !relation.cte,
+            empty: self.empty && !relation.is_cte(),
             ..relation.clone()
         }
     }
