@@ -88,7 +88,7 @@ fn a_missing_package_says_to_run_deps() {
     std::fs::remove_dir_all(p.root().join("dbt_packages/helpers")).unwrap();
     let run = p.sluice(&["build"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("packages.yml"), "{}", run.stderr);
+    assert!(run.stderr.contains("package `helpers`"), "{}", run.stderr);
     assert!(run.stderr.contains("sluice deps"), "{}", run.stderr);
 }
 

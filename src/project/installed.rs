@@ -42,10 +42,32 @@ pub fn package_dirs(root: &Path, config: &DbtProject) -> Result<Vec<PathBuf>> {
     };
     installed.sort();
     let mut remote_installed = 0usize;
+    let mut installed_names = HashSet::new();
     for dir in installed {
         if seen.insert(canonical(&root.join(&dir))) {
             remote_installed += 1;
+            if let Some(name) = project_name(&root.join(&dir)) {
+                installed_names.insert(name);
+            }
             out.push(dir);
+        }
+    }
+    // package-lock.yml names every package `deps` installed (dbt >= 1.7
+    // writes `name:`): each must be there. dbt itself only compares counts.
+    if let Some((text, names)) = locked_names(root) {
+        if let Some((name, offset)) = names
+            .iter()
+            .find(|(n, _)| !installed_names.contains(n))
+        {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "package `{name}` is locked in `package-lock.yml` but not installed in `{}/`",
+                    config.packages_install_path
+                ),
+            )
+            .with_location(Location::from_offset(Path::new("package-lock.yml"), &text, *offset))
+            .with_hint("run `sluice deps` (or `dbt deps`) to install the project's packages"));
         }
     }
     if let Some((file, text, remote_declared)) = declared_remote(root) {
@@ -63,6 +85,32 @@ pub fn package_dirs(root: &Path, config: &DbtProject) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+/// The `name:` of the dbt_project.yml in `dir`.
+fn project_name(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("dbt_project.yml")).ok()?;
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
+    doc.get("name")?.as_str().map(str::to_owned)
+}
+
+/// The text of package-lock.yml and the `name:` of each locked package
+/// with its offset in the text, when the project has a lock file.
+fn locked_names(root: &Path) -> Option<(String, Vec<(String, usize)>)> {
+    let text = std::fs::read_to_string(root.join("package-lock.yml")).ok()?;
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
+    let names = doc
+        .get("packages")?
+        .as_sequence()?
+        .iter()
+        .filter(|e| e.get("local").is_none())
+        .filter_map(|e| e.get("name")?.as_str().map(str::to_owned))
+        .map(|n| {
+            let offset = text.find(&format!("name: {n}")).unwrap_or(0);
+            (n, offset)
+        })
+        .collect();
+    Some((text, names))
 }
 
 fn canonical(path: &Path) -> PathBuf {

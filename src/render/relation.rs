@@ -590,8 +590,11 @@ fn class_attribute(name: &str) -> Option<Value> {
 }
 
 impl Object for Relation {
+    /// A mapping, as dbt's relations are (`FakeAPIObject` is a `Mapping`):
+    /// dbt_utils' `_is_relation` checks `obj is mapping` and
+    /// `obj.get('metadata', {}).get('type', '')`.
     fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Plain
+        ObjectRepr::Map
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
