@@ -51,6 +51,8 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
             "helpers inner_name",
             // return() stops the macro, as dbt's: the first return wins.
             "first",
+            // Extra keyword and positional arguments reach `kwargs` and `varargs`, as Jinja2's.
+            "x|mint|2",
         ]]
     );
 

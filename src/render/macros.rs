@@ -171,6 +171,74 @@ pub struct MacroFn {
     /// The installed package the macro belongs to (not the root project or
     /// dbt's built-ins): its own macros are found first, unqualified, inside it.
     pub package: Option<String>,
+    /// `kwargs` / `varargs`, when the macro's body reads them.
+    pub catch_all: Option<CatchAll>,
+}
+
+/// What a macro that reads Jinja2's `kwargs` or `varargs` accepts beyond its
+/// declared arguments: Jinja2 (and so dbt) passes extra keyword arguments
+/// in the `kwargs` dict and extra positional ones in the `varargs` list
+/// instead of refusing them, and minijinja has neither.
+#[derive(Debug, Clone)]
+pub struct CatchAll {
+    /// The declared argument names, in order.
+    pub arguments: Vec<String>,
+    /// Whether the body reads `kwargs`.
+    pub kwargs: bool,
+    /// Whether the body reads `varargs`.
+    pub varargs: bool,
+}
+
+impl CatchAll {
+    /// The catch-all of the macro whose template is `source`; `None` when
+    /// its body reads neither `kwargs` nor `varargs`.
+    pub fn of(source: &str) -> Option<CatchAll> {
+        let kwargs = source.contains("kwargs");
+        let varargs = source.contains("varargs");
+        (kwargs || varargs).then(|| CatchAll {
+            arguments: crate::render::pycompat::macro_arguments(source),
+            kwargs,
+            varargs,
+        })
+    }
+
+    /// Splits a call's `args` into what the macro declares and the extras,
+    /// returned as the `kwargs` dict and `varargs` list the body sees.
+    fn split(&self, args: Vec<Value>) -> (Vec<Value>, Value, Value) {
+        let mut positional = args;
+        let kwargs = positional
+            .last()
+            .and_then(|v| minijinja::value::Kwargs::try_from(v.clone()).ok());
+        if kwargs.is_some() {
+            positional.pop();
+        }
+        let declared = self.arguments.len();
+        let extra_positional: Vec<Value> = if self.varargs && positional.len() > declared {
+            positional.split_off(declared)
+        } else {
+            Vec::new()
+        };
+        let mut keep: Vec<(String, Value)> = Vec::new();
+        let mut extra = indexmap::IndexMap::new();
+        if let Some(kwargs) = &kwargs {
+            for key in kwargs.args() {
+                let value = kwargs.get::<Value>(key).unwrap_or_default();
+                if self.kwargs && !self.arguments.iter().any(|a| a == key) && key != "caller" {
+                    extra.insert(Value::from(key), value);
+                } else {
+                    keep.push((key.to_owned(), value));
+                }
+            }
+        }
+        if kwargs.is_some() && !keep.is_empty() {
+            positional.push(Value::from(minijinja::value::Kwargs::from_iter(keep)));
+        }
+        (
+            positional,
+            crate::render::pycompat::MutableDict::value(extra),
+            crate::render::pycompat::MutableList::value(extra_positional),
+        )
+    }
 }
 
 /// Detail of the error that wraps a failure inside a macro, so that the
@@ -216,11 +284,21 @@ impl Object for MacroFn {
         args: &[Value],
     ) -> std::result::Result<Value, minijinja::Error> {
         let tmpl = state.env().get_template(&self.template)?;
-        let vars: BTreeMap<&'static str, Value> = FORWARDED_VARS
+        let mut vars: BTreeMap<&'static str, Value> = FORWARDED_VARS
             .iter()
             .filter_map(|name| state.lookup(name).map(|v| (*name, v)))
             .collect();
-        let args = bind_caller(state, args)?;
+        let mut args = bind_caller(state, args)?;
+        if let Some(catch_all) = &self.catch_all {
+            let (declared, kwargs, varargs) = catch_all.split(args);
+            args = declared;
+            if catch_all.kwargs {
+                vars.insert("kwargs", kwargs);
+            }
+            if catch_all.varargs {
+                vars.insert("varargs", varargs);
+            }
+        }
         let locals = self.package.as_deref().and_then(|p| {
             crate::render::namespace::Namespaces::of(state).and_then(|ns| ns.packages.get(p).cloned())
         });

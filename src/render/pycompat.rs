@@ -118,6 +118,53 @@ pub fn rewrite(source: &str, in_expr: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The argument names of the first `{% macro name(...) %}` in `source`,
+/// in order (`a, b=1, c=[1, 2]` gives `a`, `b`, `c`); empty when there is
+/// none or it does not tokenize.
+pub fn macro_arguments(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut depth = 0usize;
+    let mut expect_name = false;
+    let mut in_macro = false;
+    let mut prev_macro_kw = false;
+    for token in tokenize(
+        source,
+        false,
+        SyntaxConfig::default(),
+        WhitespaceConfig::default(),
+    ) {
+        let Ok((token, _)) = token else { break };
+        if !in_macro {
+            if prev_macro_kw && matches!(token, Token::ParenOpen) {
+                in_macro = true;
+                depth = 1;
+                expect_name = true;
+                continue;
+            }
+            prev_macro_kw = matches!(token, Token::Ident(_)) && prev_macro_kw
+                || matches!(token, Token::Ident("macro"));
+            continue;
+        }
+        match token {
+            Token::ParenOpen | Token::BracketOpen | Token::BraceOpen => depth += 1,
+            Token::ParenClose | Token::BracketClose | Token::BraceClose => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            Token::Comma if depth == 1 => expect_name = true,
+            Token::Ident(name) if depth == 1 && expect_name => {
+                names.push(name.to_owned());
+                expect_name = false;
+            }
+            Token::BlockEnd => break,
+            _ => {}
+        }
+    }
+    names
+}
+
 /// One text edit: replace `at..until` by `text`. `key` orders edits at the
 /// same offset: closing parentheses (kind 0) before opening ones (kind 2),
 /// inner closes before outer ones, outer opens before inner ones.
@@ -598,6 +645,15 @@ mod tests {
             "{{ '%s_%s' % ('a', 1) }}|{{ \"'%s'\" % x|default('d') }}|{{ 'n=%d' % [2][0] }}|{{ 7 % 3 }}|{{ -7 % 3 }}",
         );
         assert_eq!(out, "a_1|'d'|n=2|1|2");
+    }
+
+    #[test]
+    fn macro_arguments_are_read_from_the_signature() {
+        assert_eq!(
+            macro_arguments("\n{% macro m(a, b=1, c=[1, (2, 3)], d={'x': 1}) %}{{ kwargs }}{% endmacro %}"),
+            ["a", "b", "c", "d"]
+        );
+        assert!(macro_arguments("{% macro m() %}{% endmacro %}").is_empty());
     }
 
     #[test]

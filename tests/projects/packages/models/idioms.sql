@@ -10,4 +10,5 @@ select
     '{{ helpers.greeting() }}' as greeting,
     '{{ helpers.farewell() }}' as farewell,
     '{{ helpers.local_first() }}' as local_first,
-    '{{ helpers.early_return(true) }}' as early_return
+    '{{ helpers.early_return(true) }}' as early_return,
+    '{{ helpers.with_extras('x', 'y', 'z', flavour='mint') }}' as extras

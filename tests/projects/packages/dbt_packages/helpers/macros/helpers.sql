@@ -34,3 +34,6 @@
 {% test is_positive(model, column_name) %}
 select * from {{ model }} where {{ column_name }} <= 0
 {% endtest %}
+
+{# Jinja2's catch-alls: extra keyword arguments land in `kwargs`, extra positional ones in `varargs`. #}
+{% macro with_extras(a) %}{{ return(a ~ '|' ~ kwargs.get('flavour', 'none') ~ '|' ~ (varargs | length)) }}{% endmacro %}
