@@ -35,7 +35,9 @@ impl Server {
                 let body = f.lock().unwrap().get(rq.url()).cloned();
                 let _ = match body {
                     Some(b) => rq.respond(tiny_http::Response::from_data(b)),
-                    None => rq.respond(tiny_http::Response::from_string("not found").with_status_code(404)),
+                    None => rq.respond(
+                        tiny_http::Response::from_string("not found").with_status_code(404),
+                    ),
                 };
             }
         });
@@ -135,8 +137,10 @@ impl Hub {
             ),
         };
         let path = format!("/tarballs/{name}-{version}.tar.gz");
-        self.server
-            .put(&path, tarball(fixture, &format!("{name}-{version}"), version));
+        self.server.put(
+            &path,
+            tarball(fixture, &format!("{name}-{version}"), version),
+        );
         let mut meta = serde_json::json!({
             "id": format!("sluice-test/{name}/{version}"),
             "name": project,
@@ -156,7 +160,8 @@ impl Hub {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let doc = serde_json::json!({"name": name, "namespace": "sluice-test", "versions": versions});
+        let doc =
+            serde_json::json!({"name": name, "namespace": "sluice-test", "versions": versions});
         self.server.put(
             &format!("/api/v1/sluice-test/{name}.json"),
             serde_json::to_vec(&doc).unwrap(),
@@ -190,7 +195,12 @@ fn tree(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let what = if entry.path_is_symlink() {
             format!("-> {}", std::fs::read_link(entry.path()).unwrap().display())
         } else if entry.file_type().is_file() {
@@ -212,7 +222,11 @@ fn installed_version(p: &TempProject, name: &str) -> String {
 }
 
 fn assert_ok(run: &Run) {
-    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
 }
 
 fn lock_of(p: &TempProject) -> String {
@@ -233,7 +247,10 @@ fn hub_packages_resolve_transitively_and_the_lock_pins_them() {
     // highest release below 2.0.0 (not the 1.2.0-rc1 pre-release).
     assert_eq!(installed_version(&p, "test_utils"), "1.0.0");
     assert_eq!(installed_version(&p, "test_base"), "1.1.0");
-    assert!(p.root().join("dbt_packages/test_utils/macros/shout.sql").is_file());
+    assert!(p
+        .root()
+        .join("dbt_packages/test_utils/macros/shout.sql")
+        .is_file());
     for line in [
         "Installing sluice-test/utils",
         "Installed from version 1.0.0",
@@ -244,7 +261,11 @@ fn hub_packages_resolve_transitively_and_the_lock_pins_them() {
         "Updated version available: 2.0.0",
         "Updates available for packages: ['sluice-test/base']",
     ] {
-        assert!(run.stderr.contains(line), "missing `{line}`:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(line),
+            "missing `{line}`:\n{}",
+            run.stderr
+        );
     }
     let lock = lock_of(&p);
     let expected = "packages:
@@ -267,7 +288,11 @@ sha1_hash: ";
     let run = deps(&p, hub.url(), &[]);
     assert_ok(&run);
     assert_eq!(installed_version(&p, "test_base"), "1.1.0");
-    assert!(run.stderr.contains("Installed from version 1.1.0"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Installed from version 1.1.0"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("Updating lock file"), "{}", run.stderr);
     assert_eq!(lock_of(&p), lock);
 
@@ -276,7 +301,11 @@ sha1_hash: ";
     assert_ok(&run);
     assert_eq!(installed_version(&p, "test_base"), "1.1.5");
     assert!(lock_of(&p).contains("version: 1.1.5"), "{}", lock_of(&p));
-    assert!(run.stderr.contains("Updating lock file in file path:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Updating lock file in file path:"),
+        "{}",
+        run.stderr
+    );
 
     // Changing packages.yml changes the hash: the lock is rewritten.
     p.write(
@@ -331,7 +360,11 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
         .output()
         .expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -369,7 +402,11 @@ fn git_packages_install_at_a_tag_a_branch_a_commit_and_from_a_subdirectory() {
     let a = repo(repos.path(), "git_pkg");
     git(&a, &["tag", "v1.0.0"]);
     let first = git(&a, &["rev-parse", "HEAD"]);
-    std::fs::write(a.join("macros/git_macro.sql"), "{% macro git_macro() %}'second'{% endmacro %}\n").unwrap();
+    std::fs::write(
+        a.join("macros/git_macro.sql"),
+        "{% macro git_macro() %}'second'{% endmacro %}\n",
+    )
+    .unwrap();
     git(&a, &["commit", "-q", "-am", "second"]);
     let second = git(&a, &["rev-parse", "HEAD"]);
     let b = repo(repos.path(), "git_sub");
@@ -393,7 +430,12 @@ fn git_packages_install_at_a_tag_a_branch_a_commit_and_from_a_subdirectory() {
             format!("    revision: {first}"),
         ]
     );
-    assert!(run.stderr.contains(&format!("Installed from revision {first}")), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("Installed from revision {first}")),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("WARNING"), "{}", run.stderr);
 
     // A branch: its head, with dbt's unpinned warning.
@@ -405,7 +447,11 @@ fn git_packages_install_at_a_tag_a_branch_a_commit_and_from_a_subdirectory() {
     assert_ok(&run);
     assert!(macro_text(&p).contains("second"), "{}", macro_text(&p));
     assert!(lock_of(&p).contains(&format!("revision: {second}")));
-    assert!(run.stderr.contains("is pinned to the `main` branch"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is pinned to the `main` branch"),
+        "{}",
+        run.stderr
+    );
 
     // A commit sha.
     p.write(
@@ -428,12 +474,28 @@ fn git_packages_install_at_a_tag_a_branch_a_commit_and_from_a_subdirectory() {
     assert_ok(&run);
     let inner = p.root().join("dbt_packages/git_inner");
     assert!(inner.join("macros/inner_macro.sql").is_file());
-    assert!(!inner.join("README.md").exists(), "only the subdirectory is installed");
+    assert!(
+        !inner.join("README.md").exists(),
+        "only the subdirectory is installed"
+    );
     assert!(macro_text(&p).contains("second"));
-    assert!(run.stderr.contains("and subdirectory inner"), "{}", run.stderr);
-    assert!(run.stderr.contains("is not pinned, using HEAD (default branch)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("and subdirectory inner"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("is not pinned, using HEAD (default branch)"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.stderr.matches("[WARNING]").count(), 1, "{}", run.stderr);
-    assert!(lock_of(&p).contains("    subdirectory: inner\n"), "{}", lock_of(&p));
+    assert!(
+        lock_of(&p).contains("    subdirectory: inner\n"),
+        "{}",
+        lock_of(&p)
+    );
 
     // An unknown revision fails and leaves the install as it was.
     let before = tree(&p.root().join("dbt_packages"));
@@ -443,17 +505,27 @@ fn git_packages_install_at_a_tag_a_branch_a_commit_and_from_a_subdirectory() {
     );
     let run = deps(&p, hub.url(), &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains(&format!("`v9.9.9` of git package `{url}`")), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("`v9.9.9` of git package `{url}`")),
+        "{}",
+        run.stderr
+    );
     assert_eq!(tree(&p.root().join("dbt_packages")), before);
 }
 
 #[test]
 fn tarball_and_local_packages_install() {
     let hub = Hub::start();
-    hub.server
-        .put("/plain.tar.gz", tarball("tarball_pkg", "tarball_pkg-main", "1.0.0"));
+    hub.server.put(
+        "/plain.tar.gz",
+        tarball("tarball_pkg", "tarball_pkg-main", "1.0.0"),
+    );
     let p = project();
-    copy(&Path::new(FIXTURES).join("local_pkg"), &p.root().join("vendor/local_pkg"));
+    copy(
+        &Path::new(FIXTURES).join("local_pkg"),
+        &p.root().join("vendor/local_pkg"),
+    );
     p.write(
         "packages.yml",
         &format!(
@@ -464,10 +536,23 @@ fn tarball_and_local_packages_install() {
     let run = deps(&p, hub.url(), &[]);
     assert_ok(&run);
     // A tarball installs under its `name:`, a local folder as a symlink to it.
-    assert!(p.root().join("dbt_packages/my_tarball/macros/tar_macro.sql").is_file());
+    assert!(p
+        .root()
+        .join("dbt_packages/my_tarball/macros/tar_macro.sql")
+        .is_file());
     let link = std::fs::read_link(p.root().join("dbt_packages/local_pkg")).unwrap();
-    assert_eq!(link, std::fs::canonicalize(p.root()).unwrap().join("vendor/local_pkg"));
-    assert!(run.stderr.contains("Installed from <local @ vendor/local_pkg>"), "{}", run.stderr);
+    assert_eq!(
+        link,
+        std::fs::canonicalize(p.root())
+            .unwrap()
+            .join("vendor/local_pkg")
+    );
+    assert!(
+        run.stderr
+            .contains("Installed from <local @ vendor/local_pkg>"),
+        "{}",
+        run.stderr
+    );
     let lock = lock_of(&p);
     assert!(
         lock.contains(&format!(
@@ -522,7 +607,9 @@ fn network_failures_are_one_error_and_leave_the_install_path_as_it_was() {
     let run = deps(&p, &closed, &["--upgrade"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        run.stderr.contains(&format!("could not download package `sluice-test/base` from `{closed}api/v1/index.json`")),
+        run.stderr.contains(&format!(
+            "could not download package `sluice-test/base` from `{closed}api/v1/index.json`"
+        )),
         "{}",
         run.stderr
     );
@@ -548,22 +635,46 @@ fn malformed_entries_are_located_errors() {
     );
     let run = deps(&p, hub.url(), &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("unknown key `versoin`"), "{}", run.stderr);
-    assert!(run.stderr.contains("--> packages.yml:3:5"), "{}", run.stderr);
-    assert!(run.stderr.contains("hint: did you mean `version`?"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown key `versoin`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--> packages.yml:3:5"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: did you mean `version`?"),
+        "{}",
+        run.stderr
+    );
 
     p.write("packages.yml", "packages:\n  - revision: v1\n");
     let run = deps(&p, hub.url(), &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("names no package source"), "{}", run.stderr);
-    assert!(run.stderr.contains("--> packages.yml:2:5"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("names no package source"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--> packages.yml:2:5"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn add_package_writes_packages_yml_as_dbt() {
     let hub = Hub::start();
     let p = project();
-    let run = deps(&p, hub.url(), &["--add-package", "sluice-test/base@1.0.0", "--lock"]);
+    let run = deps(
+        &p,
+        hub.url(),
+        &["--add-package", "sluice-test/base@1.0.0", "--lock"],
+    );
     assert_ok(&run);
     assert_eq!(
         p.read("packages.yml"),
@@ -571,7 +682,11 @@ fn add_package_writes_packages_yml_as_dbt() {
     );
     assert!(lock_of(&p).contains("version: 1.0.0"));
     // Adding it again at another version replaces the entry.
-    let run = deps(&p, hub.url(), &["--add-package", "sluice-test/base@>=1.0.0,<2.0.0"]);
+    let run = deps(
+        &p,
+        hub.url(),
+        &["--add-package", "sluice-test/base@>=1.0.0,<2.0.0"],
+    );
     assert_ok(&run);
     assert_eq!(
         p.read("packages.yml"),

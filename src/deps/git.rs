@@ -19,7 +19,10 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// Whether `revision` is a full commit sha (dbt's `_is_commit`).
 pub fn is_commit(revision: &str) -> bool {
-    revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    revision.len() == 40
+        && revision
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 /// Runs `git args` in `cwd` (C locale, no credential prompts) and returns
@@ -88,16 +91,36 @@ pub fn clone_and_checkout(
     clone.extend([url, dest_s.as_str()]);
     git(parent, &clone, what, shown_url, revision)?;
     if let Some(sub) = subdirectory {
-        git(dest, &["sparse-checkout", "set", sub], what, shown_url, revision)?;
-    }
-    let spec = if is_commit(revision) {
-        git(dest, &["fetch", "--quiet", "origin", "--depth", "1", revision], what, shown_url, revision)?;
-        revision.to_owned()
-    } else {
-        git(dest, &["remote", "set-branches", "origin", revision], what, shown_url, revision)?;
         git(
             dest,
-            &["fetch", "--quiet", "origin", "--depth", "1", "--tags", revision],
+            &["sparse-checkout", "set", sub],
+            what,
+            shown_url,
+            revision,
+        )?;
+    }
+    let spec = if is_commit(revision) {
+        git(
+            dest,
+            &["fetch", "--quiet", "origin", "--depth", "1", revision],
+            what,
+            shown_url,
+            revision,
+        )?;
+        revision.to_owned()
+    } else {
+        git(
+            dest,
+            &["remote", "set-branches", "origin", revision],
+            what,
+            shown_url,
+            revision,
+        )?;
+        git(
+            dest,
+            &[
+                "fetch", "--quiet", "origin", "--depth", "1", "--tags", revision,
+            ],
             what,
             shown_url,
             revision,
@@ -109,7 +132,13 @@ pub fn clone_and_checkout(
             format!("origin/{revision}")
         }
     };
-    git(dest, &["reset", "--quiet", "--hard", &spec], what, shown_url, revision)?;
+    git(
+        dest,
+        &["reset", "--quiet", "--hard", &spec],
+        what,
+        shown_url,
+        revision,
+    )?;
     let sha = git(dest, &["rev-parse", "HEAD"], what, shown_url, revision)?;
     Ok(sha.trim().to_owned())
 }
@@ -190,7 +219,9 @@ pub fn private_url(private: &str, provider: Option<&str>) -> Result<String> {
         ErrorKind::Config,
         format!(
             "no entry of `DBT_ENV_PRIVATE_GIT_PROVIDER_INFO` matches private package `{private}`{}",
-            provider.map(|p| format!(" with provider `{p}`")).unwrap_or_default()
+            provider
+                .map(|p| format!(" with provider `{p}`"))
+                .unwrap_or_default()
         ),
     )
     .with_hint(format!("add an entry with `\"org\": \"{org}\"` to it")))
@@ -206,7 +237,10 @@ mod tests {
         if std::env::var_os("DBT_ENV_PRIVATE_GIT_PROVIDER_INFO").is_some() {
             return;
         }
-        assert_eq!(private_url("org/repo", None).unwrap(), "git@github.com:org/repo.git");
+        assert_eq!(
+            private_url("org/repo", None).unwrap(),
+            "git@github.com:org/repo.git"
+        );
         assert_eq!(
             private_url("org/repo", Some("gitlab")).unwrap(),
             "git@gitlab.com:org/repo.git"

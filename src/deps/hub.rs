@@ -63,12 +63,10 @@ impl Http {
         loop {
             attempt += 1;
             let failure = match self.agent.get(url).call() {
-                Ok(resp) if resp.status().is_success() => {
-                    match read(resp.into_body()) {
-                        Ok(v) => return Ok(v),
-                        Err(e) => Failure::Transient(format!("the download broke off: {e}")),
-                    }
-                }
+                Ok(resp) if resp.status().is_success() => match read(resp.into_body()) {
+                    Ok(v) => return Ok(v),
+                    Err(e) => Failure::Transient(format!("the download broke off: {e}")),
+                },
                 Ok(resp) => {
                     let code = resp.status().as_u16();
                     let reason = resp.status().canonical_reason().unwrap_or("");
@@ -223,8 +221,8 @@ impl Hub {
         if !self.packages.contains_key(package) {
             let url = self.url(package);
             let json = self.http.get_json(&url, package)?;
-            let ok = json.get("name").is_some()
-                && json.get("versions").is_some_and(Json::is_object);
+            let ok =
+                json.get("name").is_some() && json.get("versions").is_some_and(Json::is_object);
             if !ok {
                 return Err(bad_answer(&url, package, "it lacks `name` or `versions`"));
             }

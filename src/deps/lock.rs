@@ -267,8 +267,9 @@ pub fn read(root: &Path, vars: &BTreeMap<String, Json>) -> Result<Option<Lock>> 
         .get("sha1_hash")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let packages = parse_packages_text(rel, &text, vars)
-        .map_err(|e| e.with_note("delete package-lock.yml or run `sluice deps --upgrade` to write it anew"))?;
+    let packages = parse_packages_text(rel, &text, vars).map_err(|e| {
+        e.with_note("delete package-lock.yml or run `sluice deps --upgrade` to write it anew")
+    })?;
     Ok(Some(Lock {
         sha1_hash,
         packages,
@@ -309,7 +310,10 @@ mod tests {
     revision: dbt/1.0.0
 ",
         );
-        assert_eq!(sha1_hash(&private), "bdd5bb1fe19294d5f5c14d347064da22bfa34657");
+        assert_eq!(
+            sha1_hash(&private),
+            "bdd5bb1fe19294d5f5c14d347064da22bfa34657"
+        );
     }
 
     /// package-lock.yml as dbt-core 1.12.0 wrote it (`dbt deps`, run on
@@ -429,6 +433,8 @@ sha1_hash: b9c8042f29446c55a33f9f211737f445a640c7a1
         let lock = read(dir.path(), &BTreeMap::new()).unwrap().unwrap();
         assert_eq!(lock.sha1_hash.as_deref(), Some("abc"));
         assert_eq!(lock.packages[0].name.as_deref(), Some("test_base"));
-        assert!(read(&dir.path().join("none"), &BTreeMap::new()).unwrap().is_none());
+        assert!(read(&dir.path().join("none"), &BTreeMap::new())
+            .unwrap()
+            .is_none());
     }
 }

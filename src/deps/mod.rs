@@ -215,7 +215,8 @@ fn write_lock(root: &Path, text: &str, printer: &Printer) {
 fn stage_all(ctx: &mut Ctx<'_>, pinned: &[Pinned], scratch: &Scratch) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for p in pinned {
-        ctx.printer.line(&format!("Installing {}", p.display_name()));
+        ctx.printer
+            .line(&format!("Installing {}", p.display_name()));
         let dest = scratch.stage().join(&p.name);
         match &p.source {
             Source::Hub {
@@ -244,7 +245,8 @@ fn stage_all(ctx: &mut Ctx<'_>, pinned: &[Pinned], scratch: &Scratch) -> Result<
             Source::Tarball { dir, .. } => copy_or_rename(dir, &dest)?,
             Source::Local { abs, .. } => link(abs, &dest)?,
         }
-        ctx.printer.line(&format!("Installed from {}", p.nice_version()));
+        ctx.printer
+            .line(&format!("Installed from {}", p.nice_version()));
         if let Source::Hub {
             version, latest, ..
         } = &p.source
@@ -327,7 +329,10 @@ fn link(target: &Path, dest: &Path) -> Result<()> {
     if !target.join("dbt_project.yml").is_file() {
         return Err(Error::new(
             ErrorKind::MissingFile,
-            format!("local package folder `{}` has no dbt_project.yml", target.display()),
+            format!(
+                "local package folder `{}` has no dbt_project.yml",
+                target.display()
+            ),
         )
         .with_hint("a `local:` entry names a dbt project folder, relative to the project"));
     }
@@ -395,7 +400,8 @@ impl Scratch {
     /// Empties the install path (all but the scratch folder, as dbt's
     /// rmtree) and moves the staged `names` into it.
     fn swap_in(self, names: &[String]) -> Result<()> {
-        let entries = std::fs::read_dir(&self.install).map_err(|e| Error::io("read", &self.install, e))?;
+        let entries =
+            std::fs::read_dir(&self.install).map_err(|e| Error::io("read", &self.install, e))?;
         for entry in entries.flatten() {
             let path = entry.path();
             if path == self.dir {
@@ -441,7 +447,11 @@ fn add_package(root: &Path, spec: &str, source: AddSource, printer: &Printer) ->
         .ok()
         .and_then(|t| serde_yaml::from_str::<Value>(&t).ok())
         .is_some_and(|v| v.get("packages").is_some());
-    let file = if deps_has { deps } else { root.join("packages.yml") };
+    let file = if deps_has {
+        deps
+    } else {
+        root.join("packages.yml")
+    };
     let rel = PathBuf::from(file.file_name().unwrap_or_default());
     if !file.exists() {
         std::fs::write(&file, "packages: []\n").map_err(|e| Error::io("write", &file, e))?;
@@ -518,15 +528,24 @@ fn is_same_package(name: &str, entry: &Value) -> bool {
     else {
         return false;
     };
-    let mut variants = vec![name.to_owned(), name.replace('_', "-"), name.replace('-', "_")];
+    let mut variants = vec![
+        name.to_owned(),
+        name.replace('_', "-"),
+        name.replace('-', "_"),
+    ];
     if let Some((_, short)) = name.rsplit_once('/') {
-        variants.extend([short.to_owned(), short.replace('_', "-"), short.replace('-', "_")]);
+        variants.extend([
+            short.to_owned(),
+            short.replace('_', "-"),
+            short.replace('-', "_"),
+        ]);
     }
     variants.iter().filter(|v| !v.is_empty()).any(|v| {
         id.find(v.as_str()).is_some_and(|at| {
             let before = id[..at].chars().next_back();
             let after = id[at + v.len()..].chars().next();
-            before.is_none_or(|c| c == '/' || c == '.') && after.is_none_or(|c| c == '/' || c == '.')
+            before.is_none_or(|c| c == '/' || c == '.')
+                && after.is_none_or(|c| c == '/' || c == '.')
         })
     })
 }
@@ -539,12 +558,21 @@ mod tests {
     fn add_package_matches_duplicates_as_dbt() {
         let hub = |p: &str| serde_yaml::from_str::<Value>(&format!("package: {p}")).unwrap();
         let git = |u: &str| serde_yaml::from_str::<Value>(&format!("git: {u}")).unwrap();
-        assert!(is_same_package("dbt-labs/dbt_utils", &hub("dbt-labs/dbt_utils")));
+        assert!(is_same_package(
+            "dbt-labs/dbt_utils",
+            &hub("dbt-labs/dbt_utils")
+        ));
         assert!(is_same_package(
             "dbt-labs/dbt_utils",
             &git("https://github.com/dbt-labs/dbt-utils.git")
         ));
-        assert!(!is_same_package("dbt-labs/dbt_utils", &hub("dbt-labs/dbt_utils_extra")));
-        assert!(!is_same_package("dbt-labs/codegen", &hub("dbt-labs/dbt_utils")));
+        assert!(!is_same_package(
+            "dbt-labs/dbt_utils",
+            &hub("dbt-labs/dbt_utils_extra")
+        ));
+        assert!(!is_same_package(
+            "dbt-labs/codegen",
+            &hub("dbt-labs/dbt_utils")
+        ));
     }
 }

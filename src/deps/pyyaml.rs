@@ -70,7 +70,8 @@ impl Emitter {
     /// at `indent` (or at the end of a `- ` item indicator).
     fn mapping(&mut self, value: &Value, indent: usize) {
         let Value::Mapping(map) = value else { return };
-        let mut entries: Vec<(String, &Value)> = map.iter().map(|(k, v)| (key_text(k), v)).collect();
+        let mut entries: Vec<(String, &Value)> =
+            map.iter().map(|(k, v)| (key_text(k), v)).collect();
         // Python's `sorted` on str: by code point, as Rust's `str` order.
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         for (i, (key, v)) in entries.into_iter().enumerate() {
@@ -107,7 +108,9 @@ impl Emitter {
     /// A non-empty block sequence whose `- ` sit at `indent` (dbt's dumper
     /// indents them under their key).
     fn sequence(&mut self, value: &Value, indent: usize) {
-        let Value::Sequence(items) = value else { return };
+        let Value::Sequence(items) = value else {
+            return;
+        };
         for (i, item) in items.iter().enumerate() {
             if i > 0 || self.column != indent {
                 self.indent(indent);
@@ -285,7 +288,10 @@ fn key_text(k: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         Value::Null => "null".into(),
-        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_owned(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
     }
 }
 
@@ -432,7 +438,11 @@ fn py_float_repr(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     let a = f.abs();
     if a != 0.0 && !(1e-4..1e16).contains(&a) {
@@ -458,7 +468,11 @@ fn yaml_float(f: f64) -> String {
         return ".nan".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { ".inf".into() } else { "-.inf".into() };
+        return if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        };
     }
     let v = py_float_repr(f).to_lowercase();
     if !v.contains('.') && v.contains('e') {
@@ -545,7 +559,7 @@ mod tests {
     #[test]
     fn dump_matches_pyyaml() {
         let doc: Value = serde_yaml::from_str(
-            r#"
+            r##"
 packages:
   - local: "a very long path with spaces a very long path with spaces a very long path with spaces a very long path with spaces a very long path with spaces "
     name: x
@@ -578,10 +592,10 @@ sha: "1234567"
 tl: "~"
 col: ":x"
 nl: "a\nb"
-"#,
+"##,
         )
         .unwrap();
-        let expected = r#"c: '# x'
+        let expected = r##"c: '# x'
 col: :x
 d: '-'
 dot: '1.0'
@@ -619,7 +633,7 @@ u: "caf\xE9"
 ver: 1.3.0
 y: 'yes'
 z: '2024-01-01'
-"#;
+"##;
         assert_eq!(dump(&doc), expected);
     }
 

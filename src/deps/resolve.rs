@@ -649,7 +649,8 @@ fn resolve_hub(
         .map(|(v, _)| v.clone())
         .collect();
     let prerelease_asked = specs.iter().any(|s| s.prerelease.is_some());
-    let installable = semver::filter_installable(&compatible, install_prerelease || prerelease_asked);
+    let installable =
+        semver::filter_installable(&compatible, install_prerelease || prerelease_asked);
     let Some(target) = semver::resolve_to_specific_version(&range, &installable).map(str::to_owned)
     else {
         let asked: Vec<String> = reqs
@@ -709,7 +710,10 @@ fn dbt_compatible(meta: &Json) -> bool {
     let ranges: Vec<String> = match meta.get("require_dbt_version") {
         None | Some(Json::Null) => return true,
         Some(Json::String(s)) => vec![s.clone()],
-        Some(Json::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Some(Json::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         Some(_) => return true,
     };
     if ranges.is_empty() {
@@ -812,7 +816,11 @@ impl Listing {
 /// git revision disagreements, fetch failures (one error naming the
 /// package and URL), two packages with the same project name or one named
 /// as the root project.
-pub fn resolve(ctx: &mut Ctx<'_>, declared: &[DeclaredPackage], file: &Path) -> Result<Vec<Pinned>> {
+pub fn resolve(
+    ctx: &mut Ctx<'_>,
+    declared: &[DeclaredPackage],
+    file: &Path,
+) -> Result<Vec<Pinned>> {
     let root_label = format!("`{}` ({})", ctx.root_name, file.display());
     let mut pending = Listing::default();
     for d in declared {

@@ -194,10 +194,16 @@ impl Spec {
         if (m == Ge && o == Le) || (m == Le && o == Ge) {
             return 0;
         }
-        if (m == Lt && o == Le) || (o == Gt && m == Ge) || (self.is_upper_bound() && other.is_lower_bound()) {
+        if (m == Lt && o == Le)
+            || (o == Gt && m == Ge)
+            || (self.is_upper_bound() && other.is_lower_bound())
+        {
             return -1;
         }
-        if (o == Lt && m == Le) || (m == Gt && o == Ge) || (self.is_lower_bound() && other.is_upper_bound()) {
+        if (o == Lt && m == Le)
+            || (m == Gt && o == Ge)
+            || (self.is_lower_bound() && other.is_upper_bound())
+        {
             return 1;
         }
         0
@@ -304,7 +310,11 @@ impl Range {
             return Ok(b.clone());
         }
         if !(a.is_exact() || b.is_exact()) {
-            Ok(if a.compare(b) < 0 { b.clone() } else { a.clone() })
+            Ok(if a.compare(b) < 0 {
+                b.clone()
+            } else {
+                a.clone()
+            })
         } else if a.is_exact() {
             Range::combine_lower_with_exact(b, a)
         } else {
@@ -320,7 +330,11 @@ impl Range {
             return Ok(b.clone());
         }
         if !(a.is_exact() || b.is_exact()) {
-            Ok(if a.compare(b) > 0 { b.clone() } else { a.clone() })
+            Ok(if a.compare(b) > 0 {
+                b.clone()
+            } else {
+                a.clone()
+            })
         } else if a.is_exact() {
             Range::combine_upper_with_exact(b, a)
         } else {
@@ -494,7 +508,10 @@ mod tests {
         // patch 0 with pre-release `1`, and `1.2.3-0123` has pre-release `-0123`.
         let quirk = Spec::parse("1.1.01").unwrap();
         assert_eq!(quirk.version_string(), "1.1.0-1");
-        assert_eq!(Spec::parse("1.2.3-0123").unwrap().prerelease.as_deref(), Some("-0123"));
+        assert_eq!(
+            Spec::parse("1.2.3-0123").unwrap().prerelease.as_deref(),
+            Some("-0123")
+        );
     }
 
     #[test]
@@ -540,11 +557,22 @@ mod tests {
         let r = |s, e, avail: &[&str]| {
             resolve_to_specific_version(&range(s, e), &strings(avail)).map(str::to_owned)
         };
-        assert_eq!(r(Some(">0.0.1"), None, &["0.0.1", "0.0.2"]).as_deref(), Some("0.0.2"));
-        assert_eq!(r(Some(">=0.0.2"), None, &["0.0.1", "0.0.2"]).as_deref(), Some("0.0.2"));
+        assert_eq!(
+            r(Some(">0.0.1"), None, &["0.0.1", "0.0.2"]).as_deref(),
+            Some("0.0.2")
+        );
+        assert_eq!(
+            r(Some(">=0.0.2"), None, &["0.0.1", "0.0.2"]).as_deref(),
+            Some("0.0.2")
+        );
         assert_eq!(r(Some(">=0.0.3"), None, &["0.0.1", "0.0.2"]), None);
         assert_eq!(
-            r(Some(">=0.0.3"), Some("<0.0.5"), &["0.0.3", "0.0.4", "0.0.5"]).as_deref(),
+            r(
+                Some(">=0.0.3"),
+                Some("<0.0.5"),
+                &["0.0.3", "0.0.4", "0.0.5"]
+            )
+            .as_deref(),
             Some("0.0.4")
         );
         assert_eq!(
@@ -560,16 +588,31 @@ mod tests {
             Some("0.7.6")
         );
         assert_eq!(
-            r(Some(">=1.0.0"), None, &["1.0.0", "1.1.0a1", "1.1.0", "1.2.0a1"]).as_deref(),
+            r(
+                Some(">=1.0.0"),
+                None,
+                &["1.0.0", "1.1.0a1", "1.1.0", "1.2.0a1"]
+            )
+            .as_deref(),
             Some("1.2.0a1")
         );
         // The `<` bound keeps out the pre-release of its own version.
         assert_eq!(
-            r(Some(">=1.0.0"), Some("<1.2.0"), &["1.0.0", "1.1.0a1", "1.1.0", "1.2.0a1"]).as_deref(),
+            r(
+                Some(">=1.0.0"),
+                Some("<1.2.0"),
+                &["1.0.0", "1.1.0a1", "1.1.0", "1.2.0a1"]
+            )
+            .as_deref(),
             Some("1.1.0")
         );
         assert_eq!(
-            r(Some(">0.9.0"), Some("<0.10.0"), &["0.9.0", "0.9.1", "0.10.0"]).as_deref(),
+            r(
+                Some(">0.9.0"),
+                Some("<0.10.0"),
+                &["0.9.0", "0.9.1", "0.10.0"]
+            )
+            .as_deref(),
             Some("0.9.1")
         );
     }

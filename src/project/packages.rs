@@ -260,16 +260,24 @@ fn parse_doc(
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Sequence(list)) => list,
         Some(_) => {
-            let at = text.find("packages").map(|o| Location::from_offset(path, text, o));
+            let at = text
+                .find("packages")
+                .map(|o| Location::from_offset(path, text, o));
             return Err(Error::new(
                 ErrorKind::Config,
                 format!("`packages` in `{}` is not a list", path.display()),
             )
-            .with_hint("list one entry a line, as `packages:` then `  - package: dbt-labs/dbt_utils`")
+            .with_hint(
+                "list one entry a line, as `packages:` then `  - package: dbt-labs/dbt_utils`",
+            )
             .or_location(|| at));
         }
     };
-    let mut finder = EntryFinder { path, text, from: 0 };
+    let mut finder = EntryFinder {
+        path,
+        text,
+        from: 0,
+    };
     let mut out = Vec::with_capacity(list.len());
     for entry in list {
         out.push(parse_entry(&mut finder, entry, vars, mode)?);
@@ -322,7 +330,9 @@ fn parse_entry(
             ErrorKind::Config,
             format!("an entry of `{}` is not a mapping", path.display()),
         )
-        .with_hint("write each entry as keys, e.g. `- package: dbt-labs/dbt_utils` and `version: 1.3.0`")
+        .with_hint(
+            "write each entry as keys, e.g. `- package: dbt-labs/dbt_utils` and `version: 1.3.0`",
+        )
         .or_location(|| at));
     };
     let keys: Vec<String> = map
@@ -393,7 +403,10 @@ fn parse_entry(
             };
             return Err(Error::new(
                 ErrorKind::Config,
-                format!("unknown key `{key}` in a `{kind}:` entry of `{}`", path.display()),
+                format!(
+                    "unknown key `{key}` in a `{kind}:` entry of `{}`",
+                    path.display()
+                ),
             )
             .with_hint(hint)
             .or_location(|| finder.key(key, start).or(location.clone())));
@@ -404,8 +417,8 @@ fn parse_entry(
     let mut rendered = Mapping::new();
     for (k, v) in map {
         let strict = mode == RenderMode::Strict || k.as_str() == Some("local");
-        let value = render_value(v, vars, strict)
-            .map_err(|e| e.or_location(|| location.clone()))?;
+        let value =
+            render_value(v, vars, strict).map_err(|e| e.or_location(|| location.clone()))?;
         rendered.insert(k.clone(), value);
     }
 
@@ -416,7 +429,10 @@ fn parse_entry(
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(_) => Err(Error::new(
                 ErrorKind::Config,
-                format!("`{key}` of a `{kind}:` entry in `{}` is not a string", path.display()),
+                format!(
+                    "`{key}` of a `{kind}:` entry in `{}` is not a string",
+                    path.display()
+                ),
             )
             .with_hint(format!("quote the value, as `{key}: \"...\"`"))
             .or_location(|| finder.key(key, start).or(location.clone()))),
@@ -437,7 +453,10 @@ fn parse_entry(
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(_) => Err(Error::new(
                 ErrorKind::Config,
-                format!("`{key}` of a `{kind}:` entry in `{}` is not `true` or `false`", path.display()),
+                format!(
+                    "`{key}` of a `{kind}:` entry in `{}` is not `true` or `false`",
+                    path.display()
+                ),
             )
             .with_hint(format!("write `{key}: true` or `{key}: false`"))
             .or_location(|| finder.key(key, start).or(location.clone()))),
@@ -449,7 +468,10 @@ fn parse_entry(
             Some(v) => version_text(v).map(Some).ok_or_else(|| {
                 Error::new(
                     ErrorKind::Config,
-                    format!("`revision` of a `{kind}:` entry in `{}` is not a string", path.display()),
+                    format!(
+                        "`revision` of a `{kind}:` entry in `{}` is not a string",
+                        path.display()
+                    ),
                 )
                 .with_hint("give one tag, branch or commit sha, as `revision: v1.0.0`")
                 .or_location(|| finder.key("revision", start).or(location.clone()))
@@ -461,7 +483,10 @@ fn parse_entry(
             Some(v) if !v.is_empty() => Ok(v),
             _ => Err(Error::new(
                 ErrorKind::Config,
-                format!("a `{kind}:` entry of `{}` is missing the value of `{key}`", path.display()),
+                format!(
+                    "a `{kind}:` entry of `{}` is missing the value of `{key}`",
+                    path.display()
+                ),
             )
             .with_hint(hint.to_owned())
             .or_location(|| location.clone())),
@@ -505,7 +530,8 @@ fn parse_entry(
             if version.is_empty() || version.iter().any(String::is_empty) {
                 return Err(err(
                     format!("hub package `{package}` has no `version`"),
-                    "the Hub needs a version or range, as `version: [\">=1.0.0\", \"<2.0.0\"]`".into(),
+                    "the Hub needs a version or range, as `version: [\">=1.0.0\", \"<2.0.0\"]`"
+                        .into(),
                 ));
             }
             PackageSpec::Hub {
@@ -662,7 +688,11 @@ mod tests {
         let text = "packages:\n  - git: https://x/y.git\n    warn_unpinned: false\n";
         let err = parse(text).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
-        assert!(err.message().contains("unknown key `warn_unpinned`"), "{}", err.render());
+        assert!(
+            err.message().contains("unknown key `warn_unpinned`"),
+            "{}",
+            err.render()
+        );
         assert_eq!(err.hint(), Some("did you mean `warn-unpinned`?"));
         let loc = err.location().unwrap();
         assert_eq!((loc.line, loc.col), (3, 5), "{}", err.render());
@@ -671,10 +701,18 @@ mod tests {
     #[test]
     fn entry_without_source_and_hub_without_version_are_errors() {
         let err = parse("packages:\n  - local: a\n  - revision: v1\n").unwrap_err();
-        assert!(err.message().contains("names no package source"), "{}", err.render());
+        assert!(
+            err.message().contains("names no package source"),
+            "{}",
+            err.render()
+        );
         assert_eq!(err.location().unwrap().line, 3);
         let err = parse("packages:\n  - package: a/b\n").unwrap_err();
-        assert!(err.message().contains("has no `version`"), "{}", err.render());
+        assert!(
+            err.message().contains("has no `version`"),
+            "{}",
+            err.render()
+        );
         assert_eq!(err.location().unwrap().line, 2);
         let err = parse("packages:\n  - package: dbt_utils\n    version: 1.0.0\n").unwrap_err();
         assert!(err.message().contains("no namespace"), "{}", err.render());
@@ -683,9 +721,12 @@ mod tests {
     #[test]
     fn env_var_is_rendered_and_the_written_form_kept() {
         std::env::set_var("SLUICE_TEST_PACKAGES_TOKEN", "s3cret");
-        let text = "packages:\n  - git: \"https://{{ env_var('SLUICE_TEST_PACKAGES_TOKEN') }}@h/r.git\"\n";
+        let text =
+            "packages:\n  - git: \"https://{{ env_var('SLUICE_TEST_PACKAGES_TOKEN') }}@h/r.git\"\n";
         let entry = &parse(text).unwrap()[0];
-        assert!(matches!(&entry.spec, PackageSpec::Git { git, .. } if git == "https://s3cret@h/r.git"));
+        assert!(
+            matches!(&entry.spec, PackageSpec::Git { git, .. } if git == "https://s3cret@h/r.git")
+        );
         assert_eq!(
             entry.unrendered.get("git").and_then(Value::as_str),
             Some("https://{{ env_var('SLUICE_TEST_PACKAGES_TOKEN') }}@h/r.git")
@@ -700,7 +741,10 @@ mod tests {
             "packages:\n  - git: \"{{ env_var('SLUICE_TEST_UNSET_VAR_X') }}\"\n  - local: vendor/a\n  - package: a/b\n    version: 1.0.0\n",
         )
         .unwrap();
-        assert_eq!(local_packages(dir.path()).unwrap(), vec![PathBuf::from("vendor/a")]);
+        assert_eq!(
+            local_packages(dir.path()).unwrap(),
+            vec![PathBuf::from("vendor/a")]
+        );
         assert!(declared_packages(dir.path()).is_err());
     }
 
@@ -709,10 +753,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("packages.yml"), "packages:\n  - local: a\n").unwrap();
         std::fs::write(dir.path().join("dependencies.yml"), "projects: []\n").unwrap();
-        assert_eq!(local_packages(dir.path()).unwrap(), vec![PathBuf::from("a")]);
-        std::fs::write(dir.path().join("dependencies.yml"), "packages:\n  - local: b\n").unwrap();
+        assert_eq!(
+            local_packages(dir.path()).unwrap(),
+            vec![PathBuf::from("a")]
+        );
+        std::fs::write(
+            dir.path().join("dependencies.yml"),
+            "packages:\n  - local: b\n",
+        )
+        .unwrap();
         assert!(declared_packages(dir.path()).is_err());
         std::fs::remove_file(dir.path().join("packages.yml")).unwrap();
-        assert_eq!(local_packages(dir.path()).unwrap(), vec![PathBuf::from("b")]);
+        assert_eq!(
+            local_packages(dir.path()).unwrap(),
+            vec![PathBuf::from("b")]
+        );
     }
 }
