@@ -499,7 +499,12 @@ fn add_package(root: &Path, spec: &str, source: AddSource, printer: &Printer) ->
         AddSource::Local => ("local", "version"),
     };
     entry.insert(Value::from(key), Value::from(name.as_str()));
-    if let Some(v) = version.as_deref().filter(|v| !v.is_empty()) {
+    // dbt would write `version:` on a local entry too, which its own parser
+    // then rejects; a local package has no version.
+    let version_value = version
+        .as_deref()
+        .filter(|v| !v.is_empty() && source != AddSource::Local);
+    if let Some(v) = version_value {
         let value = if v.contains(',') {
             Value::Sequence(v.split(',').map(Value::from).collect())
         } else {

@@ -61,7 +61,10 @@ pub struct Spec {
 
 /// A version string that is not dbt's semantic version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SemverError(pub String);
+pub struct SemverError(
+    /// The text that failed to parse.
+    pub String,
+);
 
 impl fmt::Display for SemverError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
