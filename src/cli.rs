@@ -97,6 +97,18 @@ pub enum DagFormat {
     Dot,
 }
 
+/// `deps --source` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DepsSource {
+    /// A dbt Hub package (`package:` + `version:`).
+    #[default]
+    Hub,
+    /// A git URL (`git:` + `revision:`).
+    Git,
+    /// A folder (`local:`).
+    Local,
+}
+
 /// `docs` subcommands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
 pub enum DocsCommand {
@@ -215,9 +227,25 @@ pub enum Command {
     Debug,
     /// Delete the folders in `clean-targets` (default: the target path).
     Clean,
-    /// Check packages.yml: local packages are read in place, so nothing is
-    /// downloaded; remote packages are reported as unsupported.
-    Deps,
+    /// Install the packages of packages.yml (dbt Hub, git, tarball, private
+    /// and local) into the packages install path (`dbt_packages/`), pinned
+    /// by package-lock.yml, as `dbt deps`.
+    Deps {
+        /// Resolve every package afresh, ignoring package-lock.yml (takes
+        /// the newest versions the ranges allow) and rewrite the lock.
+        #[arg(long)]
+        upgrade: bool,
+        /// Resolve and write package-lock.yml without installing anything.
+        #[arg(long)]
+        lock: bool,
+        /// Add a package to packages.yml first, as `name@version`
+        /// (`dbt-labs/dbt_utils@1.3.0`; a range list as `@>=1.0.0,<2.0.0`).
+        #[arg(long, value_name = "NAME@VERSION")]
+        add_package: Option<String>,
+        /// Where `--add-package` takes the package from.
+        #[arg(long, value_enum, default_value_t = DepsSource::Hub)]
+        source: DepsSource,
+    },
     /// The column lineage of `node.column`: the upstream columns it is
     /// computed from and the downstream columns computed from it.
     Lineage {

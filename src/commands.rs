@@ -50,7 +50,12 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     let g = &cli.global;
     match &cli.command {
         Command::Clean => clean(g),
-        Command::Deps => deps(g),
+        Command::Deps {
+            upgrade,
+            lock,
+            add_package,
+            source,
+        } => deps(g, *upgrade, *lock, add_package.as_deref(), *source),
         Command::Docs {
             command: crate::cli::DocsCommand::Generate,
         } => docs_generate(g),
@@ -1327,23 +1332,30 @@ fn docs_generate(g: &GlobalArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// `sluice deps`: loads the project (which reads packages.yml and each
-/// local package) and lists the packages.
+/// `sluice deps`: installs the packages of packages.yml, as `dbt deps`
+/// (see [`crate::deps`]).
 ///
-/// Errors: those of [`Project::load`], e.g. a remote package.
-fn deps(g: &GlobalArgs) -> Result<Outcome> {
-    let project = Project::load(&load_options(g))?;
-    let printer = Printer { quiet: g.quiet };
-    if project.packages.is_empty() {
-        printer.line("No packages to install: packages.yml lists none");
-    }
-    for package in &project.packages {
-        printer.line(&format!(
-            "Using local package `{}` from `{}` (read in place, nothing to install)",
-            package.name,
-            slash(&package.dir)
-        ));
-    }
+/// Errors: those of [`crate::deps::run`].
+fn deps(
+    g: &GlobalArgs,
+    upgrade: bool,
+    lock: bool,
+    add_package: Option<&str>,
+    source: crate::cli::DepsSource,
+) -> Result<Outcome> {
+    crate::deps::run(&crate::deps::DepsOptions {
+        project_dir: g.project_dir.clone().unwrap_or_else(|| PathBuf::from(".")),
+        vars: g.vars.clone(),
+        upgrade,
+        lock,
+        add_package: add_package.map(str::to_owned),
+        source: match source {
+            crate::cli::DepsSource::Hub => crate::deps::AddSource::Hub,
+            crate::cli::DepsSource::Git => crate::deps::AddSource::Git,
+            crate::cli::DepsSource::Local => crate::deps::AddSource::Local,
+        },
+        quiet: g.quiet,
+    })?;
     Ok(Outcome::Success)
 }
 

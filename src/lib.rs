@@ -8,7 +8,8 @@
 //! [`selector`] picks nodes; [`compile`] renders the SQL that runs (second
 //! render); [`run`] executes it on the warehouse ([`adapter`]) through
 //! [`materialize`] and [`data_tests`]; [`docs`] writes the JSON artifacts.
-//! [`commands`] strings the stages together for each CLI command.
+//! [`commands`] strings the stages together for each CLI command; [`deps`]
+//! installs packages (`sluice deps`) before any of it.
 //!
 //! ```no_run
 //! use sluice::project::{LoadOptions, Project};
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod commands;
 pub mod compile;
 pub mod data_tests;
+pub mod deps;
 pub mod dialect;
 pub mod docs;
 pub mod error;

@@ -1,0 +1,1 @@
+{% macro git_macro() %}'from git'{% endmacro %}

@@ -1,0 +1,1 @@
+{% macro inner_macro() %}'from a subdirectory'{% endmacro %}

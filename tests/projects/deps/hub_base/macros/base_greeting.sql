@@ -1,0 +1,1 @@
+{% macro base_greeting() %}'hello from test_base'{% endmacro %}

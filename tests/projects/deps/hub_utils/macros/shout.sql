@@ -1,0 +1,1 @@
+{% macro shout(text) %}upper({{ text }}){% endmacro %}

@@ -1,0 +1,1 @@
+{% macro local_macro() %}'from a local folder'{% endmacro %}

@@ -1,0 +1,1 @@
+{% macro tar_macro() %}'from a tarball'{% endmacro %}
