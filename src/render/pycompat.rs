@@ -100,6 +100,23 @@ pub fn rewrite(source: &str, in_expr: bool) -> Cow<'_, str> {
                     });
                 }
             }
+            Token::Minus | Token::Plus if i > 0 => {
+                if let Some((start, end)) = arithmetic_operands(&tokens, i) {
+                    let call = if matches!(tokens[i].0, Token::Minus) {
+                        "__sluice_sub("
+                    } else {
+                        "__sluice_add("
+                    };
+                    wrap(&mut edits, &tokens[start].1, &tokens[end].1, call);
+                    let span = &tokens[i].1;
+                    edits.push(Edit {
+                        at: span.start_offset as usize,
+                        until: span.end_offset as usize,
+                        key: (span.start_offset as usize, 1, 0),
+                        text: ",",
+                    });
+                }
+            }
             _ => {}
         }
     }
@@ -216,6 +233,169 @@ fn starts_literal(prev: Option<&Token<'_>>) -> bool {
             | Token::BraceClose,
         ) => false,
         Some(_) => true,
+    }
+}
+
+/// For the binary `-` (or `+`) at `op`: the first and last token of the
+/// whole expression `left op right`, when it can be rewritten into
+/// `__sluice_sub(left, right)` (`__sluice_add`) without changing its
+/// meaning: both operands are simple (a primary with its attribute
+/// lookups, calls, subscripts and filters) and bounded on both sides by
+/// something that binds looser than `+`/`-` (`=`, `(`, `,`, `{{`, `}}`,
+/// a comparison, `and`/`or`/`if`/`else`, ...). Everything else, chains and
+/// mixes with `*` included, stays minijinja's arithmetic. `+` is rewritten
+/// only next to a `timedelta`, since it is mostly string and list
+/// concatenation, which minijinja does natively.
+///
+/// Python's datetime arithmetic (`dt - timedelta(days=1)`, `dt2 - dt1`) is
+/// what this is for; the functions keep Jinja's meaning for numbers.
+fn arithmetic_operands(tokens: &[(Token<'_>, Span)], op: usize) -> Option<(usize, usize)> {
+    if !ends_operand(&tokens[op - 1].0) {
+        return None; // unary minus
+    }
+    let start = operand_start(tokens, op - 1)?;
+    let end = operand_end(tokens, op + 1)?;
+    let before = start.checked_sub(1).map(|i| &tokens[i].0);
+    let after = tokens.get(end + 1).map(|t| &t.0);
+    if !loose_before(before) || !loose_after(after) {
+        return None;
+    }
+    if matches!(tokens[op].0, Token::Plus)
+        && !tokens[start..=end]
+            .iter()
+            .any(|(t, _)| matches!(t, Token::Ident("timedelta")))
+    {
+        return None;
+    }
+    Some((start, end))
+}
+
+/// Whether `token` can end an operand (so a following `-` is binary).
+fn ends_operand(token: &Token<'_>) -> bool {
+    match token {
+        Token::Ident(word) => !is_keyword(word),
+        Token::Str(_)
+        | Token::String(_)
+        | Token::Int(_)
+        | Token::Int128(_)
+        | Token::Float(_)
+        | Token::ParenClose
+        | Token::BracketClose => true,
+        _ => false,
+    }
+}
+
+fn is_keyword(word: &str) -> bool {
+    matches!(
+        word,
+        "in" | "and" | "or" | "not" | "if" | "else" | "is" | "return" | "do" | "set" | "for"
+    )
+}
+
+/// The first token of the simple operand that ends at `end` (see
+/// [`arithmetic_operands`]), walking back over calls, subscripts,
+/// attribute lookups and filters.
+fn operand_start(tokens: &[(Token<'_>, Span)], end: usize) -> Option<usize> {
+    let mut j = end;
+    loop {
+        match tokens[j].0 {
+            Token::ParenClose | Token::BracketClose => {
+                j = matching_back(tokens, j)?;
+                match j.checked_sub(1).map(|p| &tokens[p].0) {
+                    Some(Token::Ident(w)) if !is_keyword(w) => j -= 1,
+                    Some(Token::ParenClose | Token::BracketClose) => {
+                        j -= 1;
+                        continue;
+                    }
+                    _ => return Some(j),
+                }
+            }
+            Token::Ident(w) if !is_keyword(w) => {}
+            Token::Str(_)
+            | Token::String(_)
+            | Token::Int(_)
+            | Token::Int128(_)
+            | Token::Float(_) => return Some(j),
+            _ => return None,
+        }
+        // `j` is at a name: continue through `x.name` and `x|name`.
+        match j.checked_sub(1).map(|p| &tokens[p].0) {
+            Some(Token::Dot | Token::Pipe) if j >= 2 => j -= 2,
+            _ => return Some(j),
+        }
+    }
+}
+
+/// Index of the opening token matching the closing one at `close`.
+fn matching_back(tokens: &[(Token<'_>, Span)], close: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for j in (0..=close).rev() {
+        match tokens[j].0 {
+            Token::ParenClose | Token::BracketClose | Token::BraceClose => depth += 1,
+            Token::ParenOpen | Token::BracketOpen | Token::BraceOpen => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+            Token::VariableStart | Token::BlockStart => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether a token before an operand binds looser than `+`/`-`.
+fn loose_before(token: Option<&Token<'_>>) -> bool {
+    match token {
+        None => true,
+        Some(Token::Ident(word)) => matches!(
+            *word,
+            "in" | "and" | "or" | "not" | "if" | "else" | "return" | "do"
+        ),
+        Some(
+            Token::VariableStart
+            | Token::BlockStart
+            | Token::ParenOpen
+            | Token::BracketOpen
+            | Token::BraceOpen
+            | Token::Comma
+            | Token::Colon
+            | Token::Assign
+            | Token::Tilde
+            | Token::Eq
+            | Token::Ne
+            | Token::Gt
+            | Token::Gte
+            | Token::Lt
+            | Token::Lte,
+        ) => true,
+        Some(_) => false,
+    }
+}
+
+/// Whether a token after an operand binds looser than `+`/`-`.
+fn loose_after(token: Option<&Token<'_>>) -> bool {
+    match token {
+        None => true,
+        Some(Token::Ident(word)) => matches!(*word, "and" | "or" | "if" | "else" | "in" | "not"),
+        Some(
+            Token::VariableEnd
+            | Token::BlockEnd
+            | Token::ParenClose
+            | Token::BracketClose
+            | Token::BraceClose
+            | Token::Comma
+            | Token::Colon
+            | Token::Tilde
+            | Token::Eq
+            | Token::Ne
+            | Token::Gt
+            | Token::Gte
+            | Token::Lt
+            | Token::Lte,
+        ) => true,
+        Some(_) => false,
     }
 }
 
@@ -645,6 +825,27 @@ mod tests {
             "{{ '%s_%s' % ('a', 1) }}|{{ \"'%s'\" % x|default('d') }}|{{ 'n=%d' % [2][0] }}|{{ 7 % 3 }}|{{ -7 % 3 }}",
         );
         assert_eq!(out, "a_1|'d'|n=2|1|2");
+    }
+
+    #[test]
+    fn datetime_arithmetic_is_rewritten_only_where_it_keeps_its_meaning() {
+        assert_eq!(
+            rewrite("{% set s = (end - modules.datetime.timedelta(days=10)) %}", false),
+            "{% set s = (__sluice_sub(end , modules.datetime.timedelta(days=10))) %}"
+        );
+        assert_eq!(rewrite("{{ (b - a).days }}", false), "{{ (__sluice_sub(b , a)).days }}");
+        assert_eq!(
+            rewrite("{{ x.y[0] - f(1)|int }}", false),
+            "{{ __sluice_sub(x.y[0] , f(1)|int) }}"
+        );
+        // Unary minus, chains, mixes with `*`, and `+` without a timedelta stay as they are.
+        for kept in ["{{ -x }}", "{{ a - b - c }}", "{{ a * b - c }}", "{{ a - b * c }}", "{{ 'a' + 'b' }}", "{{ a - b is none }}"] {
+            assert_eq!(rewrite(kept, false), kept);
+        }
+        assert_eq!(
+            rewrite("{{ run_started_at + modules.datetime.timedelta(hours=1) }}", false),
+            "{{ __sluice_add(run_started_at , modules.datetime.timedelta(hours=1)) }}"
+        );
     }
 
     #[test]
