@@ -186,7 +186,8 @@ impl MacroFn {
         if err.line().is_none() {
             return err;
         }
-        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, CALLED_DETAIL).with_source(err)
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, CALLED_DETAIL)
+            .with_source(err)
     }
 }
 
@@ -222,7 +223,8 @@ impl Object for MacroFn {
             .collect();
         let args = bind_caller(state, args)?;
         let locals = self.package.as_deref().and_then(|p| {
-            crate::render::namespace::Namespaces::of(state).and_then(|ns| ns.packages.get(p).cloned())
+            crate::render::namespace::Namespaces::of(state)
+                .and_then(|ns| ns.packages.get(p).cloned())
         });
         let ctx = match locals {
             Some(locals) => Value::from_object(PackageContext { vars, locals }),
@@ -266,9 +268,7 @@ impl Object for PackageContext {
     }
 
     fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
-        minijinja::value::Enumerator::Values(
-            self.vars.keys().map(|k| Value::from(*k)).collect(),
-        )
+        minijinja::value::Enumerator::Values(self.vars.keys().map(|k| Value::from(*k)).collect())
     }
 }
 
