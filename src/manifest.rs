@@ -895,7 +895,9 @@ fn snapshot_nodes(
         let mut config = Config::default();
         config.set("materialized", Json::from("snapshot"));
         config.merge(&tree.resolve(&fqn));
-        let patch = patches.snapshots.get(&(project.name().to_owned(), name.clone()));
+        let patch = patches
+            .snapshots
+            .get(&(project.name().to_owned(), name.clone()));
         apply_patch_config(&mut config, patch);
         out.push(Node {
             path,

@@ -464,3 +464,55 @@ fn local_packages_join_the_project() {
         ls.stdout
     );
 }
+
+#[test]
+fn dbt_project_config_values_render_jinja_with_the_target() {
+    // dbt's DbtProjectYamlRenderer renders the config trees of every
+    // dbt_project.yml (root and packages) with `target` at load time, as
+    // cross-database packages write them; hooks wait for run time.
+    let p = TempProject::copy_of("tests/projects/compat");
+    let project = p.read("dbt_project.yml").replace(
+        "    ephemeral:\n      +materialized: ephemeral\n",
+        "    ephemeral:\n      +materialized: ephemeral\n    targeted:\n      +materialized: \"{{ 'view' if target.name == 'nope' else 'table' }}\"\n      +post-hook: \"insert into {{ target.schema }}.hook_log select 99, '{{ this.name }}'\"\n",
+    ) + "\nseeds:\n  compat:\n    +column_types: {amount: \"{{ 'float' if target.type not in ['duckdb'] else 'decimal(10,2)' }}\"}\n";
+    p.write("dbt_project.yml", &project);
+    p.write(
+        "models/targeted/targeted_total.sql",
+        "select sum(amount) as total from {{ ref('events') }}\n",
+    );
+    // A package's own dbt_project.yml is rendered the same way.
+    let package = "vendor/compat_utils/dbt_project.yml";
+    let pkg = p.read(package).replace(
+        "+materialized: table",
+        "+materialized: \"{{ 'table' if target.type == 'duckdb' else 'view' }}\"",
+    );
+    p.write(package, &pkg);
+
+    let build = p.sluice(&["build", "-s", "+targeted_total", "+event_cents"]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    // `+materialized` rendered from `target.name` (dev): a table, not a view.
+    assert_eq!(
+        p.query(
+            "select table_type from information_schema.tables where table_name = 'targeted_total'"
+        ),
+        [[Some("BASE TABLE".to_owned())]]
+    );
+    // The package's `+materialized`, rendered from `target.type`.
+    assert_eq!(
+        p.query(
+            "select table_type from information_schema.tables where table_name = 'event_cents'"
+        ),
+        [[Some("BASE TABLE".to_owned())]]
+    );
+    // The seed's `+column_types` value, rendered before DuckDB sees it.
+    assert_eq!(
+        p.query("select data_type from information_schema.columns where table_name = 'events' and column_name = 'amount'"),
+        [[Some("DECIMAL(10,2)".to_owned())]]
+    );
+    // The post-hook was left unrendered at load and rendered for the node
+    // (`this` exists only then), as dbt's should_render_keypath.
+    assert_eq!(
+        p.query("select event from main.hook_log where seq = 99"),
+        [[Some("targeted_total".to_owned())]]
+    );
+}

@@ -58,11 +58,17 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
 
     // A package model, with the package's own config (table) and the root's (+tags).
     assert_eq!(
-        rows(&p, "select customer, total_cents, two from main.helper_totals order by customer"),
+        rows(
+            &p,
+            "select customer, total_cents, two from main.helper_totals order by customer"
+        ),
         [["ann", "1750", "2"], ["bob", "325", "2"]]
     );
     assert_eq!(
-        rows(&p, "select table_type from information_schema.tables where table_name = 'helper_totals'"),
+        rows(
+            &p,
+            "select table_type from information_schema.tables where table_name = 'helper_totals'"
+        ),
         [["BASE TABLE"]]
     );
     let ls = p.sluice(&["ls", "-s", "tag:from_helpers", "--resource-type", "model"]);
@@ -74,8 +80,12 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
 
     // A generic test from a package (`helpers.is_positive`) ran and passed.
     assert!(
-        build.stdout.contains("helpers_is_positive_orders_amount_cents")
-            || build.stderr.contains("helpers_is_positive_orders_amount_cents"),
+        build
+            .stdout
+            .contains("helpers_is_positive_orders_amount_cents")
+            || build
+                .stderr
+                .contains("helpers_is_positive_orders_amount_cents"),
         "{}\n{}",
         build.stdout,
         build.stderr
@@ -97,7 +107,10 @@ fn a_missing_package_says_to_run_deps() {
 #[test]
 fn an_unknown_package_macro_names_the_namespace_and_suggests() {
     let p = TempProject::copy_of("tests/projects/packages");
-    p.write("models/typo.sql", "select {{ helpers.cent('amount') }} as x");
+    p.write(
+        "models/typo.sql",
+        "select {{ helpers.cent('amount') }} as x",
+    );
     let run = p.sluice(&["compile"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
@@ -106,7 +119,11 @@ fn an_unknown_package_macro_names_the_namespace_and_suggests() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("did you mean `helpers.cents`?"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean `helpers.cents`?"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("models/typo.sql:1"), "{}", run.stderr);
 }
 
@@ -119,11 +136,15 @@ fn errors_inside_package_macros_show_the_call_chain() {
         "dbt_packages/helpers/macros/broken.sql",
         "{% macro outer_call() %}\n{{ inner_call() }}\n{% endmacro %}\n{% macro inner_call() %}\n\n{{ 1 + 'x' }}\n{% endmacro %}\n",
     );
-    p.write("models/uses_broken.sql", "\n\nselect {{ helpers.outer_call() }} as x");
+    p.write(
+        "models/uses_broken.sql",
+        "\n\nselect {{ helpers.outer_call() }} as x",
+    );
     let run = p.sluice(&["compile", "-s", "uses_broken"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        run.stderr.contains("dbt_packages/helpers/macros/broken.sql:6"),
+        run.stderr
+            .contains("dbt_packages/helpers/macros/broken.sql:6"),
         "{}",
         run.stderr
     );
@@ -133,5 +154,9 @@ fn errors_inside_package_macros_show_the_call_chain() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("called from models/uses_broken.sql:3"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("called from models/uses_broken.sql:3"),
+        "{}",
+        run.stderr
+    );
 }

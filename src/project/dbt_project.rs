@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::Result;
+use crate::error::{Error, Location, Result};
 use crate::project::yaml;
 
 /// The parsed `dbt_project.yml`, with dbt's defaults for missing paths.
@@ -144,6 +144,38 @@ impl DbtProject {
         }
     }
 
+    /// Renders the Jinja in every string value of the config trees
+    /// (`models:`, `seeds:`, `snapshots:`, `data_tests:`/`tests:`), as dbt's
+    /// `DbtProjectYamlRenderer` does when it loads a dbt_project.yml. As dbt's
+    /// `should_render_keypath`, a value under a `pre-hook`/`post-hook` key
+    /// (with or without `+`, at any depth) stays as written: hooks are
+    /// rendered per node at run time. `vars:`, `on-run-start`/`on-run-end`
+    /// and `query-comment` are outside these trees and stay unrendered too.
+    /// Mapping keys are never rendered. `render` renders one value; `path`
+    /// and `text` are the file and its contents, for error locations.
+    ///
+    /// Errors: the first value that fails to render, located at its place
+    /// in `path`, naming its key path, with a hint.
+    pub fn render_config_trees(
+        &mut self,
+        path: &Path,
+        text: &str,
+        render: &dyn Fn(&str) -> Result<serde_yaml::Value>,
+    ) -> Result<()> {
+        for (name, tree) in [
+            ("models", &mut self.models),
+            ("seeds", &mut self.seeds),
+            ("snapshots", &mut self.snapshots),
+            ("data_tests", &mut self.data_tests),
+        ] {
+            if let Some(tree) = tree {
+                let mut keypath = vec![name.to_owned()];
+                render_tree(tree, &mut keypath, path, text, render)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The project's vars for its own package: global keys, then keys scoped
     /// under the project name (scoped wins), as dbt resolves `var()`.
     pub fn own_vars(&self) -> BTreeMap<String, serde_yaml::Value> {
@@ -167,6 +199,82 @@ impl DbtProject {
     }
 }
 
+/// Whether a config key holds hooks, which dbt renders at run time, not at
+/// load (`should_render_keypath` strips `+` and spaces before comparing).
+fn is_hook_key(key: &str) -> bool {
+    matches!(
+        key.trim_start_matches(['+', ' ']),
+        "pre-hook" | "post-hook" | "pre_hook" | "post_hook"
+    )
+}
+
+fn render_tree(
+    value: &mut serde_yaml::Value,
+    keypath: &mut Vec<String>,
+    path: &Path,
+    text: &str,
+    render: &dyn Fn(&str) -> Result<serde_yaml::Value>,
+) -> Result<()> {
+    match value {
+        serde_yaml::Value::String(s) => {
+            *value = render(s).map_err(|e| located(e, s, keypath, path, text))?;
+        }
+        serde_yaml::Value::Mapping(map) => {
+            for (key, child) in map.iter_mut() {
+                let key = match key {
+                    serde_yaml::Value::String(k) => k.clone(),
+                    other => serde_yaml::to_string(other)
+                        .map(|k| k.trim_end().to_owned())
+                        .unwrap_or_default(),
+                };
+                if is_hook_key(&key) {
+                    continue;
+                }
+                keypath.push(key);
+                let result = render_tree(child, keypath, path, text, render);
+                keypath.pop();
+                result?;
+            }
+        }
+        serde_yaml::Value::Sequence(items) => {
+            for (i, child) in items.iter_mut().enumerate() {
+                keypath.push(i.to_string());
+                let result = render_tree(child, keypath, path, text, render);
+                keypath.pop();
+                result?;
+            }
+        }
+        serde_yaml::Value::Tagged(tagged) => {
+            render_tree(&mut tagged.value, keypath, path, text, render)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A render error of the value `raw` at `keypath`, located in the file: at
+/// the value itself when it is written unescaped, else at its first line.
+fn located(err: Error, raw: &str, keypath: &[String], path: &Path, text: &str) -> Error {
+    let first_line = raw.lines().next().unwrap_or(raw);
+    let offset = text.find(raw).or_else(|| text.find(first_line));
+    let mut out = Error::new(
+        err.kind(),
+        format!(
+            "could not render `{}` in `{}`: {}",
+            keypath.join("."),
+            path.display(),
+            err.message()
+        ),
+    )
+    .with_hint(err.hint().unwrap_or(
+        "dbt renders dbt_project.yml config values with `target`, `var()` (from `--vars` only) and `env_var()`; check the expression",
+    ));
+    if let Some(offset) = offset {
+        out = out.with_location(Location::from_offset(path, text, offset));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +285,89 @@ mod tests {
         assert_eq!(p.model_paths, vec!["models"]);
         assert_eq!(p.target_path, "target");
         assert_eq!(p.profile_name(), "shop");
+    }
+
+    const CROSSDB: &str = r#"name: shop
+models:
+  shop:
+    marts:
+      +materialized: "{{ 'view' if target.name == 'nope' else 'table' }}"
+      +enabled: "{{ target.type == 'duckdb' }}"
+      +alias: "m_{{ var('suffix', 'x') }}"
+      +post-hook: "grant select on {{ this.name }} to reporter"
+seeds:
+  shop:
+    +column_types: {amount: "{{ 'float' if target.type not in ['duckdb'] else 'decimal(10,2)' }}"}
+vars:
+  v: "{{ target.name }}"
+on-run-start: "select '{{ target.name }}'"
+"#;
+
+    fn render_crossdb(cli_vars: &[(&str, &str)]) -> Result<DbtProject> {
+        let mut p = DbtProject::parse(Path::new("dbt_project.yml"), CROSSDB)?;
+        let target = crate::project::Target::embedded(Path::new("."), "shop");
+        let vars = cli_vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+            .collect();
+        let render = |s: &str| crate::render::render_project_value(s, &vars, &target);
+        p.render_config_trees(Path::new("dbt_project.yml"), CROSSDB, &render)?;
+        Ok(p)
+    }
+
+    #[test]
+    fn config_trees_render_with_target_as_dbt_project_yaml_renderer() {
+        let p = render_crossdb(&[("suffix", "cli")]).unwrap();
+        let marts = &p.models.as_ref().unwrap()["shop"]["marts"];
+        // dbt renders config values with `target` at load time.
+        assert_eq!(marts["+materialized"], serde_yaml::Value::from("table"));
+        // Native rendering: one `{{ expr }}` keeps its type (a bool here).
+        assert_eq!(marts["+enabled"], serde_yaml::Value::from(true));
+        // Text around the expression makes a string; `var()` sees `--vars`.
+        assert_eq!(marts["+alias"], serde_yaml::Value::from("m_cli"));
+        // should_render_keypath: hooks are rendered per node at run time.
+        assert_eq!(
+            marts["+post-hook"],
+            serde_yaml::Value::from("grant select on {{ this.name }} to reporter")
+        );
+        let seeds = &p.seeds.as_ref().unwrap()["shop"]["+column_types"];
+        assert_eq!(seeds["amount"], serde_yaml::Value::from("decimal(10,2)"));
+        // vars and on-run-start are left for later, as dbt.
+        assert_eq!(p.vars["v"], serde_yaml::Value::from("{{ target.name }}"));
+        assert_eq!(p.run_hooks(false), ["select '{{ target.name }}'"]);
+    }
+
+    #[test]
+    fn project_vars_are_not_visible_while_rendering_dbt_project_yml() {
+        // dbt's TargetContext gives `var()` the `--vars` only; the default applies.
+        let p = render_crossdb(&[]).unwrap();
+        let alias = &p.models.as_ref().unwrap()["shop"]["marts"]["+alias"];
+        assert_eq!(*alias, serde_yaml::Value::from("m_x"));
+    }
+
+    #[test]
+    fn a_failing_config_value_is_located_in_dbt_project_yml() {
+        let text = "name: shop\nmodels:\n  shop:\n    +materialized: \"{{ var('kind') }}\"\n";
+        let mut p = DbtProject::parse(Path::new("dbt_project.yml"), text).unwrap();
+        let target = crate::project::Target::embedded(Path::new("."), "shop");
+        let vars = BTreeMap::new();
+        let render = |s: &str| crate::render::render_project_value(s, &vars, &target);
+        let err = p
+            .render_config_trees(Path::new("dbt_project.yml"), text, &render)
+            .unwrap_err();
+        assert!(
+            err.message().contains("`models.shop.+materialized`"),
+            "{}",
+            err.render()
+        );
+        assert!(
+            err.message().contains("required var `kind`"),
+            "{}",
+            err.render()
+        );
+        let loc = err.location().unwrap();
+        assert_eq!((loc.line, loc.col), (4, 21), "{}", err.render());
+        assert!(err.hint().is_some());
     }
 
     #[test]

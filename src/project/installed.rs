@@ -55,10 +55,7 @@ pub fn package_dirs(root: &Path, config: &DbtProject) -> Result<Vec<PathBuf>> {
     // package-lock.yml names every package `deps` installed (dbt >= 1.7
     // writes `name:`): each must be there. dbt itself only compares counts.
     if let Some((text, names)) = locked_names(root) {
-        if let Some((name, offset)) = names
-            .iter()
-            .find(|(n, _)| !installed_names.contains(n))
-        {
+        if let Some((name, offset)) = names.iter().find(|(n, _)| !installed_names.contains(n)) {
             return Err(Error::new(
                 ErrorKind::Config,
                 format!(
@@ -66,7 +63,11 @@ pub fn package_dirs(root: &Path, config: &DbtProject) -> Result<Vec<PathBuf>> {
                     config.packages_install_path
                 ),
             )
-            .with_location(Location::from_offset(Path::new("package-lock.yml"), &text, *offset))
+            .with_location(Location::from_offset(
+                Path::new("package-lock.yml"),
+                &text,
+                *offset,
+            ))
             .with_hint("run `sluice deps` (or `dbt deps`) to install the project's packages"));
         }
     }
@@ -122,7 +123,11 @@ fn canonical(path: &Path) -> PathBuf {
 fn declared_remote(root: &Path) -> Option<(&'static str, String, usize)> {
     let (file, text) = ["packages.yml", "dependencies.yml"]
         .into_iter()
-        .find_map(|name| std::fs::read_to_string(root.join(name)).ok().map(|t| (name, t)))?;
+        .find_map(|name| {
+            std::fs::read_to_string(root.join(name))
+                .ok()
+                .map(|t| (name, t))
+        })?;
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
     let entries = doc.get("packages")?.as_sequence()?;
     let remote = entries.iter().filter(|e| e.get("local").is_none()).count();

@@ -112,16 +112,18 @@ impl Project {
             Error::io("read", &project_file, e)
                 .with_hint("run sluice inside a dbt project, or pass `--project-dir <dir>`")
         })?;
-        let config = DbtProject::parse(Path::new("dbt_project.yml"), &text)?;
+        let mut config = DbtProject::parse(Path::new("dbt_project.yml"), &text)?;
 
         let mut vars: BTreeMap<String, Json> = config
             .own_vars()
             .iter()
             .map(|(k, v)| (k.clone(), config::yaml_to_json(v)))
             .collect();
-        if let Some(cli_vars) = &options.vars {
-            vars.extend(parse_cli_vars(cli_vars)?);
-        }
+        let cli_vars = match &options.vars {
+            Some(text) => parse_cli_vars(text)?,
+            None => BTreeMap::new(),
+        };
+        vars.extend(cli_vars.clone());
 
         let render = |s: &str| crate::render::render_config_string(s, &vars);
         let target = profile::resolve(
@@ -131,6 +133,10 @@ impl Project {
             &options.profile,
             &render,
         )?;
+        // dbt renders the config trees of every dbt_project.yml once the
+        // target is known (its `TargetContext`), with `--vars` only.
+        let render_value = |s: &str| crate::render::render_project_value(s, &cli_vars, &target);
+        config.render_config_trees(Path::new("dbt_project.yml"), &text, &render_value)?;
 
         let files = read_files(&root, Path::new(""), &config)?;
         let mut schema_files = files.schema_files;
@@ -144,11 +150,13 @@ impl Project {
                     "a package is a folder with its own dbt_project.yml; check the path in packages.yml, or run `sluice deps`",
                 )
             })?;
-            let pkg_config = DbtProject::parse(&file, &text)?;
-            if pkg_config.name == config.name || packages.iter().any(|p| p.name == pkg_config.name) {
+            let mut pkg_config = DbtProject::parse(&file, &text)?;
+            if pkg_config.name == config.name || packages.iter().any(|p| p.name == pkg_config.name)
+            {
                 // The same package reached twice (a `local:` entry that `deps` also linked).
                 continue;
             }
+            pkg_config.render_config_trees(&file, &text, &render_value)?;
             if let Some(w) = installed::dbt_version_warning(&pkg_config) {
                 warnings.push(w);
             }

@@ -81,10 +81,16 @@ pub fn register(env: &mut Environment<'static>, vars: Arc<BTreeMap<String, Value
     env.add_global("config", Value::from_object(ConfigFn));
     // As dbt's `return`: the macro stops here and its call evaluates to the
     // value (dbt raises an exception that the macro call catches).
-    env.add_function("return", |state: &State, value: Option<Value>| -> Result<Value, Error> {
-        state.set_temp(RETURN_SLOT, value.unwrap_or(Value::from(())));
-        Err(Error::new(ErrorKind::InvalidOperation, crate::render::macros::RETURN_SIGNAL))
-    });
+    env.add_function(
+        "return",
+        |state: &State, value: Option<Value>| -> Result<Value, Error> {
+            state.set_temp(RETURN_SLOT, value.unwrap_or(Value::from(())));
+            Err(Error::new(
+                ErrorKind::InvalidOperation,
+                crate::render::macros::RETURN_SIGNAL,
+            ))
+        },
+    );
     env.add_function("is_incremental", |state: &State| -> Result<bool, Error> {
         let scope = scope(state, "is_incremental")?;
         Ok(scope.phase == Phase::Compile && scope.resolver.incremental.contains(&scope.unique_id))

@@ -254,7 +254,8 @@ impl MacroFn {
         if err.line().is_none() {
             return err;
         }
-        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, CALLED_DETAIL).with_source(err)
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, CALLED_DETAIL)
+            .with_source(err)
     }
 }
 
@@ -300,7 +301,8 @@ impl Object for MacroFn {
             }
         }
         let locals = self.package.as_deref().and_then(|p| {
-            crate::render::namespace::Namespaces::of(state).and_then(|ns| ns.packages.get(p).cloned())
+            crate::render::namespace::Namespaces::of(state)
+                .and_then(|ns| ns.packages.get(p).cloned())
         });
         let ctx = match locals {
             Some(locals) => Value::from_object(PackageContext { vars, locals }),
@@ -344,9 +346,7 @@ impl Object for PackageContext {
     }
 
     fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
-        minijinja::value::Enumerator::Values(
-            self.vars.keys().map(|k| Value::from(*k)).collect(),
-        )
+        minijinja::value::Enumerator::Values(self.vars.keys().map(|k| Value::from(*k)).collect())
     }
 }
 

@@ -227,9 +227,7 @@ impl Renderer {
                 });
                 ns.macros.insert(def.name.clone(), func);
             }
-            namespaces
-                .packages
-                .insert((*pkg).to_owned(), Arc::new(ns));
+            namespaces.packages.insert((*pkg).to_owned(), Arc::new(ns));
         }
         for pkg in ["dbt", package] {
             if let Some(ns) = namespaces.packages.get(pkg) {
@@ -467,6 +465,88 @@ pub fn render_config_string(text: &str, vars: &BTreeMap<String, Json>) -> Result
     minijinja_contrib::add_to_environment(&mut env);
     env.render_str(text, ())
         .map_err(|e| jinja_error(&e, Some(text)))
+}
+
+/// Renders one string value of a dbt_project.yml config tree (`models:`,
+/// `seeds:`, `snapshots:`, `data_tests:`) as dbt's `DbtProjectYamlRenderer`
+/// does at load time: the context is dbt's `TargetContext` (`target`,
+/// `var()` over the `--vars` only, `env_var()`, `modules`), and rendering is
+/// native, so a value that is one `{{ expression }}` keeps the expression's
+/// type (`"{{ target.name == 'dev' }}"` is a boolean) while anything else
+/// renders to a string, as dbt's `quoted_native_concat`.
+///
+/// Errors: [`ErrorKind::Jinja`] for bad Jinja, a missing env var without
+/// default, or a `var()` without default that `--vars` does not set (dbt's
+/// "Required var ... not found"). The error has no location; the caller
+/// knows where the value sits in its file.
+pub fn render_project_value(
+    text: &str,
+    cli_vars: &BTreeMap<String, Json>,
+    target: &Target,
+) -> Result<serde_yaml::Value> {
+    if !text.contains("{{") && !text.contains("{%") {
+        return Ok(serde_yaml::Value::String(text.to_owned()));
+    }
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.add_function("env_var", builtins::env_var_fn);
+    let vars = cli_vars.clone();
+    env.add_function(
+        "var",
+        move |name: String, default: Option<Value>| -> std::result::Result<Value, minijinja::Error> {
+            match (vars.get(&name), default) {
+                (Some(v), _) => Ok(Value::from_serialize(v)),
+                (None, Some(d)) => Ok(d),
+                (None, None) => Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!(
+                        "required var `{name}` not found: dbt_project.yml sees only `--vars`, not the project's `vars:`"
+                    ),
+                )),
+            }
+        },
+    );
+    env.add_global("target", target_value(target));
+    env.add_global("modules", modules::modules());
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    minijinja_contrib::add_to_environment(&mut env);
+    pycompat::register(&mut env);
+    let to_yaml = |value: Value| {
+        serde_yaml::to_value(&value).map_err(|e| {
+            Error::new(
+                ErrorKind::Jinja,
+                format!("`{text}` rendered to a value that is not plain data: {e}"),
+            )
+        })
+    };
+    if let Some(expr) = single_expression(text) {
+        let expr = pycompat::rewrite(expr, true);
+        let value = env
+            .compile_expression(&expr)
+            .and_then(|e| e.eval(()))
+            .map_err(|e| jinja_error(&e, Some(text)))?;
+        if value.is_undefined() {
+            return Ok(serde_yaml::Value::String(String::new()));
+        }
+        return to_yaml(value);
+    }
+    env.render_str(&pycompat::rewrite(text, false), ())
+        .map(serde_yaml::Value::String)
+        .map_err(|e| jinja_error(&e, Some(text)))
+}
+
+/// The expression of a template that is one `{{ ... }}` and nothing else
+/// (whitespace control allowed), the case where dbt's native rendering keeps
+/// the expression's type.
+fn single_expression(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") || inner.contains("{#")
+    {
+        return None;
+    }
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    let inner = inner.strip_suffix('-').unwrap_or(inner);
+    Some(inner.trim())
 }
 
 /// Converts a minijinja error into a located sluice error.

@@ -266,6 +266,59 @@ fn format_time(at: &NaiveDateTime, tz: Option<&Zone>, fmt: &str) -> Result<Strin
     }
 }
 
+/// Splits the UTC offset off an ISO datetime text, as Python 3.11's
+/// `datetime.fromisoformat`: `Z`, `±HH`, `±HHMM`, `±HH:MM` or `±HH:MM:SS`
+/// after the time. The zone is named as Python's `datetime.timezone`
+/// prints: `UTC` for a zero offset, else `UTC±HH:MM`.
+///
+/// Errors: an offset of a day or more.
+fn split_iso_offset(s: &str) -> Result<(&str, Option<Zone>), Error> {
+    // The offset can only follow the time, which starts after the date.
+    let time_start = s.find(['T', ' ']).map_or(s.len(), |i| i + 1);
+    if let Some(rest) = s.strip_suffix('Z') {
+        return Ok((rest, Some(Zone::utc())));
+    }
+    let Some(at) = s[time_start..].rfind(['+', '-']).map(|i| time_start + i) else {
+        return Ok((s, None));
+    };
+    let (sign, digits) = (&s[at..at + 1], &s[at + 1..]);
+    let parts: Vec<&str> = if digits.contains(':') {
+        digits.split(':').collect()
+    } else if digits.len() == 4 {
+        vec![&digits[..2], &digits[2..]]
+    } else {
+        vec![digits]
+    };
+    let fields: Option<Vec<i32>> = parts
+        .iter()
+        .map(|p| {
+            (p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse().ok())
+                .flatten()
+        })
+        .collect();
+    let Some(fields) = fields.filter(|f| (1..=3).contains(&f.len())) else {
+        return Err(invalid(format!(
+            "fromisoformat: `{s}`: invalid UTC offset `{}`",
+            &s[at..]
+        )));
+    };
+    let seconds = fields[0] * 3600 + fields.get(1).unwrap_or(&0) * 60 + fields.get(2).unwrap_or(&0);
+    if seconds >= 86_400 {
+        return Err(invalid(format!(
+            "fromisoformat: `{s}`: UTC offset must be less than a day"
+        )));
+    }
+    let offset = if sign == "-" { -seconds } else { seconds };
+    let name = if offset == 0 {
+        "UTC".to_owned()
+    } else {
+        let (h, m) = (seconds / 3600, seconds % 3600 / 60);
+        format!("UTC{sign}{h:02}:{m:02}")
+    };
+    Ok((&s[..at], Some(Zone { offset, name })))
+}
+
 /// A `datetime.datetime` or `datetime.date` value.
 #[derive(Debug, Clone)]
 struct DateTime {
@@ -675,20 +728,29 @@ impl Object for Class {
             (Class::DateTime | Class::Date, "fromisoformat") => {
                 let s = text(0).ok_or_else(|| invalid("fromisoformat needs a text"))?;
                 let date_only = matches!(**self, Class::Date);
-                let parsed = if date_only {
-                    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(NaiveDateTime::from)
+                // Python 3.11: a datetime may end in a UTC offset or `Z`,
+                // and is then aware.
+                let (s, tz) = if date_only {
+                    (s.as_str(), None)
                 } else {
-                    NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f")
-                        .or_else(|_| NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M:%S%.f"))
+                    split_iso_offset(&s)?
+                };
+                let parsed = if date_only {
+                    NaiveDate::parse_from_str(s, "%Y-%m-%d").map(NaiveDateTime::from)
+                } else {
+                    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
+                        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
+                        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
                         .or_else(|_| {
-                            NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(NaiveDateTime::from)
+                            NaiveDate::parse_from_str(s, "%Y-%m-%d").map(NaiveDateTime::from)
                         })
                 };
                 parsed
                     .map(|at| {
                         Value::from_object(DateTime {
                             at,
-                            tz: None,
+                            tz: tz.clone(),
                             date_only,
                         })
                     })
@@ -1003,6 +1065,25 @@ mod tests {
             .render_str("{{ modules.pytz.timezone('America/New_York') }}", ())
             .unwrap_err();
         assert!(err.to_string().contains("not supported"), "{err}");
+    }
+
+    /// Pins Python 3.11's `fromisoformat`: a UTC offset or `Z` gives an
+    /// aware datetime (named as `datetime.timezone` prints), none a naive one.
+    #[test]
+    fn fromisoformat_reads_utc_offsets_as_python() {
+        assert_eq!(
+            render("{% set d = modules.datetime.datetime %}{{ d.fromisoformat('2026-08-15T12:00:00+00:00') }}|{{ d.fromisoformat('2026-08-15T12:00:00Z').tzinfo }}|{{ d.fromisoformat('2026-08-15 12:00:00.5-05:30').isoformat() }}|{{ d.fromisoformat('2026-08-15T12:00:00+0200').strftime('%Z %z') }}|{{ d.fromisoformat('2026-08-15T12:00:00+00:00') == d.fromisoformat('2026-08-15T14:00:00+02:00') }}|{{ d.fromisoformat('2026-08-15T12:00:00').tzinfo }}"),
+            "2026-08-15 12:00:00+00:00|UTC|2026-08-15T12:00:00.500000-05:30|UTC+02:00 +0200|True|None"
+        );
+        let mut env = minijinja::Environment::new();
+        env.add_global("modules", modules());
+        let err = env
+            .render_str(
+                "{{ modules.datetime.datetime.fromisoformat('2026-08-15T12:00:00+25:00') }}",
+                (),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("less than a day"), "{err}");
     }
 
     #[test]

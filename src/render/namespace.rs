@@ -71,7 +71,11 @@ impl Object for PackageNamespace {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let mut keys: Vec<Value> = self.macros.keys().map(|k| Value::from(k.as_str())).collect();
+        let mut keys: Vec<Value> = self
+            .macros
+            .keys()
+            .map(|k| Value::from(k.as_str()))
+            .collect();
         keys.sort();
         Enumerator::Values(keys)
     }
@@ -145,7 +149,11 @@ impl Namespaces {
 ///
 /// Errors: a Jinja error listing every name searched, as dbt's "No macro
 /// named ... found within namespace".
-pub fn dispatch(state: &State<'_, '_>, name: &str, namespace: Option<&str>) -> Result<Value, Error> {
+pub fn dispatch(
+    state: &State<'_, '_>,
+    name: &str,
+    namespace: Option<&str>,
+) -> Result<Value, Error> {
     let Some(ns) = Namespaces::of(state) else {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
@@ -157,10 +165,11 @@ pub fn dispatch(state: &State<'_, '_>, name: &str, namespace: Option<&str>) -> R
         for prefix in DISPATCH_PREFIXES {
             let candidate = format!("{prefix}__{name}");
             let found = match &package {
-                None => state
-                    .lookup(&candidate)
-                    .filter(|v| v.as_object().is_some()),
-                Some(p) => ns.packages.get(p).and_then(|n| n.macros.get(&candidate).cloned()),
+                None => state.lookup(&candidate).filter(|v| v.as_object().is_some()),
+                Some(p) => ns
+                    .packages
+                    .get(p)
+                    .and_then(|n| n.macros.get(&candidate).cloned()),
             };
             match &package {
                 None => attempts.push(format!("`{candidate}`")),

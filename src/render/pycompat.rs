@@ -90,7 +90,12 @@ pub fn rewrite(source: &str, in_expr: bool) -> Cow<'_, str> {
             }
             Token::Mod if i > 0 && matches!(tokens[i - 1].0, Token::Str(_) | Token::String(_)) => {
                 if let Some(end) = operand_end(&tokens, i + 1) {
-                    wrap(&mut edits, &tokens[i - 1].1, &tokens[end].1, "__sluice_mod(");
+                    wrap(
+                        &mut edits,
+                        &tokens[i - 1].1,
+                        &tokens[end].1,
+                        "__sluice_mod(",
+                    );
                     let span = &tokens[i].1;
                     edits.push(Edit {
                         at: span.start_offset as usize,
@@ -454,11 +459,15 @@ fn operand_end(tokens: &[(Token<'_>, Span)], start: usize) -> Option<usize> {
     };
     loop {
         match tokens.get(end + 1).map(|t| &t.0) {
-            Some(Token::Dot) if matches!(tokens.get(end + 2).map(|t| &t.0), Some(Token::Ident(_))) => {
+            Some(Token::Dot)
+                if matches!(tokens.get(end + 2).map(|t| &t.0), Some(Token::Ident(_))) =>
+            {
                 end += 2;
             }
             Some(Token::ParenOpen | Token::BracketOpen) => end = matching(tokens, end + 1)?,
-            Some(Token::Pipe) if matches!(tokens.get(end + 2).map(|t| &t.0), Some(Token::Ident(_))) => {
+            Some(Token::Pipe)
+                if matches!(tokens.get(end + 2).map(|t| &t.0), Some(Token::Ident(_))) =>
+            {
                 end += 2;
                 if matches!(tokens.get(end + 1).map(|t| &t.0), Some(Token::ParenOpen)) {
                     end = matching(tokens, end + 1)?;
@@ -490,12 +499,19 @@ fn python_mod(state: &State, a: Value, b: Value) -> Result<Value, Error> {
             let r = x.rem_euclid(y);
             Ok(Value::from(if y < 0 && r != 0 { r + y } else { r }))
         }
-        (Ok(_), Ok(_)) => Err(Error::new(ErrorKind::InvalidOperation, "integer modulo by zero")),
+        (Ok(_), Ok(_)) => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "integer modulo by zero",
+        )),
         _ => match (f64::try_from(a.clone()), f64::try_from(b.clone())) {
             (Ok(x), Ok(y)) => Ok(Value::from(x - y * (x / y).floor())),
             _ => Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("unsupported operand types for %: {} and {}", a.kind(), b.kind()),
+                format!(
+                    "unsupported operand types for %: {} and {}",
+                    a.kind(),
+                    b.kind()
+                ),
             )),
         },
     }
@@ -567,7 +583,11 @@ impl Object for MutableList {
                 let (at, x): (i64, Value) = from_args(args)?;
                 let mut items = self.items();
                 let len = items.len() as i64;
-                let at = if at < 0 { (len + at).max(0) } else { at.min(len) };
+                let at = if at < 0 {
+                    (len + at).max(0)
+                } else {
+                    at.min(len)
+                };
                 items.insert(at as usize, x);
                 Ok(none)
             }
@@ -578,7 +598,10 @@ impl Object for MutableList {
                 let at = at.unwrap_or(-1);
                 let at = if at < 0 { len + at } else { at };
                 if at < 0 || at >= len {
-                    return Err(Error::new(ErrorKind::InvalidOperation, "pop index out of range"));
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        "pop index out of range",
+                    ));
                 }
                 Ok(items.remove(at as usize))
             }
@@ -608,7 +631,9 @@ impl Object for MutableList {
             }
             "count" => {
                 let (x,): (Value,) = from_args(args)?;
-                Ok(Value::from(self.items().iter().filter(|v| **v == x).count()))
+                Ok(Value::from(
+                    self.items().iter().filter(|v| **v == x).count(),
+                ))
             }
             "clear" => {
                 self.items().clear();
@@ -794,8 +819,14 @@ mod tests {
             rewrite("{% set x = [1, [2]] %}{{ x[0] }}{{ f()[1] }}{{ {'a': [3]}['a'] }}", false),
             "{% set x = __sluice_list([1, __sluice_list([2])]) %}{{ x[0] }}{{ f()[1] }}{{ __sluice_dict({'a': __sluice_list([3])})['a'] }}"
         );
-        assert_eq!(rewrite("{% for x in [1] %}{% endfor %}", false), "{% for x in __sluice_list([1]) %}{% endfor %}");
-        assert_eq!(rewrite("select a[1] from t where 5 % 2 = 1", false), "select a[1] from t where 5 % 2 = 1");
+        assert_eq!(
+            rewrite("{% for x in [1] %}{% endfor %}", false),
+            "{% for x in __sluice_list([1]) %}{% endfor %}"
+        );
+        assert_eq!(
+            rewrite("select a[1] from t where 5 % 2 = 1", false),
+            "select a[1] from t where 5 % 2 = 1"
+        );
     }
 
     #[test]
