@@ -861,20 +861,36 @@ mod tests {
     #[test]
     fn datetime_arithmetic_is_rewritten_only_where_it_keeps_its_meaning() {
         assert_eq!(
-            rewrite("{% set s = (end - modules.datetime.timedelta(days=10)) %}", false),
+            rewrite(
+                "{% set s = (end - modules.datetime.timedelta(days=10)) %}",
+                false
+            ),
             "{% set s = (__sluice_sub(end , modules.datetime.timedelta(days=10))) %}"
         );
-        assert_eq!(rewrite("{{ (b - a).days }}", false), "{{ (__sluice_sub(b , a)).days }}");
+        assert_eq!(
+            rewrite("{{ (b - a).days }}", false),
+            "{{ (__sluice_sub(b , a)).days }}"
+        );
         assert_eq!(
             rewrite("{{ x.y[0] - f(1)|int }}", false),
             "{{ __sluice_sub(x.y[0] , f(1)|int) }}"
         );
         // Unary minus, chains, mixes with `*`, and `+` without a timedelta stay as they are.
-        for kept in ["{{ -x }}", "{{ a - b - c }}", "{{ a * b - c }}", "{{ a - b * c }}", "{{ 'a' + 'b' }}", "{{ a - b is none }}"] {
+        for kept in [
+            "{{ -x }}",
+            "{{ a - b - c }}",
+            "{{ a * b - c }}",
+            "{{ a - b * c }}",
+            "{{ 'a' + 'b' }}",
+            "{{ a - b is none }}",
+        ] {
             assert_eq!(rewrite(kept, false), kept);
         }
         assert_eq!(
-            rewrite("{{ run_started_at + modules.datetime.timedelta(hours=1) }}", false),
+            rewrite(
+                "{{ run_started_at + modules.datetime.timedelta(hours=1) }}",
+                false
+            ),
             "{{ __sluice_add(run_started_at , modules.datetime.timedelta(hours=1)) }}"
         );
     }
@@ -882,7 +898,9 @@ mod tests {
     #[test]
     fn macro_arguments_are_read_from_the_signature() {
         assert_eq!(
-            macro_arguments("\n{% macro m(a, b=1, c=[1, (2, 3)], d={'x': 1}) %}{{ kwargs }}{% endmacro %}"),
+            macro_arguments(
+                "\n{% macro m(a, b=1, c=[1, (2, 3)], d={'x': 1}) %}{{ kwargs }}{% endmacro %}"
+            ),
             ["a", "b", "c", "d"]
         );
         assert!(macro_arguments("{% macro m() %}{% endmacro %}").is_empty());
