@@ -53,6 +53,10 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
             "first",
             // Extra keyword and positional arguments reach `kwargs` and `varargs`, as Jinja2's.
             "x|mint|2",
+            // api.Column's is_string()/is_number() on DuckDB types, as dbt-duckdb's column class.
+            "id:n,customer:s,amount:n,status:s",
+            // graph.nodes holds the enabled models (root and package), as dbt's flat graph.
+            "3",
         ]]
     );
 

@@ -49,6 +49,9 @@ pub fn package_dirs(root: &Path, config: &DbtProject) -> Result<Vec<PathBuf>> {
             if let Some(name) = project_name(&root.join(&dir)) {
                 installed_names.insert(name);
             }
+            if let Some(folder) = dir.file_name() {
+                installed_names.insert(folder.to_string_lossy().into_owned());
+            }
             out.push(dir);
         }
     }
@@ -104,7 +107,8 @@ fn locked_names(root: &Path) -> Option<(String, Vec<(String, usize)>)> {
         .get("packages")?
         .as_sequence()?
         .iter()
-        .filter(|e| e.get("local").is_none())
+        // A tarball's `name:` is what the user called it, not its project name.
+        .filter(|e| e.get("local").is_none() && e.get("tarball").is_none())
         .filter_map(|e| e.get("name")?.as_str().map(str::to_owned))
         .map(|n| {
             let offset = text.find(&format!("name: {n}")).unwrap_or(0);

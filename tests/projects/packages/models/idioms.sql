@@ -11,4 +11,6 @@ select
     '{{ helpers.farewell() }}' as farewell,
     '{{ helpers.local_first() }}' as local_first,
     '{{ helpers.early_return(true) }}' as early_return,
-    '{{ helpers.with_extras('x', 'y', 'z', flavour='mint') }}' as extras
+    '{{ helpers.with_extras('x', 'y', 'z', flavour='mint') }}' as extras,
+    '{{ helpers.column_kinds(ref('raw_orders')) }}' as column_kinds,
+    {{ helpers.count_models() }} as model_count

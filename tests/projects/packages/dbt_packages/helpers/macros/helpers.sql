@@ -37,3 +37,20 @@ select * from {{ model }} where {{ column_name }} <= 0
 
 {# Jinja2's catch-alls: extra keyword arguments land in `kwargs`, extra positional ones in `varargs`. #}
 {% macro with_extras(a) %}{{ return(a ~ '|' ~ kwargs.get('flavour', 'none') ~ '|' ~ (varargs | length)) }}{% endmacro %}
+
+{# api.Column methods on what adapter.get_columns_in_relation returns, as dbt_utils' star and union_relations use them. #}
+{% macro column_kinds(relation) %}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set kinds = [] -%}
+    {%- for col in adapter.get_columns_in_relation(relation) -%}
+        {%- do kinds.append(col.name ~ ':' ~ ('s' if col.is_string() else ('n' if col.is_number() else 'o'))) -%}
+    {%- endfor -%}
+    {{ return(kinds | join(',')) }}
+{% endmacro %}
+
+{# The `graph` context variable, as dbt_project_evaluator reads it. #}
+{% macro count_models() %}
+    {%- if not execute -%}{{ return(0) }}{%- endif -%}
+    {%- set models = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | list -%}
+    {{ return(models | length) }}
+{% endmacro %}
