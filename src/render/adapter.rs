@@ -176,20 +176,31 @@ pub fn get_relation(state: &State, parts: &[String; 3]) -> Result<Value, Error> 
 ///
 /// Errors: the catalog query fails.
 pub fn columns(state: &State, relation: &Relation) -> Result<Vec<Column>, Error> {
-    let sql = format!(
-        "select column_name, data_type from duckdb_columns() where lower(database_name) = lower({}) and lower(schema_name) = lower({}) and lower(table_name) = lower({}) order by column_index",
-        literal(&relation.database),
-        literal(&relation.schema),
-        literal(&relation.identifier)
+    // `pragma_table_info` looks the one relation up (~0.3 ms); filtering
+    // `duckdb_columns()` scans every catalog's columns (~3.5 ms per call
+    // even on an empty database), which dominated packages' `star` calls.
+    // A missing relation is a catalog error, answered as dbt-duckdb does:
+    // no columns. The introspection connection runs in autocommit, so the
+    // failed lookup aborts nothing.
+    let name = format!(
+        "{}.{}.{}",
+        quote(&relation.database),
+        quote(&relation.schema),
+        quote(&relation.identifier)
     );
-    Ok(rows(state, &sql)?
-        .map(|t| {
-            t.rows
-                .iter()
-                .map(|r| Column::new(&cell(r, 0), &cell(r, 1)))
-                .collect()
-        })
-        .unwrap_or_default())
+    let sql = format!("select name, type from pragma_table_info({})", literal(&name));
+    match rows(state, &sql) {
+        Ok(table) => Ok(table
+            .map(|t| {
+                t.rows
+                    .iter()
+                    .map(|r| Column::new(&cell(r, 0), &cell(r, 1)))
+                    .collect()
+            })
+            .unwrap_or_default()),
+        Err(e) if e.to_string().contains("Catalog Error") => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
 }
 
 fn columns_value(state: &State, relation: &Relation) -> Result<Value, Error> {
