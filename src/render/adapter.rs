@@ -188,7 +188,10 @@ pub fn columns(state: &State, relation: &Relation) -> Result<Vec<Column>, Error>
         quote(&relation.schema),
         quote(&relation.identifier)
     );
-    let sql = format!("select name, type from pragma_table_info({})", literal(&name));
+    let sql = format!(
+        "select name, type from pragma_table_info({})",
+        literal(&name)
+    );
     match rows(state, &sql) {
         Ok(table) => Ok(table
             .map(|t| {
