@@ -412,7 +412,7 @@ mod tests {
 
     fn renderer() -> Renderer {
         let target = Target::embedded(Path::new("."), "shop");
-        Renderer::from_parts("shop", &[], &BTreeMap::new(), &target).unwrap()
+        Renderer::from_parts("shop", &[], &BTreeMap::new(), &target, &[]).unwrap()
     }
 
     fn vars() -> NodeVars {
