@@ -14,6 +14,7 @@ pub mod macros;
 pub mod modules;
 pub mod namespace;
 pub mod pycompat;
+pub mod pyfilters;
 pub mod relation;
 pub mod scope;
 pub mod table;
@@ -197,6 +198,7 @@ impl Renderer {
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         minijinja_contrib::add_to_environment(&mut env);
         pycompat::register(&mut env);
+        pyfilters::register(&mut env);
         let mut namespaces = namespace::Namespaces {
             root: package.to_owned(),
             packages: HashMap::new(),
@@ -226,9 +228,7 @@ impl Renderer {
                 });
                 ns.macros.insert(def.name.clone(), func);
             }
-            namespaces
-                .packages
-                .insert((*pkg).to_owned(), Arc::new(ns));
+            namespaces.packages.insert((*pkg).to_owned(), Arc::new(ns));
         }
         for pkg in ["dbt", package] {
             if let Some(ns) = namespaces.packages.get(pkg) {
