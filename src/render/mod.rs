@@ -195,7 +195,7 @@ impl Renderer {
         let mut env = Environment::new();
         // SQL is never escaped (minijinja would JSON-escape templates named `.yml`).
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(pycompat::unknown_method);
         minijinja_contrib::add_to_environment(&mut env);
         pycompat::register(&mut env);
         pyfilters::register(&mut env);
