@@ -484,7 +484,8 @@ pub fn render_kwargs(
             Json::String(s) if s.contains("{{") || s.contains("{%") => {
                 Value::from(renderer.render(&node.unique_id, s, scope, vars)?)
             }
-            other => Value::from_serialize(other),
+            // Python lists and dicts in dbt: dbt_utils' at_least_one appends to `group_by_columns`.
+            other => crate::render::pycompat::python_value(Value::from_serialize(other)),
         };
         out.insert(key.clone(), rendered);
     }

@@ -14,6 +14,7 @@ use crate::adapter::{Connection, Table};
 use crate::error::{did_you_mean, Error as SluiceError, ErrorKind as SluiceKind};
 use crate::project::config::Config;
 use crate::render::macros::RETURN_SLOT;
+use crate::render::pycompat::python_value;
 use crate::render::relation::{quote, Relation};
 use crate::render::scope::{Introspection, NodeScope, Phase, RefCall};
 use crate::render::table::AgateTable;
@@ -50,10 +51,10 @@ pub fn register(env: &mut Environment<'static>, vars: Arc<BTreeMap<String, Value
     let var_vars = vars.clone();
     env.add_function("var", move |state: &State, name: String, default: Option<Value>| -> Result<Value, Error> {
         if let Some(v) = scope(state, "var").ok().and_then(|s| s.resolver.var_overrides.get(&name).cloned()) {
-            return Ok(Value::from_serialize(v));
+            return Ok(python_value(Value::from_serialize(v)));
         }
         match (var_vars.get(&name), default) {
-            (Some(v), _) => Ok(v.clone()),
+            (Some(v), _) => Ok(python_value(v.clone())),
             (None, Some(d)) => Ok(d),
             (None, None) => {
                 let known: Vec<&str> = var_vars.keys().map(String::as_str).collect();
@@ -119,7 +120,7 @@ pub fn register(env: &mut Environment<'static>, vars: Arc<BTreeMap<String, Value
         "fromjson",
         |s: String, default: Option<Value>| -> Result<Value, Error> {
             match serde_json::from_str::<serde_json::Value>(&s) {
-                Ok(v) => Ok(Value::from_serialize(v)),
+                Ok(v) => Ok(python_value(Value::from_serialize(v))),
                 Err(e) => default.ok_or_else(|| {
                     Error::new(ErrorKind::InvalidOperation, format!("fromjson: {e}"))
                 }),
@@ -135,8 +136,8 @@ pub fn register(env: &mut Environment<'static>, vars: Arc<BTreeMap<String, Value
         "fromyaml",
         |s: String, default: Option<Value>| -> Result<Value, Error> {
             match serde_yaml::from_str::<serde_yaml::Value>(&s) {
-                Ok(v) => Ok(Value::from_serialize(crate::project::config::yaml_to_json(
-                    &v,
+                Ok(v) => Ok(python_value(Value::from_serialize(
+                    crate::project::config::yaml_to_json(&v),
                 ))),
                 Err(e) => default.ok_or_else(|| {
                     Error::new(ErrorKind::InvalidOperation, format!("fromyaml: {e}"))
@@ -562,4 +563,31 @@ pub fn relation_parts(value: &Value) -> Result<[String; 3], Error> {
         ));
     }
     Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_yaml_and_vars_are_python_lists_and_dicts() {
+        // As dbt: `fromjson`, `fromyaml` and `var()` give Python lists and
+        // dicts, which macros `append` to and `update`.
+        let mut env = Environment::new();
+        env.set_unknown_method_callback(crate::render::pycompat::unknown_method);
+        let vars = BTreeMap::from([(
+            "cols".to_owned(),
+            Value::from_serialize(serde_json::json!(["a"])),
+        )]);
+        register(&mut env, Arc::new(vars));
+        let out = env
+            .render_str(
+                "{% set j = fromjson('{\"k\": [1]}') %}{% do j.k.append(2) %}{% do j.update({'m': 3}) %}\
+                 {% set y = fromyaml('- x') %}{% do y.append('z') %}\
+                 {% set c = var('cols') %}{% do c.append('b') %}{{ j }}|{{ y }}|{{ c }}",
+                (),
+            )
+            .unwrap();
+        assert_eq!(out, "{'k': [1, 2], 'm': 3}|['x', 'z']|['a', 'b']");
+    }
 }

@@ -14,6 +14,7 @@ pub mod macros;
 pub mod modules;
 pub mod namespace;
 pub mod pycompat;
+pub mod pyfilters;
 pub mod relation;
 pub mod scope;
 pub mod table;
@@ -194,9 +195,10 @@ impl Renderer {
         let mut env = Environment::new();
         // SQL is never escaped (minijinja would JSON-escape templates named `.yml`).
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(pycompat::unknown_method);
         minijinja_contrib::add_to_environment(&mut env);
         pycompat::register(&mut env);
+        pyfilters::register(&mut env);
         let mut namespaces = namespace::Namespaces {
             root: package.to_owned(),
             packages: HashMap::new(),

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use indexmap::IndexMap;
 use minijinja::machinery::{tokenize, Span, Token, WhitespaceConfig};
 use minijinja::syntax::SyntaxConfig;
-use minijinja::value::{from_args, Enumerator, Kwargs, Object, ObjectRepr, Rest};
+use minijinja::value::{from_args, Enumerator, Kwargs, Object, ObjectRepr, Rest, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 
 /// Name of the function a list literal is wrapped in.
@@ -50,6 +50,65 @@ pub fn register(env: &mut Environment<'_>) {
         Ok(MutableDict::value(map))
     });
     env.add_function(MOD_FN, python_mod);
+}
+
+/// The environment's unknown-method callback: minijinja-contrib's Python
+/// methods, plus what Python gives the values it returns. `str.split`,
+/// `rsplit` and `splitlines` return a Python list ([`MutableList`]); any
+/// other sequence (a tuple in Python: agate's `column.values()`, `zip`
+/// items) answers `index` and `count`.
+pub fn unknown_method(
+    state: &State<'_, '_>,
+    value: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
+    match (value.kind(), method) {
+        (ValueKind::Seq, "index") => {
+            let (x,): (Value,) = from_args(args)?;
+            value
+                .try_iter()?
+                .position(|v| v == x)
+                .map(Value::from)
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::InvalidOperation, format!("{x} is not in list"))
+                })
+        }
+        (ValueKind::String, "split" | "rsplit" | "splitlines") => {
+            let parts =
+                minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)?;
+            Ok(MutableList::value(parts.try_iter()?.collect()))
+        }
+        _ => minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args),
+    }
+}
+
+/// `value` with every plain sequence and map in it, nested ones too, made
+/// a [`MutableList`] / [`MutableDict`]: what JSON and YAML data (`fromjson`,
+/// `fromyaml`, `var()`, test arguments) are in dbt, Python lists and dicts
+/// that macros mutate. Other objects (relations, agate tables) are kept.
+pub fn python_value(value: Value) -> Value {
+    if value.downcast_object_ref::<Vec<Value>>().is_some() {
+        let items = value.try_iter().map(|it| it.map(python_value).collect());
+        return MutableList::value(items.unwrap_or_default());
+    }
+    let is_plain_map = value
+        .downcast_object_ref::<std::collections::BTreeMap<Value, Value>>()
+        .is_some()
+        || value
+            .downcast_object_ref::<IndexMap<Value, Value>>()
+            .is_some();
+    if is_plain_map {
+        let mut map = IndexMap::new();
+        if let Ok(keys) = value.try_iter() {
+            for key in keys {
+                let item = value.get_item(&key).unwrap_or_default();
+                map.insert(key, python_value(item));
+            }
+        }
+        return MutableDict::value(map);
+    }
+    value
 }
 
 /// Rewrites a whole template (`in_expr` false) or one expression (`in_expr`
@@ -807,7 +866,7 @@ mod tests {
 
     fn render(src: &str) -> String {
         let mut env = Environment::new();
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(unknown_method);
         register(&mut env);
         let rewritten = rewrite(src, false);
         env.render_str(&rewritten, ()).unwrap()
@@ -909,5 +968,31 @@ mod tests {
     #[test]
     fn broken_templates_are_left_for_minijinja_to_report() {
         assert_eq!(rewrite("{{ [1, 2 }}", false), "{{ [1, 2 }}");
+    }
+    #[test]
+    fn split_gives_a_list_and_tuples_answer_index() {
+        // As Python: `'a,b'.split(',')` is a list macros append to; a tuple
+        // (agate's `column.values()`) has `index` and `count`.
+        let out = render(
+            "{% set t = ('x', 'y') %}{% set p = 'a,b'.split(',') %}{% do p.append('c') %}{{ p | join }}|{{ t.index('y') }}|{{ t.count('x') }}",
+        );
+        assert_eq!(out, "abc|1|1");
+    }
+
+    #[test]
+    fn json_data_becomes_python_lists_and_dicts() {
+        // As dbt: data read from JSON/YAML are Python lists and dicts.
+        let v = python_value(Value::from_serialize(
+            serde_json::json!({"b": [1, {"c": 2}], "a": "s"}),
+        ));
+        let mut env = Environment::new();
+        env.set_unknown_method_callback(unknown_method);
+        let out = env
+            .render_str(
+                "{% do v.b.append(3) %}{% do v.b[1].update({'d': 4}) %}{{ v }}|{% for k, x in v.items() %}{{ k }};{% endfor %}",
+                minijinja::context! { v },
+            )
+            .unwrap();
+        assert_eq!(out, "{'a': 's', 'b': [1, {'c': 2, 'd': 4}, 3]}|a;b;");
     }
 }

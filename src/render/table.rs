@@ -7,7 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use minijinja::value::{Enumerator, Object, ObjectRepr};
+use minijinja::value::{from_args, Enumerator, Object, ObjectRepr};
 use minijinja::{Error, ErrorKind, State, Value};
 
 use crate::adapter::Table;
@@ -145,7 +145,7 @@ impl Object for Columns {
         self: &Arc<Self>,
         _state: &State<'_, '_>,
         method: &str,
-        _args: &[Value],
+        args: &[Value],
     ) -> Result<Value, Error> {
         match method {
             "keys" => Ok(Value::from_serialize(&*self.0.columns)),
@@ -154,6 +154,22 @@ impl Object for Columns {
                     .map(|i| self.0.column(i))
                     .collect::<Vec<_>>(),
             )),
+            // agate's MappedSequence: dbt_utils' get_query_results_as_dict
+            // loops over `table.columns.items()`.
+            "items" => Ok(Value::from(
+                self.0
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| Value::from(vec![Value::from(name.clone()), self.0.column(i)]))
+                    .collect::<Vec<_>>(),
+            )),
+            "get" => {
+                let (key, default): (Value, Option<Value>) = from_args(args)?;
+                Ok(self
+                    .get_value(&key)
+                    .unwrap_or_else(|| default.unwrap_or(Value::from(()))))
+            }
             _ => Err(Error::new(
                 ErrorKind::UnknownMethod,
                 format!("agate columns have no method `{method}`"),
@@ -269,5 +285,31 @@ impl Object for Row {
                 format!("agate row has no method `{method}`"),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_is_a_mapping_of_name_to_column() {
+        // As agate's MappedSequence, which dbt_utils' get_query_results_as_dict
+        // reads with `table.columns.items()` and `column.values()`.
+        let table = AgateTable::new(&Table {
+            columns: vec!["a".into(), "b".into()],
+            rows: vec![
+                vec![serde_json::json!(1), serde_json::json!("x")],
+                vec![serde_json::json!(2), serde_json::json!("y")],
+            ],
+        });
+        let env = minijinja::Environment::new();
+        let out = env
+            .render_str(
+                "{% for name, col in t.columns.items() %}{{ name }}={{ col.values() | join(',') }};{% endfor %}{{ t.columns.get('b').name }}|{{ t.columns.get('z', 'none') }}",
+                minijinja::context! { t => Value::from_object(table) },
+            )
+            .unwrap();
+        assert_eq!(out, "a=1,2;b=x,y;b|none");
     }
 }

@@ -1,0 +1,195 @@
+//! Jinja2's builtin filters where minijinja's behave differently, so that
+//! package macros written for dbt (Python Jinja2) render the same.
+//!
+//! - `int` and `float` never fail: a value Python cannot convert gives the
+//!   filter's `default` (0 / 0.0), as Jinja2's `do_int` / `do_float`.
+//! - `round` takes Jinja2's `method` argument (`common`, `ceil`, `floor`);
+//!   `common` is Python's `round()`, which rounds halves to even.
+//! - `list` and `sort` return a Python list (a [`MutableList`]), which
+//!   macros then `append` to or call `index` on.
+
+use minijinja::filters;
+use minijinja::value::{Kwargs, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, State, Value};
+
+use crate::render::pycompat::MutableList;
+
+/// Registers the filters, replacing minijinja's builtins of the same name.
+pub fn register(env: &mut Environment<'_>) {
+    env.add_filter("int", int);
+    env.add_filter("float", float);
+    env.add_filter("round", round);
+    env.add_filter("list", list);
+    env.add_filter("sort", sort);
+}
+
+/// Jinja2's `int(value, default=0, base=10)`: Python's `int(value)`, then
+/// `int(float(value))`, then `default`.
+fn int(
+    state: &State,
+    value: &Value,
+    default: Option<Value>,
+    base: Option<u32>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let default = default.or(kwargs.get("default")?);
+    let base = base.or(kwargs.get("base")?);
+    kwargs.assert_all_used()?;
+    if value.is_undefined() {
+        // minijinja's own filter: 0, or an error under strict undefined.
+        return filters::int(state, value);
+    }
+    let default = default.unwrap_or(Value::from(0));
+    Ok(match value.kind() {
+        ValueKind::Bool => Value::from(value.is_true() as i64),
+        ValueKind::Number => match f64::try_from(value.clone()) {
+            _ if value.is_integer() => value.clone(),
+            Ok(f) if f.is_finite() => Value::from(f.trunc() as i128),
+            _ => default,
+        },
+        ValueKind::String => {
+            let s = value.as_str().unwrap_or_default().trim().replace('_', "");
+            let base = base.unwrap_or(10);
+            let parsed = (2..=36)
+                .contains(&base)
+                .then(|| i128::from_str_radix(&s, base).ok())
+                .flatten();
+            match parsed {
+                Some(i) => Value::from(i),
+                None => match s.parse::<f64>() {
+                    Ok(f) if f.is_finite() => Value::from(f.trunc() as i128),
+                    _ => default,
+                },
+            }
+        }
+        _ => default,
+    })
+}
+
+/// Jinja2's `float(value, default=0.0)`: Python's `float(value)`, else `default`.
+fn float(
+    state: &State,
+    value: &Value,
+    default: Option<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let default = default.or(kwargs.get("default")?);
+    kwargs.assert_all_used()?;
+    if value.is_undefined() {
+        return filters::float(state, value);
+    }
+    let default = default.unwrap_or(Value::from(0.0));
+    Ok(match value.kind() {
+        ValueKind::Bool => Value::from(value.is_true() as i64 as f64),
+        ValueKind::Number => f64::try_from(value.clone())
+            .map(Value::from)
+            .unwrap_or(default),
+        ValueKind::String => value
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .replace('_', "")
+            .parse::<f64>()
+            .map(Value::from)
+            .unwrap_or(default),
+        _ => default,
+    })
+}
+
+/// Jinja2's `round(value, precision=0, method='common')`. `common` keeps an
+/// integer an integer and rounds halves to even (Python's `round()`);
+/// `ceil` and `floor` always give a float, as `math.ceil(v * 10**p) / 10**p`.
+fn round(
+    value: &Value,
+    precision: Option<i32>,
+    method: Option<String>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let precision = precision.or(kwargs.get("precision")?).unwrap_or(0);
+    let method = method.or(kwargs.get("method")?);
+    kwargs.assert_all_used()?;
+    let method = method.as_deref().unwrap_or("common");
+    let rounding: fn(f64) -> f64 = match method {
+        "common" => f64::round_ties_even,
+        "ceil" => f64::ceil,
+        "floor" => f64::floor,
+        _ => {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "method must be common, ceil or floor",
+            ))
+        }
+    };
+    if value.kind() != ValueKind::Number {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("cannot round value ({})", value.kind()),
+        ));
+    }
+    if method == "common" && value.is_integer() && precision >= 0 {
+        return Ok(value.clone());
+    }
+    let v = f64::try_from(value.clone())?;
+    let scale = 10f64.powi(precision);
+    Ok(Value::from(rounding(v * scale) / scale))
+}
+
+/// Jinja2's `list`: a Python list of the items.
+fn list(state: &State, value: Value) -> Result<Value, Error> {
+    let items = filters::list(state, value)?;
+    Ok(MutableList::value(items.try_iter()?.collect()))
+}
+
+/// Jinja2's `sort` (Python's `sorted()`): a Python list.
+fn sort(state: &State, value: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let items = filters::sort(state, value, kwargs)?;
+    Ok(MutableList::value(items.try_iter()?.collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(src: &str) -> String {
+        let mut env = Environment::new();
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        crate::render::pycompat::register(&mut env);
+        register(&mut env);
+        let src = crate::render::pycompat::rewrite(src, false);
+        env.render_str(&src, ()).unwrap()
+    }
+
+    #[test]
+    fn int_and_float_fall_back_to_their_default() {
+        // As Jinja2's do_int/do_float: dbt_project_evaluator does
+        // `var('max_depth_dag') | int` on a string that is no number.
+        assert_eq!(
+            render("{{ 'x' | int }}|{{ 'x' | int(7) }}|{{ ' 12 ' | int }}|{{ '3.9' | int }}|{{ -2.7 | int }}|{{ none | int }}|{{ 'ff' | int(base=16) }}|{{ true | int }}"),
+            "0|7|12|3|-2|0|255|1"
+        );
+        assert_eq!(
+            render("{{ 'x' | float }}|{{ 'x' | float(1.5) }}|{{ '2' | float }}|{{ 3 | float }}"),
+            "0.0|1.5|2.0|3.0"
+        );
+    }
+
+    #[test]
+    fn round_takes_a_method() {
+        // As Jinja2's do_round: dbt_project_evaluator's insert_resources_from_graph
+        // does `(n / size) | round(0, 'ceil') | int`.
+        assert_eq!(
+            render("{{ (7 / 2) | round(0, 'ceil') | int }}|{{ 7 | round(0, 'ceil') }}|{{ 2.5 | round }}|{{ 3.5 | round }}|{{ 1.26 | round(1, method='floor') }}|{{ 4 | round }}|{{ 2.567 | round(2) }}"),
+            "4|7.0|2.0|4.0|1.2|4|2.57"
+        );
+    }
+
+    #[test]
+    fn list_and_sort_give_python_lists() {
+        // As Jinja2: `| list` and `| sort` are Python lists, so dbt_expectations'
+        // `_get_column_list(...)` result answers `.index(name)`.
+        assert_eq!(
+            render("{% set l = ('b', 'a') | list %}{% do l.append('c') %}{{ l.index('c') }}|{% set s = l | sort %}{% do s.append('z') %}{{ s | join }}"),
+            "2|abcz"
+        );
+    }
+}
