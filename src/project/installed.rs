@@ -7,9 +7,9 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, ErrorKind, Location, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::project::dbt_project::DbtProject;
-use crate::project::packages;
+use crate::project::packages::{self, PackageSpec};
 
 /// The dbt version whose behaviour sluice follows; `require-dbt-version`
 /// ranges are checked against it.
@@ -20,13 +20,14 @@ pub const DBT_VERSION: [u64; 3] = [1, 12, 0];
 /// packages under the install path, sorted by folder name. A folder reached
 /// both ways is listed once.
 ///
-/// Errors: those of [`packages::local_packages`]; [`ErrorKind::Config`],
+/// Errors: those of [`packages::loadable_packages`]; [`ErrorKind::Config`],
 /// located in packages.yml, when it lists more non-local packages than are
 /// installed (as dbt: "run `dbt deps`").
 pub fn package_dirs(root: &Path, config: &DbtProject) -> Result<Vec<PathBuf>> {
+    let declared = packages::loadable_packages(root)?;
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    for dir in packages::local_packages(root)? {
+    for dir in declared.iter().flat_map(|f| f.local_dirs()) {
         if seen.insert(canonical(&root.join(&dir))) {
             out.push(dir);
         }
@@ -42,100 +43,75 @@ pub fn package_dirs(root: &Path, config: &DbtProject) -> Result<Vec<PathBuf>> {
     };
     installed.sort();
     let mut remote_installed = 0usize;
-    let mut installed_names = HashSet::new();
     for dir in installed {
         if seen.insert(canonical(&root.join(&dir))) {
             remote_installed += 1;
-            if let Some(name) = project_name(&root.join(&dir)) {
-                installed_names.insert(name);
-            }
-            if let Some(folder) = dir.file_name() {
-                installed_names.insert(folder.to_string_lossy().into_owned());
-            }
             out.push(dir);
         }
     }
-    // package-lock.yml names every package `deps` installed (dbt >= 1.7
-    // writes `name:`): each must be there. dbt itself only compares counts.
-    if let Some((text, names)) = locked_names(root) {
-        if let Some((name, offset)) = names.iter().find(|(n, _)| !installed_names.contains(n)) {
-            return Err(Error::new(
+    if let Some(file) = declared {
+        let remote: Vec<_> = file
+            .packages
+            .iter()
+            .filter(|p| !matches!(p.spec, PackageSpec::Local { .. }))
+            .collect();
+        if remote_installed < remote.len() {
+            let err = Error::new(
                 ErrorKind::Config,
                 format!(
-                    "package `{name}` is locked in `package-lock.yml` but not installed in `{}/`",
-                    config.packages_install_path
-                ),
-            )
-            .with_location(Location::from_offset(
-                Path::new("package-lock.yml"),
-                &text,
-                *offset,
-            ))
-            .with_hint("run `sluice deps` (or `dbt deps`) to install the project's packages"));
-        }
-    }
-    if let Some((file, text, remote_declared)) = declared_remote(root) {
-        if remote_installed < remote_declared {
-            return Err(Error::new(
-                ErrorKind::Config,
-                format!(
-                    "`{file}` lists {remote_declared} package(s) to install, but only {remote_installed} {} installed in `{}/`",
+                    "`{}` lists {} package(s) to install, but only {remote_installed} {} installed in `{}/`",
+                    file.path.display(),
+                    remote.len(),
                     if remote_installed == 1 { "is" } else { "are" },
                     config.packages_install_path
                 ),
             )
-            .with_location(Location::from_offset(Path::new(file), &text, 0))
-            .with_hint("run `sluice deps` (or `dbt deps`) to install the project's packages"));
+            .with_hint("run `sluice deps` (or `dbt deps`) to install the project's packages");
+            return Err(err.or_location(|| remote.first().and_then(|p| p.location.clone())));
         }
     }
     Ok(out)
 }
 
-/// The `name:` of the dbt_project.yml in `dir`.
-fn project_name(dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join("dbt_project.yml")).ok()?;
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
-    doc.get("name")?.as_str().map(str::to_owned)
-}
-
-/// The text of package-lock.yml and the `name:` of each locked package
-/// with its offset in the text, when the project has a lock file.
-fn locked_names(root: &Path) -> Option<(String, Vec<(String, usize)>)> {
-    let text = std::fs::read_to_string(root.join("package-lock.yml")).ok()?;
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
-    let names = doc
-        .get("packages")?
-        .as_sequence()?
-        .iter()
-        // A tarball's `name:` is what the user called it, not its project name.
-        .filter(|e| e.get("local").is_none() && e.get("tarball").is_none())
-        .filter_map(|e| e.get("name")?.as_str().map(str::to_owned))
-        .map(|n| {
-            let offset = text.find(&format!("name: {n}")).unwrap_or(0);
-            (n, offset)
-        })
-        .collect();
-    Some((text, names))
+/// Checks that every hub and git package package-lock.yml names (dbt >=
+/// 1.7 writes `name:`) is among `installed`: the project names and folder
+/// names of the packages loaded from the install path. dbt itself only
+/// compares counts. A lock file that does not parse is left to `deps`.
+///
+/// Errors: [`ErrorKind::Config`], located at the lock entry, with a hint to
+/// run deps.
+pub fn check_locked(root: &Path, config: &DbtProject, installed: &HashSet<&str>) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(root.join("package-lock.yml")) else {
+        return Ok(());
+    };
+    let lock = Path::new("package-lock.yml");
+    let Ok(entries) = packages::parse_packages_text(lock, &text, &Default::default()) else {
+        return Ok(());
+    };
+    // A tarball's `name:` is what the user called it, not its project name.
+    let missing = entries.iter().find(|e| {
+        !matches!(
+            e.spec,
+            PackageSpec::Local { .. } | PackageSpec::Tarball { .. }
+        ) && e.name.as_deref().is_some_and(|n| !installed.contains(n))
+    });
+    match missing {
+        Some(entry) => Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "package `{}` is locked in `package-lock.yml` but not installed in `{}/`",
+                entry.name.as_deref().unwrap_or_default(),
+                config.packages_install_path
+            ),
+        )
+        .with_hint("run `sluice deps` (or `dbt deps`) to install the project's packages")
+        .or_location(|| entry.location.clone())),
+        None => Ok(()),
+    }
 }
 
 fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// `(file name, text, number of entries that are not `local:`)` of the
-/// project's packages.yml or dependencies.yml, when it has one.
-fn declared_remote(root: &Path) -> Option<(&'static str, String, usize)> {
-    let (file, text) = ["packages.yml", "dependencies.yml"]
-        .into_iter()
-        .find_map(|name| {
-            std::fs::read_to_string(root.join(name))
-                .ok()
-                .map(|t| (name, t))
-        })?;
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
-    let entries = doc.get("packages")?.as_sequence()?;
-    let remote = entries.iter().filter(|e| e.get("local").is_none()).count();
-    Some((file, text, remote))
 }
 
 /// A warning when `require-dbt-version` of `project` excludes

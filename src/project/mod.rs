@@ -11,7 +11,7 @@ pub mod profile;
 pub mod schema_yaml;
 pub mod yaml;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -177,6 +177,17 @@ impl Project {
                 macros: pkg_files.macros,
             });
         }
+        let install_path = Path::new(&config.packages_install_path);
+        let installed_names: HashSet<&str> = packages
+            .iter()
+            .filter(|p| p.dir.starts_with(install_path))
+            .flat_map(|p| {
+                let folder = p.dir.file_name().and_then(|f| f.to_str());
+                [Some(p.name.as_str()), folder]
+            })
+            .flatten()
+            .collect();
+        installed::check_locked(&root, &config, &installed_names)?;
         if let Some(w) = installed::dbt_version_warning(&config) {
             warnings.push(w);
         }

@@ -2,8 +2,8 @@
 //! declares. Each entry becomes a typed [`PackageSpec`] once, here, so the
 //! rest of sluice never compares key strings: `package:` (the dbt Hub),
 //! `git:`, `tarball:`, `private:` and `local:`. `sluice deps` (see
-//! `crate::deps`) installs them; [`local_packages`] gives the project loader
-//! the folders of the `local:` ones.
+//! `crate::deps`) installs them; [`loadable_packages`] gives the project
+//! loader the folders of the `local:` ones and what `deps` installs.
 //!
 //! As dbt, string values may hold Jinja (`{{ env_var('GIT_TOKEN') }}`),
 //! rendered with `env_var` and the `--vars` of the command line only (dbt's
@@ -108,6 +108,20 @@ pub struct PackagesFile {
     pub packages: Vec<DeclaredPackage>,
 }
 
+impl PackagesFile {
+    /// The folders of the `local:` entries, as written (relative to the
+    /// project), in file order.
+    pub fn local_dirs(&self) -> Vec<PathBuf> {
+        self.packages
+            .iter()
+            .filter_map(|p| match &p.spec {
+                PackageSpec::Local { local } => Some(local.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// How strictly string values are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RenderMode {
@@ -151,25 +165,19 @@ pub fn declared_packages(root: &Path) -> Result<Vec<PackageSpec>> {
         .unwrap_or_default())
 }
 
-/// The folders of the `local:` packages of the project at `root`, as
-/// written (relative to it), in file order; empty without a packages file.
-/// Other kinds of entries are read and skipped (they are installed by
-/// `sluice deps` under the packages install path), and Jinja that fails in
-/// them is not an error here.
+/// The packages file of the project at `root` as the project loader reads
+/// it: every entry typed, but Jinja that fails outside `local:` values is
+/// kept as written rather than an error (only `deps` needs those values;
+/// the loader needs the `local:` folders and how many entries `deps`
+/// installs). `None` without a packages file.
 ///
 /// Errors: as [`declared_packages`], except Jinja errors outside `local:`.
-pub fn local_packages(root: &Path) -> Result<Vec<PathBuf>> {
+pub fn loadable_packages(root: &Path) -> Result<Option<PackagesFile>> {
     let Some((path, text)) = packages_file_text(root)? else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
-    let entries = parse_entries(&path, &text, &BTreeMap::new(), RenderMode::LocalOnly)?;
-    Ok(entries
-        .into_iter()
-        .filter_map(|p| match p.spec {
-            PackageSpec::Local { local } => Some(local),
-            _ => None,
-        })
-        .collect())
+    let packages = parse_entries(&path, &text, &BTreeMap::new(), RenderMode::LocalOnly)?;
+    Ok(Some(PackagesFile { path, packages }))
 }
 
 /// The packages file of the project (or installed package) at `root`,
@@ -734,7 +742,7 @@ mod tests {
     }
 
     #[test]
-    fn local_packages_skips_remote_entries_and_their_jinja() {
+    fn loadable_packages_skip_the_jinja_of_remote_entries() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("packages.yml"),
@@ -742,7 +750,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            local_packages(dir.path()).unwrap(),
+            loadable_packages(dir.path()).unwrap().unwrap().local_dirs(),
             vec![PathBuf::from("vendor/a")]
         );
         assert!(declared_packages(dir.path()).is_err());
@@ -754,7 +762,7 @@ mod tests {
         std::fs::write(dir.path().join("packages.yml"), "packages:\n  - local: a\n").unwrap();
         std::fs::write(dir.path().join("dependencies.yml"), "projects: []\n").unwrap();
         assert_eq!(
-            local_packages(dir.path()).unwrap(),
+            loadable_packages(dir.path()).unwrap().unwrap().local_dirs(),
             vec![PathBuf::from("a")]
         );
         std::fs::write(
@@ -765,7 +773,7 @@ mod tests {
         assert!(declared_packages(dir.path()).is_err());
         std::fs::remove_file(dir.path().join("packages.yml")).unwrap();
         assert_eq!(
-            local_packages(dir.path()).unwrap(),
+            loadable_packages(dir.path()).unwrap().unwrap().local_dirs(),
             vec![PathBuf::from("b")]
         );
     }

@@ -42,12 +42,7 @@ pub fn register(env: &mut Environment<'_>) {
         Ok(MutableList::value(v.try_iter()?.collect()))
     });
     env.add_function(DICT_FN, |v: Value| -> Result<Value, Error> {
-        let mut map = IndexMap::new();
-        for key in v.try_iter()? {
-            let value = v.get_item(&key)?;
-            map.insert(key, value);
-        }
-        Ok(MutableDict::value(map))
+        Ok(MutableDict::value(map_items(&v)?.into_iter().collect()))
     });
     env.add_function(MOD_FN, python_mod);
 }
@@ -111,6 +106,16 @@ pub fn python_value(value: Value) -> Value {
     value
 }
 
+/// The `(key, value)` pairs of a map value (or of any value whose
+/// iteration gives keys it can be indexed with), in its order.
+///
+/// Errors: the value cannot be iterated or indexed.
+fn map_items(map: &Value) -> Result<Vec<(Value, Value)>, Error> {
+    map.try_iter()?
+        .map(|key| map.get_item(&key).map(|value| (key, value)))
+        .collect()
+}
+
 /// Rewrites a whole template (`in_expr` false) or one expression (`in_expr`
 /// true) so that its list and dict literals are mutable and `'...' % x`
 /// formats, as described in the module docs. Returns the source unchanged
@@ -149,19 +154,7 @@ pub fn rewrite(source: &str, in_expr: bool) -> Cow<'_, str> {
             }
             Token::Mod if i > 0 && matches!(tokens[i - 1].0, Token::Str(_) | Token::String(_)) => {
                 if let Some(end) = operand_end(&tokens, i + 1) {
-                    wrap(
-                        &mut edits,
-                        &tokens[i - 1].1,
-                        &tokens[end].1,
-                        "__sluice_mod(",
-                    );
-                    let span = &tokens[i].1;
-                    edits.push(Edit {
-                        at: span.start_offset as usize,
-                        until: span.end_offset as usize,
-                        key: (span.start_offset as usize, 1, 0),
-                        text: ",",
-                    });
+                    call_operator(&mut edits, &tokens, (i - 1, i, end), "__sluice_mod(");
                 }
             }
             Token::Minus | Token::Plus if i > 0 => {
@@ -171,14 +164,7 @@ pub fn rewrite(source: &str, in_expr: bool) -> Cow<'_, str> {
                     } else {
                         "__sluice_add("
                     };
-                    wrap(&mut edits, &tokens[start].1, &tokens[end].1, call);
-                    let span = &tokens[i].1;
-                    edits.push(Edit {
-                        at: span.start_offset as usize,
-                        until: span.end_offset as usize,
-                        key: (span.start_offset as usize, 1, 0),
-                        text: ",",
-                    });
+                    call_operator(&mut edits, &tokens, (start, i, end), call);
                 }
             }
             _ => {}
@@ -257,6 +243,26 @@ struct Edit {
     text: &'static str,
 }
 
+/// Turns the binary expression whose first, operator and last tokens are
+/// `(start, op, end)` into a call: `call` (a function name and its open
+/// parenthesis) before the left operand, `,` for the operator, `)` after
+/// the right operand.
+fn call_operator(
+    edits: &mut Vec<Edit>,
+    tokens: &[(Token<'_>, Span)],
+    (start, op, end): (usize, usize, usize),
+    call: &'static str,
+) {
+    wrap(edits, &tokens[start].1, &tokens[end].1, call);
+    let span = &tokens[op].1;
+    edits.push(Edit {
+        at: span.start_offset as usize,
+        until: span.end_offset as usize,
+        key: (span.start_offset as usize, 1, 0),
+        text: ",",
+    });
+}
+
 /// Adds `call` (a function name and its open parenthesis) before `open`
 /// and `)` after `close`.
 fn wrap(edits: &mut Vec<Edit>, open: &Span, close: &Span, call: &'static str) {
@@ -282,10 +288,7 @@ fn wrap(edits: &mut Vec<Edit>, open: &Span, close: &Span, call: &'static str) {
 fn starts_literal(prev: Option<&Token<'_>>) -> bool {
     match prev {
         None => true,
-        Some(Token::Ident(word)) => matches!(
-            *word,
-            "in" | "and" | "or" | "not" | "if" | "else" | "is" | "return" | "do" | "set"
-        ),
+        Some(Token::Ident(word)) => is_keyword(word),
         Some(
             Token::Str(_)
             | Token::String(_)
@@ -774,13 +777,10 @@ impl Object for MutableDict {
         match method {
             "update" => {
                 let (other, kwargs): (Option<Value>, Kwargs) = from_args(args)?;
-                let mut new = Vec::new();
-                if let Some(other) = other.filter(|o| !o.is_none()) {
-                    for key in other.try_iter()? {
-                        let value = other.get_item(&key)?;
-                        new.push((key, value));
-                    }
-                }
+                let mut new = match other.filter(|o| !o.is_none()) {
+                    Some(other) => map_items(&other)?,
+                    None => Vec::new(),
+                };
                 for key in kwargs.args() {
                     new.push((Value::from(key), kwargs.get::<Value>(key)?));
                 }
