@@ -19,7 +19,6 @@ pub mod hub;
 pub mod lock;
 pub mod pyyaml;
 pub mod resolve;
-pub mod semver;
 pub mod tarball;
 
 use std::collections::BTreeMap;

@@ -20,10 +20,10 @@ use serde_json::Value as Json;
 
 use crate::deps::hub::Hub;
 use crate::deps::lock::LockEntry;
-use crate::deps::semver::{self, Spec};
 use crate::deps::{git, tarball};
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::project::packages::{parse_packages_value, read_packages, DeclaredPackage, PackageSpec};
+use crate::project::semver::{self, Spec};
 use crate::project::DbtProject;
 use crate::run::output::Printer;
 
@@ -716,21 +716,7 @@ fn dbt_compatible(meta: &Json) -> bool {
             .collect(),
         Some(_) => return true,
     };
-    if ranges.is_empty() {
-        return true;
-    }
-    let mut specs = Vec::new();
-    for r in &ranges {
-        match Spec::parse(r) {
-            Ok(s) => specs.push(s),
-            Err(_) => return true,
-        }
-    }
-    let Ok(version) = Spec::parse(DBT_VERSION) else {
-        return true;
-    };
-    specs.push(version);
-    semver::reduce(&specs).is_ok()
+    semver::admits(&ranges, DBT_VERSION)
 }
 
 /// The error for ranges no version satisfies: names the two requirements

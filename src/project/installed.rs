@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::dbt_project::DbtProject;
 use crate::project::packages::{self, PackageSpec};
+use crate::project::semver;
 
 /// The dbt version whose behaviour sluice follows; `require-dbt-version`
 /// ranges are checked against it.
-pub const DBT_VERSION: [u64; 3] = [1, 12, 0];
+pub const DBT_VERSION: &str = "1.12.0";
 
 /// The folders (relative to `root`) of the packages the project uses: the
 /// `local:` entries of packages.yml in file order, then the installed
@@ -127,43 +128,13 @@ pub fn dbt_version_warning(project: &DbtProject) -> Option<String> {
             .collect(),
         _ => return None,
     };
-    let excluded = ranges.iter().any(|r| !admits(r, DBT_VERSION));
-    excluded.then(|| {
+    (!semver::admits(&ranges, DBT_VERSION)).then(|| {
         format!(
-            "warning: package `{}` requires dbt `{}`, which excludes dbt {}.{}.{} (the behaviour sluice follows); building it anyway",
+            "warning: package `{}` requires dbt `{}`, which excludes dbt {DBT_VERSION} (the behaviour sluice follows); building it anyway",
             project.name,
             ranges.join(", "),
-            DBT_VERSION[0],
-            DBT_VERSION[1],
-            DBT_VERSION[2]
         )
     })
-}
-
-/// Whether one range (`>=1.3.0`, `<2.0.0`, `1.5.0`, `=1.2`) admits
-/// `version`. Unparsable ranges admit everything (no false warnings).
-fn admits(range: &str, version: [u64; 3]) -> bool {
-    let range = range.trim();
-    let (op, rest) = [">=", "<=", ">", "<", "="]
-        .iter()
-        .find_map(|op| range.strip_prefix(op).map(|r| (*op, r.trim())))
-        .unwrap_or(("=", range));
-    let mut parts = [0u64; 3];
-    for (i, p) in rest.split('.').take(3).enumerate() {
-        let digits: String = p.chars().take_while(|c| c.is_ascii_digit()).collect();
-        match digits.parse() {
-            Ok(n) => parts[i] = n,
-            Err(_) => return true,
-        }
-    }
-    let ord = version.cmp(&parts);
-    match op {
-        ">=" => ord.is_ge(),
-        "<=" => ord.is_le(),
-        ">" => ord.is_gt(),
-        "<" => ord.is_lt(),
-        _ => ord.is_eq(),
-    }
 }
 
 #[cfg(test)]
@@ -172,11 +143,12 @@ mod tests {
 
     #[test]
     fn version_ranges_are_checked_against_dbt_1_12() {
-        assert!(admits(">=1.3.0", DBT_VERSION));
-        assert!(admits("<2.0.0", DBT_VERSION));
-        assert!(!admits("<1.5.0", DBT_VERSION));
-        assert!(!admits(">=2.0.0", DBT_VERSION));
-        assert!(admits("1.12.0", DBT_VERSION));
-        assert!(admits("not a version", DBT_VERSION));
+        let admits = |r: &str| semver::admits(&[r.to_owned()], DBT_VERSION);
+        assert!(admits(">=1.3.0"));
+        assert!(admits("<2.0.0"));
+        assert!(!admits("<1.5.0"));
+        assert!(!admits(">=2.0.0"));
+        assert!(admits("1.12.0"));
+        assert!(admits("not a version"));
     }
 }

@@ -9,6 +9,7 @@ pub mod installed;
 pub mod packages;
 pub mod profile;
 pub mod schema_yaml;
+pub mod semver;
 pub mod yaml;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -1,4 +1,4 @@
-//! Version ranges of hub packages, with dbt's rules (dbt-common's
+//! Version ranges of packages (hub `version:`, `require-dbt-version`), with dbt's rules (dbt-common's
 //! `dbt_common/semver.py`): a specifier is an optional matcher (`=`, `>`,
 //! `>=`, `<`, `<=`) and a semantic version; several specifiers reduce to one
 //! range (`reduce_versions`) or fail as incompatible; a range resolves to
@@ -16,6 +16,27 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use regex::Regex;
+
+/// Whether `version` satisfies every range of `ranges` together, as dbt's
+/// `is_compatible_version` checks `require-dbt-version`. An empty list, or
+/// a range or version that does not parse, admits (no false refusals).
+pub fn admits(ranges: &[String], version: &str) -> bool {
+    let mut specs = Vec::new();
+    for r in ranges {
+        match Spec::parse(r) {
+            Ok(s) => specs.push(s),
+            Err(_) => return true,
+        }
+    }
+    if specs.is_empty() {
+        return true;
+    }
+    let Ok(version) = Spec::parse(version) else {
+        return true;
+    };
+    specs.push(version);
+    reduce(&specs).is_ok()
+}
 
 /// A version comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
