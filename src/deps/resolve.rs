@@ -29,7 +29,7 @@ use crate::run::output::Printer;
 
 /// The dbt version sluice answers to for hub packages' `require_dbt_version`
 /// (the version its artifacts claim).
-const DBT_VERSION: &str = crate::docs::artifacts::DBT_VERSION_COMPAT;
+const DBT_VERSION: &str = crate::project::installed::DBT_VERSION_COMPAT;
 
 /// Everything resolution needs, and what it fetched on the way (cached so
 /// each repository and tarball is downloaded once a run).

@@ -16,8 +16,7 @@ use crate::manifest::{slash, Manifest, Node, ResourceType};
 use crate::render::MacroDef;
 use crate::run::NodeResult;
 
-/// The dbt version sluice's artifacts claim compatibility with.
-pub const DBT_VERSION_COMPAT: &str = "1.8.0";
+pub use crate::project::installed::DBT_VERSION_COMPAT;
 
 /// Metadata common to both artifacts.
 #[derive(Debug, Clone)]

@@ -16,6 +16,12 @@ use crate::project::semver;
 /// ranges are checked against it.
 pub const DBT_VERSION: &str = "1.12.0";
 
+/// The dbt version sluice's artifacts claim compatibility with (their
+/// `dbt_version`), which `sluice deps` also answers hub packages'
+/// `require_dbt_version` with. Kept here, beside [`DBT_VERSION`], so that
+/// both the artifacts and `deps` read it from the project layer.
+pub const DBT_VERSION_COMPAT: &str = "1.8.0";
+
 /// The folders (relative to `root`) of the packages the project uses: the
 /// `local:` entries of packages.yml in file order, then the installed
 /// packages under the install path, sorted by folder name. A folder reached
