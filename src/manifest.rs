@@ -326,11 +326,19 @@ impl Manifest {
                             .render(&slash(yml), text, &scope, &vars)
                             .map(|s| s.trim().to_owned())
                     };
-                    let relation = Relation::new(
+                    let mut relation = Relation::new(
                         &render(src.database.as_deref().unwrap_or(&target.database))?,
                         &render(src.schema.as_deref().unwrap_or(&src.name))?,
                         &render(table.identifier.as_deref().unwrap_or(&table.name))?,
                     );
+                    relation.external = external_source_location(
+                        yml,
+                        &project.root,
+                        src,
+                        table,
+                        &config,
+                        &relation,
+                    )?;
                     resolver
                         .sources
                         .insert((src.name.clone(), table.name.clone()), relation.clone());
@@ -766,6 +774,89 @@ fn node_fqn(pkg: &str, rel: &Path, dirs: &[String]) -> (PathBuf, Vec<String>) {
             .unwrap_or_default(),
     );
     (inner, fqn)
+}
+
+/// What a source table renders as when it lives in files: its
+/// `external_location` (table config, then source config, then table meta,
+/// then source meta), filled in with its fields and quoted, as dbt-duckdb's
+/// `DuckDBRelation.create_from` (formatter `newstyle`, `oldstyle` or `template`).
+/// Relative file paths are anchored at the project directory.
+///
+/// Errors: [`ErrorKind::Config`], located at the source's YAML, for an
+/// unknown formatter or a placeholder naming no field.
+fn external_source_location(
+    yml: &Path,
+    root: &Path,
+    src: &crate::project::schema_yaml::SourceDef,
+    table: &crate::project::schema_yaml::SourceTable,
+    config: &Config,
+    relation: &Relation,
+) -> Result<Option<String>> {
+    let mut fields: BTreeMap<String, String> = BTreeMap::new();
+    let mut absorb = |v: &serde_yaml::Value, fields: &mut BTreeMap<String, String>| {
+        if let Some(map) = v.as_mapping() {
+            for (k, v) in map {
+                let text = match v {
+                    serde_yaml::Value::String(s) => s.clone(),
+                    serde_yaml::Value::Bool(b) => if *b { "True".into() } else { "False".into() },
+                    serde_yaml::Value::Number(n) => n.to_string(),
+                    _ => continue,
+                };
+                if let Some(k) = k.as_str() {
+                    fields.insert(k.to_owned(), text);
+                }
+            }
+        }
+    };
+    absorb(&src.meta, &mut fields);
+    absorb(&table.meta, &mut fields);
+    for (k, v) in &config.0 {
+        if let Json::String(text) = v {
+            fields.insert(k.clone(), text.clone());
+        }
+    }
+    let Some(template) = fields.get("external_location").cloned() else {
+        return Ok(None);
+    };
+    fields.insert("name".into(), table.name.clone());
+    fields.insert("identifier".into(), relation.identifier.clone());
+    fields.insert("schema".into(), relation.schema.clone());
+    fields.insert("database".into(), relation.database.clone());
+    let located = |msg: String| {
+        Error::new(
+            ErrorKind::Config,
+            format!("source `{}.{}`: {msg}", src.name, table.name),
+        )
+        .or_location(|| {
+            let text = std::fs::read_to_string(root.join(yml)).ok()?;
+            let off = text.find("external_location")?;
+            Some(Location::from_offset(yml, &text, off))
+        })
+        .with_hint("external_location is a Python format string: `{name}` is the table name; set `formatter: oldstyle` for locations with braces")
+    };
+    let formatter = fields
+        .get("formatter")
+        .map(|f| crate::adapter::external::Formatter::parse(f))
+        .transpose()
+        .map_err(located)?
+        .unwrap_or(crate::adapter::external::Formatter::NewStyle);
+    let location = crate::adapter::external::source_location(&template, formatter, &fields)
+        .map_err(located)?;
+    Ok(Some(anchor_quoted_path(root, &location)))
+}
+
+/// A quoted relative file path (`'data/x.parquet'`) anchored at `root`, so
+/// the source reads the same file whichever directory sluice runs from;
+/// function calls, URLs and absolute paths are kept as written.
+fn anchor_quoted_path(root: &Path, location: &str) -> String {
+    let Some(inner) = location.strip_prefix('\'').and_then(|l| l.strip_suffix('\'')) else {
+        return location.to_owned();
+    };
+    if inner.contains("://") || Path::new(inner).is_absolute() || inner.contains('\'') {
+        return location.to_owned();
+    }
+    let joined = root.join(inner.trim_start_matches("./"));
+    format!("'{}'", joined.to_string_lossy())
 }
 
 fn source_fqn(pkg: &str, yml: &Path, dirs: &[String], source: &str, table: &str) -> Vec<String> {

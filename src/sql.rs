@@ -67,7 +67,7 @@ fn syntax_error(err: &sqlparser::parser::ParserError) -> SyntaxError {
 /// Whether DuckDB's parser accepts `sql` (no binding: tables need not exist).
 /// Without DuckDB at hand, it counts as a rejection.
 fn duckdb_accepts(sql: &str) -> bool {
-    let Ok(conn) = duckdb::Connection::open_in_memory() else {
+    let Ok(conn) = crate::adapter::duckdb::open_connection(":memory:", &Default::default()) else {
         return false;
     };
     let json: Result<String, _> =

@@ -31,27 +31,44 @@ impl Database {
     /// Errors: [`ErrorKind::Database`]; a file locked by another process
     /// says so, with a hint.
     pub fn open(target: &Target) -> Result<Database> {
-        let conn = if target.path == ":memory:" {
-            duckdb::Connection::open_in_memory()
-        } else {
+        if target.path != ":memory:" {
             if let Some(parent) = Path::new(&target.path).parent() {
                 if !parent.as_os_str().is_empty() && !parent.exists() {
                     std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
                 }
             }
-            duckdb::Connection::open(&target.path)
         }
-        .map_err(|e| open_error(&target.path, &e))?;
+        let conn = open_connection(&target.path, &target.settings)
+            .map_err(|e| open_error(&target.path, &e))?;
         let db = Database {
             conn,
             path: target.path.clone(),
         };
         for ext in &target.extensions {
             db.conn
-                .execute_batch(&format!("install {ext}; load {ext};"))
-                .map_err(|e| db_error(&e, None))?;
+                .execute_batch(&format!("load {ext};"))
+                .or_else(|_| {
+                    db.conn
+                        .execute_batch(&format!("install {ext}; load {ext};"))
+                })
+                .map_err(|e| extension_error(ext, &e))?;
+        }
+        for attachment in &target.attach {
+            let sql = attachment.to_sql();
+            db.conn.execute_batch(&sql).map_err(|e| {
+                Error::new(
+                    ErrorKind::Database,
+                    format!("could not attach `{}`", attachment.path),
+                )
+                .with_note(e.to_string().lines().next().unwrap_or_default().to_owned())
+                .with_note(format!("while running: {sql}"))
+                .with_hint("check the `attach:` entry of profiles.yml: the path must exist for `read_only`, and `type` must be one DuckDB can attach")
+            })?;
         }
         for (k, v) in &target.settings {
+            if OPEN_SETTINGS.contains(&k.as_str()) {
+                continue;
+            }
             db.conn
                 .execute_batch(&format!("set {k} = '{}'", v.replace('\'', "''")))
                 .map_err(|e| db_error(&e, None))?;
@@ -114,8 +131,54 @@ impl Database {
     }
 }
 
-fn open_error(path: &str, err: &duckdb::Error) -> Error {
-    let msg = err.to_string();
+/// Settings that only take effect when the database is opened, so they go
+/// into DuckDB's open-time config rather than a `SET`.
+const OPEN_SETTINGS: &[&str] = &[
+    "autoinstall_known_extensions",
+    "autoload_known_extensions",
+    "allow_unsigned_extensions",
+    "extension_directory",
+];
+
+/// Opens `path` (a file, or `:memory:`) with sluice's engine defaults: the
+/// statically linked ICU extension registered, and extension autoinstall and
+/// autoload off, so nothing is fetched from the network in the middle of a
+/// build. `settings` (the profile's `settings:`) may turn them back on,
+/// as dbt-duckdb passes its settings through to DuckDB's config.
+///
+/// Errors: DuckDB's, unchanged (callers word them).
+pub fn open_connection(
+    path: &str,
+    settings: &std::collections::BTreeMap<String, String>,
+) -> std::result::Result<duckdb::Connection, String> {
+    sluice_duckdb_icu::register()?;
+    let config = || -> duckdb::Result<duckdb::Config> {
+        let mut config = duckdb::Config::default()
+            .with("autoinstall_known_extensions", "false")?
+            .with("autoload_known_extensions", "false")?;
+        for key in OPEN_SETTINGS {
+            if let Some(value) = settings.get(*key) {
+                config = config.with(*key, value)?;
+            }
+        }
+        Ok(config)
+    };
+    config()
+        .and_then(|config| duckdb::Connection::open_with_flags(path, config))
+        .map_err(|e| e.to_string())
+}
+
+/// The error for an extension that cannot be loaded: named, with what to do.
+fn extension_error(ext: &str, err: &duckdb::Error) -> Error {
+    Error::new(ErrorKind::Database, format!("could not load the DuckDB extension `{ext}`"))
+        .with_note(err.to_string().lines().next().unwrap_or_default().to_owned())
+        .with_hint(
+            "icu, json, parquet and core_functions are built into sluice; others must be installed: \
+             run `INSTALL <name>` once with network, or set `autoinstall_known_extensions: true` under the profile's `settings:`",
+        )
+}
+
+fn open_error(path: &str, msg: &str) -> Error {
     if msg.contains("Could not set lock") || msg.contains("Conflicting lock") {
         return Error::new(ErrorKind::Database, format!("the DuckDB database `{path}` is locked by another process"))
             .with_note(msg.lines().next().unwrap_or_default().to_owned())

@@ -3,6 +3,7 @@
 //! engine, so another one can be added without touching them.
 
 pub mod duckdb;
+pub mod external;
 
 use crate::error::Result;
 use crate::render::Relation;

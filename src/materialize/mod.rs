@@ -7,6 +7,7 @@
 //! the old relation, rename the new one into place. A failure rolls back and
 //! leaves the previous relation as it was (see docs/decisions/atomic-swap.md).
 
+pub mod external;
 pub mod incremental;
 pub mod snapshot;
 
@@ -40,7 +41,7 @@ pub(crate) fn call(renderer: &Renderer, name: &str, args: &[Value]) -> Result<St
         .to_owned())
 }
 
-fn rel(r: &Relation) -> Value {
+pub(crate) fn rel(r: &Relation) -> Value {
     Value::from_object(r.clone())
 }
 
@@ -54,7 +55,7 @@ pub fn strip_trailing_semicolons(sql: &str) -> &str {
 }
 
 /// The statements that swap `intermediate` into `target`'s place.
-fn swap_statements(
+pub(crate) fn swap_statements(
     renderer: &Renderer,
     conn: &dyn Connection,
     target: &Relation,
@@ -82,7 +83,7 @@ fn swap_statements(
 }
 
 /// Statements to clear a leftover intermediate relation from a crashed run.
-fn clear_intermediate(
+pub(crate) fn clear_intermediate(
     renderer: &Renderer,
     conn: &dyn Connection,
     intermediate: &Relation,
@@ -154,7 +155,7 @@ pub fn run_model(
                     node.name
                 ),
             )
-            .with_hint("use `view`, `table` or `incremental`"))
+            .with_hint("use `view`, `table`, `incremental`, `external` or `ephemeral`"))
         }
     };
     let mut stmts = clear_intermediate(renderer, conn, &intermediate)?;

@@ -34,6 +34,11 @@ pub struct Target {
     pub extensions: Vec<String>,
     /// DuckDB settings to `SET` on connect.
     pub settings: BTreeMap<String, String>,
+    /// Where `external` models write their files by default (dbt-duckdb's
+    /// `external_root`, default `.`); relative to the project directory.
+    pub external_root: String,
+    /// Other databases to `ATTACH` on connect (dbt-duckdb's `attach:`).
+    pub attach: Vec<Attachment>,
     /// Where the target came from: the profiles.yml path, or `None` for the embedded default.
     pub profiles_file: Option<PathBuf>,
 }
@@ -61,8 +66,62 @@ impl Target {
             threads: 1,
             extensions: Vec::new(),
             settings: BTreeMap::new(),
+            external_root: ".".into(),
+            attach: Vec::new(),
             profiles_file: None,
         }
+    }
+}
+
+/// One `attach:` entry of a DuckDB profile, as dbt-duckdb's `Attachment`:
+/// another database (DuckDB file, SQLite, Postgres...) visible to every
+/// model and source under its alias.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Attachment {
+    /// The file path or connection string.
+    pub path: String,
+    /// The catalog name; the file stem of `path` when unset (DuckDB's rule).
+    pub alias: Option<String>,
+    /// `TYPE` (`duckdb`, `sqlite`, `postgres`).
+    pub kind: Option<String>,
+    /// `SECRET` name.
+    pub secret: Option<String>,
+    /// Attached `READ_ONLY`.
+    pub read_only: bool,
+    /// Any other `ATTACH` options, in file order: (key, value as SQL text or
+    /// `None` for a bare flag).
+    pub options: Vec<(String, Option<String>)>,
+}
+
+impl Attachment {
+    /// The `ATTACH IF NOT EXISTS ...` statement, as dbt-duckdb's `to_sql`:
+    /// direct fields first, then `options` (booleans as bare flags when
+    /// true, strings quoted unless already quoted).
+    pub fn to_sql(&self) -> String {
+        let mut sql = format!("ATTACH IF NOT EXISTS '{}'", self.path.replace('\'', "''"));
+        if let Some(alias) = &self.alias {
+            sql.push_str(&format!(" AS \"{}\"", alias.replace('"', "\"\"")));
+        }
+        let mut opts = Vec::new();
+        if let Some(kind) = &self.kind {
+            opts.push(format!("TYPE {kind}"));
+        }
+        if let Some(secret) = &self.secret {
+            opts.push(format!("SECRET {secret}"));
+        }
+        if self.read_only {
+            opts.push("READ_ONLY".to_owned());
+        }
+        for (key, value) in &self.options {
+            match value {
+                None => opts.push(key.to_uppercase()),
+                Some(v) => opts.push(format!("{} {v}", key.to_uppercase())),
+            }
+        }
+        if !opts.is_empty() {
+            sql.push_str(&format!(" ({})", opts.join(", ")));
+        }
+        sql
     }
 }
 
@@ -229,12 +288,17 @@ fn read_target(
             err
         })?,
     };
+    // dbt-duckdb takes names, or mappings with a `name` (and a `repo`).
     let extensions = output
         .get("extensions")
         .and_then(|e| e.as_sequence())
         .map(|s| {
             s.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
+                .filter_map(|v| match v {
+                    serde_yaml::Value::Mapping(m) => m.get("name").and_then(|n| n.as_str()),
+                    other => other.as_str(),
+                })
+                .map(str::to_owned)
                 .collect()
         })
         .unwrap_or_default();
@@ -243,16 +307,23 @@ fn read_target(
         .and_then(|s| s.as_mapping())
         .map(|m| {
             m.iter()
-                .filter_map(|(k, v)| {
-                    let v = match v {
-                        serde_yaml::Value::String(s) => s.clone(),
-                        other => serde_yaml::to_string(other).ok()?.trim().to_owned(),
-                    };
-                    Some((k.as_str()?.to_owned(), v))
-                })
+                .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), yaml_text(v)?)))
                 .collect()
         })
         .unwrap_or_default();
+    let attach = match output.get("attach") {
+        None | Some(serde_yaml::Value::Null) => Vec::new(),
+        Some(serde_yaml::Value::Sequence(entries)) => entries
+            .iter()
+            .map(|e| attachment(e, render).map_err(|msg| profile_error(msg, locate("attach:"))))
+            .collect::<Result<Vec<_>>>()?,
+        Some(_) => {
+            return Err(profile_error(
+                "`attach` must be a list of databases, each with a `path`".into(),
+                locate("attach:"),
+            ))
+        }
+    };
     Ok(Target {
         name: target_name,
         profile_name: profile_name.to_owned(),
@@ -263,8 +334,92 @@ fn read_target(
         threads: threads.max(1),
         extensions,
         settings,
+        external_root: get("external_root")?.unwrap_or_else(|| ".".to_owned()),
+        attach,
         profiles_file: Some(file.to_path_buf()),
     })
+}
+
+/// A scalar YAML value as text (`true`, `4`, `'1GB'`); none for lists and maps.
+fn yaml_text(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn profile_error(msg: String, location: Option<Location>) -> Error {
+    let mut err = Error::new(ErrorKind::Profile, msg)
+        .with_hint("each `attach:` entry is a mapping: `path:` and optionally `alias:`, `type:`, `read_only:`, `secret:`, `options:`");
+    if let Some(loc) = location {
+        err = err.with_location(loc);
+    }
+    err
+}
+
+/// One `attach:` entry, as dbt-duckdb reads it: a field given both directly
+/// and under `options:` is an error.
+fn attachment(
+    entry: &serde_yaml::Value,
+    render: &dyn Fn(&str) -> Result<String>,
+) -> std::result::Result<Attachment, String> {
+    let map = entry.as_mapping().ok_or("an `attach:` entry must be a mapping with a `path`")?;
+    let text = |key: &str| -> std::result::Result<Option<String>, String> {
+        match map.get(key).and_then(yaml_text) {
+            Some(s) => render(&s).map(Some).map_err(|e| e.to_string()),
+            None => Ok(None),
+        }
+    };
+    let path = text("path")?.ok_or("an `attach:` entry has no `path`")?;
+    let options = map.get("options").and_then(|o| o.as_mapping());
+    let mut out = Attachment {
+        path,
+        alias: text("alias")?,
+        kind: text("type")?,
+        secret: text("secret")?,
+        read_only: map.get("read_only").and_then(|v| v.as_bool()).unwrap_or(false),
+        options: Vec::new(),
+    };
+    if let Some(options) = options {
+        for (k, v) in options {
+            let key = k.as_str().unwrap_or_default().to_owned();
+            let direct = match key.as_str() {
+                "type" => out.kind.is_some(),
+                "secret" => out.secret.is_some(),
+                "read_only" => out.read_only,
+                _ => false,
+            };
+            if direct {
+                return Err(format!(
+                    "attach `{}`: option `{key}` is given both directly and under `options:`; give it once",
+                    out.path
+                ));
+            }
+            match (key.as_str(), v) {
+                ("type", v) => out.kind = yaml_text(v),
+                ("secret", v) => out.secret = yaml_text(v),
+                ("read_only", v) => out.read_only = v.as_bool().unwrap_or(false),
+                (_, serde_yaml::Value::Bool(b)) => {
+                    if *b {
+                        out.options.push((key, None));
+                    }
+                }
+                (_, serde_yaml::Value::String(s)) => {
+                    let t = s.trim();
+                    let quoted = t.len() >= 2
+                        && ((t.starts_with('\'') && t.ends_with('\''))
+                            || (t.starts_with('"') && t.ends_with('"')));
+                    let value = if quoted { s.clone() } else { format!("'{}'", s.replace('\'', "''")) };
+                    out.options.push((key, Some(value)));
+                }
+                (_, serde_yaml::Value::Null) => {}
+                (_, other) => out.options.push((key, yaml_text(other))),
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -55,6 +55,11 @@ pub fn call_method(state: &State, method: &str, args: &[Value]) -> Option<Result
             .and_then(|_| relation_arg(args, "to_relation", 1))
             .map(|_| Value::from(())),
         "quote_as_configured" => quote_as_configured(args),
+        // dbt-duckdb's: the profile's `external_root` (anchored at the project).
+        "external_root" => Ok(state
+            .lookup("target")
+            .and_then(|t| t.get_attr("external_root").ok())
+            .unwrap_or_else(|| Value::from("."))),
         "quote_seed_column" => quote_seed_column(args),
         // dbt's relation cache is not modelled: there is nothing to update.
         "cache_added" | "cache_dropped" | "cache_renamed" | "commit" => Ok(Value::from("")),

@@ -492,6 +492,10 @@ pub const BUILTIN_MACRO_FILES: &[(&str, &str)] = &[
         include_str!("../../templates/materializations/seed.sql"),
     ),
     (
+        "templates/materializations/external.sql",
+        include_str!("../../templates/materializations/external.sql"),
+    ),
+    (
         "templates/materializations/incremental.sql",
         include_str!("../../templates/materializations/incremental.sql"),
     ),

@@ -53,6 +53,7 @@ pub struct Renderer {
     registry: Arc<HashMap<String, Value>>,
     namespaces: Arc<namespace::Namespaces>,
     docs: BTreeMap<String, (String, String)>,
+    external_root: String,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -77,11 +78,15 @@ impl Renderer {
             .map(|p| (p.name.as_str(), p.macros.as_slice()))
             .collect();
         macro_files.push((project.name(), &project.macros));
+        let target = Target {
+            external_root: anchored(&project.root, &project.target.external_root),
+            ..project.target.clone()
+        };
         let mut renderer = Renderer::from_parts(
             project.name(),
             &macro_files,
             &project.vars,
-            &project.target,
+            &target,
             &project.config.dispatch,
         )?;
         renderer.add_docs(&project.docs_files)?;
@@ -282,7 +287,16 @@ impl Renderer {
             registry,
             namespaces,
             docs: BTreeMap::new(),
+            external_root: target.external_root.clone(),
         })
+    }
+
+    /// Where `external` models write by default: the profile's
+    /// `external_root`, anchored at the project directory when relative
+    /// (dbt-duckdb anchors it at the working directory; sluice keeps every
+    /// default write inside the project).
+    pub fn external_root(&self) -> &str {
+        &self.external_root
     }
 
     /// Sets the global template variable `name` to `value`, replacing any
@@ -434,6 +448,19 @@ fn context(scope: &Arc<NodeScope>, vars: &NodeVars) -> BTreeMap<&'static str, Va
     ctx
 }
 
+/// `path` joined to `root` unless absolute or a URL, without `./` parts.
+fn anchored(root: &Path, path: &str) -> String {
+    if path.contains("://") || Path::new(path).is_absolute() {
+        return path.to_owned();
+    }
+    let joined: std::path::PathBuf = root
+        .join(path)
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    joined.to_string_lossy().into_owned()
+}
+
 /// `target` as templates see it: dbt's target fields for a DuckDB profile.
 fn target_value(target: &Target) -> Value {
     Value::from_serialize(serde_json::json!({
@@ -444,6 +471,9 @@ fn target_value(target: &Target) -> Value {
         "schema": target.schema,
         "threads": target.threads,
         "path": target.path,
+        "external_root": target.external_root,
+        "extensions": target.extensions,
+        "settings": target.settings,
     }))
 }
 

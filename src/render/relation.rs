@@ -178,6 +178,11 @@ pub struct Relation {
     /// no alias, and none is added so a user's own `as x` still works).
     #[serde(skip)]
     pub empty: bool,
+    /// What the relation renders as instead of its name: a source's
+    /// `external_location` (`'data/orders.parquet'`,
+    /// `read_csv('x.csv', ...)`), as dbt-duckdb's `DuckDBRelation.external`.
+    #[serde(skip)]
+    pub external: Option<String>,
 }
 
 impl Relation {
@@ -191,6 +196,7 @@ impl Relation {
             include: Policy::default(),
             quote: Policy::default(),
             empty: false,
+            external: None,
         }
     }
 
@@ -254,7 +260,11 @@ impl Relation {
 
     /// dbt's `render()`: the included parts, quoted as the quote policy
     /// says, joined with dots; `--empty` does not apply (that is `str()`).
+    /// An external source renders as its location, as dbt-duckdb's.
     pub fn rendered(&self) -> String {
+        if let Some(external) = &self.external {
+            return external.clone();
+        }
         let parts = [
             (&self.database, self.include.database, self.quote.database),
             (&self.schema, self.include.schema, self.quote.schema),
@@ -293,7 +303,7 @@ impl Relation {
             ("catalog", Value::from(())),
             ("renameable_relations", Value::from(Vec::<Value>::new())),
             ("replaceable_relations", Value::from(Vec::<Value>::new())),
-            ("external", Value::from(())),
+            ("external", Value::from(self.external.clone())),
         ])
     }
 
@@ -618,7 +628,8 @@ impl Object for Relation {
             "dbt_created" | "require_alias" | "can_be_renamed" | "can_be_replaced" => {
                 Some(Value::from(false))
             }
-            "external" | "event_time_filter" | "catalog" => Some(Value::from(())),
+            "external" => Some(Value::from(self.external.clone())),
+            "event_time_filter" | "catalog" => Some(Value::from(())),
             "renameable_relations" | "replaceable_relations" => {
                 Some(Value::from(Vec::<Value>::new()))
             }

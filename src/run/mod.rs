@@ -508,10 +508,18 @@ fn run_node(
                 conn.execute(hook)
                     .map_err(|e| e.with_note("in a pre-hook"))?;
             }
-            let built = if node.config.materialized() == "incremental" {
-                materialize::incremental::run(renderer, conn, node, &c.code, options.full_refresh)
-            } else {
-                materialize::run_model(renderer, conn, node, &c.code)
+            let built = match node.config.materialized().as_str() {
+                "incremental" => materialize::incremental::run(
+                    renderer,
+                    conn,
+                    node,
+                    &c.code,
+                    options.full_refresh,
+                ),
+                "external" => {
+                    materialize::external::run(renderer, conn, node, &c.code, project_root)
+                }
+                _ => materialize::run_model(renderer, conn, node, &c.code),
             }
             .map_err(|e| locate_in_template(e, node, &c.code))?;
             for hook in &c.post_hooks {

@@ -90,7 +90,12 @@ impl TempProject {
 
     /// Rows of a query against the project's DuckDB file, every value as text.
     pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        let conn = duckdb::Connection::open(self.db_path()).expect("open db");
+        // As sluice opens it: ICU registered, extension autoload off.
+        let conn = sluice::adapter::duckdb::open_connection(
+            &self.db_path().to_string_lossy(),
+            &Default::default(),
+        )
+        .expect("open db");
         let mut stmt = conn
             .prepare(&format!("select * from ({sql}) q"))
             .expect("prepare");

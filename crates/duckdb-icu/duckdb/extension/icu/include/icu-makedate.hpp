@@ -1,0 +1,17 @@
+//===----------------------------------------------------------------------===//
+//                         DuckDB
+//
+// icu-makedate.hpp
+//
+//
+//===----------------------------------------------------------------------===//
+
+#pragma once
+
+namespace duckdb {
+
+class ExtensionLoader;
+
+void RegisterICUMakeDateFunctions(ExtensionLoader &loader);
+
+} // namespace duckdb

@@ -1,0 +1,1 @@
+select sum(n) as total from {{ source('lake', 'clicks') }}

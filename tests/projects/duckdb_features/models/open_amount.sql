@@ -1,0 +1,1 @@
+select sum(amount) as amount from {{ ref('orders_export') }} where status = 'open'

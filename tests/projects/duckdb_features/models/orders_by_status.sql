@@ -1,0 +1,2 @@
+{{ config(materialized='external', options={'partition_by': 'status'}) }}
+select id, status, amount from {{ ref('orders_export') }}

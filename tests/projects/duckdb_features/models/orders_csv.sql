@@ -1,0 +1,2 @@
+{{ config(materialized='external', format='csv', delimiter='|') }}
+select id, status from {{ ref('orders_export') }}
