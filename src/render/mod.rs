@@ -18,6 +18,7 @@ pub mod pyfilters;
 pub mod relation;
 pub mod scope;
 pub mod table;
+pub mod timezone;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;

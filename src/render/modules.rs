@@ -8,9 +8,13 @@
 //! `date()`, `timestamp()`, `replace(...)`, `add(timedelta)`/`subtract(timedelta)`
 //! and Python's `str()` form when rendered; `modules.re.search`, `match`,
 //! `fullmatch`, `sub`, `findall`, `split` with `group()`/`groups()` on matches.
-//! `modules.pytz`: `utc`, `UTC`, `timezone(name)` for UTC and fixed offsets
-//! (`Etc/GMT+5`), `FixedOffset(minutes)`; datetimes carry such a zone
-//! (`tzinfo=`, `.astimezone(tz)`, `.replace(tzinfo=tz)`, `pytz.utc.localize(dt)`).
+//! `modules.pytz`: `utc`, `UTC`, `timezone(name)` for every zone of the IANA
+//! time zone database (and its aliases such as `US/Eastern`),
+//! `FixedOffset(minutes)`, and on a zone `localize(dt, is_dst=False)`,
+//! `normalize(dt)`, `utcoffset`/`tzname`/`dst`. Datetimes carry a zone
+//! (`tzinfo=`, `.astimezone(tz)`, `.replace(tzinfo=tz)`, `now(tz)`,
+//! `fromtimestamp(ts, tz)`) in one of its states, with pytz's offsets,
+//! abbreviations (`%Z`, `tzname()`) and quirks: see [`crate::render::timezone`].
 //! `modules.itertools`: the functions dbt exports (`chain`, `product`,
 //! `combinations`, `permutations`, `islice`, `zip_longest`, ...), eager.
 //!
@@ -27,9 +31,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::format::{Item, StrftimeItems};
-use chrono::{Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, Timelike, Utc};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Utc};
 use minijinja::value::{DynObject, Kwargs, Object, ObjectRepr};
 use minijinja::{Error, ErrorKind, State, Value};
+
+use crate::render::timezone::{offset_text, Zone};
 
 /// The `modules` object.
 pub fn modules() -> Value {
@@ -53,80 +59,8 @@ pub fn run_started_at() -> Value {
     })
 }
 
-/// A time zone of fixed offset: UTC, `Etc/GMT+5`, `pytz.FixedOffset(m)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Zone {
-    /// Seconds east of UTC.
-    offset: i32,
-    /// The zone's name (`UTC`, `Etc/GMT+5`), as `str(tz)` shows it.
-    name: String,
-}
-
-impl Zone {
-    fn utc() -> Zone {
-        Zone {
-            offset: 0,
-            name: "UTC".to_owned(),
-        }
-    }
-
-    fn fixed(&self) -> FixedOffset {
-        FixedOffset::east_opt(self.offset)
-            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
-    }
-
-    /// `pytz.timezone(name)`: UTC under its aliases, or `Etc/GMT±N`
-    /// (POSIX signs: `Etc/GMT+5` is five hours *behind* UTC).
-    ///
-    /// Errors: any other zone: sluice has no time zone database.
-    fn named(name: &str) -> Result<Zone, Error> {
-        if matches!(
-            name,
-            "UTC"
-                | "utc"
-                | "Etc/UTC"
-                | "Etc/UCT"
-                | "UCT"
-                | "GMT"
-                | "Etc/GMT"
-                | "Universal"
-                | "Etc/Universal"
-                | "Zulu"
-                | "Etc/Zulu"
-                | "Greenwich"
-                | "Etc/Greenwich"
-                | "GMT0"
-                | "Etc/GMT0"
-                | "Etc/GMT+0"
-                | "Etc/GMT-0"
-        ) {
-            return Ok(Zone {
-                offset: 0,
-                name: name.to_owned(),
-            });
-        }
-        if let Some(hours) = name
-            .strip_prefix("Etc/GMT")
-            .and_then(|h| h.parse::<i32>().ok())
-            .filter(|h| (-14..=12).contains(h))
-        {
-            return Ok(Zone {
-                offset: -hours * 3600,
-                name: name.to_owned(),
-            });
-        }
-        Err(invalid(format!(
-            "time zone `{name}` is not supported: sluice has no time zone database, only UTC and fixed offsets (`Etc/GMT+5`, `pytz.FixedOffset(-300)`)"
-        )))
-    }
-}
-
-impl fmt::Display for Zone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)
-    }
-}
-
+/// A pytz tzinfo in templates: `str(tz)` and `tz.zone` are the zone's name;
+/// `localize`, `normalize`, `utcoffset`, `tzname` and `dst` as pytz's.
 impl Object for Zone {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Plain
@@ -134,7 +68,7 @@ impl Object for Zone {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         match key.as_str()? {
-            "zone" => Some(Value::from(self.name.clone())),
+            "zone" => Some(Value::from(self.name())),
             _ => None,
         }
     }
@@ -148,20 +82,66 @@ impl Object for Zone {
         let dt = || {
             args.first()
                 .and_then(|v| v.downcast_object_ref::<DateTime>())
+                .filter(|dt| !dt.date_only)
                 .cloned()
                 .ok_or_else(|| invalid(format!("{method} needs a datetime")))
         };
+        // pytz's `utcoffset(dt)`, `tzname(dt)` and `dst(dt)`: the state a
+        // naive `dt` is in (as `localize`), an aware one's own; without a
+        // datetime, a fixed zone's and none for an IANA zone.
+        let state = || -> Result<Option<Zone>, Error> {
+            match args
+                .first()
+                .and_then(|v| v.downcast_object_ref::<DateTime>())
+            {
+                Some(dt) => match &dt.tz {
+                    Some(zone) => Ok(Some(zone.clone())),
+                    None => self.localize(dt.at, Some(false)).map(Some).map_err(wrap),
+                },
+                None => Ok(matches!(**self, Zone::Fixed { .. }).then(|| (**self).clone())),
+            }
+        };
+        let seconds = |s: i32| Value::from_object(TimeDelta(Duration::seconds(i64::from(s))));
         match method {
-            // pytz's `localize(dt)`: the naive wall time, in this zone.
-            "localize" => Ok(Value::from_object(DateTime {
-                tz: Some((**self).clone()),
-                ..dt()?
-            })),
-            "normalize" => dt().map(Value::from_object),
-            "utcoffset" => Ok(Value::from_object(TimeDelta(Duration::seconds(i64::from(
-                self.offset,
-            ))))),
-            "tzname" => Ok(Value::from(self.name.clone())),
+            // pytz's `localize(dt, is_dst=False)`: the naive wall time, in
+            // the state of this zone it is in.
+            "localize" => {
+                let dt = dt()?;
+                if dt.tz.is_some() {
+                    return Err(wrap(
+                        crate::error::Error::new(
+                            crate::error::ErrorKind::Jinja,
+                            format!("localize: `{dt}` is not a naive datetime (tzinfo is already set, pytz: ValueError)"),
+                        )
+                        .with_hint("to convert an aware datetime, use `dt.astimezone(tz)`"),
+                    ));
+                }
+                let zone = self.localize(dt.at, is_dst_arg(args)?).map_err(wrap)?;
+                Ok(Value::from_object(DateTime {
+                    tz: Some(zone),
+                    ..dt
+                }))
+            }
+            // pytz's `normalize(dt)`: the same instant, in the state of this
+            // zone at that instant (after arithmetic crossed a DST change).
+            "normalize" => {
+                let dt = dt()?;
+                if dt.tz.is_none() {
+                    return Err(wrap(
+                        crate::error::Error::new(
+                            crate::error::ErrorKind::Jinja,
+                            format!("normalize: `{dt}` is a naive datetime (no tzinfo set, pytz: ValueError)"),
+                        )
+                        .with_hint("to give a naive datetime a zone, use `tz.localize(dt)`"),
+                    ));
+                }
+                Ok(Value::from_object(DateTime::in_zone(dt.instant(), self)))
+            }
+            "utcoffset" => Ok(state()?.map_or(Value::from(()), |z| seconds(z.offset()))),
+            "dst" => Ok(state()?.map_or(Value::from(()), |z| seconds(z.dst()))),
+            "tzname" => Ok(state()?
+                .and_then(|z| z.tzname())
+                .map_or(Value::from(()), Value::from)),
             _ => Err(Error::new(
                 ErrorKind::UnknownMethod,
                 format!("time zone has no method `{method}`"),
@@ -170,8 +150,29 @@ impl Object for Zone {
     }
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+        f.write_str(self.name())
     }
+}
+
+/// `localize`'s `is_dst` (keyword or second positional argument): `False`
+/// when absent, as pytz; `None` asks for an error on ambiguous times.
+fn is_dst_arg(args: &[Value]) -> Result<Option<bool>, Error> {
+    let kwargs = args.last().and_then(|v| Kwargs::try_from(v.clone()).ok());
+    let value = match &kwargs {
+        Some(k) if k.has("is_dst") => Some(k.get::<Value>("is_dst")?),
+        Some(_) => args.get(1).filter(|_| args.len() > 2).cloned(),
+        None => args.get(1).cloned(),
+    };
+    match value {
+        None => Ok(Some(false)),
+        Some(v) if v.is_none() => Ok(None),
+        Some(v) => Ok(Some(v.is_true())),
+    }
+}
+
+/// A [`crate::error::Error`] (message and hint) as a template error.
+fn wrap(err: crate::error::Error) -> Error {
+    crate::render::builtins::wrap(err)
 }
 
 /// A zone argument: a [`Zone`] or none.
@@ -215,20 +216,17 @@ impl Object for PytzModule {
                     .first()
                     .and_then(Value::as_str)
                     .ok_or_else(|| invalid("pytz.timezone needs a zone name"))?;
-                Zone::named(name).map(Value::from_object)
+                Zone::timezone(name).map(Value::from_object).map_err(wrap)
             }
             "FixedOffset" => {
                 let minutes = args
                     .first()
-                    .and_then(|v| i64::try_from(v.clone()).ok())
+                    .and_then(|v| i32::try_from(v.clone()).ok())
                     .filter(|m| m.abs() < 24 * 60)
                     .ok_or_else(|| {
                         invalid("pytz.FixedOffset needs minutes east of UTC, under a day")
                     })?;
-                Ok(Value::from_object(Zone {
-                    offset: (minutes * 60) as i32,
-                    name: format!("pytz.FixedOffset({minutes})"),
-                }))
+                Ok(Value::from_object(Zone::fixed_offset(minutes)))
             }
             _ => Err(Error::new(
                 ErrorKind::UnknownMethod,
@@ -243,27 +241,50 @@ fn invalid(msg: impl Into<String>) -> Error {
 }
 
 /// Python `strftime` -> a chrono format, checked: `%f` is microseconds in
-/// Python; an unknown directive is an error, not a panic.
+/// Python; `%Z` is the zone's `tzname()` and `%z` (and Python 3.12's `%:z`)
+/// its offset, both empty for a naive datetime; an unknown directive is an
+/// error, not a panic.
 fn format_time(at: &NaiveDateTime, tz: Option<&Zone>, fmt: &str) -> Result<String, Error> {
-    let mut fmt = fmt.replace("%f", "%6f");
-    if let Some(zone) = tz {
-        // Python's %Z is the zone's name; chrono's would be the offset.
-        fmt = fmt.replace("%Z", &zone.name.replace('%', "%%"));
-    } else {
-        // Naive: Python prints nothing for %z and %Z.
-        fmt = fmt.replace("%z", "").replace("%Z", "");
+    let literal = |s: &str| s.replace('%', "%%");
+    let mut chrono_fmt = String::with_capacity(fmt.len());
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            chrono_fmt.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('f') => chrono_fmt.push_str("%6f"),
+            Some('Z') => {
+                chrono_fmt.push_str(&literal(&tz.and_then(Zone::tzname).unwrap_or_default()));
+            }
+            Some('z') => {
+                chrono_fmt.push_str(&tz.map_or(String::new(), |z| offset_text(z.offset(), "")))
+            }
+            Some(':') if chars.peek() == Some(&'z') => {
+                chars.next();
+                chrono_fmt.push_str(&tz.map_or(String::new(), |z| offset_text(z.offset(), ":")));
+            }
+            Some(other) => {
+                chrono_fmt.push('%');
+                chrono_fmt.push(other);
+            }
+            None => chrono_fmt.push('%'),
+        }
     }
-    let items: Vec<Item> = StrftimeItems::new(&fmt).collect();
+    let items: Vec<Item> = StrftimeItems::new(&chrono_fmt).collect();
     if items.iter().any(|i| matches!(i, Item::Error)) {
         return Err(invalid(format!("strftime: invalid format `{fmt}`")));
     }
-    match tz {
-        Some(zone) => match at.and_local_timezone(zone.fixed()).single() {
-            Some(aware) => Ok(aware.format_with_items(items.into_iter()).to_string()),
-            None => Err(invalid("strftime: time out of range")),
-        },
-        None => Ok(at.format_with_items(items.into_iter()).to_string()),
-    }
+    // The zone is already written out, so the wall time formats alone; a
+    // chrono directive that needs a zone fails here, as an error.
+    let mut out = String::new();
+    fmt::Write::write_fmt(
+        &mut out,
+        format_args!("{}", at.format_with_items(items.into_iter())),
+    )
+    .map_err(|_| invalid(format!("strftime: cannot format `{fmt}`")))?;
+    Ok(out)
 }
 
 /// Splits the UTC offset off an ISO datetime text, as Python 3.11's
@@ -310,13 +331,7 @@ fn split_iso_offset(s: &str) -> Result<(&str, Option<Zone>), Error> {
         )));
     }
     let offset = if sign == "-" { -seconds } else { seconds };
-    let name = if offset == 0 {
-        "UTC".to_owned()
-    } else {
-        let (h, m) = (seconds / 3600, seconds % 3600 / 60);
-        format!("UTC{sign}{h:02}:{m:02}")
-    };
-    Ok((&s[..at], Some(Zone { offset, name })))
+    Ok((&s[..at], Some(Zone::iso_offset(offset))))
 }
 
 /// A `datetime.datetime` or `datetime.date` value.
@@ -342,8 +357,20 @@ impl DateTime {
     /// The UTC instant of an aware datetime; the wall time of a naive one.
     fn instant(&self) -> NaiveDateTime {
         match &self.tz {
-            Some(z) => self.at - Duration::seconds(i64::from(z.offset)),
+            Some(z) => self.at - Duration::seconds(i64::from(z.offset())),
             None => self.at,
+        }
+    }
+
+    /// The UTC instant `utc` as an aware datetime in `zone`, in the state
+    /// `zone` is in at that instant (pytz's `fromutc`, which
+    /// `astimezone`, `normalize`, `now(tz)` and `fromtimestamp(ts, tz)` use).
+    fn in_zone(utc: NaiveDateTime, zone: &Zone) -> DateTime {
+        let zone = zone.at_utc(utc);
+        DateTime {
+            at: utc + Duration::seconds(i64::from(zone.offset())),
+            tz: Some(zone),
+            date_only: false,
         }
     }
 
@@ -365,10 +392,7 @@ impl DateTime {
             .format(&format!("%Y-%m-%d{sep}%H:%M:%S{frac}"))
             .to_string();
         if let Some(zone) = &self.tz {
-            let off = zone.offset;
-            let sign = if off < 0 { '-' } else { '+' };
-            let off = off.abs();
-            out.push_str(&format!("{sign}{:02}:{:02}", off / 3600, off / 60 % 60));
+            out.push_str(&offset_text(zone.offset(), ":"));
         }
         out
     }
@@ -431,23 +455,22 @@ impl Object for DateTime {
             "timestamp" => Ok(Value::from(
                 self.instant().and_utc().timestamp_micros() as f64 / 1e6,
             )),
-            // Python's `astimezone(tz)`: the same instant in `tz` (a naive
-            // datetime is taken as UTC: sluice does not know the local zone).
+            // Python's `astimezone(tz)`: the same instant in `tz`, with the
+            // offset `tz` has then (a naive datetime is taken as UTC: sluice
+            // does not know the local zone).
             "astimezone" => {
                 let zone = zone_arg(args.first().cloned())?.unwrap_or_else(Zone::utc);
-                Ok(Value::from_object(DateTime {
-                    at: self.instant() + Duration::seconds(i64::from(zone.offset)),
-                    tz: Some(zone),
-                    date_only: false,
-                }))
+                Ok(Value::from_object(DateTime::in_zone(self.instant(), &zone)))
             }
-            "utcoffset" => Ok(self.tz.as_ref().map_or(Value::from(()), |z| {
-                Value::from_object(TimeDelta(Duration::seconds(i64::from(z.offset))))
+            "utcoffset" | "dst" => Ok(self.tz.as_ref().map_or(Value::from(()), |z| {
+                let seconds = if method == "dst" { z.dst() } else { z.offset() };
+                Value::from_object(TimeDelta(Duration::seconds(i64::from(seconds))))
             })),
             "tzname" => Ok(self
                 .tz
                 .as_ref()
-                .map_or(Value::from(()), |z| Value::from(z.name.clone()))),
+                .and_then(Zone::tzname)
+                .map_or(Value::from(()), Value::from)),
             "weekday" => Ok(Value::from(self.at.weekday().num_days_from_monday())),
             "isoweekday" => Ok(Value::from(self.at.weekday().number_from_monday())),
             "add" | "subtract" => {
@@ -678,11 +701,10 @@ impl Object for Class {
             (Class::DateTime, "now") => {
                 match zone_arg(crate::render::builtins::kwarg(args, "tz", 0))? {
                     None => Ok(DateTime::naive(chrono::Local::now().naive_local())),
-                    Some(zone) => Ok(Value::from_object(DateTime {
-                        at: Utc::now().naive_utc() + Duration::seconds(i64::from(zone.offset)),
-                        tz: Some(zone),
-                        date_only: false,
-                    })),
+                    Some(zone) => Ok(Value::from_object(DateTime::in_zone(
+                        Utc::now().naive_utc(),
+                        &zone,
+                    ))),
                 }
             }
             (Class::DateTime, "today") => Ok(DateTime::naive(chrono::Local::now().naive_local())),
@@ -701,11 +723,7 @@ impl Object for Class {
                     None
                 };
                 Ok(match zone {
-                    Some(zone) => Value::from_object(DateTime {
-                        at: utc + Duration::seconds(i64::from(zone.offset)),
-                        tz: Some(zone),
-                        date_only: false,
-                    }),
+                    Some(zone) => Value::from_object(DateTime::in_zone(utc, &zone)),
                     // Naive: sluice takes the local zone to be UTC.
                     None => DateTime::naive(utc),
                 })
@@ -786,6 +804,8 @@ fn datetime_arithmetic(a: &Value, b: &Value, add: bool) -> Option<Result<Value, 
             b.kind()
         )))
     };
+    // An aware datetime keeps its zone state, so `+ timedelta(days=1)`
+    // across a DST change keeps the old offset, as pytz's until `normalize`.
     let shifted = |dt: &DateTime, delta: Duration| {
         // A date moves by whole days only, as Python's `date + timedelta`.
         let delta = if dt.date_only {
@@ -981,6 +1001,19 @@ mod tests {
         env.render_str(src, ()).unwrap()
     }
 
+    /// The message and hint of a render that fails.
+    fn render_err(src: &str) -> (String, String) {
+        let mut env = minijinja::Environment::new();
+        env.add_global("modules", modules());
+        let err = env.render_str(src, ()).unwrap_err();
+        let hint = std::error::Error::source(&err)
+            .and_then(|s| s.downcast_ref::<crate::error::Error>())
+            .and_then(|e| e.hint())
+            .unwrap_or_default()
+            .to_owned();
+        (err.to_string(), hint)
+    }
+
     #[test]
     fn datetime_module_as_python() {
         assert_eq!(
@@ -1052,19 +1085,108 @@ mod tests {
     }
 
     /// Pins pytz's UTC and fixed zones, `now(tz)`, `astimezone`, `localize`
-    /// and `tzinfo=` (dbt_date's `datetime` macro passes it).
+    /// and `tzinfo=` (dbt_date's `datetime` macro passes it), as pytz 2026.6
+    /// prints them (`pytz.FixedOffset` has no `tzname()`, so `%Z` is empty).
     #[test]
     fn pytz_zones_as_python() {
         assert_eq!(
             render("{% set d = modules.datetime %}{% set utc = modules.pytz.utc %}{{ d.datetime(2024, 1, 1, 12, tzinfo=utc) }}|{{ d.datetime(2024, 1, 1, 12, tzinfo=utc).astimezone(modules.pytz.timezone('Etc/GMT+5')) }}|{{ utc.localize(d.datetime(2024, 1, 1)).isoformat() }}|{{ d.datetime.now(utc).tzinfo }}|{{ d.datetime(2024, 1, 1).replace(tzinfo=utc).strftime('%Y %Z %z') }}"),
             "2024-01-01 12:00:00+00:00|2024-01-01 07:00:00-05:00|2024-01-01T00:00:00+00:00|UTC|2024 UTC +0000"
         );
-        let mut env = minijinja::Environment::new();
-        env.add_global("modules", modules());
-        let err = env
-            .render_str("{{ modules.pytz.timezone('America/New_York') }}", ())
-            .unwrap_err();
-        assert!(err.to_string().contains("not supported"), "{err}");
+        assert_eq!(
+            render("{% set d = modules.datetime %}{{ d.datetime(2024, 1, 1, tzinfo=modules.pytz.timezone('Etc/GMT+5')).strftime('%Z %z') }}|{{ d.datetime(2024, 1, 1, tzinfo=modules.pytz.FixedOffset(-300)).strftime('[%Z] %z') }}|{{ modules.pytz.FixedOffset(-300) }}|{{ modules.pytz.FixedOffset(0) }}|{{ d.datetime(2024, 1, 1).strftime('[%Z][%z]') }}|{{ d.datetime(2024, 1, 1, tzinfo=modules.pytz.utc).strftime('%%Z %Z') }}"),
+            "-05 -0500|[] -0500|pytz.FixedOffset(-300)|UTC|[][]|%Z UTC"
+        );
+    }
+
+    /// `localize` in New York's winter and summer, as pytz 2026.6 prints:
+    /// `str()`, `isoformat()` and `strftime('%Z %z')`.
+    #[test]
+    fn localize_named_zone_as_pytz() {
+        assert_eq!(
+            render("{% set d = modules.datetime %}{% set ny = modules.pytz.timezone('America/New_York') %}{{ ny.localize(d.datetime(2024, 1, 15, 12)) }}|{{ ny.localize(d.datetime(2024, 1, 15, 12)).isoformat() }}|{{ ny.localize(d.datetime(2024, 7, 15, 12)) }}|{{ ny.localize(d.datetime(2024, 7, 15, 12)).strftime('%Y-%m-%d %H:%M %Z %z') }}|{{ ny.localize(d.datetime(2024, 1, 15, 12)).astimezone(modules.pytz.utc) }}"),
+            "2024-01-15 12:00:00-05:00|2024-01-15T12:00:00-05:00|2024-07-15 12:00:00-04:00|2024-07-15 12:00 EDT -0400|2024-01-15 17:00:00+00:00"
+        );
+    }
+
+    /// `astimezone` from UTC to Tokyo, as pytz 2026.6 prints: the instant,
+    /// `%Z %z`, `tzname()`, `utcoffset()` and `str(dt.tzinfo)`.
+    #[test]
+    fn astimezone_to_named_zone_as_pytz() {
+        assert_eq!(
+            render("{% set t = modules.datetime.datetime(2024, 1, 1, 12, tzinfo=modules.pytz.utc).astimezone(modules.pytz.timezone('Asia/Tokyo')) %}{{ t }}|{{ t.strftime('%Z %z') }}|{{ t.tzname() }}|{{ t.utcoffset() }}|{{ t.tzinfo }}|{{ t.tzinfo.zone }}"),
+            "2024-01-01 21:00:00+09:00|JST +0900|JST|9:00:00|Asia/Tokyo|Asia/Tokyo"
+        );
+        assert_eq!(
+            render("{% set d = modules.datetime.datetime %}{% set ny = modules.pytz.timezone('America/New_York') %}{{ d.fromtimestamp(1700000000, ny) }}|{{ d.fromtimestamp(0, modules.pytz.timezone('Asia/Tokyo')) }}|{{ ny.localize(d(2024, 7, 1)).timestamp() }}|{{ d.now(modules.pytz.timezone('Asia/Tokyo')).tzname() }}"),
+            "2023-11-14 17:13:20-05:00|1970-01-01 09:00:00+09:00|1719806400.0|JST"
+        );
+    }
+
+    /// The pytz gotcha: `datetime(..., tzinfo=pytz.timezone(name))` takes
+    /// the zone's first state, local mean time, not today's offset; pytz
+    /// 2026.6 prints `-04:56` LMT for New York and `+09:19` for Tokyo, and
+    /// `replace(tzinfo=ny)` of an EST datetime is LMT again.
+    #[test]
+    fn tzinfo_of_a_fresh_zone_is_its_lmt_as_pytz() {
+        assert_eq!(
+            render("{% set d = modules.datetime.datetime %}{% set ny = modules.pytz.timezone('America/New_York') %}{{ d(2024, 1, 1, tzinfo=ny) }}|{{ d(2024, 1, 1, tzinfo=ny).strftime('%Z %z') }}|{{ d(2024, 1, 1, tzinfo=modules.pytz.timezone('Asia/Tokyo')) }}|{{ ny.localize(d(2024, 3, 9, 12)).replace(tzinfo=ny) }}"),
+            "2024-01-01 00:00:00-04:56|LMT -0456|2024-01-01 00:00:00+09:19|2024-03-09 12:00:00-04:56"
+        );
+    }
+
+    /// `str(tz)` and `tz.zone` are the name, spelled as the database does
+    /// (pytz matches names case-insensitively); `utc` in any case is `UTC`;
+    /// the zone's own `utcoffset`/`tzname`/`dst` of a naive datetime, as
+    /// pytz 2026.6 prints.
+    #[test]
+    fn zone_names_and_methods_as_pytz() {
+        assert_eq!(
+            render("{% set ny = modules.pytz.timezone('America/New_York') %}{% set jul = modules.datetime.datetime(2024, 7, 1) %}{{ ny }}|{{ ny.zone }}|{{ modules.pytz.timezone('america/new_york') }}|{{ modules.pytz.timezone('US/Eastern').zone }}|{{ modules.pytz.timezone('utc') }}|{{ ny.utcoffset(jul) }}|{{ ny.tzname(jul) }}|{{ ny.dst(jul) }}|{{ ny.utcoffset(none) is none }}"),
+            "America/New_York|America/New_York|America/New_York|US/Eastern|UTC|-1 day, 20:00:00|EDT|1:00:00|True"
+        );
+    }
+
+    /// A wall time in the DST gap (`02:30` on 2024-03-10 in New York) or
+    /// the repeated hour (`01:30` on 2024-11-03), as pytz 2026.6's
+    /// `localize`: standard time by default (`is_dst=False`), daylight time
+    /// with `is_dst=True`, an error with `is_dst=None`.
+    #[test]
+    fn localize_in_dst_gap_and_overlap_as_pytz() {
+        assert_eq!(
+            render("{% set d = modules.datetime.datetime %}{% set ny = modules.pytz.timezone('America/New_York') %}{{ ny.localize(d(2024, 3, 10, 2, 30)) }}|{{ ny.localize(d(2024, 3, 10, 2, 30)).tzname() }}|{{ ny.localize(d(2024, 3, 10, 2, 30), is_dst=True) }}|{{ ny.localize(d(2024, 11, 3, 1, 30)) }}|{{ ny.localize(d(2024, 11, 3, 1, 30), is_dst=True) }}"),
+            "2024-03-10 02:30:00-05:00|EST|2024-03-10 02:30:00-04:00|2024-11-03 01:30:00-05:00|2024-11-03 01:30:00-04:00"
+        );
+        let err = render_err("{{ modules.pytz.timezone('America/New_York').localize(modules.datetime.datetime(2024, 3, 10, 2, 30), is_dst=none) }}");
+        assert!(err.0.contains("NonExistentTimeError"), "{err:?}");
+        assert!(err.1.contains("is_dst"), "{err:?}");
+        let err = render_err("{{ modules.pytz.utc.localize(modules.datetime.datetime(2024, 1, 1, tzinfo=modules.pytz.utc)) }}");
+        assert!(err.0.contains("not a naive datetime"), "{err:?}");
+    }
+
+    /// An unknown zone is pytz's `UnknownTimeZoneError('Foo/Bar')`, with a
+    /// hint: a close name, or what names look like.
+    #[test]
+    fn unknown_time_zone_is_an_error_as_pytz() {
+        let (message, hint) = render_err("{{ modules.pytz.timezone('Foo/Bar') }}");
+        assert!(
+            message.contains("unknown time zone `Foo/Bar` (pytz: UnknownTimeZoneError('Foo/Bar'))"),
+            "{message}"
+        );
+        assert!(hint.contains("America/New_York"), "{hint}");
+        let (_, hint) = render_err("{{ modules.pytz.timezone('Europe/Berln') }}");
+        assert_eq!(hint, "did you mean `Europe/Berlin`?");
+    }
+
+    /// Arithmetic and comparisons across zones, as pytz 2026.6: a day added
+    /// across the DST change keeps EST until `normalize`; differences and
+    /// comparisons go by instant.
+    #[test]
+    fn arithmetic_across_zones_as_pytz() {
+        assert_eq!(
+            render_ops("{% set d = modules.datetime %}{% set ny = modules.pytz.timezone('America/New_York') %}{% set x = ny.localize(d.datetime(2024, 3, 9, 12)) %}{% set y = ny.localize(d.datetime(2024, 3, 11, 12)) %}{% set next = __sluice_add(x, d.timedelta(days=1)) %}{{ next }}|{{ next.tzname() }}|{{ ny.normalize(next) }}|{{ __sluice_sub(y, x) }}|{{ x < y }}|{{ modules.pytz.timezone('Asia/Tokyo').localize(d.datetime(2024, 1, 1, 9)) == d.datetime(2024, 1, 1, tzinfo=modules.pytz.utc) }}|{{ __sluice_sub(y.astimezone(modules.pytz.timezone('Asia/Tokyo')), x) }}"),
+            "2024-03-10 12:00:00-05:00|EST|2024-03-10 13:00:00-04:00|1 day, 23:00:00|True|True|1 day, 23:00:00"
+        );
     }
 
     /// Pins Python 3.11's `fromisoformat`: a UTC offset or `Z` gives an
@@ -1072,8 +1194,8 @@ mod tests {
     #[test]
     fn fromisoformat_reads_utc_offsets_as_python() {
         assert_eq!(
-            render("{% set d = modules.datetime.datetime %}{{ d.fromisoformat('2026-08-15T12:00:00+00:00') }}|{{ d.fromisoformat('2026-08-15T12:00:00Z').tzinfo }}|{{ d.fromisoformat('2026-08-15 12:00:00.5-05:30').isoformat() }}|{{ d.fromisoformat('2026-08-15T12:00:00+0200').strftime('%Z %z') }}|{{ d.fromisoformat('2026-08-15T12:00:00+00:00') == d.fromisoformat('2026-08-15T14:00:00+02:00') }}|{{ d.fromisoformat('2026-08-15T12:00:00').tzinfo }}"),
-            "2026-08-15 12:00:00+00:00|UTC|2026-08-15T12:00:00.500000-05:30|UTC+02:00 +0200|True|None"
+            render("{% set d = modules.datetime.datetime %}{{ d.fromisoformat('2026-08-15T12:00:00+00:00') }}|{{ d.fromisoformat('2026-08-15T12:00:00Z').tzinfo }}|{{ d.fromisoformat('2026-08-15 12:00:00.5-05:30').isoformat() }}|{{ d.fromisoformat('2026-08-15T12:00:00+0200').strftime('%Z %z') }}|{{ d.fromisoformat('2026-08-15T12:00:00+00:00') == d.fromisoformat('2026-08-15T14:00:00+02:00') }}|{{ d.fromisoformat('2026-08-15T12:00:00').tzinfo }}|{{ d.fromisoformat('2024-01-01T00:00:00+05:30:15').isoformat() }}"),
+            "2026-08-15 12:00:00+00:00|UTC|2026-08-15T12:00:00.500000-05:30|UTC+02:00 +0200|True|None|2024-01-01T00:00:00+05:30:15"
         );
         let mut env = minijinja::Environment::new();
         env.add_global("modules", modules());
