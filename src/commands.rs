@@ -881,7 +881,10 @@ fn incremental_models(
     Ok(out)
 }
 
-/// Compiles an ad-hoc SQL snippet (`--inline`) in the project's context.
+/// Compiles an ad-hoc SQL snippet (`--inline`) in the project's context,
+/// with the ephemeral models it refs inlined as `__dbt__cte__` CTEs.
+///
+/// Errors: Jinja errors; [`ErrorKind::UnknownRef`] for a ref to no node.
 fn compile_inline(p: &Parsed, sql: &str) -> Result<String> {
     let uid = format!("sql_operation.{}.inline_query", p.manifest.project_name);
     let vars = NodeVars {
@@ -897,7 +900,8 @@ fn compile_inline(p: &Parsed, sql: &str) -> Result<String> {
         p.manifest.resolver.clone(),
     ));
     p.renderer.render("<inline>", sql, &parse_scope, &vars)?;
-    for call in parse_scope.captured().refs {
+    let refs = parse_scope.captured().refs;
+    for call in &refs {
         if !p.manifest.resolver.refs.contains_key(&call.name) {
             let known: Vec<&str> = p
                 .manifest
@@ -925,7 +929,44 @@ fn compile_inline(p: &Parsed, sql: &str) -> Result<String> {
         Default::default(),
         p.manifest.resolver.clone(),
     ));
-    p.renderer.render("<inline>", sql, &scope, &vars)
+    let code = p.renderer.render("<inline>", sql, &scope, &vars)?;
+    // Ephemeral models the query refs are inlined as CTEs, dependencies
+    // first, as in a model's compiled SQL.
+    let mut ephemerals: Vec<usize> = Vec::new();
+    for call in &refs {
+        let found = p.manifest.nodes.iter().position(|n| {
+            n.name == call.name
+                && call.package.as_ref().is_none_or(|pk| *pk == n.package_name)
+                && n.resource_type == ResourceType::Model
+                && n.config.materialized() == "ephemeral"
+        });
+        if let Some(d) = found {
+            for a in crate::compile::ephemeral_ancestors(&p.manifest, d)
+                .into_iter()
+                .chain([d])
+            {
+                if !ephemerals.contains(&a) {
+                    ephemerals.push(a);
+                }
+            }
+        }
+    }
+    if ephemerals.is_empty() {
+        return Ok(code);
+    }
+    let ctes = ephemerals
+        .iter()
+        .map(|&a| {
+            let node = &p.manifest.nodes[a];
+            let body = crate::compile::compile_node(&p.renderer, &p.manifest.resolver, node)?;
+            Ok(format!(
+                "__dbt__cte__{} as (\n{}\n)",
+                node.name,
+                crate::materialize::strip_trailing_semicolons(&body)
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(crate::compile::prepend_ctes(&code, &ctes.join(",\n")))
 }
 
 /// `sluice show`, as dbt's `show`: compiles each selected model or

@@ -194,6 +194,23 @@ fn an_unbuilt_model_is_previewed_from_its_built_parents_and_nothing_is_written()
         run.stdout,
         format!("| big_spenders |\n| ------------ |\n| {expected:>12} |\n")
     );
+    // --inline SQL that refs an ephemeral model gets its CTE too.
+    let run = p.sluice(&[
+        "show",
+        "-q",
+        "--inline",
+        "select count(*) as n from {{ ref('eph_big_spenders') }}",
+    ]);
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    let w = expected.to_string().len();
+    assert_eq!(
+        run.stdout,
+        format!(
+            "| {:>w$} |\n| {} |\n| {expected:>w$} |\n",
+            "n",
+            "-".repeat(w)
+        )
+    );
     assert_eq!(
         std::fs::read(p.db_path()).unwrap(),
         before,
