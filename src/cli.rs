@@ -202,9 +202,11 @@ pub enum Command {
         #[arg(long)]
         full_refresh: bool,
     },
-    /// Run the selected models' (or an inline query's) SQL against the
-    /// warehouse and print the first rows, as dbt's `show`. Reads only:
-    /// the database is opened read-only and nothing is built.
+    /// Print the first rows of the selected models' (or inline SQL's) query, as dbt's `show`.
+    ///
+    /// The model's compiled SQL runs against the warehouse, opened
+    /// read-only: the model itself need not be built, the relations it
+    /// reads must be, and nothing is written.
     Show {
         /// Selection: each selected model (or analysis) is previewed.
         #[command(flatten)]
