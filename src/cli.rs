@@ -87,6 +87,16 @@ pub enum LineageOutput {
     Json,
 }
 
+/// `show --output` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ShowOutput {
+    /// A table, as dbt's (agate's `print_table`).
+    #[default]
+    Text,
+    /// `{"node": ..., "show": [rows]}`, as dbt's.
+    Json,
+}
+
 /// `dag --format` formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum DagFormat {
@@ -191,6 +201,25 @@ pub enum Command {
         /// Rebuild from scratch (seeds are dropped and recreated).
         #[arg(long)]
         full_refresh: bool,
+    },
+    /// Print the first rows of the selected models' (or inline SQL's) query, as dbt's `show`.
+    ///
+    /// The model's compiled SQL runs against the warehouse, opened
+    /// read-only: the model itself need not be built, the relations it
+    /// reads must be, and nothing is written.
+    Show {
+        /// Selection: each selected model (or analysis) is previewed.
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Preview this SQL (Jinja, `ref` and `source` allowed) instead of a model.
+        #[arg(long, conflicts_with_all = ["select", "exclude"])]
+        inline: Option<String>,
+        /// Rows to fetch (the query is wrapped in `select * from (...) limit N`); -1 for all.
+        #[arg(long, default_value_t = crate::show::DEFAULT_LIMIT, allow_negative_numbers = true)]
+        limit: i64,
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value_t = ShowOutput::Text)]
+        output: ShowOutput,
     },
     /// List the selected nodes.
     #[command(alias = "list")]

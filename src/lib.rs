@@ -7,7 +7,8 @@
 //! models, seeds, sources and tests; [`graph`] checks the DAG and
 //! [`selector`] picks nodes; [`compile`] renders the SQL that runs (second
 //! render); [`run`] executes it on the warehouse ([`adapter`]) through
-//! [`materialize`] and [`data_tests`]; [`docs`] writes the JSON artifacts.
+//! [`materialize`] and [`data_tests`]; [`show`] prints a preview of a
+//! node's rows; [`docs`] writes the JSON artifacts.
 //! [`commands`] strings the stages together for each CLI command; [`deps`]
 //! installs packages (`sluice deps`) before any of it.
 //!
@@ -40,6 +41,7 @@ pub mod project;
 pub mod render;
 pub mod run;
 pub mod selector;
+pub mod show;
 pub mod sql;
 pub mod state;
 pub mod unit_tests;

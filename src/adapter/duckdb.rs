@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use crate::adapter::{Connection, RelationType, Table};
+use crate::adapter::{Cell, CellTable, Connection, RelationType, Table};
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::Target;
 use crate::render::Relation;
@@ -40,6 +40,36 @@ impl Database {
         }
         let conn = open_connection(&target.path, &target.settings)
             .map_err(|e| open_error(&target.path, &e))?;
+        Database::configure(conn, target)
+    }
+
+    /// Opens the target's existing DuckDB file read-only (DuckDB's
+    /// `READ_ONLY` access mode): nothing done through it can change the
+    /// file, and other read-only readers may share it. For commands that
+    /// only look, as `sluice show`.
+    ///
+    /// Errors: [`ErrorKind::MissingFile`] when the file does not exist
+    /// (with a hint to run `sluice build`); [`ErrorKind::Database`] when it
+    /// cannot be opened (locked by a writer, not a DuckDB file).
+    pub fn open_read_only(target: &Target) -> Result<Database> {
+        if target.path == ":memory:" {
+            return Database::open(target);
+        }
+        if !Path::new(&target.path).exists() {
+            return Err(Error::new(
+                ErrorKind::MissingFile,
+                format!("the DuckDB database `{}` does not exist yet", target.path),
+            )
+            .with_hint("run `sluice build` first: previews read the tables it builds"));
+        }
+        let conn = open_with(&target.path, &target.settings, true)
+            .map_err(|e| open_error(&target.path, &e))?;
+        Database::configure(conn, target)
+    }
+
+    /// Wraps an opened connection: loads the target's extensions and
+    /// applies its settings.
+    fn configure(conn: duckdb::Connection, target: &Target) -> Result<Database> {
         let db = Database {
             conn,
             path: target.path.clone(),
@@ -151,9 +181,25 @@ pub fn open_connection(
     path: &str,
     settings: &std::collections::BTreeMap<String, String>,
 ) -> std::result::Result<duckdb::Connection, String> {
+    open_with(path, settings, false)
+}
+
+/// [`open_connection`], read-only when `read_only` (DuckDB's `READ_ONLY`
+/// access mode).
+fn open_with(
+    path: &str,
+    settings: &std::collections::BTreeMap<String, String>,
+    read_only: bool,
+) -> std::result::Result<duckdb::Connection, String> {
     sluice_duckdb_icu::register()?;
     let config = || -> duckdb::Result<duckdb::Config> {
+        let mode = if read_only {
+            duckdb::AccessMode::ReadOnly
+        } else {
+            duckdb::AccessMode::Automatic
+        };
         let mut config = duckdb::Config::default()
+            .access_mode(mode)?
             .with("autoinstall_known_extensions", "false")?
             .with("autoload_known_extensions", "false")?;
         for key in OPEN_SETTINGS {
@@ -304,6 +350,28 @@ impl Connection for DuckDbConnection {
         Ok(Table { columns, rows: out })
     }
 
+    fn query_cells(&self, sql: &str) -> Result<CellTable> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| db_error(&e, None))?;
+        let mut rows = stmt.query([]).map_err(|e| db_error(&e, None))?;
+        let mut out = Vec::new();
+        let mut columns = None;
+        while let Some(row) = rows.next().map_err(|e| db_error(&e, None))? {
+            let stmt = row.as_ref();
+            if columns.is_none() {
+                columns = Some(stmt.column_names());
+            }
+            let mut values = Vec::with_capacity(stmt.column_count());
+            for i in 0..stmt.column_count() {
+                let v: duckdb::types::Value = row.get(i).map_err(|e| db_error(&e, None))?;
+                values.push(value_to_cell(v));
+            }
+            out.push(values);
+        }
+        drop(rows);
+        let columns = columns.unwrap_or_else(|| stmt.column_names());
+        Ok(CellTable { columns, rows: out })
+    }
+
     fn relation_type(&self, relation: &Relation) -> Result<Option<RelationType>> {
         if let Some(catalog) = &self.catalog {
             let relations = catalog
@@ -375,6 +443,96 @@ pub fn value_to_json(v: duckdb::types::Value) -> serde_json::Value {
                 .to_string(),
         ),
         other => value_to_string(other).map_or(J::Null, J::from),
+    }
+}
+
+/// A DuckDB value as the [`Cell`] dbt's agate type tester makes of what
+/// the DuckDB Python driver returns: integers as `Integer`, decimals and
+/// floats as `Number`, dates, timestamps (Python's `str(datetime)`) and
+/// booleans as themselves, lists, arrays, structs and maps as JSON text (as
+/// dbt-common's `table_from_data_flat`), anything else as its text.
+pub fn value_to_cell(v: duckdb::types::Value) -> Cell {
+    use duckdb::types::Value as V;
+    let epoch = chrono::DateTime::UNIX_EPOCH.naive_utc();
+    match v {
+        V::Null => Cell::Null,
+        V::Boolean(b) => Cell::Boolean(b),
+        V::TinyInt(i) => Cell::Integer(i.into()),
+        V::SmallInt(i) => Cell::Integer(i.into()),
+        V::Int(i) => Cell::Integer(i.into()),
+        V::BigInt(i) => Cell::Integer(i.into()),
+        V::HugeInt(i) => Cell::Integer(i),
+        V::UTinyInt(i) => Cell::Integer(i.into()),
+        V::USmallInt(i) => Cell::Integer(i.into()),
+        V::UInt(i) => Cell::Integer(i.into()),
+        V::UBigInt(i) => Cell::Integer(i.into()),
+        V::UHugeInt(i) => {
+            i128::try_from(i).map_or_else(|_| Cell::Text(i.to_string()), Cell::Integer)
+        }
+        V::Float(f) => Cell::Number(f.to_string()),
+        V::Double(f) => Cell::Number(f.to_string()),
+        V::Decimal(d) => Cell::Number(d.to_string()),
+        V::Date32(days) => Cell::Date(
+            (epoch.date() + chrono::Duration::days(i64::from(days)))
+                .format("%Y-%m-%d")
+                .to_string(),
+        ),
+        V::Timestamp(unit, t) => {
+            let at = epoch + chrono::Duration::microseconds(unit.to_micros(t));
+            // Python's str(datetime): microseconds only when there are any.
+            let format = if at.and_utc().timestamp_subsec_micros() == 0 {
+                "%Y-%m-%d %H:%M:%S"
+            } else {
+                "%Y-%m-%d %H:%M:%S%.6f"
+            };
+            Cell::DateTime(at.format(format).to_string())
+        }
+        V::Time64(unit, t) => {
+            let micros = unit.to_micros(t);
+            let at = chrono::NaiveTime::MIN + chrono::Duration::microseconds(micros);
+            let format = if micros % 1_000_000 == 0 {
+                "%H:%M:%S"
+            } else {
+                "%H:%M:%S%.6f"
+            };
+            Cell::Text(at.format(format).to_string())
+        }
+        V::Text(s) | V::Enum(s) => Cell::Text(s),
+        v @ (V::List(_) | V::Array(_) | V::Struct(_) | V::Map(_) | V::Union(_)) => {
+            Cell::Text(value_to_json_deep(v).to_string())
+        }
+        other => value_to_string(other).map_or(Cell::Null, Cell::Text),
+    }
+}
+
+/// A DuckDB value as JSON with lists, arrays, structs and maps kept as JSON
+/// arrays and objects (map keys as their text).
+fn value_to_json_deep(v: duckdb::types::Value) -> serde_json::Value {
+    use duckdb::types::Value as V;
+    match v {
+        V::List(items) | V::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(value_to_json_deep).collect())
+        }
+        V::Struct(fields) => serde_json::Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), value_to_json_deep(v.clone())))
+                .collect(),
+        ),
+        V::Map(entries) => serde_json::Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| {
+                    let key = match value_to_json_deep(k.clone()) {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (key, value_to_json_deep(v.clone()))
+                })
+                .collect(),
+        ),
+        V::Union(inner) => value_to_json_deep(*inner),
+        other => value_to_json(other),
     }
 }
 

@@ -38,6 +38,39 @@ pub struct Table {
     pub rows: Vec<Vec<serde_json::Value>>,
 }
 
+/// One value of a [`CellTable`], typed the way dbt's agate type tester types
+/// what the database driver returns (dbt-common's `build_type_tester`), so a
+/// preview prints and serializes each column as `dbt show` does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// SQL NULL.
+    Null,
+    /// A boolean (agate `Boolean`).
+    Boolean(bool),
+    /// A whole number from an integer column (dbt's agate `Integer`).
+    Integer(i128),
+    /// A decimal or floating-point number (agate `Number`), as exact
+    /// decimal text (`12.50`, `0.1`, `-3`, `NaN`, `inf`).
+    Number(String),
+    /// A date (agate `Date`), as `YYYY-MM-DD`.
+    Date(String),
+    /// A timestamp (agate `DateTime`), as Python's `str(datetime)`:
+    /// `YYYY-MM-DD HH:MM:SS[.ffffff]`.
+    DateTime(String),
+    /// Anything else, as text (agate `Text`): strings, times, intervals,
+    /// UUIDs, and lists and structs as JSON.
+    Text(String),
+}
+
+/// A query result whose values keep their kind, for previews (`sluice show`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CellTable {
+    /// Column names, as the database returns them, in select order.
+    pub columns: Vec<String>,
+    /// Rows, each as long as `columns`.
+    pub rows: Vec<Vec<Cell>>,
+}
+
 /// One connection to the warehouse, used by one worker thread at a time.
 pub trait Connection: Send {
     /// Runs one or more statements outside an explicit transaction.
@@ -66,6 +99,12 @@ pub trait Connection: Send {
     ///
     /// Errors: [`crate::ErrorKind::Database`].
     fn query_table(&self, sql: &str) -> Result<Table>;
+
+    /// Runs one query and returns its result with each value typed as a
+    /// [`Cell`], for previews.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`].
+    fn query_cells(&self, sql: &str) -> Result<CellTable>;
 
     /// Whether `relation` exists, and as what.
     ///

@@ -436,6 +436,10 @@ pub const BUILTIN_MACRO_FILES: &[(&str, &str)] = &[
         include_str!("../../templates/macros/statement.sql"),
     ),
     (
+        "templates/macros/show.sql",
+        include_str!("../../templates/macros/show.sql"),
+    ),
+    (
         "templates/macros/cross_database/aggregates.sql",
         include_str!("../../templates/macros/cross_database/aggregates.sql"),
     ),

@@ -602,8 +602,10 @@ fn run_node(
 /// Points a warehouse error at the node's own file (a model, a snapshot, a
 /// singular test): DuckDB quotes the line
 /// it rejected, which is found in the compiled SQL and mapped back through
-/// the template (see [`crate::sql::map_to_template`]).
-fn locate_in_template(err: Error, node: &Node, compiled: &str) -> Error {
+/// the template (see [`crate::sql::map_to_template`]). Returns `err`
+/// unchanged when it is not a [`crate::ErrorKind::Database`] error, already
+/// has a location, or DuckDB's message quotes no line found in `compiled`.
+pub fn locate_in_template(err: Error, node: &Node, compiled: &str) -> Error {
     if err.kind() != crate::ErrorKind::Database || err.location().is_some() {
         return err;
     }
