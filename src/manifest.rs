@@ -793,12 +793,18 @@ fn external_source_location(
     relation: &Relation,
 ) -> Result<Option<String>> {
     let mut fields: BTreeMap<String, String> = BTreeMap::new();
-    let mut absorb = |v: &serde_yaml::Value, fields: &mut BTreeMap<String, String>| {
+    let absorb = |v: &serde_yaml::Value, fields: &mut BTreeMap<String, String>| {
         if let Some(map) = v.as_mapping() {
             for (k, v) in map {
                 let text = match v {
                     serde_yaml::Value::String(s) => s.clone(),
-                    serde_yaml::Value::Bool(b) => if *b { "True".into() } else { "False".into() },
+                    serde_yaml::Value::Bool(b) => {
+                        if *b {
+                            "True".into()
+                        } else {
+                            "False".into()
+                        }
+                    }
                     serde_yaml::Value::Number(n) => n.to_string(),
                     _ => continue,
                 };
@@ -849,7 +855,10 @@ fn external_source_location(
 /// the source reads the same file whichever directory sluice runs from;
 /// function calls, URLs and absolute paths are kept as written.
 fn anchor_quoted_path(root: &Path, location: &str) -> String {
-    let Some(inner) = location.strip_prefix('\'').and_then(|l| l.strip_suffix('\'')) else {
+    let Some(inner) = location
+        .strip_prefix('\'')
+        .and_then(|l| l.strip_suffix('\''))
+    else {
         return location.to_owned();
     };
     if inner.contains("://") || Path::new(inner).is_absolute() || inner.contains('\'') {

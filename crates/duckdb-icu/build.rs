@@ -8,20 +8,36 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     let include = PathBuf::from(
-        env::var("DEP_DUCKDB_INCLUDE").expect("libduckdb-sys publishes DEP_DUCKDB_INCLUDE (links = \"duckdb\")"),
+        env::var("DEP_DUCKDB_INCLUDE")
+            .expect("libduckdb-sys publishes DEP_DUCKDB_INCLUDE (links = \"duckdb\")"),
     );
     // <out>/duckdb/src/include -> <out>/duckdb
-    let duckdb_root = include.parent().and_then(Path::parent).expect("DuckDB source root");
+    let duckdb_root = include
+        .parent()
+        .and_then(Path::parent)
+        .expect("DuckDB source root");
     let icu = Path::new("duckdb/extension/icu");
 
+    // DuckDB's headers include its vendored libraries (fmt, zstd, ...): the
+    // same include directories libduckdb-sys compiles the core with.
+    let manifest: serde_json::Value = serde_json::from_reader(
+        std::fs::File::open(duckdb_root.join("manifest.json")).expect("DuckDB's manifest.json"),
+    )
+    .expect("DuckDB's manifest.json parses");
     let mut build = cc::Build::new();
+    for dir in manifest["base"]["include_dirs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        build.include(duckdb_root.join(dir.as_str().expect("an include directory")));
+    }
     build
         .cpp(true)
         .std("c++17")
         .warnings(false)
         .flag_if_supported("-w")
         .include(&include)
-        .include(duckdb_root.join("third_party/zstd/include"))
         .include(icu.join("include"))
         .include(icu.join("collation/include"))
         .include(icu.join("datetime/include"))
@@ -30,7 +46,13 @@ fn main() {
     build.define(if debug { "DEBUG" } else { "NDEBUG" }, None);
 
     let mut files: Vec<PathBuf> = Vec::new();
-    for dir in [icu.to_path_buf(), icu.join("collation"), icu.join("collation/generated"), icu.join("datetime"), icu.join("datetime/generated")] {
+    for dir in [
+        icu.to_path_buf(),
+        icu.join("collation"),
+        icu.join("collation/generated"),
+        icu.join("datetime"),
+        icu.join("datetime/generated"),
+    ] {
         for entry in std::fs::read_dir(&dir).expect("vendored ICU extension source") {
             let path = entry.expect("directory entry").path();
             if path.extension().is_some_and(|e| e == "cpp") {

@@ -100,7 +100,9 @@ impl Database {
                 continue;
             }
             db.conn
-                .execute_batch(&format!("set {k} = '{}'", v.replace('\'', "''")))
+                // GLOBAL: every connection cloned from this one (one per
+                // worker thread) sees it, as each dbt-duckdb cursor does.
+                .execute_batch(&format!("set global {k} = '{}'", v.replace('\'', "''")))
                 .map_err(|e| db_error(&e, None))?;
         }
         Ok(db)
@@ -554,6 +556,7 @@ pub fn value_to_string(v: duckdb::types::Value) -> Option<String> {
         V::Float(f) => f.to_string(),
         V::Double(f) => f.to_string(),
         V::Text(s) => s,
+        V::Decimal(d) => d.to_string(),
         other => format!("{other:?}"),
     })
 }

@@ -113,13 +113,20 @@ fn format_old_style(template: &str, fields: &BTreeMap<String, String>) -> Result
             out.push('%');
             rest = tail;
         } else if let Some(tail) = after.strip_prefix('(') {
-            let close = tail.find(')').ok_or("a `%(` in external_location is never closed")?;
+            let close = tail
+                .find(')')
+                .ok_or("a `%(` in external_location is never closed")?;
             let key = &tail[..close];
-            let conv = tail[close + 1..].chars().next().ok_or("`%(key)` needs a conversion such as `s`")?;
+            let conv = tail[close + 1..]
+                .chars()
+                .next()
+                .ok_or("`%(key)` needs a conversion such as `s`")?;
             out.push_str(fields.get(key).ok_or_else(|| missing(key))?);
             rest = &tail[close + 1 + conv.len_utf8()..];
         } else {
-            return Err("`%` in external_location must be `%(key)s` or `%%` with formatter oldstyle".into());
+            return Err(
+                "`%` in external_location must be `%(key)s` or `%%` with formatter oldstyle".into(),
+            );
         }
     }
     out.push_str(rest);
@@ -139,7 +146,9 @@ fn format_template(template: &str, fields: &BTreeMap<String, String>) -> Result<
             continue;
         }
         let (key, tail) = if let Some(braced) = after.strip_prefix('{') {
-            let close = braced.find('}').ok_or("a `${` in external_location is never closed")?;
+            let close = braced
+                .find('}')
+                .ok_or("a `${` in external_location is never closed")?;
             (&braced[..close], &braced[close + 1..])
         } else {
             let end = after
@@ -148,7 +157,9 @@ fn format_template(template: &str, fields: &BTreeMap<String, String>) -> Result<
             (&after[..end], &after[end..])
         };
         if key.is_empty() {
-            return Err("a `$` in external_location names no field (write `$$` for a literal `$`)".into());
+            return Err(
+                "a `$` in external_location names no field (write `$$` for a literal `$`)".into(),
+            );
         }
         out.push_str(fields.get(key).ok_or_else(|| missing(key))?);
         rest = tail;
@@ -189,11 +200,12 @@ impl WriteOptions {
         options: &[(String, String)],
     ) -> Result<WriteOptions, String> {
         let mut opts: Vec<(String, String)> = options.to_vec();
-        let mut set = |key: &str, value: String, opts: &mut Vec<(String, String)>| {
-            match opts.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
-                Some(entry) => entry.1 = value,
-                None => opts.push((key.to_owned(), value)),
-            }
+        let set = |key: &str, value: String, opts: &mut Vec<(String, String)>| match opts
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        {
+            Some(entry) => entry.1 = value,
+            None => opts.push((key.to_owned(), value)),
         };
         if let Some(f) = format {
             set("format", f.to_owned(), &mut opts);
@@ -213,7 +225,12 @@ impl WriteOptions {
                     .map(|e| e.to_string_lossy().to_ascii_lowercase());
                 match ext {
                     Some(ext) => ext,
-                    None if opts.iter().any(|(k, _)| k.eq_ignore_ascii_case("delimiter")) => "csv".into(),
+                    None if opts
+                        .iter()
+                        .any(|(k, _)| k.eq_ignore_ascii_case("delimiter")) =>
+                    {
+                        "csv".into()
+                    }
                     None => "parquet".into(),
                 }
             }
@@ -240,10 +257,14 @@ impl WriteOptions {
                     *v = format!("({v})");
                 }
             }
-            if key == "per_thread_output" && !matches!(v.to_ascii_lowercase().as_str(), "false" | "0") {
+            if key == "per_thread_output"
+                && !matches!(v.to_ascii_lowercase().as_str(), "false" | "0")
+            {
                 per_thread = true;
             }
-            if matches!(key.as_str(), "delimiter" | "quote" | "escape" | "null") && !v.starts_with('\'') {
+            if matches!(key.as_str(), "delimiter" | "quote" | "escape" | "null")
+                && !v.starts_with('\'')
+            {
                 *v = format!("'{}'", v.replace('\'', "''"));
             }
         }
@@ -295,7 +316,12 @@ impl WriteOptions {
 /// The default location of an `external` model: `<external_root>/<identifier>.<format>`,
 /// or `<external_root>/<identifier>` when partitioned (a directory), as
 /// dbt-duckdb's `external_location` macro.
-pub fn default_location(external_root: &str, identifier: &str, format: &str, partitioned: bool) -> String {
+pub fn default_location(
+    external_root: &str,
+    identifier: &str,
+    format: &str,
+    partitioned: bool,
+) -> String {
     let root = external_root.trim_end_matches('/');
     if partitioned {
         format!("{root}/{identifier}")
@@ -319,10 +345,20 @@ mod tests {
     fn new_style_fills_and_quotes() {
         let loc = source_location("{root}/{name}.parquet", Formatter::NewStyle, &fields()).unwrap();
         assert_eq!(loc, "'s3://b/orders.parquet'");
-        let call = source_location("read_parquet('{name}.parquet')", Formatter::NewStyle, &fields()).unwrap();
+        let call = source_location(
+            "read_parquet('{name}.parquet')",
+            Formatter::NewStyle,
+            &fields(),
+        )
+        .unwrap();
         assert_eq!(call, "read_parquet('orders.parquet')");
-        assert!(source_location("{nope}", Formatter::NewStyle, &fields()).unwrap_err().contains("nope"));
-        assert_eq!(source_location("{{x}}", Formatter::NewStyle, &fields()).unwrap(), "'{x}'");
+        assert!(source_location("{nope}", Formatter::NewStyle, &fields())
+            .unwrap_err()
+            .contains("nope"));
+        assert_eq!(
+            source_location("{{x}}", Formatter::NewStyle, &fields()).unwrap(),
+            "'{x}'"
+        );
     }
 
     #[test]
@@ -343,11 +379,22 @@ mod tests {
     fn write_options_as_dbt_duckdb() {
         let w = WriteOptions::new("out/x.csv", None, Some("|"), &[]).unwrap();
         assert_eq!(w.copy_clause(), "format csv, delimiter '|', header 1");
-        let p = WriteOptions::new("out/x", None, None, &[("partition_by".into(), "a, b".into())]).unwrap();
+        let p = WriteOptions::new(
+            "out/x",
+            None,
+            None,
+            &[("partition_by".into(), "a, b".into())],
+        )
+        .unwrap();
         assert_eq!(p.copy_clause(), "format parquet, partition_by (a, b)");
         assert_eq!(p.read_location("out/x"), "out/x/*/*/*.parquet");
-        assert!(WriteOptions::new("x.txt", Some("xlsx"), None, &[]).unwrap_err().contains("Invalid format"));
+        assert!(WriteOptions::new("x.txt", Some("xlsx"), None, &[])
+            .unwrap_err()
+            .contains("Invalid format"));
         // The extension gives the format when none is configured.
-        assert_eq!(WriteOptions::new("x.json", None, None, &[]).unwrap().format, "json");
+        assert_eq!(
+            WriteOptions::new("x.json", None, None, &[]).unwrap().format,
+            "json"
+        );
     }
 }

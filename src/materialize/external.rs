@@ -23,7 +23,10 @@ use crate::adapter::external::{default_location, WriteOptions};
 use crate::adapter::{Connection, RelationType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
-use crate::materialize::{call, clear_intermediate, rel, relation_of, swap_statements, strip_trailing_semicolons, Outcome, TMP_SUFFIX};
+use crate::materialize::{
+    call, clear_intermediate, rel, relation_of, strip_trailing_semicolons, swap_statements,
+    Outcome, TMP_SUFFIX,
+};
 use crate::render::Renderer;
 
 /// Builds an `external` model: writes its rows to files and replaces its
@@ -45,8 +48,9 @@ pub fn run(
 ) -> Result<Outcome> {
     let target = relation_of(node)?;
     let config_error = |msg: String| {
-        Error::new(ErrorKind::Config, format!("model `{}`: {msg}", node.name))
-            .with_hint("`format` is one of parquet, csv, json; `options` is a mapping of DuckDB COPY options")
+        Error::new(ErrorKind::Config, format!("model `{}`: {msg}", node.name)).with_hint(
+            "`format` is one of parquet, csv, json; `options` is a mapping of DuckDB COPY options",
+        )
     };
     let options = match node.config.get("options") {
         None | Some(serde_json::Value::Null) => Vec::new(),
@@ -60,11 +64,17 @@ pub fn run(
                 (k.clone(), v)
             })
             .collect(),
-        Some(_) => return Err(config_error("The options argument must be a dictionary".into())),
+        Some(_) => {
+            return Err(config_error(
+                "The options argument must be a dictionary".into(),
+            ))
+        }
     };
     let format = node.config.get_str("format");
     let delimiter = node.config.get_str("delimiter");
-    let partitioned = options.iter().any(|(k, _)| k.eq_ignore_ascii_case("partition_by"));
+    let partitioned = options
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("partition_by"));
     let location = match node.config.get_str("location") {
         Some(loc) => loc,
         None => default_location(
@@ -84,10 +94,22 @@ pub fn run(
     let sql = Value::from(strip_trailing_semicolons(compiled).to_owned());
     let mut stmts = clear_intermediate(renderer, conn, &scratch)?;
     stmts.extend(clear_intermediate(renderer, conn, &intermediate)?);
-    stmts.push(call(renderer, "create_table_as", &[Value::from(false), rel(&scratch), sql])?);
+    stmts.push(call(
+        renderer,
+        "create_table_as",
+        &[Value::from(false), rel(&scratch), sql],
+    )?);
     conn.execute_in_transaction(&stmts)?;
     conn.record_relation(&scratch, Some(RelationType::Table));
-    let result = write_and_swap(renderer, conn, node, &scratch, &intermediate, &location, &write);
+    let result = write_and_swap(
+        renderer,
+        conn,
+        node,
+        &scratch,
+        &intermediate,
+        &location,
+        &write,
+    );
     // The scratch table never outlives the run, whatever happened.
     let _ = conn.execute(&format!("drop table if exists {scratch}"));
     conn.record_relation(&scratch, None);
@@ -122,7 +144,11 @@ fn write_and_swap(
 
     // 2. COPY beside the destination (local paths), or in place (remote).
     let local = !location.contains("://");
-    let staging = if local { format!("{location}.sluice_tmp") } else { location.to_owned() };
+    let staging = if local {
+        format!("{location}.sluice_tmp")
+    } else {
+        location.to_owned()
+    };
     if local {
         remove_path(Path::new(&staging))?;
         if let Some(parent) = Path::new(location).parent() {
@@ -132,7 +158,11 @@ fn write_and_swap(
     conn.execute(&call(
         renderer,
         "write_to_file",
-        &[rel(scratch), Value::from(sql_string(&staging)), Value::from(write.copy_clause())],
+        &[
+            rel(scratch),
+            Value::from(sql_string(&staging)),
+            Value::from(write.copy_clause()),
+        ],
     )?)?;
 
     // 3. The new file into place, the old one aside.
@@ -141,9 +171,11 @@ fn write_and_swap(
     if local {
         remove_path(&backup)?;
         if had_old {
-            std::fs::rename(location, &backup).map_err(|e| Error::io("move", Path::new(location), e))?;
+            std::fs::rename(location, &backup)
+                .map_err(|e| Error::io("move", Path::new(location), e))?;
         }
-        std::fs::rename(&staging, location).map_err(|e| Error::io("move", Path::new(&staging), e))?;
+        std::fs::rename(&staging, location)
+            .map_err(|e| Error::io("move", Path::new(&staging), e))?;
     }
 
     // 4. The view over it, swapped into place in one transaction.
@@ -160,7 +192,11 @@ fn write_and_swap(
             select.push_str(&format!(" and \"{}\" is not null", c.replace('"', "\"\"")));
         }
     }
-    let mut stmts = vec![call(renderer, "create_view_as", &[rel(intermediate), Value::from(select)])?];
+    let mut stmts = vec![call(
+        renderer,
+        "create_view_as",
+        &[rel(intermediate), Value::from(select)],
+    )?];
     let swapped = swap_statements(renderer, conn, target, intermediate, RelationType::View)
         .and_then(|swap| {
             stmts.extend(swap);
@@ -204,8 +240,12 @@ fn read_options(node: &Node, write: &WriteOptions) -> String {
         Some(serde_json::Value::Object(map)) => {
             for (k, v) in map {
                 match v {
-                    serde_json::Value::String(s) => out.push_str(&format!(", {k}='{}'", sql_string(s))),
-                    serde_json::Value::Bool(b) => out.push_str(&format!(", {k}={}", if *b { "True" } else { "False" })),
+                    serde_json::Value::String(s) => {
+                        out.push_str(&format!(", {k}='{}'", sql_string(s)))
+                    }
+                    serde_json::Value::Bool(b) => {
+                        out.push_str(&format!(", {k}={}", if *b { "True" } else { "False" }))
+                    }
                     other => out.push_str(&format!(", {k}={other}")),
                 }
             }
@@ -221,7 +261,10 @@ fn absolute(root: &Path, location: &str) -> String {
         return location.to_owned();
     }
     let joined = root.join(location);
-    let clean: PathBuf = joined.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect();
+    let clean: PathBuf = joined
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
     clean.to_string_lossy().into_owned()
 }
 
@@ -246,8 +289,14 @@ mod tests {
 
     #[test]
     fn relative_locations_are_anchored_at_the_project() {
-        assert_eq!(absolute(Path::new("/p"), "./out/x.parquet"), "/p/out/x.parquet");
+        assert_eq!(
+            absolute(Path::new("/p"), "./out/x.parquet"),
+            "/p/out/x.parquet"
+        );
         assert_eq!(absolute(Path::new("/p"), "/abs/x.csv"), "/abs/x.csv");
-        assert_eq!(absolute(Path::new("/p"), "s3://b/x.parquet"), "s3://b/x.parquet");
+        assert_eq!(
+            absolute(Path::new("/p"), "s3://b/x.parquet"),
+            "s3://b/x.parquet"
+        );
     }
 }

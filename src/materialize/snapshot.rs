@@ -589,16 +589,9 @@ mod tests {
     #[test]
     fn only_a_declared_primary_key_skips_the_duplicate_scan() {
         let target = Target {
-            name: "dev".into(),
-            profile_name: "t".into(),
-            adapter_type: "duckdb".into(),
             path: ":memory:".into(),
             database: "memory".into(),
-            schema: "main".into(),
-            threads: 1,
-            extensions: Vec::new(),
-            settings: Default::default(),
-            profiles_file: None,
+            ..Target::embedded(std::path::Path::new("."), "t")
         };
         let db = Database::open(&target).unwrap();
         let conn = db.connect().unwrap();

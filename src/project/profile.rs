@@ -365,7 +365,9 @@ fn attachment(
     entry: &serde_yaml::Value,
     render: &dyn Fn(&str) -> Result<String>,
 ) -> std::result::Result<Attachment, String> {
-    let map = entry.as_mapping().ok_or("an `attach:` entry must be a mapping with a `path`")?;
+    let map = entry
+        .as_mapping()
+        .ok_or("an `attach:` entry must be a mapping with a `path`")?;
     let text = |key: &str| -> std::result::Result<Option<String>, String> {
         match map.get(key).and_then(yaml_text) {
             Some(s) => render(&s).map(Some).map_err(|e| e.to_string()),
@@ -379,7 +381,10 @@ fn attachment(
         alias: text("alias")?,
         kind: text("type")?,
         secret: text("secret")?,
-        read_only: map.get("read_only").and_then(|v| v.as_bool()).unwrap_or(false),
+        read_only: map
+            .get("read_only")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
         options: Vec::new(),
     };
     if let Some(options) = options {
@@ -411,7 +416,11 @@ fn attachment(
                     let quoted = t.len() >= 2
                         && ((t.starts_with('\'') && t.ends_with('\''))
                             || (t.starts_with('"') && t.ends_with('"')));
-                    let value = if quoted { s.clone() } else { format!("'{}'", s.replace('\'', "''")) };
+                    let value = if quoted {
+                        s.clone()
+                    } else {
+                        format!("'{}'", s.replace('\'', "''"))
+                    };
                     out.options.push((key, Some(value)));
                 }
                 (_, serde_yaml::Value::Null) => {}

@@ -21,6 +21,8 @@ pub fn register() -> Result<(), String> {
     if code == 0 {
         Ok(())
     } else {
-        Err(format!("DuckDB refused to register the built-in ICU extension (code {code})"))
+        Err(format!(
+            "DuckDB refused to register the built-in ICU extension (code {code})"
+        ))
     }
 }
