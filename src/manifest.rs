@@ -20,7 +20,7 @@ use serde_json::Value as Json;
 use crate::data_tests::{self, TestMetadata};
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
 use crate::project::config::{config_from_yaml_map, yaml_to_json, Config, ConfigTree};
-use crate::project::schema_yaml::{ColumnDef, NodePatch};
+use crate::project::schema_yaml::{ColumnDef, Constraint, NodePatch};
 use crate::project::{Project, SourceFile};
 use crate::render::{NodeScope, NodeVars, Phase, RefCall, Relation, Renderer, Resolver};
 
@@ -109,6 +109,8 @@ pub struct Node {
     pub description: String,
     /// Documented columns, in YAML order.
     pub columns: Vec<ColumnDef>,
+    /// Model-level `constraints:` from schema YAML (dbt 1.5).
+    pub constraints: Vec<Constraint>,
     /// Schema YAML file that described the node.
     pub patch_path: Option<PathBuf>,
     /// Where the node lives in the warehouse (None for tests that store nothing, analyses).
@@ -154,6 +156,7 @@ impl Node {
             config: Config::default(),
             description: String::new(),
             columns: Vec::new(),
+            constraints: Vec::new(),
             patch_path: None,
             relation: None,
             refs: Vec::new(),
@@ -175,6 +178,20 @@ impl Node {
             ResourceType::Model => self.config.materialized(),
             other => other.as_str().to_owned(),
         }
+    }
+
+    /// Where this node's schema YAML entry is (or one of its columns, or
+    /// that column's `key:` line, e.g. `data_type`), reading the file under
+    /// the project `root`; `None` without a YAML entry or when not found.
+    pub fn yaml_location(
+        &self,
+        root: &Path,
+        column: Option<&str>,
+        key: Option<&str>,
+    ) -> Option<Location> {
+        let path = self.patch_path.as_ref()?;
+        let text = std::fs::read_to_string(root.join(path)).ok()?;
+        crate::contract::locate_in_yaml(path, &text, &self.name, column, key)
     }
 
     /// The dict a template sees as `model` (and `node` in naming macros).
@@ -453,6 +470,7 @@ impl Manifest {
                     config,
                     description: patch.map(|p| p.1.description.clone()).unwrap_or_default(),
                     columns: patch.map(|p| p.1.columns.clone()).unwrap_or_default(),
+                    constraints: patch.map(|p| p.1.constraints.clone()).unwrap_or_default(),
                     patch_path: patch.map(|p| p.0.clone()),
                     checksum: sha256(&file.text),
                     ..Node::blank(unique_id, name, rtype, pkg)
@@ -579,6 +597,13 @@ impl Manifest {
             }
         }
         let resolver = Arc::new(resolver);
+        // Contracts are checked once configs are final, as dbt's parser does.
+        let mut enabled = enabled;
+        for node in &mut enabled {
+            if node.resource_type == ResourceType::Model {
+                check_contract(&project.root, &resolver, node)?;
+            }
+        }
 
         // Generic tests from YAML, parsed with the final relations.
         let mut tests = data_tests::generic_tests(
@@ -742,6 +767,136 @@ fn apply_patch_config(config: &mut Config, patch: Option<&(PathBuf, NodePatch)>)
         layer.set("docs", yaml_to_json(&patch.docs));
     }
     config.merge(&layer);
+}
+
+fn yaml_location(
+    root: &Path,
+    node: &Node,
+    column: Option<&str>,
+    key: Option<&str>,
+) -> Option<Location> {
+    node.yaml_location(root, column, key)
+}
+
+/// Checks a model's `contract` config as dbt's parser does, and resolves
+/// the `to:` of its foreign-key constraints (`ref('m')`, `source('s', 't')`)
+/// to relation names.
+///
+/// Errors: [`ErrorKind::Config`] for an enforced contract on an ephemeral
+/// model or on columns without `data_type` (dbt: "Contracted models
+/// require data_type to be defined for each column");
+/// [`ErrorKind::UnknownRef`] / [`ErrorKind::UnknownSource`] for a `to:`
+/// naming nothing. Each at its YAML line.
+fn check_contract(root: &Path, resolver: &Resolver, node: &mut Node) -> Result<()> {
+    static CALL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"^\s*(ref|source)\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*$"#,
+        )
+        .expect("valid regex")
+    });
+    let resolve = |to: &str, column: Option<&str>| -> Result<String> {
+        let Some(cap) = CALL.captures(to) else {
+            return Ok(to.to_owned());
+        };
+        let (a, b) = (&cap[2], cap.get(3).map(|m| m.as_str()));
+        let found = match (&cap[1], b) {
+            ("ref", None) => resolver.refs.get(a),
+            ("ref", Some(b)) => resolver.package_refs.get(&(a.to_owned(), b.to_owned())),
+            (_, Some(b)) => resolver.sources.get(&(a.to_owned(), b.to_owned())),
+            (_, None) => None,
+        };
+        match found {
+            Some(rel) => Ok(rel.to_string()),
+            None => {
+                let kind = if &cap[1] == "ref" {
+                    ErrorKind::UnknownRef
+                } else {
+                    ErrorKind::UnknownSource
+                };
+                Err(Error::new(
+                    kind,
+                    format!(
+                        "a foreign key constraint of model `{}` points `to` `{}`, which does not exist",
+                        node.name,
+                        to.trim()
+                    ),
+                )
+                .or_location(|| yaml_location(root, node, column, Some("to")))
+                .with_hint("name an existing model with `ref('...')`, a source with `source('...', '...')`, or a relation"))
+            }
+        }
+    };
+    let mut resolved_columns = Vec::new();
+    for (k, col) in node.columns.iter().enumerate() {
+        for (j, c) in col.constraints.iter().enumerate() {
+            if let Some(to) = &c.to {
+                resolved_columns.push((k, j, resolve(to, Some(&col.name))?));
+            }
+        }
+    }
+    let mut resolved_model = Vec::new();
+    for (j, c) in node.constraints.iter().enumerate() {
+        if let Some(to) = &c.to {
+            resolved_model.push((j, resolve(to, None)?));
+        }
+    }
+    for (k, j, to) in resolved_columns {
+        node.columns[k].constraints[j].to = Some(to);
+    }
+    for (j, to) in resolved_model {
+        node.constraints[j].to = Some(to);
+    }
+
+    if !crate::contract::Contract::of(&node.config).enforced {
+        return Ok(());
+    }
+    let at_model = || {
+        yaml_location(root, node, None, None).or_else(|| {
+            let offset = node.raw_code.find("contract")?;
+            Some(Location::from_offset(
+                &node.original_file_path,
+                &node.raw_code,
+                offset,
+            ))
+        })
+    };
+    if node.config.materialized() == "ephemeral" {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "model `{}` has an enforced contract but is materialized `ephemeral`",
+                node.name
+            ),
+        )
+        .or_location(at_model)
+        .with_hint("contracts apply to `table`, `view` and `incremental` models, as in dbt: change `materialized` or drop the contract"));
+    }
+    let untyped: Vec<&str> = node
+        .columns
+        .iter()
+        .filter(|c| c.data_type.as_deref().is_none_or(|t| t.trim().is_empty()))
+        .map(|c| c.name.as_str())
+        .collect();
+    if let Some(first) = untyped.first() {
+        let names = untyped
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "model `{}` has an enforced contract, but column{} {names} {} no `data_type`",
+                node.name,
+                if untyped.len() == 1 { "" } else { "s" },
+                if untyped.len() == 1 { "has" } else { "have" },
+            ),
+        )
+        .or_location(|| yaml_location(root, node, Some(first), None))
+        .with_note("dbt: Contracted models require data_type to be defined for each column")
+        .with_hint("give every column of the model a `data_type:` (e.g. `data_type: integer`)"));
+    }
+    Ok(())
 }
 
 /// `(path relative to its resource dir, fqn)` of a node file, as dbt.
