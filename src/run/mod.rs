@@ -513,7 +513,14 @@ fn run_node(
             } else {
                 materialize::run_model(renderer, conn, node, &c.code)
             }
-            .map_err(|e| locate_in_template(e, node, &c.code))?;
+            .map_err(|e| locate_in_template(e, node, &c.code))
+            .map_err(|e| match e.kind() {
+                // A broken contract is about the model's YAML entry.
+                crate::ErrorKind::Contract => {
+                    e.or_location(|| node.yaml_location(project_root, None, None))
+                }
+                _ => e,
+            })?;
             for hook in &c.post_hooks {
                 conn.execute(hook)
                     .map_err(|e| e.with_note("in a post-hook"))?;
