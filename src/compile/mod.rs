@@ -1,6 +1,10 @@
 //! dbt's compile phase: each selected model, test and analysis is rendered
 //! again with `execute` true and every ref resolved, in parallel, and
-//! written to `target/compiled/<project>/<path>`.
+//! written to `target/compiled/<project>/<path>`. Models with an enforced
+//! contract are checked against the columns their SQL provably produces
+//! ([`contract`], sluice's extension).
+
+mod contract;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -228,23 +232,31 @@ pub fn compile_all(
         let mut schemas = Schemas::new(manifest, project_root, warehouse, |i| {
             in_levels.contains(&i)
         });
+        let mut contracts =
+            contract::ContractCheck::new(manifest, project_root, |i| in_levels.contains(&i));
         let mut out = Vec::with_capacity(in_levels.len());
         for level in &levels {
-            let done: Vec<(usize, Result<Compiled>)> = level
+            let done: Vec<(usize, Result<Compiled>, Option<Vec<_>>)> = level
                 .par_iter()
                 .map(|&i| {
-                    let compiled = finish_one(i).map(|(mut c, statements)| {
+                    let mut inferred = None;
+                    let compiled = finish_one(i).and_then(|(mut c, statements)| {
+                        if let Some(s) = &statements {
+                            inferred = contracts.infer(s);
+                            contracts.check(&manifest.nodes[i], inferred.as_deref(), &c.path)?;
+                        }
                         c.columns_lineage = statements.map(|s| schemas.lineage(&s));
-                        c
+                        Ok(c)
                     });
-                    (i, compiled)
+                    (i, compiled, inferred)
                 })
                 .collect();
-            for (i, c) in &done {
+            for (i, c, inferred) in done {
                 let lin = c.as_ref().ok().and_then(|c| c.columns_lineage.as_deref());
-                schemas.record(*i, lin);
+                schemas.record(i, lin);
+                contracts.record(&manifest.nodes[i], inferred);
+                out.push((i, c));
             }
-            out.extend(done);
         }
         out
     };
@@ -373,12 +385,12 @@ fn finish(
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     }
     write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
-    let mut warnings = Vec::new();
+    let mut warnings = unenforced_constraints(cx.project_root, node);
     let mut statements = None;
     if !introspective && !skip_sql_for_bench() {
         if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
             if let Some(parsed) = check_sql(node, own, &path, cx.renderer.macros())? {
-                warnings = undeclared_reads(cx, node, &parsed);
+                warnings.extend(undeclared_reads(cx, node, &parsed));
                 statements = Some(parsed);
             }
         }
@@ -517,6 +529,44 @@ fn check_generic_test(
             "check the test macro, and the arguments and `where` config the YAML gives it",
         ),
     )
+}
+
+/// Warnings for the constraints of a contracted model that will not be
+/// enforced (on a view, or with nothing to write into the DDL), as dbt's
+/// `ConstraintNotSupported`, each at its YAML line. Constraints of a model
+/// without an enforced contract are ignored without a word, as in dbt.
+fn unenforced_constraints(root: &Path, node: &Node) -> Vec<String> {
+    if node.resource_type != ResourceType::Model
+        || !crate::contract::Contract::of(&node.config).enforced
+    {
+        return Vec::new();
+    }
+    crate::contract::constraints::unenforced(
+        &node.config.materialized(),
+        &node.columns,
+        &node.constraints,
+    )
+    .into_iter()
+    .map(|u| {
+        let on = match &u.column {
+            Some(c) => format!("column `{c}` of model `{}`", node.name),
+            None => format!("model `{}`", node.name),
+        };
+        let mut err = Error::new(
+            ErrorKind::Contract,
+            format!(
+                "the `{}` constraint on {on} is not enforced: {}",
+                u.kind.as_str(),
+                u.why
+            ),
+        )
+        .with_hint("materialize the model as a table, fix the constraint, or set `warn_unsupported: false` on it");
+        if let Some(loc) = node.yaml_location(root, u.column.as_deref(), None) {
+            err = err.with_location(loc);
+        }
+        err.render().replacen("error:", "warning:", 1)
+    })
+    .collect()
 }
 
 /// Tables a model or snapshot reads that are neither its refs nor its
