@@ -138,7 +138,7 @@ impl<'a> ContractCheck<'a> {
         };
         let mut located = mismatches
             .iter()
-            .map(|m| (m, self.locate(node, m)))
+            .map(|m| (m, locate_mismatch(self.project_root, node, m)))
             .collect::<Vec<_>>()
             .into_iter();
         let mut error = Error::new(ErrorKind::Contract, failure_message(&mismatches));
@@ -162,19 +162,19 @@ impl<'a> ContractCheck<'a> {
                 node.name
             )))
     }
+}
 
-    /// Where a mismatch is: the model's SQL for a column the contract lacks,
-    /// the column's YAML (its `data_type:` for a type mismatch) otherwise.
-    fn locate(&self, node: &Node, m: &Mismatch) -> Option<Location> {
-        match m.reason {
-            Reason::MissingInContract => sql_location(node, &m.column_name),
-            Reason::MissingInDefinition => {
-                node.yaml_location(self.project_root, Some(&m.column_name), None)
-            }
-            Reason::DataTypeMismatch => node
-                .yaml_location(self.project_root, Some(&m.column_name), Some("data_type"))
-                .or_else(|| sql_location(node, &m.column_name)),
-        }
+/// Where a contract mismatch is, for people: the model's own SQL for a
+/// column the contract lacks, the column's YAML entry for one the model
+/// lacks, its `data_type:` line for a type mismatch; files read under the
+/// project `root`. `None` when the spot cannot be found.
+pub fn locate_mismatch(root: &Path, node: &Node, m: &Mismatch) -> Option<Location> {
+    match m.reason {
+        Reason::MissingInContract => sql_location(node, &m.column_name),
+        Reason::MissingInDefinition => node.yaml_location(root, Some(&m.column_name), None),
+        Reason::DataTypeMismatch => node
+            .yaml_location(root, Some(&m.column_name), Some("data_type"))
+            .or_else(|| sql_location(node, &m.column_name)),
     }
 }
 

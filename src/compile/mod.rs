@@ -6,6 +6,8 @@
 
 mod contract;
 
+pub use contract::locate_mismatch;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -133,6 +133,19 @@ pub struct Mismatch {
     pub reason: Reason,
 }
 
+/// The rows of a failed contract, attached as an [`crate::Error`]'s source
+/// so whoever reports it can point at the first mismatched column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatches(pub Vec<Mismatch>);
+
+impl std::fmt::Display for Mismatches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&failure_message(&self.0))
+    }
+}
+
+impl std::error::Error for Mismatches {}
+
 /// Compares the columns a model produces (`definition`) with those its
 /// contract declares (`contract`), as dbt's `assert_columns_equivalent`:
 /// the contract fails when the counts differ, when a produced column is not

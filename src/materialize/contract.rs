@@ -8,7 +8,7 @@ use minijinja::Value;
 
 use crate::adapter::Connection;
 use crate::contract::constraints::table_ddl;
-use crate::contract::{compare, failure_message, ColumnType, COLUMNS_MISSING};
+use crate::contract::{compare, failure_message, ColumnType, Mismatches, COLUMNS_MISSING};
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
 use crate::materialize::call;
@@ -88,6 +88,7 @@ pub fn assert_columns_equivalent(
     match compare(&contract, &definition) {
         None => Ok(()),
         Some(mismatches) => Err(Error::new(ErrorKind::Contract, failure_message(&mismatches))
+            .with_source(Mismatches(mismatches))
             .with_hint(format!(
                 "make the SQL of `{}` produce the columns its YAML declares (cast to the declared type), or change the YAML",
                 node.name

@@ -517,7 +517,14 @@ fn run_node(
             .map_err(|e| match e.kind() {
                 // A broken contract is about the model's YAML entry.
                 crate::ErrorKind::Contract => {
-                    e.or_location(|| node.yaml_location(project_root, None, None))
+                    let first = std::error::Error::source(&e)
+                        .and_then(|s| s.downcast_ref::<crate::contract::Mismatches>())
+                        .and_then(|m| m.0.first().cloned());
+                    e.or_location(|| {
+                        first
+                            .and_then(|m| crate::compile::locate_mismatch(project_root, node, &m))
+                            .or_else(|| node.yaml_location(project_root, None, None))
+                    })
                 }
                 _ => e,
             })?;
