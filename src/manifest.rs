@@ -794,7 +794,9 @@ fn check_contract(root: &Path, resolver: &Resolver, node: &mut Node) -> Result<(
         )
         .expect("valid regex")
     });
-    let resolve = |to: &str, column: Option<&str>| -> Result<String> {
+    // The parents foreign keys name, which dbt adds to the model's depends_on.
+    let mut parents: Vec<(bool, String, Option<String>)> = Vec::new();
+    let mut resolve = |to: &str, column: Option<&str>| -> Result<String> {
         let Some(cap) = CALL.captures(to) else {
             return Ok(to.to_owned());
         };
@@ -806,7 +808,10 @@ fn check_contract(root: &Path, resolver: &Resolver, node: &mut Node) -> Result<(
             (_, None) => None,
         };
         match found {
-            Some(rel) => Ok(rel.to_string()),
+            Some(rel) => {
+                parents.push((&cap[1] == "ref", a.to_owned(), b.map(str::to_owned)));
+                Ok(rel.to_string())
+            }
             None => {
                 let kind = if &cap[1] == "ref" {
                     ErrorKind::UnknownRef
@@ -845,6 +850,18 @@ fn check_contract(root: &Path, resolver: &Resolver, node: &mut Node) -> Result<(
     }
     for (j, to) in resolved_model {
         node.constraints[j].to = Some(to);
+    }
+    for (is_ref, a, b) in parents {
+        match (is_ref, b) {
+            (true, None) => push_ref(node, None, a),
+            (true, Some(b)) => push_ref(node, Some(a), b),
+            (false, Some(b)) => {
+                if !node.sources.contains(&(a.clone(), b.clone())) {
+                    node.sources.push((a, b));
+                }
+            }
+            (false, None) => {}
+        }
     }
 
     if !crate::contract::Contract::of(&node.config).enforced {
@@ -897,6 +914,17 @@ fn check_contract(root: &Path, resolver: &Resolver, node: &mut Node) -> Result<(
         .with_hint("give every column of the model a `data_type:` (e.g. `data_type: integer`)"));
     }
     Ok(())
+}
+
+/// Adds `ref(package, name)` to a node's refs unless it is there.
+fn push_ref(node: &mut Node, package: Option<String>, name: String) {
+    if !node
+        .refs
+        .iter()
+        .any(|r| r.name == name && r.package == package)
+    {
+        node.refs.push(RefCall { package, name });
+    }
 }
 
 /// `(path relative to its resource dir, fqn)` of a node file, as dbt.

@@ -434,3 +434,46 @@ fn an_incremental_model_keeps_its_constraints_across_runs() {
     );
     assert_eq!(rows(&p), before);
 }
+
+#[test]
+fn a_foreign_key_references_its_parent_and_orders_the_build() {
+    // Pins dbt 1.9's `foreign_key` with `to: ref(...)` and `to_columns`:
+    // the parent is resolved to its relation, becomes a dependency, and
+    // DuckDB enforces the reference. DuckDB cannot drop a referenced table,
+    // so rebuilding the parent fails (as under dbt-duckdb), with a hint,
+    // and keeps the old table.
+    let p = project(TABLE_OVER_VALUES, GOOD);
+    p.write(
+        "models/kids.sql",
+        "{{ config(materialized='table') }}\nselect 10 as kid_id, 1 as parent_id\n",
+    );
+    let yaml = p.read("models/schema.yml");
+    p.write(
+        "models/schema.yml",
+        &format!("{yaml}  - name: kids\n    config:\n      contract: {{enforced: true}}\n    columns:\n      - name: kid_id\n        data_type: int\n      - name: parent_id\n        data_type: int\n        constraints:\n          - type: foreign_key\n            to: ref('people_t')\n            to_columns: [id]\n"),
+    );
+    let run = p.sluice(&["build"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        p.query("select count(*) from duckdb_constraints() where table_name = 'kids' and constraint_type = 'FOREIGN KEY'")[0][0]
+            .as_deref(),
+        Some("1")
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("target/manifest.json")).unwrap();
+    let kids = &manifest["nodes"]["model.contracts.kids"];
+    assert_eq!(kids["depends_on"]["nodes"][0], "model.contracts.people_t");
+    assert_eq!(
+        kids["columns"]["parent_id"]["constraints"][0]["to"],
+        "\"contracts\".\"main\".\"people_t\""
+    );
+    let before = rows(&p);
+    let run = p.sluice(&["run", "-s", "people_t"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("hint: DuckDB cannot drop a table"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(rows(&p), before);
+}

@@ -186,7 +186,13 @@ pub fn run_model(
         &intermediate,
         kind,
     )?);
-    conn.execute_in_transaction(&stmts)?;
+    conn.execute_in_transaction(&stmts).map_err(|e| {
+        if e.message().contains("main key table") {
+            e.with_hint("DuckDB cannot drop a table that another table's `foreign_key` constraint references, so a referenced model builds once but cannot be rebuilt (dbt-duckdb fails alike): drop the foreign key, or drop the referencing table first")
+        } else {
+            e
+        }
+    })?;
     conn.record_relation(&intermediate, None);
     conn.record_relation(target, Some(kind));
     Ok(Outcome {
