@@ -345,6 +345,22 @@ fn compile_stays_silent_when_it_cannot_know() {
     let run = p.sluice(&["run"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains(FAILED), "{}", run.stderr);
+
+    // A seed's table keeps its columns when the file loses one (a reload
+    // empties and refills it): what the warehouse holds wins over the file.
+    p.write(
+        "models/people_t.sql",
+        "{{ config(materialized='table') }}\nselect * from {{ ref('people') }}\n",
+    );
+    set_yaml(
+        &p,
+        "- name: people_t\n  config:\n    contract: {enforced: true}\n  columns:\n    - name: id\n      data_type: integer\n    - name: name\n      data_type: varchar\n    - name: amount\n      data_type: double\n",
+    );
+    let run = p.sluice(&["build"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    p.write("seeds/people.csv", "id,name\n1,Ann\n");
+    let run = p.sluice(&["run", "-s", "people_t"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
 #[test]

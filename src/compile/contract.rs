@@ -13,12 +13,19 @@ use crate::contract::infer::{output_columns, KnownRelations};
 use crate::contract::types::normalize;
 use crate::contract::{compare, failure_message, ColumnType, Contract, Mismatch, Reason};
 use crate::error::{Error, ErrorKind, Location};
+use crate::lineage::WarehouseColumns;
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 
 /// The relations whose columns are certain, and the check against them.
 pub(super) struct ContractCheck<'a> {
     known: KnownRelations,
     project_root: &'a Path,
+    warehouse: Option<&'a WarehouseColumns>,
+}
+
+/// Columns with these names and no known types.
+fn untyped(names: &[String]) -> Vec<ColumnType> {
+    names.iter().map(|n| ColumnType::new(n, None)).collect()
 }
 
 /// A model's contract as columns with DuckDB-spelled types, when enforced.
@@ -32,6 +39,15 @@ fn declared(node: &Node) -> Option<Vec<ColumnType>> {
             .map(|c| ColumnType::new(c.name.clone(), c.data_type.as_deref().and_then(normalize)))
             .collect(),
     )
+}
+
+/// Whether `cols` are `names`, in order, ignoring case.
+fn same_names(cols: &[ColumnType], names: &[String]) -> bool {
+    cols.len() == names.len()
+        && cols
+            .iter()
+            .zip(names)
+            .all(|(c, n)| c.name.eq_ignore_ascii_case(n))
 }
 
 /// A seed's columns: its CSV header (DuckDB reads it with `header = true`)
@@ -67,27 +83,51 @@ fn seed_columns(root: &Path, node: &Node) -> Option<Vec<ColumnType>> {
 impl<'a> ContractCheck<'a> {
     /// Registers every node for which `computed(position)` is false and
     /// whose columns are certain: seeds (header and `column_types`) and
-    /// models with an enforced contract (their YAML, which the build enforces).
+    /// models with an enforced contract (their YAML, which the build
+    /// enforces). With `warehouse` (the database's columns, when it exists),
+    /// a relation that exists is read by the names the warehouse has, without
+    /// types (a seed reload keeps the table's, a model not rebuilt keeps its
+    /// old ones), and a seed whose table has other columns than its file (a
+    /// reload keeps the table's, `--full-refresh` takes the file's) is not known.
     pub(super) fn new(
         manifest: &Manifest,
         project_root: &'a Path,
+        warehouse: Option<&'a WarehouseColumns>,
         computed: impl Fn(usize) -> bool,
     ) -> ContractCheck<'a> {
         let mut check = ContractCheck {
             known: KnownRelations::default(),
             project_root,
+            warehouse,
         };
         for (i, node) in manifest.nodes.iter().enumerate() {
             if computed(i) {
                 continue;
             }
-            let columns = match node.resource_type {
-                ResourceType::Seed => seed_columns(project_root, node),
-                _ => declared(node),
+            // An existing relation's types may predate its YAML or
+            // `column_types` (a reload keeps them): only names are certain.
+            let existing = check.existing(node);
+            let columns = match (node.resource_type, existing) {
+                (ResourceType::Seed, None) => seed_columns(project_root, node),
+                (ResourceType::Seed, Some(names)) => seed_columns(project_root, node)
+                    .filter(|cols| same_names(cols, names))
+                    .map(|_| untyped(names)),
+                (_, None) => declared(node),
+                (_, Some(names)) => Some(untyped(names)),
             };
             check.register(node, columns);
         }
         check
+    }
+
+    /// The column names of `node`'s relation in the warehouse, if it exists.
+    fn existing(&self, node: &Node) -> Option<&'a Vec<String>> {
+        let r = node.relation.as_ref()?;
+        self.warehouse?.get(&(
+            r.database.to_lowercase(),
+            r.schema.to_lowercase(),
+            r.identifier.to_lowercase(),
+        ))
     }
 
     fn register(&mut self, node: &Node, columns: Option<Vec<ColumnType>>) {
@@ -109,8 +149,17 @@ impl<'a> ContractCheck<'a> {
 
     /// Registers a node compiled in this level: its contract when enforced
     /// (what the build guarantees), else what its SQL was proven to produce.
+    /// An incremental model's existing table keeps columns its SQL may no
+    /// longer produce (`on_schema_change`): then only matching names count.
     pub(super) fn record(&mut self, node: &Node, inferred: Option<Vec<ColumnType>>) {
-        let columns = declared(node).or(inferred);
+        let mut columns = declared(node).or(inferred);
+        if node.config.materialized() == "incremental" {
+            if let Some(names) = self.existing(node) {
+                columns = columns
+                    .filter(|c| same_names(c, names))
+                    .map(|_| untyped(names));
+            }
+        }
         self.register(node, columns);
     }
 

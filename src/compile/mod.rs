@@ -234,8 +234,9 @@ pub fn compile_all(
         let mut schemas = Schemas::new(manifest, project_root, warehouse, |i| {
             in_levels.contains(&i)
         });
-        let mut contracts =
-            contract::ContractCheck::new(manifest, project_root, |i| in_levels.contains(&i));
+        let mut contracts = contract::ContractCheck::new(manifest, project_root, warehouse, |i| {
+            in_levels.contains(&i)
+        });
         let mut out = Vec::with_capacity(in_levels.len());
         for level in &levels {
             let done: Vec<(usize, Result<Compiled>, Option<Vec<_>>)> = level
