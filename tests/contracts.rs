@@ -493,3 +493,43 @@ fn a_foreign_key_references_its_parent_and_orders_the_build() {
     );
     assert_eq!(rows(&p), before);
 }
+
+#[test]
+fn a_project_level_contract_applies_and_needs_columns() {
+    // Pins dbt's `+contract` in dbt_project.yml (merged into the model's
+    // config) and dbt's "This model has an enforced contract, and its
+    // 'columns' specification is missing" when the YAML declares none.
+    let p = project(TABLE_OVER_VALUES, "- name: people_t\n");
+    let project_yml = p.read("dbt_project.yml");
+    p.write(
+        "dbt_project.yml",
+        &format!("{project_yml}\nmodels:\n  contracts:\n    people_t:\n      +contract:\n        enforced: true\n"),
+    );
+    let run = p.sluice(&["run"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "This model has an enforced contract, and its 'columns' specification is missing"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        done_line(&run.stderr).contains("PASS=1 WARN=0 ERROR=1"),
+        "{}",
+        run.stderr
+    );
+    // With the columns declared, the project-level contract holds.
+    set_yaml(
+        &p,
+        &GOOD.replace("  config:\n    contract: {enforced: true}\n", ""),
+    );
+    let run = p.sluice(&["run"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("target/manifest.json")).unwrap();
+    assert_eq!(
+        manifest["nodes"]["model.contracts.people_t"]["contract"]["enforced"],
+        true
+    );
+}
