@@ -18,6 +18,9 @@ use crate::manifest::{slash, Manifest, Node, ResourceType};
 
 /// The relations whose columns are certain, and the check against them.
 pub(super) struct ContractCheck<'a> {
+    /// Whether any model has an enforced contract; without one the check
+    /// costs nothing (no CSV headers read, no inference).
+    active: bool,
     known: KnownRelations,
     project_root: &'a Path,
     warehouse: Option<&'a WarehouseColumns>,
@@ -95,13 +98,15 @@ impl<'a> ContractCheck<'a> {
         warehouse: Option<&'a WarehouseColumns>,
         computed: impl Fn(usize) -> bool,
     ) -> ContractCheck<'a> {
+        let active = manifest.nodes.iter().any(|n| declared(n).is_some());
         let mut check = ContractCheck {
+            active,
             known: KnownRelations::default(),
             project_root,
             warehouse,
         };
         for (i, node) in manifest.nodes.iter().enumerate() {
-            if computed(i) {
+            if !active || computed(i) {
                 continue;
             }
             // An existing relation's types may predate its YAML or
@@ -144,6 +149,9 @@ impl<'a> ContractCheck<'a> {
 
     /// The output columns `statements` (node's own SQL) provably produce.
     pub(super) fn infer(&self, statements: &[Statement]) -> Option<Vec<ColumnType>> {
+        if !self.active {
+            return None;
+        }
         output_columns(statements, &self.known)
     }
 
@@ -152,6 +160,9 @@ impl<'a> ContractCheck<'a> {
     /// An incremental model's existing table keeps columns its SQL may no
     /// longer produce (`on_schema_change`): then only matching names count.
     pub(super) fn record(&mut self, node: &Node, inferred: Option<Vec<ColumnType>>) {
+        if !self.active {
+            return;
+        }
         let mut columns = declared(node).or(inferred);
         if node.config.materialized() == "incremental" {
             if let Some(names) = self.existing(node) {
