@@ -533,3 +533,90 @@ fn a_project_level_contract_applies_and_needs_columns() {
         true
     );
 }
+
+#[test]
+fn compile_time_type_spellings_are_duckdbs() {
+    // sluice's compile-time alias table must spell every type as DuckDB's
+    // `describe` does (what dbt compares at run time), or a compile-time
+    // check could disagree with the run.
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    for ty in [
+        "int",
+        "integer",
+        "int4",
+        "int32",
+        "signed",
+        "bigint",
+        "int8",
+        "int64",
+        "long",
+        "smallint",
+        "int2",
+        "int16",
+        "short",
+        "tinyint",
+        "int1",
+        "hugeint",
+        "int128",
+        "ubigint",
+        "uint64",
+        "uinteger",
+        "uint32",
+        "usmallint",
+        "uint16",
+        "utinyint",
+        "uint8",
+        "uhugeint",
+        "uint128",
+        "double",
+        "float8",
+        "double precision",
+        "float",
+        "float4",
+        "real",
+        "boolean",
+        "bool",
+        "logical",
+        "date",
+        "time",
+        "timetz",
+        "time with time zone",
+        "timestamp",
+        "datetime",
+        "timestamptz",
+        "timestamp with time zone",
+        "timestamp_s",
+        "timestamp_ms",
+        "timestamp_ns",
+        "interval",
+        "uuid",
+        "blob",
+        "bytea",
+        "binary",
+        "varbinary",
+        "varchar",
+        "text",
+        "string",
+        "char",
+        "bpchar",
+        "nvarchar",
+        "character varying",
+        "varchar(20)",
+        "decimal",
+        "numeric(10)",
+        "decimal(10,2)",
+        "dec(38, 10)",
+        "int[]",
+        "text[]",
+    ] {
+        let mut stmt = conn
+            .prepare(&format!("describe select cast(null as {ty}) as x"))
+            .unwrap();
+        let duckdb: String = stmt.query_row([], |r| r.get(1)).unwrap();
+        assert_eq!(
+            sluice::contract::types::normalize(ty).as_deref(),
+            Some(duckdb.as_str()),
+            "{ty}"
+        );
+    }
+}
