@@ -620,3 +620,32 @@ fn compile_time_type_spellings_are_duckdbs() {
         );
     }
 }
+
+#[test]
+fn compile_time_literal_types_are_duckdbs() {
+    // The literals whose type sluice infers at compile time are typed as
+    // DuckDB types them.
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let known = sluice::contract::infer::KnownRelations::default();
+    for literal in [
+        "'a'",
+        "true",
+        "1",
+        "2147483647",
+        "2147483648",
+        "9223372036854775807",
+    ] {
+        let sql = format!("select {literal} as x");
+        let statements =
+            sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::DuckDbDialect {}, &sql)
+                .unwrap();
+        let inferred = sluice::contract::infer::output_columns(&statements, &known).unwrap();
+        let mut stmt = conn.prepare(&format!("describe {sql}")).unwrap();
+        let duckdb: String = stmt.query_row([], |r| r.get(1)).unwrap();
+        assert_eq!(
+            inferred[0].data_type.as_deref(),
+            Some(duckdb.as_str()),
+            "{literal}"
+        );
+    }
+}

@@ -7,8 +7,8 @@
 //! a relation whose columns are known for certain (a seed's CSV header, a
 //! model with an enforced contract, another model whose own output was
 //! inferred here, a CTE or subquery inferred the same way). A column's type
-//! is known only from an explicit cast (`cast(x as int)`, `x::int`) or a
-//! bare reference to a column whose type is certain (a seed's
+//! is known only from an explicit cast (`cast(x as int)`, `x::int`), a
+//! literal (`'a'`, `true`, `1`), or a bare reference to a column whose type is certain (a seed's
 //! `column_types`, an enforced contract's `data_type`). Anything else —
 //! unnamed expressions (DuckDB names them), `*` over a table of unknown
 //! columns, `USING`/`NATURAL` joins, `UNION BY NAME`, duplicate names,
@@ -276,10 +276,32 @@ fn star(
 fn expr_type(expr: &Expr, from: &[(String, Option<Arc<Vec<ColumnType>>>)]) -> Option<String> {
     match expr {
         Expr::Cast { data_type, .. } => normalize(&data_type.to_string()),
+        Expr::Value(v) => literal_type(&v.value),
         Expr::Nested(e) => expr_type(e, from),
         Expr::Identifier(i) => column_type(None, &i.value, from),
         Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
             column_type(Some(&parts[0].value), &parts[1].value, from)
+        }
+        _ => None,
+    }
+}
+
+/// A literal's type as DuckDB gives it: text is `VARCHAR`, `true`/`false`
+/// `BOOLEAN`, a whole number `INTEGER` or `BIGINT` by size; other literals
+/// (decimals, `NULL`, ...) are not guessed.
+fn literal_type(value: &sqlparser::ast::Value) -> Option<String> {
+    use sqlparser::ast::Value;
+    match value {
+        Value::SingleQuotedString(_) => Some("VARCHAR".to_owned()),
+        Value::Boolean(_) => Some("BOOLEAN".to_owned()),
+        Value::Number(n, false) if n.chars().all(|c| c.is_ascii_digit()) => {
+            if n.parse::<i32>().is_ok() {
+                Some("INTEGER".to_owned())
+            } else if n.parse::<i64>().is_ok() {
+                Some("BIGINT".to_owned())
+            } else {
+                None
+            }
         }
         _ => None,
     }
