@@ -601,7 +601,8 @@ impl Manifest {
         let mut enabled = enabled;
         for node in &mut enabled {
             if node.resource_type == ResourceType::Model {
-                check_contract(&project.root, &resolver, node)?;
+                resolve_foreign_keys(&project.root, &resolver, node)?;
+                check_contract(&project.root, node)?;
             }
         }
 
@@ -769,106 +770,103 @@ fn apply_patch_config(config: &mut Config, patch: Option<&(PathBuf, NodePatch)>)
     config.merge(&layer);
 }
 
-fn yaml_location(
-    root: &Path,
-    node: &Node,
-    column: Option<&str>,
-    key: Option<&str>,
-) -> Option<Location> {
-    node.yaml_location(root, column, key)
+/// A foreign key's parent named by `to: ref(...)` / `to: source(...)`.
+enum KeyParent {
+    /// `ref(name)` or `ref(package, name)`.
+    Ref(Option<String>, String),
+    /// `source(source, table)`.
+    Source(String, String),
 }
 
-/// Checks a model's `contract` config as dbt's parser does, and resolves
-/// the `to:` of its foreign-key constraints (`ref('m')`, `source('s', 't')`)
-/// to relation names.
+/// Resolves the `to:` of a model's foreign-key constraints (`ref('m')`,
+/// `source('s', 't')`; anything else is a relation name kept as written)
+/// to relation names, and makes each parent a dependency of the model, as
+/// dbt 1.9 adds it to `depends_on`.
 ///
-/// Errors: [`ErrorKind::Config`] for an enforced contract on an ephemeral
-/// model or on columns without `data_type` (dbt: "Contracted models
-/// require data_type to be defined for each column");
-/// [`ErrorKind::UnknownRef`] / [`ErrorKind::UnknownSource`] for a `to:`
-/// naming nothing. Each at its YAML line.
-fn check_contract(root: &Path, resolver: &Resolver, node: &mut Node) -> Result<()> {
+/// Errors: [`ErrorKind::UnknownRef`] / [`ErrorKind::UnknownSource`] at the
+/// YAML line of a `to:` that names nothing.
+fn resolve_foreign_keys(root: &Path, resolver: &Resolver, node: &mut Node) -> Result<()> {
     static CALL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
             r#"^\s*(ref|source)\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*$"#,
         )
         .expect("valid regex")
     });
-    // The parents foreign keys name, which dbt adds to the model's depends_on.
-    let mut parents: Vec<(bool, String, Option<String>)> = Vec::new();
-    let mut resolve = |to: &str, column: Option<&str>| -> Result<String> {
-        let Some(cap) = CALL.captures(to) else {
-            return Ok(to.to_owned());
-        };
-        let (a, b) = (&cap[2], cap.get(3).map(|m| m.as_str()));
-        let found = match (&cap[1], b) {
-            ("ref", None) => resolver.refs.get(a),
-            ("ref", Some(b)) => resolver.package_refs.get(&(a.to_owned(), b.to_owned())),
-            (_, Some(b)) => resolver.sources.get(&(a.to_owned(), b.to_owned())),
-            (_, None) => None,
-        };
-        match found {
-            Some(rel) => {
-                parents.push((&cap[1] == "ref", a.to_owned(), b.map(str::to_owned)));
-                Ok(rel.to_string())
+    let lookup = |to: &str| -> Option<(KeyParent, Option<&Relation>)> {
+        let cap = CALL.captures(to)?;
+        let (a, b) = (cap[2].to_owned(), cap.get(3).map(|m| m.as_str().to_owned()));
+        Some(match (&cap[1], b) {
+            ("ref", None) => (KeyParent::Ref(None, a.clone()), resolver.refs.get(&a)),
+            ("ref", Some(b)) => {
+                let rel = resolver.package_refs.get(&(a.clone(), b.clone()));
+                (KeyParent::Ref(Some(a), b), rel)
             }
-            None => {
-                let kind = if &cap[1] == "ref" {
-                    ErrorKind::UnknownRef
-                } else {
-                    ErrorKind::UnknownSource
-                };
-                Err(Error::new(
-                    kind,
-                    format!(
-                        "a foreign key constraint of model `{}` points `to` `{}`, which does not exist",
-                        node.name,
-                        to.trim()
-                    ),
-                )
-                .or_location(|| yaml_location(root, node, column, Some("to")))
-                .with_hint("name an existing model with `ref('...')`, a source with `source('...', '...')`, or a relation"))
+            (_, Some(b)) => {
+                let rel = resolver.sources.get(&(a.clone(), b.clone()));
+                (KeyParent::Source(a, b), rel)
             }
-        }
+            (_, None) => (KeyParent::Source(a, String::new()), None),
+        })
     };
-    let mut resolved_columns = Vec::new();
+    // (column index or None for the model, constraint index, `to`)
+    let mut targets: Vec<(Option<usize>, usize, String)> = Vec::new();
     for (k, col) in node.columns.iter().enumerate() {
         for (j, c) in col.constraints.iter().enumerate() {
-            if let Some(to) = &c.to {
-                resolved_columns.push((k, j, resolve(to, Some(&col.name))?));
-            }
+            targets.extend(c.to.clone().map(|to| (Some(k), j, to)));
         }
     }
-    let mut resolved_model = Vec::new();
     for (j, c) in node.constraints.iter().enumerate() {
-        if let Some(to) = &c.to {
-            resolved_model.push((j, resolve(to, None)?));
+        targets.extend(c.to.clone().map(|to| (None, j, to)));
+    }
+    for (column, j, to) in targets {
+        let Some((parent, relation)) = lookup(&to) else {
+            continue;
+        };
+        let Some(relation) = relation else {
+            let kind = match parent {
+                KeyParent::Ref(..) => ErrorKind::UnknownRef,
+                KeyParent::Source(..) => ErrorKind::UnknownSource,
+            };
+            let column_name = column.map(|k| node.columns[k].name.as_str());
+            return Err(Error::new(
+                kind,
+                format!(
+                    "a foreign key constraint of model `{}` points `to` `{}`, which does not exist",
+                    node.name,
+                    to.trim()
+                ),
+            )
+            .or_location(|| node.yaml_location(root, column_name, Some("to")))
+            .with_hint("name an existing model with `ref('...')`, a source with `source('...', '...')`, or a relation"));
+        };
+        let resolved = Some(relation.to_string());
+        match column {
+            Some(k) => node.columns[k].constraints[j].to = resolved,
+            None => node.constraints[j].to = resolved,
         }
-    }
-    for (k, j, to) in resolved_columns {
-        node.columns[k].constraints[j].to = Some(to);
-    }
-    for (j, to) in resolved_model {
-        node.constraints[j].to = Some(to);
-    }
-    for (is_ref, a, b) in parents {
-        match (is_ref, b) {
-            (true, None) => push_ref(node, None, a),
-            (true, Some(b)) => push_ref(node, Some(a), b),
-            (false, Some(b)) => {
-                if !node.sources.contains(&(a.clone(), b.clone())) {
-                    node.sources.push((a, b));
+        match parent {
+            KeyParent::Ref(package, name) => push_ref(node, package, name),
+            KeyParent::Source(source, table) => {
+                if !node.sources.contains(&(source.clone(), table.clone())) {
+                    node.sources.push((source, table));
                 }
             }
-            (false, None) => {}
         }
     }
+    Ok(())
+}
 
+/// Checks a model's `contract` config as dbt's parser does.
+///
+/// Errors: [`ErrorKind::Config`] for an enforced contract on an ephemeral
+/// model, or on columns without `data_type` (dbt: "Contracted models
+/// require data_type to be defined for each column"), at the YAML line.
+fn check_contract(root: &Path, node: &Node) -> Result<()> {
     if !crate::contract::Contract::of(&node.config).enforced {
         return Ok(());
     }
     let at_model = || {
-        yaml_location(root, node, None, None).or_else(|| {
+        node.yaml_location(root, None, None).or_else(|| {
             let offset = node.raw_code.find("contract")?;
             Some(Location::from_offset(
                 &node.original_file_path,
@@ -909,7 +907,7 @@ fn check_contract(root: &Path, resolver: &Resolver, node: &mut Node) -> Result<(
                 if untyped.len() == 1 { "has" } else { "have" },
             ),
         )
-        .or_location(|| yaml_location(root, node, Some(first), None))
+        .or_location(|| node.yaml_location(root, Some(first), None))
         .with_note("dbt: Contracted models require data_type to be defined for each column")
         .with_hint("give every column of the model a `data_type:` (e.g. `data_type: integer`)"));
     }

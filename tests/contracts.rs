@@ -399,6 +399,25 @@ fn contract_config_errors_stop_the_parse() {
         "{}",
         run.stderr
     );
+    // A foreign key to a model that does not exist, as an unknown ref.
+    p.write("models/people_t.sql", TABLE_OVER_VALUES);
+    set_yaml(
+        &p,
+        "- name: people_t\n  columns:\n    - name: id\n      data_type: int\n      constraints:\n        - type: foreign_key\n          to: ref('nope')\n          to_columns: [id]\n",
+    );
+    let run = p.sluice(&["compile"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("points `to` `ref('nope')`, which does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--> models/schema.yml:9:17"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
