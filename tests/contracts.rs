@@ -551,6 +551,28 @@ fn a_project_level_contract_applies_and_needs_columns() {
         manifest["nodes"]["model.contracts.people_t"]["contract"]["enforced"],
         true
     );
+    // dbt's get_empty_schema_sql warns about a `numeric` without precision
+    // and scale; sluice says so when compiling, at the YAML line.
+    set_yaml(
+        &p,
+        &GOOD
+            .replace("  config:\n    contract: {enforced: true}\n", "")
+            .replace("numeric(4,2)", "numeric"),
+    );
+    let run = p.sluice(&["compile"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "warning: column `amount` of model `people_t` is `numeric` without precision and scale"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--> models/schema.yml:"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -388,7 +388,7 @@ fn finish(
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     }
     write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
-    let mut warnings = unenforced_constraints(cx.project_root, node);
+    let mut warnings = contract_warnings(cx.project_root, node);
     let mut statements = None;
     if !introspective && !skip_sql_for_bench() {
         if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
@@ -534,17 +534,47 @@ fn check_generic_test(
     )
 }
 
-/// Warnings for the constraints of a contracted model that will not be
-/// enforced (on a view, or with nothing to write into the DDL), as dbt's
-/// `ConstraintNotSupported`, each at its YAML line. Constraints of a model
-/// without an enforced contract are ignored without a word, as in dbt.
-fn unenforced_constraints(root: &Path, node: &Node) -> Vec<String> {
+/// Warnings about a contracted model's YAML, each at its line: constraints
+/// that will not be enforced (on a view, or with nothing to write into the
+/// DDL), as dbt's `ConstraintNotSupported`, and `numeric`/`decimal` types
+/// without precision and scale, as dbt's `get_empty_schema_sql` warns.
+/// Constraints of a model without an enforced contract are ignored without
+/// a word, as in dbt.
+fn contract_warnings(root: &Path, node: &Node) -> Vec<String> {
     if node.resource_type != ResourceType::Model
         || !crate::contract::Contract::of(&node.config).enforced
     {
         return Vec::new();
     }
-    crate::contract::constraints::unenforced(
+    let warning = |err: Error| err.render().replacen("error:", "warning:", 1);
+    let naked = node.columns.iter().filter(|c| {
+        c.data_type.as_deref().is_some_and(|t| {
+            matches!(
+                t.trim().to_ascii_lowercase().as_str(),
+                "numeric" | "decimal" | "number"
+            )
+        })
+    });
+    let mut out: Vec<String> = naked
+        .map(|c| {
+            let mut err = Error::new(
+                ErrorKind::Contract,
+                format!(
+                    "column `{}` of model `{}` is `{}` without precision and scale, which DuckDB makes DECIMAL(18,3): values can be rounded",
+                    c.name,
+                    node.name,
+                    c.data_type.as_deref().unwrap_or_default().trim()
+                ),
+            )
+            .with_note("dbt: Detected columns with numeric type and unspecified precision/scale, this can lead to unintended rounding")
+            .with_hint("give the precision and scale, e.g. `data_type: decimal(18,2)`");
+            if let Some(loc) = node.yaml_location(root, Some(&c.name), Some("data_type")) {
+                err = err.with_location(loc);
+            }
+            warning(err)
+        })
+        .collect();
+    let unenforced = crate::contract::constraints::unenforced(
         &node.config.materialized(),
         &node.columns,
         &node.constraints,
@@ -567,9 +597,10 @@ fn unenforced_constraints(root: &Path, node: &Node) -> Vec<String> {
         if let Some(loc) = node.yaml_location(root, u.column.as_deref(), None) {
             err = err.with_location(loc);
         }
-        err.render().replacen("error:", "warning:", 1)
-    })
-    .collect()
+        warning(err)
+    });
+    out.extend(unenforced);
+    out
 }
 
 /// Tables a model or snapshot reads that are neither its refs nor its

@@ -12,7 +12,6 @@ use crate::contract::{compare, failure_message, ColumnType, Mismatches, COLUMNS_
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
 use crate::materialize::call;
-use crate::render::relation::quote;
 use crate::render::{Relation, Renderer};
 
 /// `(name, type)` of each column `describe <sql>` reports.
@@ -54,18 +53,27 @@ pub fn assert_columns_equivalent(
         &[Value::from(sql.to_owned())],
     )?;
     let definition = describe(conn, &empty)?;
-    let pairs: Vec<Value> = node
+    // dbt's `model['columns']`: each column by name.
+    let columns: std::collections::BTreeMap<&str, serde_json::Value> = node
         .columns
         .iter()
         .map(|c| {
-            Value::from(vec![
-                Value::from(quote(&c.name)),
-                Value::from(c.data_type.clone().unwrap_or_default()),
-            ])
+            let entry = serde_json::json!({
+                "name": c.name,
+                "data_type": c.data_type,
+                "quote": c.quote,
+            });
+            (c.name.as_str(), entry)
         })
         .collect();
-    let schema_sql = call(renderer, "get_empty_schema_sql", &[Value::from(pairs)])?;
-    let declared = describe(conn, &schema_sql).map_err(|e| {
+    let schema_sql = call(
+        renderer,
+        "get_empty_schema_sql",
+        &[Value::from_serialize(&columns)],
+    )?;
+    // The contract's names as the YAML writes them (quoted in the query),
+    // with DuckDB's spelling of each type.
+    let contract = describe(conn, &schema_sql).map_err(|e| {
         Error::new(
             ErrorKind::Config,
             format!(
@@ -78,13 +86,6 @@ pub fn assert_columns_equivalent(
             "use DuckDB type names (integer, bigint, varchar, decimal(10,2), date, timestamp, ...)",
         )
     })?;
-    // The contract's names as the YAML writes them, with DuckDB's types.
-    let contract: Vec<ColumnType> = node
-        .columns
-        .iter()
-        .zip(declared)
-        .map(|(c, d)| ColumnType::new(c.name.clone(), d.data_type))
-        .collect();
     match compare(&contract, &definition) {
         None => Ok(()),
         Some(mismatches) => Err(Error::new(ErrorKind::Contract, failure_message(&mismatches))

@@ -25,11 +25,13 @@ create {% if temporary %}temporary {% endif %}table {{ relation }} as (
   dbt-duckdb's create_table_as does, inside the same atomic swap.
 -#}
 
-{% macro get_empty_subquery_sql(select_sql) -%}
-    {{ return(adapter.dispatch('get_empty_subquery_sql', 'dbt')(select_sql)) }}
+{% macro get_empty_subquery_sql(select_sql, select_sql_header=none) -%}
+    {{ return(adapter.dispatch('get_empty_subquery_sql', 'dbt')(select_sql, select_sql_header)) }}
 {%- endmacro %}
 
-{% macro default__get_empty_subquery_sql(select_sql) -%}
+{% macro default__get_empty_subquery_sql(select_sql, select_sql_header=none) -%}
+{%- if select_sql_header is not none %}{{ select_sql_header }}
+{% endif -%}
 select * from (
 {{ select_sql }}
 ) as __dbt_sbq
@@ -37,15 +39,17 @@ where false
 limit 0
 {%- endmacro %}
 
-{#- `columns`: [quoted name, data_type] pairs from the model's YAML. -#}
+{#- `columns`: the model's YAML columns by name, as dbt's `model['columns']`.
+    Names are always quoted, so DuckDB reports them exactly as declared. -#}
 {% macro get_empty_schema_sql(columns) -%}
     {{ return(adapter.dispatch('get_empty_schema_sql', 'dbt')(columns)) }}
 {%- endmacro %}
 
 {% macro default__get_empty_schema_sql(columns) -%}
 select
-{%- for col in columns %}
-    cast(null as {{ col[1] }}) as {{ col[0] }}{{ "," if not loop.last }}
+{%- for name in columns %}
+    {%- set col = columns[name] %}
+    cast(null as {{ col['data_type'] }}) as {{ adapter.quote(col['name']) }}{{ "," if not loop.last }}
 {%- endfor %}
 {%- endmacro %}
 
