@@ -2,7 +2,7 @@
 //! again with `execute` true and every ref resolved, in parallel, and
 //! written to `target/compiled/<project>/<path>`. Models with an enforced
 //! contract are checked against the columns their SQL provably produces
-//! ([`contract`], sluice's extension).
+//! (`compile/contract.rs`, sluice's extension).
 
 mod contract;
 
