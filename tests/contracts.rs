@@ -690,3 +690,32 @@ fn compile_time_literal_types_are_duckdbs() {
         );
     }
 }
+
+#[test]
+fn a_snapshots_meta_columns_are_no_false_positive() {
+    // No false positives: a snapshot's table has dbt's meta columns besides
+    // what its SQL selects, so `select *` over it is not inferred from its SQL.
+    let p = project(
+        "{{ config(materialized='table') }}\nselect * from {{ ref('snap') }}\n",
+        "- name: people_t
+  config:
+    contract: {enforced: true}
+  columns:
+    - {name: id, data_type: integer}
+    - {name: name, data_type: varchar}
+    - {name: amount, data_type: 'decimal(4,2)'}
+    - {name: dbt_scd_id, data_type: varchar}
+    - {name: dbt_updated_at, data_type: timestamp}
+    - {name: dbt_valid_from, data_type: timestamp}
+    - {name: dbt_valid_to, data_type: timestamp}
+",
+    );
+    p.write(
+        "snapshots/snap.sql",
+        "{% snapshot snap %}\n{{ config(target_schema='snapshots', unique_key='id', strategy='check', check_cols='all') }}\nselect id, name, amount from {{ ref('src_people') }}\n{% endsnapshot %}\n",
+    );
+    let run = p.sluice(&["compile"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = p.sluice(&["build"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

@@ -156,13 +156,16 @@ impl<'a> ContractCheck<'a> {
     }
 
     /// Registers a node compiled in this level: its contract when enforced
-    /// (what the build guarantees), else what its SQL was proven to produce.
+    /// (what the build guarantees), else, for a model, what its SQL was
+    /// proven to produce (a snapshot's table has more columns than its SQL).
     /// An incremental model's existing table keeps columns its SQL may no
     /// longer produce (`on_schema_change`): then only matching names count.
     pub(super) fn record(&mut self, node: &Node, inferred: Option<Vec<ColumnType>>) {
         if !self.active {
             return;
         }
+        // A snapshot's table adds its meta columns to what its SQL selects.
+        let inferred = inferred.filter(|_| node.resource_type == ResourceType::Model);
         let mut columns = declared(node).or(inferred);
         if node.config.materialized() == "incremental" {
             if let Some(names) = self.existing(node) {
