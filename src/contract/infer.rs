@@ -28,9 +28,11 @@ use super::ColumnType;
 
 /// Columns known for certain, by relation name: keys are lowercased
 /// `db.schema.name`, `schema.name` and `name`, as column lineage's tables.
+/// A shorter name two relations share is ambiguous, and known for neither.
 #[derive(Debug, Clone, Default)]
 pub struct KnownRelations {
-    by_key: HashMap<String, Arc<Vec<ColumnType>>>,
+    /// `None`: two relations answer to this name.
+    by_key: HashMap<String, Option<Arc<Vec<ColumnType>>>>,
 }
 
 impl KnownRelations {
@@ -40,12 +42,18 @@ impl KnownRelations {
         let columns = Arc::new(columns);
         for start in 0..parts.len() {
             let key = parts[start..].join(".").to_lowercase();
-            self.by_key.entry(key).or_insert_with(|| columns.clone());
+            self.by_key
+                .entry(key)
+                .and_modify(|known| *known = None)
+                .or_insert_with(|| Some(columns.clone()));
         }
     }
 
     fn get(&self, parts: &[String]) -> Option<Arc<Vec<ColumnType>>> {
-        self.by_key.get(&parts.join(".").to_lowercase()).cloned()
+        self.by_key
+            .get(&parts.join(".").to_lowercase())
+            .cloned()
+            .flatten()
     }
 }
 
@@ -384,6 +392,16 @@ mod tests {
         );
         assert_eq!(infer("select * from unknown_table"), None);
         assert_eq!(infer("select * from seed a join seed b using (id)"), None);
+    }
+
+    #[test]
+    fn a_name_two_relations_share_is_not_known() {
+        let mut k = known();
+        k.insert(&["db", "other", "seed"], vec![ColumnType::new("x", None)]);
+        let infer = |sql: &str| output_columns(&parse(sql), &k).map(|c| c.len());
+        assert_eq!(infer("select * from seed"), None);
+        assert_eq!(infer("select * from main.seed"), Some(2));
+        assert_eq!(infer("select * from other.seed"), Some(1));
     }
 
     #[test]
