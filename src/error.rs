@@ -40,6 +40,8 @@ pub enum ErrorKind {
     Database,
     /// Compiled SQL does not parse.
     Sql,
+    /// A model's columns do not match its enforced contract.
+    Contract,
     /// The command line was used wrongly.
     Usage,
 }

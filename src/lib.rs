@@ -3,6 +3,8 @@
 //! The pipeline, one module a stage: [`project`] reads dbt_project.yml,
 //! profiles.yml and the project's files; [`render`] holds the minijinja
 //! environment with dbt's context (`ref`, `source`, `var`, `config`, macros);
+//! [`contract`] holds model contracts and constraints (checked by the
+//! manifest, compile and the materializations);
 //! [`manifest`] parses every node (first render) into a manifest of
 //! models, seeds, sources and tests; [`graph`] checks the DAG and
 //! [`selector`] picks nodes; [`compile`] renders the SQL that runs (second
@@ -28,6 +30,7 @@ pub mod adapter;
 pub mod cli;
 pub mod commands;
 pub mod compile;
+pub mod contract;
 pub mod data_tests;
 pub mod deps;
 pub mod dialect;

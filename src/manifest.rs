@@ -20,7 +20,7 @@ use serde_json::Value as Json;
 use crate::data_tests::{self, TestMetadata};
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
 use crate::project::config::{config_from_yaml_map, yaml_to_json, Config, ConfigTree};
-use crate::project::schema_yaml::{ColumnDef, NodePatch};
+use crate::project::schema_yaml::{ColumnDef, Constraint, NodePatch};
 use crate::project::{Project, SourceFile};
 use crate::render::{NodeScope, NodeVars, Phase, RefCall, Relation, Renderer, Resolver};
 
@@ -109,6 +109,8 @@ pub struct Node {
     pub description: String,
     /// Documented columns, in YAML order.
     pub columns: Vec<ColumnDef>,
+    /// Model-level `constraints:` from schema YAML (dbt 1.5).
+    pub constraints: Vec<Constraint>,
     /// Schema YAML file that described the node.
     pub patch_path: Option<PathBuf>,
     /// Where the node lives in the warehouse (None for tests that store nothing, analyses).
@@ -154,6 +156,7 @@ impl Node {
             config: Config::default(),
             description: String::new(),
             columns: Vec::new(),
+            constraints: Vec::new(),
             patch_path: None,
             relation: None,
             refs: Vec::new(),
@@ -175,6 +178,20 @@ impl Node {
             ResourceType::Model => self.config.materialized(),
             other => other.as_str().to_owned(),
         }
+    }
+
+    /// Where this node's schema YAML entry is (or one of its columns, or
+    /// that column's `key:` line, e.g. `data_type`), reading the file under
+    /// the project `root`; `None` without a YAML entry or when not found.
+    pub fn yaml_location(
+        &self,
+        root: &Path,
+        column: Option<&str>,
+        key: Option<&str>,
+    ) -> Option<Location> {
+        let path = self.patch_path.as_ref()?;
+        let text = std::fs::read_to_string(root.join(path)).ok()?;
+        crate::contract::locate_in_yaml(path, &text, &self.name, column, key)
     }
 
     /// The dict a template sees as `model` (and `node` in naming macros).
@@ -461,6 +478,7 @@ impl Manifest {
                     config,
                     description: patch.map(|p| p.1.description.clone()).unwrap_or_default(),
                     columns: patch.map(|p| p.1.columns.clone()).unwrap_or_default(),
+                    constraints: patch.map(|p| p.1.constraints.clone()).unwrap_or_default(),
                     patch_path: patch.map(|p| p.0.clone()),
                     checksum: sha256(&file.text),
                     ..Node::blank(unique_id, name, rtype, pkg)
@@ -587,6 +605,14 @@ impl Manifest {
             }
         }
         let resolver = Arc::new(resolver);
+        // Contracts are checked once configs are final, as dbt's parser does.
+        let mut enabled = enabled;
+        for node in &mut enabled {
+            if node.resource_type == ResourceType::Model {
+                resolve_foreign_keys(&project.root, &resolver, node)?;
+                check_contract(&project.root, node)?;
+            }
+        }
 
         // Generic tests from YAML, parsed with the final relations.
         let mut tests = data_tests::generic_tests(
@@ -750,6 +776,161 @@ fn apply_patch_config(config: &mut Config, patch: Option<&(PathBuf, NodePatch)>)
         layer.set("docs", yaml_to_json(&patch.docs));
     }
     config.merge(&layer);
+}
+
+/// A foreign key's parent named by `to: ref(...)` / `to: source(...)`.
+enum KeyParent {
+    /// `ref(name)` or `ref(package, name)`.
+    Ref(Option<String>, String),
+    /// `source(source, table)`.
+    Source(String, String),
+}
+
+/// Resolves the `to:` of a model's foreign-key constraints (`ref('m')`,
+/// `source('s', 't')`; anything else is a relation name kept as written)
+/// to relation names, and makes each parent a dependency of the model, as
+/// dbt 1.9 adds it to `depends_on`.
+///
+/// Errors: [`ErrorKind::UnknownRef`] / [`ErrorKind::UnknownSource`] at the
+/// YAML line of a `to:` that names nothing.
+fn resolve_foreign_keys(root: &Path, resolver: &Resolver, node: &mut Node) -> Result<()> {
+    static CALL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"^\s*(ref|source)\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*$"#,
+        )
+        .expect("valid regex")
+    });
+    let lookup = |to: &str| -> Option<(KeyParent, Option<&Relation>)> {
+        let cap = CALL.captures(to)?;
+        let (a, b) = (cap[2].to_owned(), cap.get(3).map(|m| m.as_str().to_owned()));
+        Some(match (&cap[1], b) {
+            ("ref", None) => (KeyParent::Ref(None, a.clone()), resolver.refs.get(&a)),
+            ("ref", Some(b)) => {
+                let rel = resolver.package_refs.get(&(a.clone(), b.clone()));
+                (KeyParent::Ref(Some(a), b), rel)
+            }
+            (_, Some(b)) => {
+                let rel = resolver.sources.get(&(a.clone(), b.clone()));
+                (KeyParent::Source(a, b), rel)
+            }
+            (_, None) => (KeyParent::Source(a, String::new()), None),
+        })
+    };
+    // (column index or None for the model, constraint index, `to`)
+    let mut targets: Vec<(Option<usize>, usize, String)> = Vec::new();
+    for (k, col) in node.columns.iter().enumerate() {
+        for (j, c) in col.constraints.iter().enumerate() {
+            targets.extend(c.to.clone().map(|to| (Some(k), j, to)));
+        }
+    }
+    for (j, c) in node.constraints.iter().enumerate() {
+        targets.extend(c.to.clone().map(|to| (None, j, to)));
+    }
+    for (column, j, to) in targets {
+        let Some((parent, relation)) = lookup(&to) else {
+            continue;
+        };
+        let Some(relation) = relation else {
+            let kind = match parent {
+                KeyParent::Ref(..) => ErrorKind::UnknownRef,
+                KeyParent::Source(..) => ErrorKind::UnknownSource,
+            };
+            let column_name = column.map(|k| node.columns[k].name.as_str());
+            return Err(Error::new(
+                kind,
+                format!(
+                    "a foreign key constraint of model `{}` points `to` `{}`, which does not exist",
+                    node.name,
+                    to.trim()
+                ),
+            )
+            .or_location(|| node.yaml_location(root, column_name, Some("to")))
+            .with_hint("name an existing model with `ref('...')`, a source with `source('...', '...')`, or a relation"));
+        };
+        let resolved = Some(relation.to_string());
+        match column {
+            Some(k) => node.columns[k].constraints[j].to = resolved,
+            None => node.constraints[j].to = resolved,
+        }
+        match parent {
+            KeyParent::Ref(package, name) => push_ref(node, package, name),
+            KeyParent::Source(source, table) => {
+                if !node.sources.contains(&(source.clone(), table.clone())) {
+                    node.sources.push((source, table));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks a model's `contract` config as dbt's parser does.
+///
+/// Errors: [`ErrorKind::Config`] for an enforced contract on an ephemeral
+/// model, or on columns without `data_type` (dbt: "Contracted models
+/// require data_type to be defined for each column"), at the YAML line.
+fn check_contract(root: &Path, node: &Node) -> Result<()> {
+    if !crate::contract::Contract::of(&node.config).enforced {
+        return Ok(());
+    }
+    let at_model = || {
+        node.yaml_location(root, None, None).or_else(|| {
+            let offset = node.raw_code.find("contract")?;
+            Some(Location::from_offset(
+                &node.original_file_path,
+                &node.raw_code,
+                offset,
+            ))
+        })
+    };
+    if node.config.materialized() == "ephemeral" {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "model `{}` has an enforced contract but is materialized `ephemeral`",
+                node.name
+            ),
+        )
+        .or_location(at_model)
+        .with_hint("contracts apply to `table`, `view` and `incremental` models, as in dbt: change `materialized` or drop the contract"));
+    }
+    let untyped: Vec<&str> = node
+        .columns
+        .iter()
+        .filter(|c| c.data_type.as_deref().is_none_or(|t| t.trim().is_empty()))
+        .map(|c| c.name.as_str())
+        .collect();
+    if let Some(first) = untyped.first() {
+        let names = untyped
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "model `{}` has an enforced contract, but column{} {names} {} no `data_type`",
+                node.name,
+                if untyped.len() == 1 { "" } else { "s" },
+                if untyped.len() == 1 { "has" } else { "have" },
+            ),
+        )
+        .or_location(|| node.yaml_location(root, Some(first), None))
+        .with_note("dbt: Contracted models require data_type to be defined for each column")
+        .with_hint("give every column of the model a `data_type:` (e.g. `data_type: integer`)"));
+    }
+    Ok(())
+}
+
+/// Adds `ref(package, name)` to a node's refs unless it is there.
+fn push_ref(node: &mut Node, package: Option<String>, name: String) {
+    if !node
+        .refs
+        .iter()
+        .any(|r| r.name == name && r.package == package)
+    {
+        node.refs.push(RefCall { package, name });
+    }
 }
 
 /// `(path relative to its resource dir, fqn)` of a node file, as dbt.

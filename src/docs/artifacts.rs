@@ -74,10 +74,29 @@ fn columns_json(node: &Node) -> Map<String, Json> {
                     "meta": {},
                     "tags": c.tags,
                     "quote": c.quote,
+                    "constraints": c.constraints.iter().map(|k| constraint_json(k, false)).collect::<Vec<_>>(),
                 }),
             )
         })
         .collect()
+}
+
+/// A constraint in dbt's manifest shape (dbt-common's
+/// `ColumnLevelConstraint`, plus `columns` for a `ModelLevelConstraint`).
+fn constraint_json(c: &crate::project::schema_yaml::Constraint, model_level: bool) -> Json {
+    let mut entry = json!({
+        "type": c.kind.as_str(),
+        "name": c.name,
+        "expression": c.expression,
+        "warn_unenforced": c.warn_unenforced,
+        "warn_unsupported": c.warn_unsupported,
+        "to": c.to,
+        "to_columns": c.to_columns,
+    });
+    if let (true, Json::Object(m)) = (model_level, &mut entry) {
+        m.insert("columns".into(), json!(c.columns));
+    }
+    entry
 }
 
 /// A node's manifest entry (dbt's v12 node fields, plus sluice's
@@ -110,6 +129,12 @@ pub(crate) struct NodeEntry<'a> {
     sources: Vec<[&'a str; 2]>,
     depends_on: DependsOn<'a>,
     columns_lineage: Option<&'a [crate::lineage::ColumnLineage]>,
+    /// Models: dbt's `contract` (`enforced`, `alias_types`, `checksum`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contract: Option<Json>,
+    /// Models: model-level `constraints`, in dbt's shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    constraints: Option<Vec<Json>>,
     model: Option<&'a str>,
     given: Option<Json>,
     expect: Option<Json>,
@@ -242,6 +267,14 @@ impl<'a> NodeEntry<'a> {
                 nodes: &node.depends_on,
             },
             columns_lineage: compiled.and_then(|c| c.columns_lineage.as_deref()),
+            contract: (node.resource_type == ResourceType::Model)
+                .then(|| crate::contract::Contract::of(&node.config).manifest_json()),
+            constraints: (node.resource_type == ResourceType::Model).then(|| {
+                node.constraints
+                    .iter()
+                    .map(|c| constraint_json(c, true))
+                    .collect()
+            }),
             model: node.unit_test.as_ref().map(|u| u.model.as_str()),
             given: node.unit_test.as_ref().map(|u| json!(u.given)),
             expect: node.unit_test.as_ref().map(|u| json!(u.expect)),

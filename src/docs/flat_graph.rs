@@ -5,10 +5,11 @@
 //!
 //! dbt_project_evaluator and similar packages read it in `{% if execute %}`
 //! blocks: as in dbt, a parse render sees `graph` empty, and it is filled
-//! once parsing is done. Fields dbt's node dicts have that sluice does not
-//! model (`access`, `contract`, `version`, `group`, columns' `constraints`,
-//! ...) are present with dbt's defaults, so `node.version is none` and
-//! `column.constraints | length` read as they would under dbt.
+//! once parsing is done. Models carry `contract` and `constraints` (and
+//! their columns' `constraints`) from their manifest entry; fields dbt's
+//! node dicts have that sluice does not model (`access`, `version`,
+//! `group`, ...) are present with dbt's defaults, so `node.version is none`
+//! and `column.constraints | length` read as they would under dbt.
 
 use minijinja::Value;
 use serde_json::{json, Map, Value as Json};
@@ -77,13 +78,11 @@ fn entry(node: &Node, target_path: &str) -> Json {
         "group",
         config.get("group").cloned().unwrap_or(Json::Null),
     );
-    let mut contract = json!({"enforced": false, "alias_types": true, "checksum": null});
-    if let (Some(Json::Object(set)), Json::Object(c)) = (config.get("contract"), &mut contract) {
-        for (k, v) in set {
-            c.insert(k.clone(), v.clone());
-        }
-    }
-    default(&mut entry, "contract", contract);
+    default(
+        &mut entry,
+        "contract",
+        crate::contract::Contract::of(config).manifest_json(),
+    );
     match node.resource_type {
         ResourceType::Model => {
             default(

@@ -78,6 +78,17 @@ pub fn run(
             .set("materialized", serde_json::Value::from("table"));
         return super::run_model(renderer, conn, &as_table, compiled);
     }
+    // As dbt's incremental materialization: the contract is checked on
+    // every run; the table's constraints (from its first build) check the
+    // new rows.
+    if crate::contract::Contract::of(&node.config).enforced {
+        super::contract::assert_columns_equivalent(
+            renderer,
+            conn,
+            node,
+            strip_trailing_semicolons(compiled),
+        )?;
+    }
     let keys = unique_key(node);
     let strategy = node
         .config

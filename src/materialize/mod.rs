@@ -6,7 +6,11 @@
 //! always runs in one transaction: build under an intermediate name, drop
 //! the old relation, rename the new one into place. A failure rolls back and
 //! leaves the previous relation as it was (see docs/decisions/atomic-swap.md).
+//! A model with an enforced contract is checked before any of it runs
+//! ([`contract`]), and its table is built with its declared columns and
+//! constraints, inside the same swap.
 
+pub mod contract;
 pub mod external;
 pub mod incremental;
 pub mod snapshot;
@@ -121,9 +125,16 @@ pub fn ensure_schema(
 
 /// Builds a `view` or `table` model from its compiled SQL, atomically.
 ///
+/// With an enforced contract (dbt's `contract: {enforced: true}`), the
+/// model's columns are checked first ([`contract::assert_columns_equivalent`])
+/// and a table is created with its declared columns and constraints, then
+/// filled ([`contract::create_table_statement`]); a constraint the rows
+/// violate fails the transaction.
+///
 /// Errors: [`ErrorKind::Config`] for an unknown materialization;
-/// [`ErrorKind::Database`] when the warehouse rejects the SQL (the old
-/// relation is kept).
+/// [`ErrorKind::Contract`] when the columns break the contract;
+/// [`ErrorKind::Database`] when the warehouse rejects the SQL or a
+/// constraint. In every case the old relation is kept.
 pub fn run_model(
     renderer: &Renderer,
     conn: &dyn Connection,
@@ -132,9 +143,18 @@ pub fn run_model(
 ) -> Result<Outcome> {
     let target = relation_of(node)?;
     let intermediate = target.with_identifier(&format!("{}{TMP_SUFFIX}", target.identifier));
-    let sql = Value::from(strip_trailing_semicolons(compiled).to_owned());
+    let code = strip_trailing_semicolons(compiled);
+    let enforced = crate::contract::Contract::of(&node.config).enforced;
+    if enforced {
+        contract::assert_columns_equivalent(renderer, conn, node, code)?;
+    }
+    let sql = Value::from(code.to_owned());
     let materialized = node.config.materialized();
     let (create, kind) = match materialized.as_str() {
+        "table" if enforced => (
+            contract::create_table_statement(renderer, node, &intermediate, code)?,
+            RelationType::Table,
+        ),
         "table" => (
             call(
                 renderer,
@@ -167,7 +187,13 @@ pub fn run_model(
         &intermediate,
         kind,
     )?);
-    conn.execute_in_transaction(&stmts)?;
+    conn.execute_in_transaction(&stmts).map_err(|e| {
+        if e.message().contains("main key table") {
+            e.with_hint("DuckDB cannot drop a table that another table's `foreign_key` constraint references, so a referenced model builds once but cannot be rebuilt (dbt-duckdb fails alike): drop the foreign key, or drop the referencing table first")
+        } else {
+            e
+        }
+    })?;
     conn.record_relation(&intermediate, None);
     conn.record_relation(target, Some(kind));
     Ok(Outcome {

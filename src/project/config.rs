@@ -84,7 +84,8 @@ impl Config {
                     }
                     self.0.insert(key.clone(), Json::Array(hooks));
                 }
-                "meta" | "docs" => {
+                // `contract` merges key by key too (dbt's MergeBehavior.Update).
+                "meta" | "docs" | "contract" if key != "contract" || value.is_object() => {
                     let mut merged = self
                         .0
                         .get(key)

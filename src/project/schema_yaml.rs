@@ -43,6 +43,8 @@ pub struct NodePatch {
     /// dbt 1.9 YAML snapshots: the snapshotted relation (`ref('x')` or
     /// `source('s', 't')`); such an entry defines the snapshot.
     pub relation: Option<String>,
+    /// Model-level `constraints:` (dbt 1.5), each naming its `columns`.
+    pub constraints: Vec<Constraint>,
 }
 
 /// One column of a node or source table.
@@ -65,6 +67,76 @@ pub struct ColumnDef {
     pub tags: Vec<String>,
     /// Whether the column name is quoted in tests.
     pub quote: Option<bool>,
+    /// Column-level `constraints:` (dbt 1.5), applied when the model's
+    /// contract is enforced.
+    #[serde(skip_serializing)]
+    pub constraints: Vec<Constraint>,
+}
+
+/// The kinds of constraint dbt knows (dbt-common's `ConstraintType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConstraintKind {
+    /// `check (<expression>)`.
+    Check,
+    /// `not null`.
+    NotNull,
+    /// `unique`.
+    Unique,
+    /// `primary key`.
+    PrimaryKey,
+    /// `references <to> (<to_columns>)` / `foreign key (...) references ...`.
+    ForeignKey,
+    /// `expression` written into the DDL as is.
+    Custom,
+}
+
+impl ConstraintKind {
+    /// The name as YAML spells it (`not_null`, `primary_key`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConstraintKind::Check => "check",
+            ConstraintKind::NotNull => "not_null",
+            ConstraintKind::Unique => "unique",
+            ConstraintKind::PrimaryKey => "primary_key",
+            ConstraintKind::ForeignKey => "foreign_key",
+            ConstraintKind::Custom => "custom",
+        }
+    }
+}
+
+/// One `constraints:` entry of a column or a model, with dbt's fields
+/// (dbt-common's `ColumnLevelConstraint` / `ModelLevelConstraint`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Constraint {
+    /// What it constrains.
+    #[serde(rename = "type")]
+    pub kind: ConstraintKind,
+    /// `constraint <name>` in the DDL (model-level constraints).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The check's condition, or extra text after the keyword.
+    #[serde(default)]
+    pub expression: Option<String>,
+    /// Warn when the warehouse accepts but does not enforce it (default true).
+    #[serde(default = "yes")]
+    pub warn_unenforced: bool,
+    /// Warn when the warehouse or materialization cannot apply it (default true).
+    #[serde(default = "yes")]
+    pub warn_unsupported: bool,
+    /// A foreign key's parent: `ref('m')`, `source('s', 't')` or a relation name.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// A foreign key's parent columns.
+    #[serde(default)]
+    pub to_columns: Vec<String>,
+    /// The columns of a model-level constraint.
+    #[serde(default)]
+    pub columns: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A `sources:` entry: a group of tables loaded by something other than sluice.

@@ -521,7 +521,21 @@ fn run_node(
                 }
                 _ => materialize::run_model(renderer, conn, node, &c.code),
             }
-            .map_err(|e| locate_in_template(e, node, &c.code))?;
+            .map_err(|e| locate_in_template(e, node, &c.code))
+            .map_err(|e| match e.kind() {
+                // A broken contract is about the model's YAML entry.
+                crate::ErrorKind::Contract => {
+                    let first = std::error::Error::source(&e)
+                        .and_then(|s| s.downcast_ref::<crate::contract::Mismatches>())
+                        .and_then(|m| m.0.first().cloned());
+                    e.or_location(|| {
+                        first
+                            .and_then(|m| crate::compile::locate_mismatch(project_root, node, &m))
+                            .or_else(|| node.yaml_location(project_root, None, None))
+                    })
+                }
+                _ => e,
+            })?;
             for hook in &c.post_hooks {
                 conn.execute(hook)
                     .map_err(|e| e.with_note("in a post-hook"))?;

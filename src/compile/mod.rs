@@ -1,6 +1,12 @@
 //! dbt's compile phase: each selected model, test and analysis is rendered
 //! again with `execute` true and every ref resolved, in parallel, and
-//! written to `target/compiled/<project>/<path>`.
+//! written to `target/compiled/<project>/<path>`. Models with an enforced
+//! contract are checked against the columns their SQL provably produces
+//! (`compile/contract.rs`, sluice's extension).
+
+mod contract;
+
+pub use contract::locate_mismatch;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -228,23 +234,32 @@ pub fn compile_all(
         let mut schemas = Schemas::new(manifest, project_root, warehouse, |i| {
             in_levels.contains(&i)
         });
+        let mut contracts = contract::ContractCheck::new(manifest, project_root, warehouse, |i| {
+            in_levels.contains(&i)
+        });
         let mut out = Vec::with_capacity(in_levels.len());
         for level in &levels {
-            let done: Vec<(usize, Result<Compiled>)> = level
+            let done: Vec<(usize, Result<Compiled>, Option<Vec<_>>)> = level
                 .par_iter()
                 .map(|&i| {
-                    let compiled = finish_one(i).map(|(mut c, statements)| {
+                    let mut inferred = None;
+                    let compiled = finish_one(i).and_then(|(mut c, statements)| {
+                        if let Some(s) = &statements {
+                            inferred = contracts.infer(s);
+                            contracts.check(&manifest.nodes[i], inferred.as_deref(), &c.path)?;
+                        }
                         c.columns_lineage = statements.map(|s| schemas.lineage(&s));
-                        c
+                        Ok(c)
                     });
-                    (i, compiled)
+                    (i, compiled, inferred)
                 })
                 .collect();
-            for (i, c) in &done {
+            for (i, c, inferred) in done {
                 let lin = c.as_ref().ok().and_then(|c| c.columns_lineage.as_deref());
-                schemas.record(*i, lin);
+                schemas.record(i, lin);
+                contracts.record(&manifest.nodes[i], inferred);
+                out.push((i, c));
             }
-            out.extend(done);
         }
         out
     };
@@ -373,12 +388,12 @@ fn finish(
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     }
     write_if_changed(&abs, &code).map_err(|e| Error::io("write", &path, e))?;
-    let mut warnings = Vec::new();
+    let mut warnings = contract_warnings(cx.project_root, node);
     let mut statements = None;
     if !introspective && !skip_sql_for_bench() {
         if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
             if let Some(parsed) = check_sql(node, own, &path, cx.renderer.macros())? {
-                warnings = undeclared_reads(cx, node, &parsed);
+                warnings.extend(undeclared_reads(cx, node, &parsed));
                 statements = Some(parsed);
             }
         }
@@ -517,6 +532,75 @@ fn check_generic_test(
             "check the test macro, and the arguments and `where` config the YAML gives it",
         ),
     )
+}
+
+/// Warnings about a contracted model's YAML, each at its line: constraints
+/// that will not be enforced (on a view, or with nothing to write into the
+/// DDL), as dbt's `ConstraintNotSupported`, and `numeric`/`decimal` types
+/// without precision and scale, as dbt's `get_empty_schema_sql` warns.
+/// Constraints of a model without an enforced contract are ignored without
+/// a word, as in dbt.
+fn contract_warnings(root: &Path, node: &Node) -> Vec<String> {
+    if node.resource_type != ResourceType::Model
+        || !crate::contract::Contract::of(&node.config).enforced
+    {
+        return Vec::new();
+    }
+    let warning = |err: Error| err.render().replacen("error:", "warning:", 1);
+    let naked = node.columns.iter().filter(|c| {
+        c.data_type.as_deref().is_some_and(|t| {
+            matches!(
+                t.trim().to_ascii_lowercase().as_str(),
+                "numeric" | "decimal" | "number"
+            )
+        })
+    });
+    let mut out: Vec<String> = naked
+        .map(|c| {
+            let mut err = Error::new(
+                ErrorKind::Contract,
+                format!(
+                    "column `{}` of model `{}` is `{}` without precision and scale, which DuckDB makes DECIMAL(18,3): values can be rounded",
+                    c.name,
+                    node.name,
+                    c.data_type.as_deref().unwrap_or_default().trim()
+                ),
+            )
+            .with_note("dbt: Detected columns with numeric type and unspecified precision/scale, this can lead to unintended rounding")
+            .with_hint("give the precision and scale, e.g. `data_type: decimal(18,2)`");
+            if let Some(loc) = node.yaml_location(root, Some(&c.name), Some("data_type")) {
+                err = err.with_location(loc);
+            }
+            warning(err)
+        })
+        .collect();
+    let unenforced = crate::contract::constraints::unenforced(
+        &node.config.materialized(),
+        &node.columns,
+        &node.constraints,
+    )
+    .into_iter()
+    .map(|u| {
+        let on = match &u.column {
+            Some(c) => format!("column `{c}` of model `{}`", node.name),
+            None => format!("model `{}`", node.name),
+        };
+        let mut err = Error::new(
+            ErrorKind::Contract,
+            format!(
+                "the `{}` constraint on {on} is not enforced: {}",
+                u.kind.as_str(),
+                u.why
+            ),
+        )
+        .with_hint("materialize the model as a table, fix the constraint, or set `warn_unsupported: false` on it");
+        if let Some(loc) = node.yaml_location(root, u.column.as_deref(), None) {
+            err = err.with_location(loc);
+        }
+        warning(err)
+    });
+    out.extend(unenforced);
+    out
 }
 
 /// Tables a model or snapshot reads that are neither its refs nor its
