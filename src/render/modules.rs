@@ -417,6 +417,16 @@ impl Object for DateTime {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let at = &self.at;
+        // A Python `date` has no time fields and no tzinfo: dbt-date tells
+        // dates from datetimes with `value.hour is defined`.
+        if self.date_only
+            && matches!(
+                key.as_str()?,
+                "tzinfo" | "hour" | "minute" | "second" | "microsecond"
+            )
+        {
+            return None;
+        }
         if key.as_str()? == "tzinfo" {
             return Some(self.tz.clone().map_or(Value::from(()), Value::from_object));
         }
@@ -1035,6 +1045,16 @@ mod tests {
         assert_eq!(
             render("{{ modules.datetime.datetime(2024, 3, 9).replace(day=1).date() }} {{ modules.datetime.date(2024,1,1).year }}"),
             "2024-03-01 2024"
+        );
+    }
+
+    /// As Python: a `date` has no `hour` or `tzinfo` (dbt-date's
+    /// `to_compile_datetime` tells dates from datetimes by `value.hour is defined`).
+    #[test]
+    fn dates_have_no_time_fields() {
+        assert_eq!(
+            render("{% set d = modules.datetime.date(2024, 1, 1) %}{{ d.hour is defined }} {{ d.tzinfo is defined }} {{ modules.datetime.datetime(2024, 1, 1).hour is defined }}"),
+            "False False True"
         );
     }
 
