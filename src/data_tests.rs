@@ -347,6 +347,106 @@ pub fn generic_tests(
     Ok(out)
 }
 
+/// The 10-character suffix of a generic test's unique_id, as dbt's
+/// `create_test_node`: the last 10 hex digits of the md5 of the test's name
+/// followed by Python's `repr` of its test_metadata (`namespace`, `name`,
+/// `kwargs`), keys sorted and every leaf value as Python's `str()`. Equal
+/// suffixes mean `dbt` and `sluice` name the same test the same way, so
+/// `--select`, `--state` and run_results.json agree across the two tools.
+pub fn test_hash(
+    name: &str,
+    test_name: &str,
+    namespace: Option<&str>,
+    kwargs: &Map<String, Json>,
+) -> String {
+    let metadata = serde_json::json!({
+        "kwargs": kwargs,
+        "name": test_name,
+        "namespace": namespace,
+    });
+    let digest = md5_hex(&format!("{name}{}", python_repr(&metadata)));
+    digest[digest.len() - 10..].to_owned()
+}
+
+/// Python's `repr` of dbt's `get_hashable_md(value)`: dicts with sorted
+/// keys, lists, and every other value as the `repr` of its `str()`.
+fn python_repr(value: &Json) -> String {
+    match value {
+        Json::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let items: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}: {}", python_str_repr(k), python_repr(&map[k])))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        Json::Array(items) => {
+            let items: Vec<String> = items.iter().map(python_repr).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Json::String(s) => python_str_repr(s),
+        Json::Null => python_str_repr("None"),
+        Json::Bool(b) => python_str_repr(if *b { "True" } else { "False" }),
+        Json::Number(n) => python_str_repr(&python_number(n)),
+    }
+}
+
+/// Python's `str()` of a YAML number: integers as written, floats in
+/// Python's shortest form (`0.5`, `2.0`, `1e-05`).
+fn python_number(n: &serde_json::Number) -> String {
+    if n.is_i64() || n.is_u64() {
+        return n.to_string();
+    }
+    let f = n.as_f64().unwrap_or_default();
+    if f.fract() == 0.0 && f.abs() < 1e16 {
+        return format!("{f:.1}");
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
+        // Python switches to exponent form here, with at least two exponent digits.
+        let text = format!("{f:e}");
+        if let Some((mantissa, exp)) = text.split_once('e') {
+            let (sign, digits) = match exp.strip_prefix('-') {
+                Some(d) => ("-", d),
+                None => ("+", exp),
+            };
+            return format!("{mantissa}e{sign}{digits:0>2}");
+        }
+    }
+    f.to_string()
+}
+
+/// Python's `repr` of a string: single quotes unless the text has a single
+/// quote and no double quote; backslashes, quotes and control characters escaped.
+fn python_str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
 fn make_test_node(
     pkg: &str,
     yml: &Path,
@@ -395,11 +495,7 @@ fn make_test_node(
     if config.get("alias").is_none() {
         config.set("alias", Json::from(alias));
     }
-    let hash = md5_hex(&format!(
-        "{name}|{}|{}",
-        slash(yml),
-        serde_json::to_string(&kwargs).unwrap_or_default()
-    ));
+    let hash = test_hash(&name, &spec.name, spec.namespace.as_deref(), &kwargs);
     let macro_name = format!("test_{}", spec.name);
     Node {
         path: PathBuf::from(inner),
@@ -417,7 +513,7 @@ fn make_test_node(
             attached_node: (!target.is_source).then(|| target.node.unique_id.clone()),
         }),
         ..Node::blank(
-            format!("test.{pkg}.{name}.{}", &hash[..10]),
+            format!("test.{pkg}.{name}.{hash}"),
             name,
             ResourceType::Test,
             pkg,
@@ -572,6 +668,39 @@ pub fn audit_relation(renderer: &Renderer, node: &Node, database: &str) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pins dbt-core 1.12's unique_id suffix (`create_test_node`): the
+    /// expected values are what `md5(name + repr(get_hashable_md(metadata)))[-10:]`
+    /// gives in Python for the same tests.
+    #[test]
+    fn test_hash_is_dbts() {
+        let kwargs = |v: Json| v.as_object().unwrap().clone();
+        assert_eq!(
+            test_hash(
+                "not_null_orders_id",
+                "not_null",
+                None,
+                &kwargs(
+                    serde_json::json!({"column_name": "id", "model": "{{ get_where_subquery(ref('orders')) }}"})
+                )
+            ),
+            "84ef11d8fe"
+        );
+        // Values become Python's str() (True, 5, None, 0.5); a quote picks the other quote.
+        assert_eq!(
+            test_hash(
+                "x",
+                "accepted_values",
+                Some("dbt_utils"),
+                &kwargs(serde_json::json!({
+                    "values": ["a", "it's", true, 5, null, 0.5],
+                    "model": "{{ get_where_subquery(source('raw', 'orders')) }}",
+                    "column_name": "status"
+                }))
+            ),
+            "563383b7ea"
+        );
+    }
 
     fn args(pairs: &[(&str, Json)]) -> BTreeMap<String, Json> {
         pairs
