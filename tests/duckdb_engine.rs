@@ -23,24 +23,16 @@ fn open(path: &Path) -> duckdb::Connection {
         .expect("open database")
 }
 
-/// Rows of `sql` on the file at `path`, each value as text.
+/// Rows of `sql` on the file at `path`, each value as text (NULL as `NULL`).
 fn rows(path: &Path, sql: &str) -> Vec<Vec<String>> {
-    let conn = open(path);
-    let mut stmt = conn.prepare(sql).expect("prepare");
-    let mut rows = stmt.query([]).expect("query");
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().expect("row") {
-        let n = row.as_ref().column_count();
-        out.push(
-            (0..n)
-                .map(|i| {
-                    sluice::adapter::duckdb::value_to_string(row.get(i).unwrap())
-                        .unwrap_or_else(|| "NULL".into())
-                })
-                .collect(),
-        );
-    }
-    out
+    common::query_db(path, sql)
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|v| v.unwrap_or_else(|| "NULL".into()))
+                .collect()
+        })
+        .collect()
 }
 
 /// The fixture, with the files its profile and sources read written by DuckDB:

@@ -90,26 +90,7 @@ impl TempProject {
 
     /// Rows of a query against the project's DuckDB file, every value as text.
     pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        // As sluice opens it: ICU registered, extension autoload off.
-        let conn = sluice::adapter::duckdb::open_connection(
-            &self.db_path().to_string_lossy(),
-            &Default::default(),
-        )
-        .expect("open db");
-        let mut stmt = conn
-            .prepare(&format!("select * from ({sql}) q"))
-            .expect("prepare");
-        let mut rows = stmt.query([]).expect("query");
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().expect("row") {
-            let n = row.as_ref().column_count();
-            out.push(
-                (0..n)
-                    .map(|i| sluice::adapter::duckdb::value_to_string(row.get(i).unwrap()))
-                    .collect(),
-            );
-        }
-        out
+        query_db(&self.db_path(), sql)
     }
 
     /// A single integer from a query.
@@ -127,6 +108,28 @@ impl TempProject {
             "select columns(*)::varchar from {relation} order by all"
         ))
     }
+}
+
+/// Rows of a query against the DuckDB file at `path`, every value as text,
+/// opened as sluice opens it (ICU registered, extension autoload off).
+pub fn query_db(path: &Path, sql: &str) -> Vec<Vec<Option<String>>> {
+    let conn =
+        sluice::adapter::duckdb::open_connection(&path.to_string_lossy(), &Default::default())
+            .expect("open db");
+    let mut stmt = conn
+        .prepare(&format!("select * from ({sql}) q"))
+        .expect("prepare");
+    let mut rows = stmt.query([]).expect("query");
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().expect("row") {
+        let n = row.as_ref().column_count();
+        out.push(
+            (0..n)
+                .map(|i| sluice::adapter::duckdb::value_to_string(row.get(i).unwrap()))
+                .collect(),
+        );
+    }
+    out
 }
 
 fn copy_dir(src: &Path, dst: &Path) {
