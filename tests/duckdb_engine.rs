@@ -305,3 +305,34 @@ fn attach_read_only_rejects_writes_and_bad_entries_are_located() {
     );
     assert!(run.stderr.contains("profiles.yml:"), "{}", run.stderr);
 }
+
+#[test]
+fn duckdb_only_syntax_passes_the_compile_time_check_offline() {
+    // sqlparser rejects DuckDB's list comprehension; the check then asks
+    // DuckDB's own parser (json_serialize_sql, from the built-in JSON
+    // extension). That used to autoinstall `json` from the network and,
+    // offline, report valid SQL as a syntax error (issue 19).
+    let (p, dir) = lakehouse();
+    p.write(
+        "models/doubled.sql",
+        "select [y * 2 for y in [1, 2]] as doubled",
+    );
+    let run = p.sluice_env(
+        &["compile", "-s", "doubled"],
+        &[("SLUICE_TEST_DIR", &dir.to_string_lossy())],
+    );
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let run = build(&p, &dir, &["-s", "doubled"]);
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    assert_eq!(
+        rows(
+            &dir.join("lakehouse.duckdb"),
+            "select doubled::varchar from main.doubled"
+        ),
+        vec![vec!["[2, 4]".to_owned()]]
+    );
+}
