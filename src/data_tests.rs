@@ -21,6 +21,7 @@ use crate::manifest::{md5_hex, slash, Node, ResourceType};
 use crate::project::config::{yaml_to_json, Config, ConfigTree};
 use crate::project::schema_yaml::{ColumnDef, SchemaFile};
 use crate::project::Project;
+use crate::render::pycompat::python_str_repr;
 use crate::render::{NodeScope, NodeVars, Phase, Relation, Renderer, Resolver};
 
 /// Config keys that may sit directly in a test entry, as dbt's `TestBuilder.CONFIG_ARGS`.
@@ -415,36 +416,6 @@ fn python_number(n: &serde_json::Number) -> String {
         }
     }
     f.to_string()
-}
-
-/// Python's `repr` of a string: single quotes unless the text has a single
-/// quote and no double quote; backslashes, quotes and control characters escaped.
-fn python_str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
 }
 
 fn make_test_node(

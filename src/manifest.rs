@@ -1042,11 +1042,10 @@ fn anchor_quoted_path(root: &Path, location: &str) -> String {
     else {
         return location.to_owned();
     };
-    if inner.contains("://") || Path::new(inner).is_absolute() || inner.contains('\'') {
+    if inner.contains('\'') {
         return location.to_owned();
     }
-    let joined = root.join(inner.trim_start_matches("./"));
-    format!("'{}'", joined.to_string_lossy())
+    format!("'{}'", crate::adapter::external::anchor(root, inner))
 }
 
 fn source_fqn(pkg: &str, yml: &Path, dirs: &[String], source: &str, table: &str) -> Vec<String> {

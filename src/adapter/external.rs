@@ -176,8 +176,8 @@ pub struct WriteOptions {
     pub format: String,
     /// `COPY ... TO` options in order, `key value` each (format first).
     pub options: Vec<(String, String)>,
-    /// Whether the output is a directory of files (`partition_by` or
-    /// `per_thread_output`), read back through a glob.
+    /// How many `partition_by` columns the output is split on (0: none);
+    /// a partitioned output is a directory read back through a glob.
     pub partitioned: usize,
     /// Whether `per_thread_output` is set.
     pub per_thread: bool,
@@ -311,6 +311,22 @@ impl WriteOptions {
             _ => "read_parquet",
         }
     }
+}
+
+/// `path` joined to `root` unless it is absolute or a URL (`s3://...`),
+/// without `./` parts: how sluice anchors `external_root`, an external
+/// model's `location` and a source's quoted file path at the project
+/// directory (dbt-duckdb leaves them to the working directory).
+pub fn anchor(root: &std::path::Path, path: &str) -> String {
+    if path.contains("://") || std::path::Path::new(path).is_absolute() {
+        return path.to_owned();
+    }
+    let joined: std::path::PathBuf = root
+        .join(path)
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    joined.to_string_lossy().into_owned()
 }
 
 /// The default location of an `external` model: `<external_root>/<identifier>.<format>`,

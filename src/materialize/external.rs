@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use minijinja::Value;
 
-use crate::adapter::external::{default_location, WriteOptions};
+use crate::adapter::external::{anchor, default_location, WriteOptions};
 use crate::adapter::{Connection, RelationType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
@@ -84,7 +84,7 @@ pub fn run(
             partitioned,
         ),
     };
-    let location = absolute(project_root, &location);
+    let location = anchor(project_root, &location);
     let write = WriteOptions::new(&location, format.as_deref(), delimiter.as_deref(), &options)
         .map_err(config_error)?;
 
@@ -255,19 +255,6 @@ fn read_options(node: &Node, write: &WriteOptions) -> String {
     out
 }
 
-/// `location` anchored at `root` when relative; URLs are left alone.
-fn absolute(root: &Path, location: &str) -> String {
-    if location.contains("://") || Path::new(location).is_absolute() {
-        return location.to_owned();
-    }
-    let joined = root.join(location);
-    let clean: PathBuf = joined
-        .components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .collect();
-    clean.to_string_lossy().into_owned()
-}
-
 /// A string for inside a SQL single-quoted literal.
 fn sql_string(s: &str) -> String {
     s.replace('\'', "''")
@@ -290,12 +277,12 @@ mod tests {
     #[test]
     fn relative_locations_are_anchored_at_the_project() {
         assert_eq!(
-            absolute(Path::new("/p"), "./out/x.parquet"),
+            anchor(Path::new("/p"), "./out/x.parquet"),
             "/p/out/x.parquet"
         );
-        assert_eq!(absolute(Path::new("/p"), "/abs/x.csv"), "/abs/x.csv");
+        assert_eq!(anchor(Path::new("/p"), "/abs/x.csv"), "/abs/x.csv");
         assert_eq!(
-            absolute(Path::new("/p"), "s3://b/x.parquet"),
+            anchor(Path::new("/p"), "s3://b/x.parquet"),
             "s3://b/x.parquet"
         );
     }

@@ -13,6 +13,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::render::pycompat::python_str_repr;
 use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr};
 use minijinja::{Error, ErrorKind, State, Value};
 
@@ -270,11 +271,6 @@ fn py_opt(v: Option<i64>) -> String {
     v.map_or_else(|| "None".to_owned(), |n| n.to_string())
 }
 
-/// Python's `repr` of a string: single-quoted, `\` and `'` escaped.
-fn py_str(s: &str) -> String {
-    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-}
-
 impl fmt::Display for Column {
     /// As dbt-duckdb's dataclass repr: `DuckDBColumn(column='id', dtype='INTEGER', ...)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -282,8 +278,8 @@ impl fmt::Display for Column {
         write!(
             f,
             "DuckDBColumn(column={}, dtype={}, char_size={}, numeric_precision={}, numeric_scale={}, fields=[{}])",
-            py_str(&self.column),
-            py_str(&self.dtype),
+            python_str_repr(&self.column),
+            python_str_repr(&self.dtype),
             py_opt(self.char_size),
             py_opt(self.numeric_precision),
             py_opt(self.numeric_scale),

@@ -80,7 +80,10 @@ impl Renderer {
             .collect();
         macro_files.push((project.name(), &project.macros));
         let target = Target {
-            external_root: anchored(&project.root, &project.target.external_root),
+            external_root: crate::adapter::external::anchor(
+                &project.root,
+                &project.target.external_root,
+            ),
             ..project.target.clone()
         };
         let mut renderer = Renderer::from_parts(
@@ -447,19 +450,6 @@ fn context(scope: &Arc<NodeScope>, vars: &NodeVars) -> BTreeMap<&'static str, Va
         ctx.insert("_dbt_generic_test_kwargs", kwargs.clone());
     }
     ctx
-}
-
-/// `path` joined to `root` unless absolute or a URL, without `./` parts.
-fn anchored(root: &Path, path: &str) -> String {
-    if path.contains("://") || Path::new(path).is_absolute() {
-        return path.to_owned();
-    }
-    let joined: std::path::PathBuf = root
-        .join(path)
-        .components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .collect();
-    joined.to_string_lossy().into_owned()
 }
 
 /// `target` as templates see it: dbt's target fields for a DuckDB profile.

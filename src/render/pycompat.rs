@@ -860,6 +860,38 @@ fn python_repr(v: &Value, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     }
 }
 
+/// Python's `repr` of a string: single quotes unless the text has a single
+/// quote and no double quote; backslashes, quotes and control characters
+/// escaped. Used where sluice prints what dbt prints with Python's `repr`
+/// (test unique_id hashes, `api.Column`'s repr).
+pub fn python_str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
