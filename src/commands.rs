@@ -8,7 +8,6 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::adapter::duckdb::Database;
-use crate::adapter::Connection;
 use crate::cli::{Cli, Command, GlobalArgs, LsOutput, SelectArgs};
 use crate::compile::{compile_all, compile_one, CompileContext, Compiled};
 use crate::docs::artifacts::{self, Invocation};
@@ -23,6 +22,7 @@ use crate::run::output::Printer;
 use crate::run::{self, NodeResult, RunOptions, Status};
 use crate::selector;
 use crate::state::PreviousState;
+use crate::warehouse::connection::Connection;
 
 /// How a command ended (errors that stop the command are `Err`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -704,7 +704,7 @@ fn compile(
     if !introspective.is_empty() {
         introspective.sort_unstable();
         let db = Database::open(&p.project.target)?;
-        let conn: Box<dyn crate::adapter::Connection> = Box::new(db.connect()?);
+        let conn: Box<dyn crate::warehouse::connection::Connection> = Box::new(db.connect()?);
         let live = Introspection::Live(Arc::new(std::sync::Mutex::new(conn)));
         let cx = p.context(&resolver);
         for i in introspective {
@@ -873,7 +873,7 @@ fn incremental_models(
             continue;
         }
         if let Some(rel) = &node.relation {
-            if conn.relation_type(rel)? == Some(crate::adapter::RelationType::Table) {
+            if conn.relation_type(rel)? == Some(crate::warehouse::connection::RelationType::Table) {
                 out.insert(node.unique_id.clone());
             }
         }
@@ -1002,16 +1002,18 @@ fn show(
     let printer = Printer { quiet: g.quiet };
     let mut p = parse(g, &printer, &flags("show", g, false))?;
     let limit = preview::row_limit(limit);
-    let print = |what: Previewed, table: &crate::adapter::CellTable, first: bool| match output {
-        crate::cli::ShowOutput::Json => println!("{}", preview::render_json(what, table)),
-        crate::cli::ShowOutput::Text => {
-            if !first {
-                println!();
+    let print = |what: Previewed, table: &crate::warehouse::connection::CellTable, first: bool| {
+        match output {
+            crate::cli::ShowOutput::Json => println!("{}", preview::render_json(what, table)),
+            crate::cli::ShowOutput::Text => {
+                if !first {
+                    println!();
+                }
+                if !g.quiet {
+                    println!("{}", preview::heading(what));
+                }
+                print!("{}", preview::render_text(table));
             }
-            if !g.quiet {
-                println!("{}", preview::heading(what));
-            }
-            print!("{}", preview::render_text(table));
         }
     };
     if let Some(sql) = inline {

@@ -22,7 +22,8 @@ use crate::project::config::{yaml_to_json, Config, ConfigTree};
 use crate::project::schema_yaml::{ColumnDef, SchemaFile};
 use crate::project::Project;
 use crate::render::pycompat::python_str_repr;
-use crate::render::{NodeScope, NodeVars, Phase, Relation, Renderer, Resolver};
+use crate::render::{NodeScope, NodeVars, Phase, Renderer, Resolver};
+use crate::warehouse::relation::Relation;
 
 /// Config keys that may sit directly in a test entry, as dbt's `TestBuilder.CONFIG_ARGS`.
 const CONFIG_ARGS: &[&str] = &[

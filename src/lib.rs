@@ -48,5 +48,6 @@ pub mod show;
 pub mod sql;
 pub mod state;
 pub mod unit_tests;
+pub mod warehouse;
 
 pub use error::{Error, ErrorKind, Location, Result};

@@ -668,7 +668,7 @@ pub type WarehouseColumns = HashMap<(String, String, String), Vec<String>>;
 ///
 /// Errors: [`crate::ErrorKind::Database`].
 pub fn warehouse_columns(
-    conn: &dyn crate::adapter::Connection,
+    conn: &dyn crate::warehouse::connection::Connection,
 ) -> crate::error::Result<WarehouseColumns> {
     let mut out = WarehouseColumns::new();
     for r in conn.query(

@@ -22,7 +22,8 @@ use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
 use crate::project::config::{config_from_yaml_map, yaml_to_json, Config, ConfigTree};
 use crate::project::schema_yaml::{ColumnDef, Constraint, NodePatch};
 use crate::project::{Project, SourceFile};
-use crate::render::{NodeScope, NodeVars, Phase, RefCall, Relation, Renderer, Resolver};
+use crate::render::{NodeScope, NodeVars, Phase, RefCall, Renderer, Resolver};
+use crate::warehouse::relation::Relation;
 
 /// The kind of a node, as dbt's `resource_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -1023,11 +1024,11 @@ fn external_source_location(
     };
     let formatter = fields
         .get("formatter")
-        .map(|f| crate::adapter::external::Formatter::parse(f))
+        .map(|f| crate::warehouse::external::Formatter::parse(f))
         .transpose()
         .map_err(located)?
-        .unwrap_or(crate::adapter::external::Formatter::NewStyle);
-    let location = crate::adapter::external::source_location(&template, formatter, &fields)
+        .unwrap_or(crate::warehouse::external::Formatter::NewStyle);
+    let location = crate::warehouse::external::source_location(&template, formatter, &fields)
         .map_err(located)?;
     Ok(Some(anchor_quoted_path(root, &location)))
 }
@@ -1045,7 +1046,7 @@ fn anchor_quoted_path(root: &Path, location: &str) -> String {
     if inner.contains('\'') {
         return location.to_owned();
     }
-    format!("'{}'", crate::adapter::external::anchor(root, inner))
+    format!("'{}'", crate::warehouse::external::anchor(root, inner))
 }
 
 fn source_fqn(pkg: &str, yml: &Path, dirs: &[String], source: &str, table: &str) -> Vec<String> {

@@ -6,9 +6,9 @@
 //! Nothing here runs a query: [`crate::commands`] does, on a read-only
 //! connection, and hands the [`CellTable`] here.
 
-use crate::adapter::{Cell, CellTable};
 use crate::error::Result;
 use crate::render::Renderer;
+use crate::warehouse::connection::{Cell, CellTable};
 
 /// dbt's default `--limit`: rows a preview fetches.
 pub const DEFAULT_LIMIT: i64 = 5;

@@ -22,14 +22,15 @@ use std::sync::{Arc, LazyLock};
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::adapter::Connection;
 use crate::compile::{compiled_path, render_with_ephemerals, CompileContext};
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
 use crate::manifest::{slash, Node, ResourceType};
 use crate::project::config::{yaml_to_json, Config};
 use crate::project::Project;
-use crate::render::relation::{literal, quote};
-use crate::render::{Introspection, Relation, Resolver};
+use crate::render::{Introspection, Resolver};
+use crate::warehouse::connection::Connection;
+use crate::warehouse::relation::Relation;
+use crate::warehouse::relation::{literal, quote};
 
 /// One `unit_tests:` entry, as dbt's YAML.
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use crate::adapter::{Cell, CellTable, Connection, RelationType, Table};
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::Target;
-use crate::render::Relation;
+use crate::warehouse::connection::{Cell, CellTable, Connection, RelationType, Table};
+use crate::warehouse::relation::Relation;
 
 /// An open DuckDB database.
 pub struct Database {

@@ -307,7 +307,7 @@ pub fn compile_one(
 pub fn render_with_ephemerals(
     cx: &CompileContext,
     i: usize,
-    this: Option<crate::render::Relation>,
+    this: Option<crate::warehouse::relation::Relation>,
     introspection: &Introspection,
 ) -> Result<String> {
     let ancestors = ephemeral_ancestors(cx.manifest, i);
@@ -320,7 +320,7 @@ fn render_family(
     cx: &CompileContext,
     i: usize,
     ancestors: &[usize],
-    this: Option<crate::render::Relation>,
+    this: Option<crate::warehouse::relation::Relation>,
     introspection: &Introspection,
 ) -> HashMap<usize, (Result<String>, bool)> {
     ancestors
@@ -620,7 +620,7 @@ fn undeclared_reads(
     }
     let tables = crate::sql::read_relations_of(statements);
     let resolver = cx.resolver;
-    let declared: Vec<&crate::render::Relation> = node
+    let declared: Vec<&crate::warehouse::relation::Relation> = node
         .refs
         .iter()
         .filter_map(|r| match &r.package {
@@ -629,7 +629,7 @@ fn undeclared_reads(
         })
         .chain(node.sources.iter().filter_map(|k| resolver.sources.get(k)))
         .collect();
-    let same = |rel: &crate::render::Relation, parts: &[String]| {
+    let same = |rel: &crate::warehouse::relation::Relation, parts: &[String]| {
         let want = [&rel.database, &rel.schema, &rel.identifier];
         match parts {
             [t] => {

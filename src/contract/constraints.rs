@@ -10,7 +10,7 @@
 //! unless the constraint sets `warn_unsupported: false`.
 
 use crate::project::schema_yaml::{ColumnDef, Constraint, ConstraintKind};
-use crate::render::relation::quote;
+use crate::warehouse::relation::quote;
 
 /// A column's name as the DDL writes it: quoted when the YAML sets
 /// `quote: true`, as dbt's `get_column_names`.

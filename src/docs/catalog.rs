@@ -7,10 +7,10 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value as Json};
 
-use crate::adapter::Connection;
 use crate::docs::artifacts::{metadata, Invocation};
 use crate::error::Result;
 use crate::manifest::{Manifest, ResourceType};
+use crate::warehouse::connection::Connection;
 
 /// `(database, schema, table)`, lowercased.
 type Key = (String, String, String);

@@ -6,13 +6,14 @@
 
 use minijinja::Value;
 
-use crate::adapter::Connection;
 use crate::contract::constraints::table_ddl;
 use crate::contract::{compare, failure_message, ColumnType, Mismatches, COLUMNS_MISSING};
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
 use crate::materialize::call;
-use crate::render::{Relation, Renderer};
+use crate::render::Renderer;
+use crate::warehouse::connection::Connection;
+use crate::warehouse::relation::Relation;
 
 /// `(name, type)` of each column `describe <sql>` reports.
 fn describe(conn: &dyn Connection, sql: &str) -> Result<Vec<ColumnType>> {

@@ -19,8 +19,6 @@ use std::path::{Path, PathBuf};
 
 use minijinja::Value;
 
-use crate::adapter::external::{anchor, default_location, WriteOptions};
-use crate::adapter::{Connection, RelationType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
 use crate::materialize::{
@@ -28,6 +26,8 @@ use crate::materialize::{
     Outcome, TMP_SUFFIX,
 };
 use crate::render::Renderer;
+use crate::warehouse::connection::{Connection, RelationType};
+use crate::warehouse::external::{anchor, default_location, WriteOptions};
 
 /// Builds an `external` model: writes its rows to files and replaces its
 /// relation with a view over them (see the module docs).
@@ -120,8 +120,8 @@ fn write_and_swap(
     renderer: &Renderer,
     conn: &dyn Connection,
     node: &Node,
-    scratch: &crate::render::Relation,
-    intermediate: &crate::render::Relation,
+    scratch: &crate::warehouse::relation::Relation,
+    intermediate: &crate::warehouse::relation::Relation,
     location: &str,
     write: &WriteOptions,
 ) -> Result<Outcome> {

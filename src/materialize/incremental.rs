@@ -10,13 +10,14 @@
 
 use minijinja::Value;
 
-use crate::adapter::{Connection, RelationType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
 use crate::materialize::{call, relation_of, strip_trailing_semicolons, Outcome};
 use crate::project::config::as_string_list;
-use crate::render::relation::quote;
-use crate::render::{Relation, Renderer};
+use crate::render::Renderer;
+use crate::warehouse::connection::{Connection, RelationType};
+use crate::warehouse::relation::quote;
+use crate::warehouse::relation::Relation;
 
 /// Suffix of the relation the new rows are built into.
 const NEW_ROWS_SUFFIX: &str = "__sluice_incr";

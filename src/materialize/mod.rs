@@ -19,10 +19,11 @@ use std::path::Path;
 
 use minijinja::Value;
 
-use crate::adapter::{Connection, RelationType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
-use crate::render::{Relation, Renderer};
+use crate::render::Renderer;
+use crate::warehouse::connection::{Connection, RelationType};
+use crate::warehouse::relation::Relation;
 
 /// Suffix of the intermediate relation a table or view is built under.
 pub const TMP_SUFFIX: &str = "__sluice_tmp";

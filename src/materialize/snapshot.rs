@@ -21,12 +21,12 @@ use chrono::NaiveDateTime;
 use minijinja::Value;
 use serde_json::{json, Value as Json};
 
-use crate::adapter::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
 use crate::materialize::{call, relation_of, strip_trailing_semicolons, Outcome};
-use crate::render::relation::{literal, quote};
 use crate::render::Renderer;
+use crate::warehouse::connection::Connection;
+use crate::warehouse::relation::{literal, quote};
 
 /// Options of a snapshot run.
 #[derive(Debug, Clone, Copy)]
@@ -449,7 +449,10 @@ pub fn run(
     crate::commands::stage("snap transaction", in_transaction);
     match outcome {
         Ok(()) => {
-            conn.record_relation(target, Some(crate::adapter::RelationType::Table));
+            conn.record_relation(
+                target,
+                Some(crate::warehouse::connection::RelationType::Table),
+            );
         }
         Err(e) if options.dry_run && e.message() == DRY_RUN => {}
         Err(e) => return Err(e),
@@ -595,7 +598,7 @@ mod tests {
         };
         let db = Database::open(&target).unwrap();
         let conn = db.connect().unwrap();
-        use crate::adapter::Connection;
+        use crate::warehouse::connection::Connection;
         conn.execute(
             "create table pk (id int primary key, region varchar, v int); \
              create table uq (id int unique, v int); \

@@ -10,10 +10,10 @@
 
 use minijinja::{Error, ErrorKind, State, Value};
 
-use crate::adapter::{Connection, Table};
 use crate::render::builtins::{kwarg, relation_parts, run_statement, scope, warehouse};
 use crate::render::column::Column;
-use crate::render::relation::{literal, quote, Relation, RelationKind};
+use crate::warehouse::connection::{Connection, Table};
+use crate::warehouse::relation::{literal, quote, Relation, RelationKind};
 
 /// Calls adapter method `method`, or returns `None` when it is not one of
 /// this module's.
@@ -375,8 +375,8 @@ fn rename_relation(state: &State, args: &[Value]) -> Result<Value, Error> {
     change(state, &sql, |conn| {
         conn.record_relation(&from, None);
         let table_type = match kind {
-            RelationKind::View => crate::adapter::RelationType::View,
-            _ => crate::adapter::RelationType::Table,
+            RelationKind::View => crate::warehouse::connection::RelationType::View,
+            _ => crate::warehouse::connection::RelationType::Table,
         };
         conn.record_relation(&recorded, Some(table_type));
     })
@@ -466,7 +466,8 @@ mod tests {
             ..Target::embedded(Path::new("."), "shop")
         };
         let db = crate::adapter::duckdb::Database::open(&target).unwrap();
-        let conn: Box<dyn crate::adapter::Connection> = Box::new(db.connect().unwrap());
+        let conn: Box<dyn crate::warehouse::connection::Connection> =
+            Box::new(db.connect().unwrap());
         conn.execute(
             "create table t as select 1::integer as id, 'x'::varchar as name, 1.5::decimal(10,2) as amount, 2.5::double as score; \
              create view v as select id from t; create schema other",

@@ -10,14 +10,14 @@ use std::sync::{Arc, Mutex};
 use minijinja::value::{Kwargs, Object, ObjectRepr, Rest};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 
-use crate::adapter::{Connection, Table};
 use crate::error::{did_you_mean, Error as SluiceError, ErrorKind as SluiceKind};
 use crate::project::config::Config;
 use crate::render::macros::RETURN_SLOT;
 use crate::render::pycompat::python_value;
-use crate::render::relation::{quote, Relation};
 use crate::render::scope::{Introspection, NodeScope, Phase, RefCall};
 use crate::render::table::AgateTable;
+use crate::warehouse::connection::{Connection, Table};
+use crate::warehouse::relation::{quote, Relation};
 
 /// Marker detail of errors raised by `exceptions.raise_compiler_error`, so
 /// they are reported as the user's own message.

@@ -29,8 +29,9 @@ use serde_json::Value as Json;
 
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
 use crate::project::{Project, Target};
+use crate::warehouse::relation::Relation;
 pub use macros::MacroDef;
-pub use relation::Relation;
+
 pub use scope::{Captured, Introspection, NodeScope, Phase, RefCall, Resolver};
 
 /// Node-specific template variables besides the scope.
@@ -80,7 +81,7 @@ impl Renderer {
             .collect();
         macro_files.push((project.name(), &project.macros));
         let target = Target {
-            external_root: crate::adapter::external::anchor(
+            external_root: crate::warehouse::external::anchor(
                 &project.root,
                 &project.target.external_root,
             ),
@@ -806,7 +807,8 @@ mod tests {
             ..Target::embedded(Path::new("."), "shop")
         };
         let db = crate::adapter::duckdb::Database::open(&target).unwrap();
-        let conn: Box<dyn crate::adapter::Connection> = Box::new(db.connect().unwrap());
+        let conn: Box<dyn crate::warehouse::connection::Connection> =
+            Box::new(db.connect().unwrap());
         conn.execute("create table t as select * from (values (1, 'card'), (2, 'cash'), (3, 'card')) v(id, method)")
             .unwrap();
         let resolver = Resolver {

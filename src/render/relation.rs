@@ -15,27 +15,7 @@ use std::sync::Arc;
 use minijinja::value::{DynObject, Enumerator, Kwargs, Object, ObjectRepr};
 use minijinja::{Error, ErrorKind, State, Value};
 
-/// Which of a relation's three parts a policy switches on, as dbt's `Policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Policy {
-    /// The database part.
-    pub database: bool,
-    /// The schema part.
-    pub schema: bool,
-    /// The identifier part.
-    pub identifier: bool,
-}
-
-impl Default for Policy {
-    /// All parts on: dbt's default include and quote policies (dbt-duckdb keeps both).
-    fn default() -> Policy {
-        Policy {
-            database: true,
-            schema: true,
-            identifier: true,
-        }
-    }
-}
+use crate::warehouse::relation::{Policy, Relation, RelationKind};
 
 impl Policy {
     /// The policy as the dict templates see (`{'database': True, ...}`).
@@ -72,59 +52,7 @@ impl Policy {
     }
 }
 
-/// What a relation is, as dbt's `RelationType`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RelationKind {
-    /// `table`.
-    Table,
-    /// `view`.
-    View,
-    /// `cte`: an ephemeral model's common table expression.
-    Cte,
-    /// `materialized_view`.
-    MaterializedView,
-    /// `ephemeral`.
-    Ephemeral,
-    /// `external`: anything dbt does not manage.
-    External,
-    /// `pointer_table`.
-    PointerTable,
-    /// `function`.
-    Function,
-}
-
 impl RelationKind {
-    /// Every kind, in dbt's order.
-    pub const ALL: [RelationKind; 8] = [
-        RelationKind::Table,
-        RelationKind::View,
-        RelationKind::Cte,
-        RelationKind::MaterializedView,
-        RelationKind::Ephemeral,
-        RelationKind::External,
-        RelationKind::PointerTable,
-        RelationKind::Function,
-    ];
-
-    /// dbt's name for the kind (`table`, `view`, `cte`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RelationKind::Table => "table",
-            RelationKind::View => "view",
-            RelationKind::Cte => "cte",
-            RelationKind::MaterializedView => "materialized_view",
-            RelationKind::Ephemeral => "ephemeral",
-            RelationKind::External => "external",
-            RelationKind::PointerTable => "pointer_table",
-            RelationKind::Function => "function",
-        }
-    }
-
-    /// The kind named `name` (dbt's names), if any.
-    pub fn parse(name: &str) -> Option<RelationKind> {
-        RelationKind::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-
     /// The class attribute that names the kind (`api.Relation.Table`).
     fn class_attribute(name: &str) -> Option<RelationKind> {
         Some(match name {
@@ -140,154 +68,7 @@ impl RelationKind {
     }
 }
 
-impl From<crate::adapter::RelationType> for RelationKind {
-    fn from(t: crate::adapter::RelationType) -> RelationKind {
-        match t {
-            crate::adapter::RelationType::Table => RelationKind::Table,
-            crate::adapter::RelationType::View => RelationKind::View,
-        }
-    }
-}
-
-/// A table or view in the warehouse: `database.schema.identifier`.
-///
-/// Renders quoted, as dbt-duckdb does (`"shop"."main"."orders"`); the
-/// include policy drops parts (`include(database=false)`), the quote policy
-/// unquotes them (`quote(identifier=false)`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-pub struct Relation {
-    /// Database (DuckDB catalog) name; empty when unset.
-    pub database: String,
-    /// Schema name; empty when unset.
-    pub schema: String,
-    /// Table or view name; empty when unset.
-    pub identifier: String,
-    /// What the relation is, when known (dbt's `type`): set by
-    /// `adapter.get_relation` and `api.Relation.create(type=...)`, none for
-    /// `ref()` and `source()`, as dbt.
-    #[serde(skip)]
-    pub kind: Option<RelationKind>,
-    /// Which parts are rendered.
-    #[serde(skip)]
-    pub include: Policy,
-    /// Which parts are rendered quoted.
-    #[serde(skip)]
-    pub quote: Policy,
-    /// `--empty`: rendered as a subquery that returns no rows, as dbt's
-    /// `render_limited` (`(select * from x where false limit 0)`; DuckDB needs
-    /// no alias, and none is added so a user's own `as x` still works).
-    #[serde(skip)]
-    pub empty: bool,
-    /// What the relation renders as instead of its name: a source's
-    /// `external_location` (`'data/orders.parquet'`,
-    /// `read_csv('x.csv', ...)`), as dbt-duckdb's `DuckDBRelation.external`.
-    #[serde(skip)]
-    pub external: Option<String>,
-}
-
 impl Relation {
-    /// A fully qualified relation of unknown type, rendered with every part quoted.
-    pub fn new(database: &str, schema: &str, identifier: &str) -> Relation {
-        Relation {
-            database: database.to_owned(),
-            schema: schema.to_owned(),
-            identifier: identifier.to_owned(),
-            kind: None,
-            include: Policy::default(),
-            quote: Policy::default(),
-            empty: false,
-            external: None,
-        }
-    }
-
-    /// The relation of an ephemeral model `name`: the CTE `__dbt__cte__<name>`,
-    /// unquoted, as dbt's `create_ephemeral_from`.
-    pub fn cte(name: &str) -> Relation {
-        Relation {
-            kind: Some(RelationKind::Cte),
-            quote: Policy {
-                identifier: false,
-                ..Policy::default()
-            },
-            ..Relation::new("", "", &format!("__dbt__cte__{name}"))
-        }
-    }
-
-    /// Whether this is an ephemeral model's CTE.
-    pub fn is_cte(&self) -> bool {
-        self.kind == Some(RelationKind::Cte)
-    }
-
-    /// The same relation with another identifier (for `__dbt_tmp` names).
-    pub fn with_identifier(&self, identifier: &str) -> Relation {
-        Relation {
-            identifier: identifier.to_owned(),
-            ..self.clone()
-        }
-    }
-
-    /// The same relation of kind `kind`.
-    pub fn with_kind(&self, kind: Option<RelationKind>) -> Relation {
-        Relation {
-            kind,
-            ..self.clone()
-        }
-    }
-
-    /// `"schema"."identifier"` only.
-    pub fn without_database(&self) -> Relation {
-        Relation {
-            include: Policy {
-                database: false,
-                ..self.include
-            },
-            ..self.clone()
-        }
-    }
-
-    /// dbt's `without_identifier()`: the schema the relation lives in
-    /// (`"db"."schema"`), with no identifier.
-    pub fn without_identifier(&self) -> Relation {
-        Relation {
-            identifier: String::new(),
-            include: Policy {
-                identifier: false,
-                ..self.include
-            },
-            ..self.clone()
-        }
-    }
-
-    /// dbt's `render()`: the included parts, quoted as the quote policy
-    /// says, joined with dots; `--empty` does not apply (that is `str()`).
-    /// An external source renders as its location, as dbt-duckdb's.
-    pub fn rendered(&self) -> String {
-        if let Some(external) = &self.external {
-            return external.clone();
-        }
-        let parts = [
-            (&self.database, self.include.database, self.quote.database),
-            (&self.schema, self.include.schema, self.quote.schema),
-            (
-                &self.identifier,
-                self.include.identifier,
-                self.quote.identifier,
-            ),
-        ];
-        parts
-            .iter()
-            .filter(|(part, include, _)| *include && !part.is_empty())
-            .map(|(part, _, quoted)| {
-                if *quoted {
-                    quote(part)
-                } else {
-                    (*part).clone()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(".")
-    }
-
     /// dbt's `to_dict()`, as templates see it.
     fn to_dict(&self) -> Value {
         Value::from_iter([
@@ -468,27 +249,6 @@ fn kind_arg(v: &Value) -> Result<Option<RelationKind>, Error> {
             ),
         )
     })
-}
-
-/// Quotes an identifier for DuckDB: `"name"`, doubling embedded quotes.
-pub fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
-
-/// `text` as a SQL string literal (`'it''s'`).
-pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-impl fmt::Display for Relation {
-    /// dbt's `str(relation)`: [`Relation::render`], or under `--empty` the
-    /// zero-row subquery (an ephemeral CTE never is one).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.empty && !self.is_cte() {
-            return write!(f, "(select * from {} where false limit 0)", self.rendered());
-        }
-        f.write_str(&self.rendered())
-    }
 }
 
 /// Keyword argument `key` when it was passed (none included).
@@ -779,26 +539,6 @@ mod tests {
             Value::from_object(Relation::new("shop", "main", "orders")),
         );
         env.render_str(src, ()).unwrap()
-    }
-
-    #[test]
-    fn renders_quoted_like_dbt_duckdb() {
-        let r = Relation::new("shop", "main", "orders");
-        assert_eq!(r.to_string(), r#""shop"."main"."orders""#);
-        assert_eq!(r.without_database().to_string(), r#""main"."orders""#);
-        assert_eq!(r.without_identifier().to_string(), r#""shop"."main""#);
-        assert_eq!(quote("a\"b"), r#""a""b""#);
-        assert_eq!(Relation::cte("x").to_string(), "__dbt__cte__x");
-        let empty = Relation {
-            empty: true,
-            ..r.clone()
-        };
-        // `str()` applies --empty; `render()` does not, as dbt's render vs render_limited.
-        assert_eq!(
-            empty.to_string(),
-            r#"(select * from "shop"."main"."orders" where false limit 0)"#
-        );
-        assert_eq!(empty.rendered(), r.to_string());
     }
 
     /// Pins dbt's `api.Relation.create`, `include`, `incorporate`, `quote`,

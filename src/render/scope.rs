@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 
 use minijinja::value::{Object, ObjectRepr};
 
-use crate::adapter::Connection;
 use crate::project::config::Config;
-use crate::render::relation::Relation;
+use crate::warehouse::connection::Connection;
+use crate::warehouse::relation::Relation;
 
 /// Which of the two renders is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use minijinja::value::{from_args, Enumerator, Object, ObjectRepr};
 use minijinja::{Error, ErrorKind, State, Value};
 
-use crate::adapter::Table;
+use crate::warehouse::connection::Table;
 
 /// A query result shaped like an agate table. Iterating it yields its rows.
 #[derive(Debug, Default)]

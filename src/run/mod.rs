@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::adapter::duckdb::Database;
-use crate::adapter::Connection;
 use crate::compile::{compile_one, CompileContext, Compiled};
 use crate::data_tests;
 use crate::error::{Error, Result};
@@ -25,6 +24,7 @@ use crate::graph::Graph;
 use crate::manifest::{Node, ResourceType};
 use crate::materialize;
 use crate::render::Introspection;
+use crate::warehouse::connection::Connection;
 use output::Printer;
 
 /// The outcome of one node, as dbt's run_results statuses.
