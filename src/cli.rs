@@ -49,6 +49,26 @@ pub struct GlobalArgs {
     /// Print only errors and the final summary line.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// How much to log on stderr besides the run's lines, as dbt's
+    /// `--log-level`: `debug` adds each stage's timing.
+    #[arg(long, global = true, value_enum, default_value_t = LogLevel::Info, env = "DBT_LOG_LEVEL")]
+    pub log_level: LogLevel,
+}
+
+/// `--log-level` values, as dbt's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogLevel {
+    /// Stage timings and other debug events.
+    Debug,
+    /// The run's lines (the default).
+    #[default]
+    Info,
+    /// Warnings and errors.
+    Warn,
+    /// Errors only.
+    Error,
+    /// Nothing logged (results still print).
+    None,
 }
 
 /// Node selection, as dbt's `--select` / `--exclude`.

@@ -166,16 +166,7 @@ impl Parsed {
     }
 }
 
-/// With `SLUICE_TIMINGS` set, prints how long stage `name` took since
-/// `since` (for benchmarks).
-pub fn stage(name: &str, since: Instant) {
-    if std::env::var_os("SLUICE_TIMINGS").is_some() {
-        eprintln!(
-            "timing: {name:<16} {:>8.1} ms",
-            since.elapsed().as_secs_f64() * 1000.0
-        );
-    }
-}
+use crate::timing::stage;
 
 /// dbt's `flags` for command `which` (dbt's name: `run`, `list`,
 /// `generate`, ...) with global options `g`.

@@ -47,6 +47,7 @@ pub mod selector;
 pub mod show;
 pub mod sql;
 pub mod state;
+pub mod timing;
 pub mod unit_tests;
 pub mod warehouse;
 

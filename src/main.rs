@@ -25,9 +25,20 @@ fn main() -> ExitCode {
     // SAFETY: sets a process-wide allocator option before any other thread exists.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let cli = sluice::cli::Cli::parse();
+    if cli.global.log_level == sluice::cli::LogLevel::Debug {
+        // Debug events (stage timings) go to stderr, bare: no time, level or target.
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::io::stderr)
+            .without_time()
+            .with_level(false)
+            .with_target(false)
+            .with_ansi(false)
+            .init();
+    }
     let t = std::time::Instant::now();
     let r = sluice::commands::run(&cli);
-    sluice::commands::stage("total", t);
+    sluice::timing::stage("total", t);
     match r {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(err) => {

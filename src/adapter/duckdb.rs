@@ -298,7 +298,7 @@ impl Connection for DuckDbConnection {
                 .conn
                 .execute_batch("commit")
                 .map_err(|e| db_error(&e, None));
-            crate::commands::stage("commit", t);
+            crate::timing::stage("commit", t);
             committed
         });
         if result.is_err() {

@@ -344,7 +344,7 @@ pub fn run(
     let timed = |what: &str, sql: &str| -> Result<()> {
         let t = std::time::Instant::now();
         let r = conn.execute(sql);
-        crate::commands::stage(what, t);
+        crate::timing::stage(what, t);
         r
     };
 
@@ -360,7 +360,7 @@ pub fn run(
         }
     }
     let mut counts = SnapshotCounts::default();
-    crate::commands::stage("snap prepare", prepare);
+    crate::timing::stage("snap prepare", prepare);
     let in_transaction = std::time::Instant::now();
     let outcome = conn.transaction(&mut || {
         for s in &statements {
@@ -380,7 +380,7 @@ pub fn run(
         } else {
             conn.query(&m("snapshot_duplicate_keys_sql")?)?
         };
-        crate::commands::stage("snap duplicates", t);
+        crate::timing::stage("snap duplicates", t);
         if let Some(nulls) = dupes.iter().find(|r| r.first().is_some_and(Option::is_none)) {
             let n = nulls.get(1).cloned().flatten().unwrap_or_default();
             return Err(Error::new(
@@ -433,7 +433,7 @@ pub fn run(
             }
             let t = std::time::Instant::now();
             let problems = conn.query(&m(if type1 { "snapshot_type1_invariants_sql" } else { "snapshot_invariants_sql" })?)?;
-            crate::commands::stage("snap invariants", t);
+            crate::timing::stage("snap invariants", t);
             if !problems.is_empty() {
                 return Err(invariant_error(node, "the snapshot's invariants would break", &problems, "nothing was written; this is a bug in the snapshot's SQL or its data (for example a pinned SLUICE_SNAPSHOT_TIME that does not move forward)"));
             }
@@ -446,7 +446,7 @@ pub fn run(
         }
         Ok(())
     });
-    crate::commands::stage("snap transaction", in_transaction);
+    crate::timing::stage("snap transaction", in_transaction);
     match outcome {
         Ok(()) => {
             conn.record_relation(
