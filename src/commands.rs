@@ -17,7 +17,7 @@ use crate::lineage::Lineage;
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 use crate::project::{LoadOptions, ProfileOptions, Project};
 use crate::render::context::Flags;
-use crate::render::{Introspection, NodeScope, NodeVars, Phase, Renderer, Resolver};
+use crate::render::{Introspection, NodeScope, NodeVars, Phase, ProjectJinja, Renderer, Resolver};
 use crate::run::output::Printer;
 use crate::run::{self, NodeResult, RunOptions, Status};
 use crate::selector;
@@ -61,7 +61,10 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         } => docs_generate(g),
         Command::Docs {
             command: crate::cli::DocsCommand::Serve { port },
-        } => crate::docs::serve::serve(&Project::load(&load_options(g))?.target_dir(), *port),
+        } => crate::docs::serve::serve(
+            &Project::load(&load_options(g), &ProjectJinja)?.target_dir(),
+            *port,
+        ),
         Command::Dag { select, format } => dag(g, select, *format),
         Command::Lineage { column, output } => lineage_command(g, column, *output),
         Command::Retry => retry(g),
@@ -192,7 +195,7 @@ fn flags(which: &str, g: &GlobalArgs, full_refresh: bool) -> Flags {
 /// render sees it empty), built only when a macro or node mentions it.
 fn parse(g: &GlobalArgs, printer: &Printer, flags: &Flags) -> Result<Parsed> {
     let t = Instant::now();
-    let project = Project::load(&load_options(g))?;
+    let project = Project::load(&load_options(g), &ProjectJinja)?;
     if !g.quiet {
         for w in &project.warnings {
             eprintln!("{w}");
@@ -579,7 +582,7 @@ fn run_selected(
 ///
 /// Errors: [`ErrorKind::Usage`] without a previous run_results.json.
 fn retry(g: &GlobalArgs) -> Result<Outcome> {
-    let project = Project::load(&load_options(g))?;
+    let project = Project::load(&load_options(g), &ProjectJinja)?;
     let dir = project.target_dir();
     let file = dir.join("run_results.json");
     let text = std::fs::read_to_string(&file).map_err(|e| {
@@ -1682,7 +1685,7 @@ fn deps(
 fn debug(g: &GlobalArgs) -> Result<Outcome> {
     let opts = load_options(g);
     eprintln!("sluice version: {}", env!("CARGO_PKG_VERSION"));
-    let project = Project::load(&opts)?;
+    let project = Project::load(&opts, &ProjectJinja)?;
     eprintln!(
         "project: `{}` in `{}`  [OK found and valid]",
         project.name(),

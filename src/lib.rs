@@ -19,7 +19,7 @@
 //! use sluice::render::Renderer;
 //! use sluice::manifest::Manifest;
 //!
-//! let project = Project::load(&LoadOptions { project_dir: "example_project".into(), ..Default::default() })?;
+//! let project = Project::load(&LoadOptions { project_dir: "example_project".into(), ..Default::default() }, &sluice::render::ProjectJinja)?;
 //! let renderer = Renderer::new(&project)?;
 //! let manifest = Manifest::build(&project, &renderer)?;
 //! println!("{} nodes", manifest.nodes.len());

@@ -15,153 +15,21 @@
 //! compiled as CTEs on top of the fixtures), and a failure prints the rows
 //! missing from and unexpected in the output, as a row diff.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
-use serde::Deserialize;
 
 use crate::compile::{compiled_path, render_with_ephemerals, CompileContext};
-use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::{slash, Node, ResourceType};
-use crate::project::config::{yaml_to_json, Config};
-use crate::project::Project;
+use crate::project::config::yaml_to_json;
+use crate::project::schema_yaml::{Fixture, GivenInput};
 use crate::render::{Introspection, Resolver};
 use crate::warehouse::connection::Connection;
 use crate::warehouse::relation::Relation;
 use crate::warehouse::relation::{literal, quote};
-
-/// One `unit_tests:` entry, as dbt's YAML.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
-#[serde(default)]
-pub struct UnitTestDef {
-    /// Test name, unique per model.
-    pub name: String,
-    /// The model under test.
-    pub model: String,
-    /// Markdown description.
-    pub description: String,
-    /// Fixture rows for the model's inputs.
-    pub given: Vec<GivenInput>,
-    /// The rows the model must return.
-    pub expect: Fixture,
-    /// `is_incremental`, vars and env vars for this test.
-    pub overrides: Overrides,
-    /// `tags`, `meta`, `enabled`.
-    pub config: serde_yaml::Value,
-    /// Model versions to test (accepted; versions are not modelled).
-    pub versions: serde_yaml::Value,
-}
-
-/// One `given:` entry: which input, and its rows.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
-#[serde(default)]
-pub struct GivenInput {
-    /// `ref('x')`, `ref('pkg', 'x')`, `source('s', 't')` or `this`.
-    pub input: String,
-    /// The rows.
-    #[serde(flatten)]
-    pub fixture: Fixture,
-}
-
-/// Rows in one of dbt's fixture formats.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
-#[serde(default)]
-pub struct Fixture {
-    /// `dict` (default), `csv` or `sql`.
-    pub format: Option<String>,
-    /// A list of mappings (dict), CSV text (csv) or a query (sql).
-    pub rows: Option<serde_yaml::Value>,
-    /// Name of a file in `tests/fixtures/` (`<name>.csv` or `<name>.sql`) instead of `rows`.
-    pub fixture: Option<String>,
-}
-
-/// `overrides:` of a unit test.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
-#[serde(default)]
-pub struct Overrides {
-    /// Macro results; `is_incremental: true` makes the model take its incremental branch.
-    pub macros: BTreeMap<String, serde_yaml::Value>,
-    /// Vars `var()` sees in this test.
-    pub vars: BTreeMap<String, serde_yaml::Value>,
-    /// Environment variables `env_var()` sees in this test.
-    pub env_vars: BTreeMap<String, serde_yaml::Value>,
-}
-
-/// Builds the unit test nodes of every schema YAML file:
-/// `unit_test.<package>.<model>.<name>`, depending on the model.
-///
-/// Errors: [`ErrorKind::UnknownRef`] for a test of a model that does not
-/// exist, [`ErrorKind::DuplicateNode`] for two tests of one model with the
-/// same name, located in the YAML file.
-pub fn unit_test_nodes(project: &Project, nodes: &[Node]) -> Result<Vec<Node>> {
-    let pkg = project.name();
-    let models: HashMap<&str, &Node> = nodes
-        .iter()
-        .filter(|n| n.resource_type == ResourceType::Model)
-        .map(|n| (n.name.as_str(), n))
-        .collect();
-    let mut out: Vec<Node> = Vec::new();
-    for (yml, file) in &project.schema_files {
-        for def in &file.unit_tests {
-            let locate = |needle: &str| {
-                let text = std::fs::read_to_string(project.root.join(yml)).unwrap_or_default();
-                let at = text
-                    .find(&format!("name: {}", def.name))
-                    .and_then(|start| text[start..].find(needle).map(|o| start + o))
-                    .or_else(|| text.find(needle));
-                at.map(|o| Location::from_offset(yml, &text, o))
-            };
-            let Some(model) = models.get(def.model.as_str()) else {
-                let err = Error::new(
-                    ErrorKind::UnknownRef,
-                    format!(
-                        "unit test `{}` tests model `{}`, which does not exist",
-                        def.name, def.model
-                    ),
-                );
-                let err = match did_you_mean(&def.model, models.keys().copied()) {
-                    Some(s) => err.with_hint(format!("did you mean `{s}`?")),
-                    None => err.with_hint("`model:` names a model of this project"),
-                };
-                return Err(err.or_location(|| locate(&format!("model: {}", def.model))));
-            };
-            let unique_id = format!("unit_test.{pkg}.{}.{}", model.name, def.name);
-            if out.iter().any(|n| n.unique_id == unique_id) {
-                return Err(Error::new(
-                    ErrorKind::DuplicateNode,
-                    format!(
-                        "model `{}` has two unit tests named `{}`",
-                        model.name, def.name
-                    ),
-                )
-                .or_location(|| locate(&format!("name: {}", def.name)))
-                .with_hint("give each unit test of a model its own name"));
-            }
-            let mut config = Config::default();
-            if let serde_json::Value::Object(map) = yaml_to_json(&def.config) {
-                for (k, v) in map {
-                    config.set(&k, v);
-                }
-            }
-            let mut fqn = model.fqn.clone();
-            fqn.push(def.name.clone());
-            out.push(Node {
-                path: model.path.clone(),
-                original_file_path: yml.clone(),
-                patch_path: Some(yml.clone()),
-                fqn,
-                config,
-                description: def.description.clone(),
-                depends_on: vec![model.unique_id.clone()],
-                unit_test: Some(Arc::new(def.clone())),
-                ..Node::blank(unique_id, def.name.clone(), ResourceType::UnitTest, pkg)
-            });
-        }
-    }
-    Ok(out)
-}
 
 /// What a unit test run found.
 #[derive(Debug)]

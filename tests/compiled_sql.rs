@@ -29,7 +29,7 @@ fn parse(rel: &str, name: &str) -> (Renderer, Manifest) {
         },
         vars: None,
     };
-    let project = Project::load(&options).unwrap();
+    let project = Project::load(&options, &sluice::render::ProjectJinja).unwrap();
     let renderer = Renderer::new(&project).unwrap();
     let manifest = Manifest::build(&project, &renderer).unwrap();
     (renderer, manifest)

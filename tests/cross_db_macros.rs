@@ -272,7 +272,7 @@ fn parse_fixture() -> (Renderer, Manifest) {
         },
         vars: None,
     };
-    let project = Project::load(&options).unwrap();
+    let project = Project::load(&options, &sluice::render::ProjectJinja).unwrap();
     let renderer = Renderer::new(&project).unwrap();
     let manifest = Manifest::build(&project, &renderer).unwrap();
     (renderer, manifest)

@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::data_tests;
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::lineage::{Lineage, Schemas};
 use crate::manifest::{slash, Manifest, Node, ResourceType};
@@ -109,7 +108,9 @@ fn render_node(
     let code = (|| {
         let mut vars = node.vars();
         if node.test_metadata.is_some() {
-            vars.test_kwargs = Some(data_tests::render_kwargs(renderer, node, &scope, &vars)?);
+            vars.test_kwargs = Some(crate::manifest::generic_tests::render_kwargs(
+                renderer, node, &scope, &vars,
+            )?);
         }
         let name = if node.test_metadata.is_some() {
             node.unique_id.clone()

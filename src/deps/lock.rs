@@ -267,7 +267,10 @@ pub fn read(root: &Path, vars: &BTreeMap<String, Json>) -> Result<Option<Lock>> 
         .get("sha1_hash")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let packages = parse_packages_text(rel, &text, vars).map_err(|e| {
+    let packages = parse_packages_text(rel, &text, &|s: &str| {
+        crate::render::render_config_string(s, vars)
+    })
+    .map_err(|e| {
         e.with_note("delete package-lock.yml or run `sluice deps --upgrade` to write it anew")
     })?;
     Ok(Some(Lock {
@@ -281,7 +284,10 @@ mod tests {
     use super::*;
 
     fn declared(text: &str) -> Vec<DeclaredPackage> {
-        parse_packages_text(Path::new("packages.yml"), text, &BTreeMap::new()).unwrap()
+        parse_packages_text(Path::new("packages.yml"), text, &|s: &str| {
+            crate::render::render_config_string(s, &BTreeMap::new())
+        })
+        .unwrap()
     }
 
     /// The hashes dbt-core's own functional tests pin for these packages

@@ -99,7 +99,9 @@ pub fn run(opts: &DepsOptions) -> Result<()> {
         add_package(&root, add, opts.source, &printer)?;
     }
 
-    let declared = read_packages(&root, &vars)?;
+    let declared = read_packages(&root, &|s: &str| {
+        crate::render::render_config_string(s, &vars)
+    })?;
     let install = root.join(&config.packages_install_path);
     let Some(file) = declared.filter(|f| !f.packages.is_empty()) else {
         printer.line("Warning: No packages were found in packages.yml");

@@ -599,9 +599,11 @@ fn read_metadata(ctx: &Ctx<'_>, dir: &Path, what: &str) -> Result<(String, Vec<D
     })?;
     let label = PathBuf::from(format!("{what}/dbt_project.yml"));
     let config = DbtProject::parse(&label, &text)?;
-    let packages = read_packages(dir, ctx.vars)?
-        .map(|f| f.packages)
-        .unwrap_or_default();
+    let packages = read_packages(dir, &|s: &str| {
+        crate::render::render_config_string(s, ctx.vars)
+    })?
+    .map(|f| f.packages)
+    .unwrap_or_default();
     Ok((config.name, packages))
 }
 
@@ -691,7 +693,9 @@ fn resolve_hub(
     }))
     .unwrap_or(serde_yaml::Value::Null);
     let label = PathBuf::from(format!("{package}@{target} (dbt Hub)"));
-    let packages = parse_packages_value(&label, &deps, ctx.vars)?;
+    let packages = parse_packages_value(&label, &deps, &|s: &str| {
+        crate::render::render_config_string(s, ctx.vars)
+    })?;
     Ok(Pinned {
         source: Source::Hub {
             package: package.to_owned(),

@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::project::dbt_project::DbtProject;
 use crate::project::packages::{self, PackageSpec};
 use crate::project::semver;
+use crate::project::StrRenderer;
 
 /// The dbt version whose behaviour sluice follows; `require-dbt-version`
 /// ranges are checked against it.
@@ -30,8 +31,8 @@ pub const DBT_VERSION_COMPAT: &str = "1.8.0";
 /// Errors: those of [`packages::loadable_packages`]; [`ErrorKind::Config`],
 /// located in packages.yml, when it lists more non-local packages than are
 /// installed (as dbt: "run `dbt deps`").
-pub fn package_dirs(root: &Path, config: &DbtProject) -> Result<Vec<PathBuf>> {
-    let declared = packages::loadable_packages(root)?;
+pub fn package_dirs(root: &Path, config: &DbtProject, render: StrRenderer) -> Result<Vec<PathBuf>> {
+    let declared = packages::loadable_packages(root, render)?;
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for dir in declared.iter().flat_map(|f| f.local_dirs()) {
@@ -87,12 +88,17 @@ pub fn package_dirs(root: &Path, config: &DbtProject) -> Result<Vec<PathBuf>> {
 ///
 /// Errors: [`ErrorKind::Config`], located at the lock entry, with a hint to
 /// run deps.
-pub fn check_locked(root: &Path, config: &DbtProject, installed: &HashSet<&str>) -> Result<()> {
+pub fn check_locked(
+    root: &Path,
+    config: &DbtProject,
+    installed: &HashSet<&str>,
+    render: StrRenderer,
+) -> Result<()> {
     let Ok(text) = std::fs::read_to_string(root.join("package-lock.yml")) else {
         return Ok(());
     };
     let lock = Path::new("package-lock.yml");
-    let Ok(entries) = packages::parse_packages_text(lock, &text, &Default::default()) else {
+    let Ok(entries) = packages::parse_packages_text(lock, &text, render) else {
         return Ok(());
     };
     // A tarball's `name:` is what the user called it, not its project name.

@@ -32,6 +32,34 @@ pub struct SourceFile {
     pub text: String,
 }
 
+/// Renders the Jinja in one string of a project file (dbt_project.yml,
+/// profiles.yml, packages.yml): `Ok(text)` unchanged when it has none.
+/// A closure over the caller's renderer and vars.
+pub type StrRenderer<'a> = &'a dyn Fn(&str) -> Result<String>;
+
+/// The Jinja that reading a project needs, supplied by the caller (the
+/// render stage's `ProjectJinja`), so that nothing here renders templates
+/// itself: project files are read below the template engine.
+pub trait ConfigJinja {
+    /// Renders a string of dbt_project.yml, profiles.yml or packages.yml
+    /// with `env_var` and `var` over `vars`, as dbt's `BaseContext`.
+    ///
+    /// Errors: [`ErrorKind::Jinja`] for bad Jinja or a missing env var.
+    fn config_string(&self, text: &str, vars: &BTreeMap<String, Json>) -> Result<String>;
+
+    /// Renders one value of a dbt_project.yml config tree with `target`,
+    /// `var` over `cli_vars` only, and native types, as dbt's
+    /// `DbtProjectYamlRenderer`.
+    ///
+    /// Errors: [`ErrorKind::Jinja`], unlocated.
+    fn project_value(
+        &self,
+        text: &str,
+        cli_vars: &BTreeMap<String, Json>,
+        target: &Target,
+    ) -> Result<serde_yaml::Value>;
+}
+
 /// Options for [`Project::load`], from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -102,7 +130,7 @@ impl Project {
     /// Errors: [`ErrorKind::MissingFile`] without dbt_project.yml,
     /// [`ErrorKind::Yaml`] for malformed YAML (located), [`ErrorKind::Profile`]
     /// for profile problems, [`ErrorKind::Usage`] for bad `--vars`.
-    pub fn load(options: &LoadOptions) -> Result<Project> {
+    pub fn load(options: &LoadOptions, jinja: &dyn ConfigJinja) -> Result<Project> {
         let root = if options.project_dir.as_os_str().is_empty() {
             PathBuf::from(".")
         } else {
@@ -126,7 +154,7 @@ impl Project {
         };
         vars.extend(cli_vars.clone());
 
-        let render = |s: &str| crate::render::render_config_string(s, &vars);
+        let render = |s: &str| jinja.config_string(s, &vars);
         let target = profile::resolve(
             &root,
             &config.name,
@@ -136,7 +164,7 @@ impl Project {
         )?;
         // dbt renders the config trees of every dbt_project.yml once the
         // target is known (its `TargetContext`), with `--vars` only.
-        let render_value = |s: &str| crate::render::render_project_value(s, &cli_vars, &target);
+        let render_value = |s: &str| jinja.project_value(s, &cli_vars, &target);
         config.render_config_trees(Path::new("dbt_project.yml"), &text, &render_value)?;
 
         let files = read_files(&root, Path::new(""), &config)?;
@@ -144,7 +172,10 @@ impl Project {
         let mut docs_files = files.docs_files;
         let mut packages: Vec<Package> = Vec::new();
         let mut warnings = Vec::new();
-        for dir in installed::package_dirs(&root, &config)? {
+        // packages.yml and the lock are rendered with `env_var` only, as dbt's.
+        let no_vars = BTreeMap::new();
+        let render_packages = |s: &str| jinja.config_string(s, &no_vars);
+        for dir in installed::package_dirs(&root, &config, &render_packages)? {
             let file = dir.join("dbt_project.yml");
             let text = std::fs::read_to_string(root.join(&file)).map_err(|e| {
                 Error::io("read", &file, e).with_hint(
@@ -188,7 +219,7 @@ impl Project {
             })
             .flatten()
             .collect();
-        installed::check_locked(&root, &config, &installed_names)?;
+        installed::check_locked(&root, &config, &installed_names, &render_packages)?;
         if let Some(w) = installed::dbt_version_warning(&config) {
             warnings.push(w);
         }

@@ -10,13 +10,12 @@
 //! `PackageRenderer`), and each entry is kept as written too: dbt's lock
 //! hash covers both forms.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value as Json;
 use serde_yaml::{Mapping, Value};
 
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
+use crate::project::StrRenderer;
 
 /// One package a project declares, as dbt's `PackageSpec` union.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,14 +152,14 @@ const SOURCE_KEYS: &[&str] = &["local", "tarball", "git", "package", "private"];
 ///
 /// Read as dbt reads them: dependencies.yml's `packages:` wins, and both
 /// files listing `packages:` is an error; Jinja in values is rendered with
-/// `env_var` (no `--vars` here).
+/// `render` (the caller's: `env_var`, and `var` over the command line's `--vars`).
 ///
 /// Errors: [`ErrorKind::Yaml`] for malformed YAML, [`ErrorKind::Config`]
 /// (located, with a hint) for an entry with no source, two sources, an
 /// unknown key, a wrong value type or a missing required key,
 /// [`ErrorKind::Jinja`] for a value that fails to render.
-pub fn declared_packages(root: &Path) -> Result<Vec<PackageSpec>> {
-    Ok(read_packages(root, &BTreeMap::new())?
+pub fn declared_packages(root: &Path, render: StrRenderer) -> Result<Vec<PackageSpec>> {
+    Ok(read_packages(root, render)?
         .map(|f| f.packages.into_iter().map(|p| p.spec).collect())
         .unwrap_or_default())
 }
@@ -172,24 +171,24 @@ pub fn declared_packages(root: &Path) -> Result<Vec<PackageSpec>> {
 /// installs). `None` without a packages file.
 ///
 /// Errors: as [`declared_packages`], except Jinja errors outside `local:`.
-pub fn loadable_packages(root: &Path) -> Result<Option<PackagesFile>> {
+pub fn loadable_packages(root: &Path, render: StrRenderer) -> Result<Option<PackagesFile>> {
     let Some((path, text)) = packages_file_text(root)? else {
         return Ok(None);
     };
-    let packages = parse_entries(&path, &text, &BTreeMap::new(), RenderMode::LocalOnly)?;
+    let packages = parse_entries(&path, &text, render, RenderMode::LocalOnly)?;
     Ok(Some(PackagesFile { path, packages }))
 }
 
 /// The packages file of the project (or installed package) at `root`,
-/// rendered with `vars` (the `--vars` of the command line); `None` when it
+/// its strings rendered with `render`; `None` when it
 /// has neither packages.yml nor dependencies.yml with `packages:`.
 ///
 /// Errors: as [`declared_packages`].
-pub fn read_packages(root: &Path, vars: &BTreeMap<String, Json>) -> Result<Option<PackagesFile>> {
+pub fn read_packages(root: &Path, render: StrRenderer) -> Result<Option<PackagesFile>> {
     let Some((path, text)) = packages_file_text(root)? else {
         return Ok(None);
     };
-    let packages = parse_entries(&path, &text, vars, RenderMode::Strict)?;
+    let packages = parse_entries(&path, &text, render, RenderMode::Strict)?;
     Ok(Some(PackagesFile { path, packages }))
 }
 
@@ -223,15 +222,15 @@ fn packages_file_text(root: &Path) -> Result<Option<(PathBuf, String)>> {
 }
 
 /// Parses the `packages:` entries of `text` (the contents of `path`, a
-/// packages file or package-lock.yml), rendering strings with `vars`.
+/// packages file or package-lock.yml), rendering strings with `render`.
 ///
 /// Errors: as [`declared_packages`].
 pub fn parse_packages_text(
     path: &Path,
     text: &str,
-    vars: &BTreeMap<String, Json>,
+    render: StrRenderer,
 ) -> Result<Vec<DeclaredPackage>> {
-    parse_entries(path, text, vars, RenderMode::Strict)
+    parse_entries(path, text, render, RenderMode::Strict)
 }
 
 /// Parses the `packages:` list of an already-parsed document `doc` (a
@@ -242,26 +241,26 @@ pub fn parse_packages_text(
 pub fn parse_packages_value(
     label: &Path,
     doc: &Value,
-    vars: &BTreeMap<String, Json>,
+    render: StrRenderer,
 ) -> Result<Vec<DeclaredPackage>> {
-    parse_doc(label, "", doc, vars, RenderMode::Strict)
+    parse_doc(label, "", doc, render, RenderMode::Strict)
 }
 
 fn parse_entries(
     path: &Path,
     text: &str,
-    vars: &BTreeMap<String, Json>,
+    render: StrRenderer,
     mode: RenderMode,
 ) -> Result<Vec<DeclaredPackage>> {
     let doc: Value = crate::project::yaml::parse(path, text)?;
-    parse_doc(path, text, &doc, vars, mode)
+    parse_doc(path, text, &doc, render, mode)
 }
 
 fn parse_doc(
     path: &Path,
     text: &str,
     doc: &Value,
-    vars: &BTreeMap<String, Json>,
+    render: StrRenderer,
     mode: RenderMode,
 ) -> Result<Vec<DeclaredPackage>> {
     let list = match doc.get("packages") {
@@ -288,7 +287,7 @@ fn parse_doc(
     };
     let mut out = Vec::with_capacity(list.len());
     for entry in list {
-        out.push(parse_entry(&mut finder, entry, vars, mode)?);
+        out.push(parse_entry(&mut finder, entry, render, mode)?);
     }
     Ok(out)
 }
@@ -328,7 +327,7 @@ impl EntryFinder<'_> {
 fn parse_entry(
     finder: &mut EntryFinder<'_>,
     entry: &Value,
-    vars: &BTreeMap<String, Json>,
+    render: StrRenderer,
     mode: RenderMode,
 ) -> Result<DeclaredPackage> {
     let path = finder.path;
@@ -426,7 +425,7 @@ fn parse_entry(
     for (k, v) in map {
         let strict = mode == RenderMode::Strict || k.as_str() == Some("local");
         let value =
-            render_value(v, vars, strict).map_err(|e| e.or_location(|| location.clone()))?;
+            render_value(v, render, strict).map_err(|e| e.or_location(|| location.clone()))?;
         rendered.insert(k.clone(), value);
     }
 
@@ -602,11 +601,11 @@ fn parse_entry(
     })
 }
 
-/// Renders the strings in `value` (recursively) with `env_var` and `vars`.
+/// Renders the strings in `value` (recursively) with `render`.
 /// When not `strict`, a string that fails to render is kept as written.
-fn render_value(value: &Value, vars: &BTreeMap<String, Json>, strict: bool) -> Result<Value> {
+fn render_value(value: &Value, render: StrRenderer, strict: bool) -> Result<Value> {
     Ok(match value {
-        Value::String(s) => match crate::render::render_config_string(s, vars) {
+        Value::String(s) => match render(s) {
             Ok(r) => Value::String(r),
             Err(e) if strict => return Err(e),
             Err(_) => Value::String(s.clone()),
@@ -614,13 +613,13 @@ fn render_value(value: &Value, vars: &BTreeMap<String, Json>, strict: bool) -> R
         Value::Sequence(items) => Value::Sequence(
             items
                 .iter()
-                .map(|v| render_value(v, vars, strict))
+                .map(|v| render_value(v, render, strict))
                 .collect::<Result<_>>()?,
         ),
         Value::Mapping(map) => {
             let mut out = Mapping::new();
             for (k, v) in map {
-                out.insert(k.clone(), render_value(v, vars, strict)?);
+                out.insert(k.clone(), render_value(v, render, strict)?);
             }
             Value::Mapping(out)
         }
@@ -632,8 +631,13 @@ fn render_value(value: &Value, vars: &BTreeMap<String, Json>, strict: bool) -> R
 mod tests {
     use super::*;
 
+    /// The renderer `Project::load` is given (render's), with no vars.
+    fn jinja(text: &str) -> Result<String> {
+        crate::render::render_config_string(text, &Default::default())
+    }
+
     fn parse(text: &str) -> Result<Vec<DeclaredPackage>> {
-        parse_packages_text(Path::new("packages.yml"), text, &BTreeMap::new())
+        parse_packages_text(Path::new("packages.yml"), text, &jinja)
     }
 
     #[test]
@@ -750,10 +754,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            loadable_packages(dir.path()).unwrap().unwrap().local_dirs(),
+            loadable_packages(dir.path(), &jinja)
+                .unwrap()
+                .unwrap()
+                .local_dirs(),
             vec![PathBuf::from("vendor/a")]
         );
-        assert!(declared_packages(dir.path()).is_err());
+        assert!(declared_packages(dir.path(), &jinja).is_err());
     }
 
     #[test]
@@ -762,7 +769,10 @@ mod tests {
         std::fs::write(dir.path().join("packages.yml"), "packages:\n  - local: a\n").unwrap();
         std::fs::write(dir.path().join("dependencies.yml"), "projects: []\n").unwrap();
         assert_eq!(
-            loadable_packages(dir.path()).unwrap().unwrap().local_dirs(),
+            loadable_packages(dir.path(), &jinja)
+                .unwrap()
+                .unwrap()
+                .local_dirs(),
             vec![PathBuf::from("a")]
         );
         std::fs::write(
@@ -770,10 +780,13 @@ mod tests {
             "packages:\n  - local: b\n",
         )
         .unwrap();
-        assert!(declared_packages(dir.path()).is_err());
+        assert!(declared_packages(dir.path(), &jinja).is_err());
         std::fs::remove_file(dir.path().join("packages.yml")).unwrap();
         assert_eq!(
-            loadable_packages(dir.path()).unwrap().unwrap().local_dirs(),
+            loadable_packages(dir.path(), &jinja)
+                .unwrap()
+                .unwrap()
+                .local_dirs(),
             vec![PathBuf::from("b")]
         );
     }

@@ -1,6 +1,8 @@
 //! Schema YAML files (`models/**/*.yml`): descriptions, columns, data tests,
 //! sources and seed properties, in dbt's `version: 2` format.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 /// One schema YAML file.
@@ -18,7 +20,7 @@ pub struct SchemaFile {
     /// `sources:` definitions.
     pub sources: Vec<SourceDef>,
     /// dbt 1.8 `unit_tests:`.
-    pub unit_tests: Vec<crate::unit_tests::UnitTestDef>,
+    pub unit_tests: Vec<UnitTestDef>,
 }
 
 /// Properties of one model, seed, snapshot or analysis.
@@ -184,4 +186,61 @@ pub struct SourceTable {
     pub meta: serde_yaml::Value,
     /// Tags.
     pub tags: Vec<String>,
+}
+
+/// One `unit_tests:` entry, as dbt's YAML.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default)]
+pub struct UnitTestDef {
+    /// Test name, unique per model.
+    pub name: String,
+    /// The model under test.
+    pub model: String,
+    /// Markdown description.
+    pub description: String,
+    /// Fixture rows for the model's inputs.
+    pub given: Vec<GivenInput>,
+    /// The rows the model must return.
+    pub expect: Fixture,
+    /// `is_incremental`, vars and env vars for this test.
+    pub overrides: Overrides,
+    /// `tags`, `meta`, `enabled`.
+    pub config: serde_yaml::Value,
+    /// Model versions to test (accepted; versions are not modelled).
+    pub versions: serde_yaml::Value,
+}
+
+/// One `given:` entry: which input, and its rows.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default)]
+pub struct GivenInput {
+    /// `ref('x')`, `ref('pkg', 'x')`, `source('s', 't')` or `this`.
+    pub input: String,
+    /// The rows.
+    #[serde(flatten)]
+    pub fixture: Fixture,
+}
+
+/// Rows in one of dbt's fixture formats.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default)]
+pub struct Fixture {
+    /// `dict` (default), `csv` or `sql`.
+    pub format: Option<String>,
+    /// A list of mappings (dict), CSV text (csv) or a query (sql).
+    pub rows: Option<serde_yaml::Value>,
+    /// Name of a file in `tests/fixtures/` (`<name>.csv` or `<name>.sql`) instead of `rows`.
+    pub fixture: Option<String>,
+}
+
+/// `overrides:` of a unit test.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default)]
+pub struct Overrides {
+    /// Macro results; `is_incremental: true` makes the model take its incremental branch.
+    pub macros: BTreeMap<String, serde_yaml::Value>,
+    /// Vars `var()` sees in this test.
+    pub vars: BTreeMap<String, serde_yaml::Value>,
+    /// Environment variables `env_var()` sees in this test.
+    pub env_vars: BTreeMap<String, serde_yaml::Value>,
 }

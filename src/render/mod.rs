@@ -469,6 +469,25 @@ fn target_value(target: &Target) -> Value {
     }))
 }
 
+/// The Jinja that [`Project::load`] needs, as dbt renders project files:
+/// [`render_config_string`] and [`render_project_value`].
+pub struct ProjectJinja;
+
+impl crate::project::ConfigJinja for ProjectJinja {
+    fn config_string(&self, text: &str, vars: &BTreeMap<String, Json>) -> Result<String> {
+        render_config_string(text, vars)
+    }
+
+    fn project_value(
+        &self,
+        text: &str,
+        cli_vars: &BTreeMap<String, Json>,
+        target: &Target,
+    ) -> Result<serde_yaml::Value> {
+        render_project_value(text, cli_vars, target)
+    }
+}
+
 /// Renders a string value of dbt_project.yml or profiles.yml (`env_var`, `var`).
 ///
 /// Errors: [`ErrorKind::Jinja`] for bad Jinja or a missing env var without default.

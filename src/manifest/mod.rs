@@ -8,6 +8,9 @@
 //! generated from schema YAML; and every ref and source is resolved to a
 //! unique_id (an unknown one is an error at the call's file:line).
 
+pub mod generic_tests;
+pub mod unit_tests;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,13 +20,13 @@ use minijinja::Value;
 use rayon::prelude::*;
 use serde_json::Value as Json;
 
-use crate::data_tests::{self, TestMetadata};
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
 use crate::project::config::{config_from_yaml_map, yaml_to_json, Config, ConfigTree};
 use crate::project::schema_yaml::{ColumnDef, Constraint, NodePatch};
 use crate::project::{Project, SourceFile};
 use crate::render::{NodeScope, NodeVars, Phase, RefCall, Renderer, Resolver};
 use crate::warehouse::relation::Relation;
+use generic_tests::TestMetadata;
 
 /// The kind of a node, as dbt's `resource_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -133,7 +136,7 @@ pub struct Node {
     /// [`Node::template_value`] of the parsed node, cached for the compile render.
     pub template: Option<Value>,
     /// The definition, for unit tests.
-    pub unit_test: Option<Arc<crate::unit_tests::UnitTestDef>>,
+    pub unit_test: Option<Arc<crate::project::schema_yaml::UnitTestDef>>,
 }
 
 impl Node {
@@ -450,7 +453,7 @@ impl Manifest {
                 let name = fqn.last().cloned().unwrap_or_default();
                 let mut config = match rtype {
                     ResourceType::Test => {
-                        let mut c = data_tests::default_config();
+                        let mut c = generic_tests::default_config();
                         c.merge(&tree.resolve(&fqn));
                         c
                     }
@@ -616,7 +619,7 @@ impl Manifest {
         }
 
         // Generic tests from YAML, parsed with the final relations.
-        let mut tests = data_tests::generic_tests(
+        let mut tests = generic_tests::generic_tests(
             project,
             renderer,
             &resolver,
@@ -625,7 +628,7 @@ impl Manifest {
             &sources,
         )?;
         tests.retain(|t| t.config.enabled());
-        let mut unit_tests = crate::unit_tests::unit_test_nodes(project, &enabled)?;
+        let mut unit_tests = unit_tests::unit_test_nodes(project, &enabled)?;
         unit_tests.retain(|t| t.config.enabled());
         tests.extend(unit_tests);
 
