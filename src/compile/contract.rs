@@ -11,10 +11,11 @@ use sqlparser::ast::Statement;
 
 use crate::contract::infer::{output_columns, KnownRelations};
 use crate::contract::types::normalize;
-use crate::contract::{compare, failure_message, ColumnType, Contract, Mismatch, Reason};
+use crate::contract::{compare, failure_message, ColumnType, Mismatch, Reason};
 use crate::error::{Error, ErrorKind, Location};
 use crate::lineage::WarehouseColumns;
 use crate::manifest::{slash, Manifest, Node, ResourceType};
+use crate::project::config::Contract;
 
 /// The relations whose columns are certain, and the check against them.
 pub(super) struct ContractCheck<'a> {

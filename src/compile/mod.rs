@@ -543,7 +543,7 @@ fn check_generic_test(
 /// a word, as in dbt.
 fn contract_warnings(root: &Path, node: &Node) -> Vec<String> {
     if node.resource_type != ResourceType::Model
-        || !crate::contract::Contract::of(&node.config).enforced
+        || !crate::project::config::Contract::of(&node.config).enforced
     {
         return Vec::new();
     }

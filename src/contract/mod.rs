@@ -17,66 +17,12 @@ pub mod constraints;
 pub mod infer;
 pub mod types;
 
-use std::path::Path;
-
-use serde_json::Value as Json;
-
-use crate::error::Location;
-use crate::project::config::Config;
-
 /// dbt's message when a contract's columns do not match the model.
 pub const FAILED: &str = "This model has an enforced contract that failed.\nPlease ensure the name, data_type, and number of columns in your contract match the columns in your model's definition.";
 
 /// dbt's message when a model with an enforced contract declares no columns.
 pub const COLUMNS_MISSING: &str =
     "This model has an enforced contract, and its 'columns' specification is missing";
-
-/// A model's `contract` config (dbt's `ContractConfig`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Contract {
-    /// `enforced`: check the columns and apply the constraints (default false).
-    pub enforced: bool,
-    /// `alias_types`: let the adapter translate type aliases (default true).
-    pub alias_types: bool,
-}
-
-impl Contract {
-    /// The contract of a node with `config`: `contract: {enforced: true}`
-    /// from YAML, dbt_project.yml (`+contract`) or `config(contract=...)`.
-    /// A bare `contract: true` is read as enforced; anything unreadable is
-    /// not enforced.
-    pub fn of(config: &Config) -> Contract {
-        let flag = |v: Option<&Json>, default: bool| match v {
-            Some(Json::Bool(b)) => *b,
-            Some(Json::String(s)) => s.eq_ignore_ascii_case("true"),
-            _ => default,
-        };
-        match config.get("contract") {
-            Some(Json::Object(c)) => Contract {
-                enforced: flag(c.get("enforced"), false),
-                alias_types: flag(c.get("alias_types"), true),
-            },
-            Some(Json::Bool(b)) => Contract {
-                enforced: *b,
-                alias_types: true,
-            },
-            _ => Contract {
-                enforced: false,
-                alias_types: true,
-            },
-        }
-    }
-
-    /// The `contract` object of a manifest.json node, in dbt's shape:
-    /// `{"enforced": .., "alias_types": .., "checksum": null}`.
-    pub fn manifest_json(self) -> Json {
-        serde_json::json!({
-            "enforced": self.enforced,
-            "alias_types": self.alias_types,
-            "checksum": null,
-        })
-    }
-}
 
 /// One column as the contract check sees it: its name, and its type as
 /// DuckDB spells it (`None` at compile time when it cannot be known).
@@ -262,71 +208,6 @@ pub fn failure_message(mismatches: &[Mismatch]) -> String {
     out
 }
 
-/// Where model `model`'s YAML entry (or its column `column`, or that
-/// column's `key:` line such as `data_type`) is in `text`, the schema file
-/// at `path`: the line of `- name: <model>` / `- name: <column>` /
-/// `<key>:`, with the caret on the value. `None` when not found.
-pub fn locate_in_yaml(
-    path: &Path,
-    text: &str,
-    model: &str,
-    column: Option<&str>,
-    key: Option<&str>,
-) -> Option<Location> {
-    let lines: Vec<&str> = text.lines().collect();
-    let indent = |l: &str| l.len() - l.trim_start().len();
-    // `- name: x`, `name: x`, `- name: "x"`: the name's value, unquoted.
-    let name_of = |l: &str| -> Option<String> {
-        let t = l.trim_start().trim_start_matches('-').trim_start();
-        let v = t.strip_prefix("name:")?;
-        let v = v.split(" #").next().unwrap_or(v).trim();
-        Some(v.trim_matches(|c| c == '"' || c == '\'').to_owned())
-    };
-    let at = |i: usize, needle: &str| {
-        let l = lines[i];
-        let col = l.rfind(needle).map_or(indent(l), |c| c) + 1;
-        Location::new(path, i + 1, col, Some(text))
-    };
-    let start = lines
-        .iter()
-        .position(|l| name_of(l).is_some_and(|n| n.eq_ignore_ascii_case(model)))?;
-    let model_indent = indent(lines[start]);
-    let entry_end = (start + 1..lines.len())
-        .find(|&i| {
-            let l = lines[i];
-            !l.trim().is_empty()
-                && !l.trim_start().starts_with('#')
-                && indent(l) <= model_indent
-                && (l.trim_start().starts_with('-') || indent(l) < model_indent)
-        })
-        .unwrap_or(lines.len());
-    let Some(column) = column else {
-        return Some(at(start, model));
-    };
-    let col_line = (start + 1..entry_end)
-        .find(|&i| name_of(lines[i]).is_some_and(|n| n.eq_ignore_ascii_case(column)))?;
-    let Some(key) = key else {
-        return Some(at(col_line, column));
-    };
-    let col_indent = indent(lines[col_line]);
-    let key_line = (col_line + 1..entry_end)
-        .take_while(|&i| {
-            let l = lines[i];
-            l.trim().is_empty() || indent(l) > col_indent
-        })
-        .find(|&i| lines[i].trim_start().starts_with(&format!("{key}:")));
-    Some(match key_line {
-        Some(i) => {
-            let l = lines[i];
-            let value_at = l.find(':').map_or(indent(l), |c| {
-                c + 1 + (l[c + 1..].len() - l[c + 1..].trim_start().len())
-            });
-            Location::new(path, i + 1, value_at + 1, Some(text))
-        }
-        None => at(col_line, column),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,18 +262,5 @@ mod tests {
         let contract = cols(&[("id", "INTEGER")]);
         let model = vec![ColumnType::new("id", None)];
         assert_eq!(compare(&contract, &model), None);
-    }
-
-    #[test]
-    fn yaml_locations_point_at_the_column_and_its_type() {
-        let text = "models:\n  - name: other\n    columns:\n      - name: id\n  - name: orders\n    columns:\n      - name: id\n        data_type: int\n";
-        let p = Path::new("models/schema.yml");
-        let loc = locate_in_yaml(p, text, "orders", None, None).unwrap();
-        assert_eq!((loc.line, loc.col), (5, 11));
-        let loc = locate_in_yaml(p, text, "orders", Some("id"), None).unwrap();
-        assert_eq!((loc.line, loc.col), (7, 15));
-        let loc = locate_in_yaml(p, text, "orders", Some("id"), Some("data_type")).unwrap();
-        assert_eq!((loc.line, loc.col), (8, 20));
-        assert!(locate_in_yaml(p, text, "orders", Some("nope"), None).is_none());
     }
 }

@@ -268,7 +268,7 @@ impl<'a> NodeEntry<'a> {
             },
             columns_lineage: compiled.and_then(|c| c.columns_lineage.as_deref()),
             contract: (node.resource_type == ResourceType::Model)
-                .then(|| crate::contract::Contract::of(&node.config).manifest_json()),
+                .then(|| crate::project::config::Contract::of(&node.config).manifest_json()),
             constraints: (node.resource_type == ResourceType::Model).then(|| {
                 node.constraints
                     .iter()

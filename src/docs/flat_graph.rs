@@ -81,7 +81,7 @@ fn entry(node: &Node, target_path: &str) -> Json {
     default(
         &mut entry,
         "contract",
-        crate::contract::Contract::of(config).manifest_json(),
+        crate::project::config::Contract::of(config).manifest_json(),
     );
     match node.resource_type {
         ResourceType::Model => {

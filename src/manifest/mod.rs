@@ -195,7 +195,7 @@ impl Node {
     ) -> Option<Location> {
         let path = self.patch_path.as_ref()?;
         let text = std::fs::read_to_string(root.join(path)).ok()?;
-        crate::contract::locate_in_yaml(path, &text, &self.name, column, key)
+        crate::project::schema_yaml::locate_in_yaml(path, &text, &self.name, column, key)
     }
 
     /// The dict a template sees as `model` (and `node` in naming macros).
@@ -874,7 +874,7 @@ fn resolve_foreign_keys(root: &Path, resolver: &Resolver, node: &mut Node) -> Re
 /// model, or on columns without `data_type` (dbt: "Contracted models
 /// require data_type to be defined for each column"), at the YAML line.
 fn check_contract(root: &Path, node: &Node) -> Result<()> {
-    if !crate::contract::Contract::of(&node.config).enforced {
+    if !crate::project::config::Contract::of(&node.config).enforced {
         return Ok(());
     }
     let at_model = || {

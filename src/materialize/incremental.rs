@@ -82,7 +82,7 @@ pub fn run(
     // As dbt's incremental materialization: the contract is checked on
     // every run; the table's constraints (from its first build) check the
     // new rows.
-    if crate::contract::Contract::of(&node.config).enforced {
+    if crate::project::config::Contract::of(&node.config).enforced {
         super::contract::assert_columns_equivalent(
             renderer,
             conn,

@@ -145,7 +145,7 @@ pub fn run_model(
     let target = relation_of(node)?;
     let intermediate = target.with_identifier(&format!("{}{TMP_SUFFIX}", target.identifier));
     let code = strip_trailing_semicolons(compiled);
-    let enforced = crate::contract::Contract::of(&node.config).enforced;
+    let enforced = crate::project::config::Contract::of(&node.config).enforced;
     if enforced {
         contract::assert_columns_equivalent(renderer, conn, node, code)?;
     }

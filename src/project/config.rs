@@ -296,6 +296,53 @@ fn apply_level(config: &mut Config, level: &serde_yaml::Value) {
     config.merge(&layer);
 }
 
+/// A model's `contract` config (dbt's `ContractConfig`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contract {
+    /// `enforced`: check the columns and apply the constraints (default false).
+    pub enforced: bool,
+    /// `alias_types`: let the adapter translate type aliases (default true).
+    pub alias_types: bool,
+}
+
+impl Contract {
+    /// The contract of a node with `config`: `contract: {enforced: true}`
+    /// from YAML, dbt_project.yml (`+contract`) or `config(contract=...)`.
+    /// A bare `contract: true` is read as enforced; anything unreadable is
+    /// not enforced.
+    pub fn of(config: &Config) -> Contract {
+        let flag = |v: Option<&Json>, default: bool| match v {
+            Some(Json::Bool(b)) => *b,
+            Some(Json::String(s)) => s.eq_ignore_ascii_case("true"),
+            _ => default,
+        };
+        match config.get("contract") {
+            Some(Json::Object(c)) => Contract {
+                enforced: flag(c.get("enforced"), false),
+                alias_types: flag(c.get("alias_types"), true),
+            },
+            Some(Json::Bool(b)) => Contract {
+                enforced: *b,
+                alias_types: true,
+            },
+            _ => Contract {
+                enforced: false,
+                alias_types: true,
+            },
+        }
+    }
+
+    /// The `contract` object of a manifest.json node, in dbt's shape:
+    /// `{"enforced": .., "alias_types": .., "checksum": null}`.
+    pub fn manifest_json(self) -> Json {
+        serde_json::json!({
+            "enforced": self.enforced,
+            "alias_types": self.alias_types,
+            "checksum": null,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
