@@ -165,6 +165,7 @@ impl Parsed {
             resolver,
             project_root: &self.project.root,
             target_path: &self.project.config.target_path,
+            engine_parser: crate::adapter::duckdb::parser_accepts,
         }
     }
 }
@@ -290,6 +291,7 @@ fn compile_selected(
         &p.project.root,
         &p.project.config.target_path,
         lineage,
+        crate::adapter::duckdb::parser_accepts,
     )
     .into_iter()
     .collect()

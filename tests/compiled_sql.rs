@@ -88,6 +88,7 @@ fn compiled_sql_of_every_compat_model() {
         out.path(),
         "target",
         sluice::lineage::Lineage::Skip,
+        sluice::adapter::duckdb::parser_accepts,
     );
     assert_eq!(compiled.len(), models.len());
     // A model that runs run_query while compiling is compiled against the

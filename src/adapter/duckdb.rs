@@ -560,3 +560,32 @@ pub fn value_to_string(v: duckdb::types::Value) -> Option<String> {
         other => format!("{other:?}"),
     })
 }
+/// Whether DuckDB's parser accepts `sql` (no binding: tables need not
+/// exist), for [`crate::sql::parse`]'s fallback. Without DuckDB at hand,
+/// it counts as a rejection.
+pub fn parser_accepts(sql: &str) -> bool {
+    let Ok(conn) = open_connection(":memory:", &Default::default()) else {
+        return false;
+    };
+    let json: Result<String, _> =
+        conn.query_row("select json_serialize_sql(?)", [sql], |r| r.get(0));
+    match json {
+        Ok(json) => serde_json::from_str::<serde_json::Value>(&json)
+            .map(|v| v["error"] != serde_json::Value::Bool(true))
+            .unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duckdbs_parser_accepts_what_sqlparser_does_not() {
+        // sqlparser 0.59 does not parse DuckDB's FROM-first form.
+        assert!(parser_accepts("from t select a"));
+        assert!(parser_accepts("select * exclude (a) from t"));
+        assert!(!parser_accepts("select a,\n  b frm t where"));
+    }
+}

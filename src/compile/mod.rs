@@ -135,6 +135,8 @@ pub struct CompileContext<'a> {
     pub project_root: &'a Path,
     /// The project's `target-path`.
     pub target_path: &'a str,
+    /// The engine's own parser, for SQL that sqlparser rejects.
+    pub engine_parser: crate::sql::EngineParser,
 }
 
 /// Compiles the nodes at `positions` (models, tests, analyses; others are
@@ -153,6 +155,7 @@ pub fn compile_all(
     project_root: &Path,
     target_path: &str,
     lineage: Lineage,
+    engine_parser: crate::sql::EngineParser,
 ) -> Vec<(usize, Result<Compiled>)> {
     let cx = CompileContext {
         renderer,
@@ -160,6 +163,7 @@ pub fn compile_all(
         resolver,
         project_root,
         target_path,
+        engine_parser,
     };
     let mut todo: BTreeSet<usize> = positions
         .iter()
@@ -393,7 +397,9 @@ fn finish(
     let mut statements = None;
     if !introspective && !skip_sql_for_bench() {
         if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
-            if let Some(parsed) = check_sql(node, own, &path, cx.renderer.macros())? {
+            if let Some(parsed) =
+                check_sql(node, own, &path, cx.renderer.macros(), cx.engine_parser)?
+            {
                 warnings.extend(undeclared_reads(cx, node, &parsed));
                 statements = Some(parsed);
             }
@@ -424,9 +430,10 @@ fn check_sql(
     own: &str,
     compiled: &Path,
     macros: &[crate::render::MacroDef],
+    engine_parser: crate::sql::EngineParser,
 ) -> Result<Option<Vec<sqlparser::ast::Statement>>> {
     if node.resource_type == ResourceType::Test && node.test_metadata.is_some() {
-        return check_generic_test(node, own, compiled, macros).map(|()| None);
+        return check_generic_test(node, own, compiled, macros, engine_parser).map(|()| None);
     }
     let checked = matches!(
         node.resource_type,
@@ -439,7 +446,7 @@ fn check_sql(
     if !checked || !from_sql_file {
         return Ok(None);
     }
-    let err = match crate::sql::parse(own) {
+    let err = match crate::sql::parse(own, engine_parser) {
         crate::sql::Parsed::Statements(s) => return Ok(Some(s)),
         crate::sql::Parsed::DuckDbOnly => return Ok(None),
         crate::sql::Parsed::Invalid(err) => err,
@@ -500,8 +507,9 @@ fn check_generic_test(
     own: &str,
     compiled: &Path,
     macros: &[crate::render::MacroDef],
+    engine_parser: crate::sql::EngineParser,
 ) -> Result<()> {
-    let err = match crate::sql::parse(own) {
+    let err = match crate::sql::parse(own, engine_parser) {
         crate::sql::Parsed::Statements(_) | crate::sql::Parsed::DuckDbOnly => return Ok(()),
         crate::sql::Parsed::Invalid(err) => err,
     };
