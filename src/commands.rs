@@ -12,14 +12,14 @@ use crate::cli::{Cli, Command, GlobalArgs, LsOutput, SelectArgs};
 use crate::compile::{compile_all, compile_one, CompileContext, Compiled};
 use crate::docs::artifacts::{self, Invocation};
 use crate::error::{Error, ErrorKind, Result};
+use crate::execute::output::Printer;
+use crate::execute::{NodeResult, RunOptions, Status};
 use crate::graph::Graph;
 use crate::lineage::Lineage;
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 use crate::project::{LoadOptions, ProfileOptions, Project};
 use crate::render::context::Flags;
 use crate::render::{Introspection, NodeScope, NodeVars, Phase, ProjectJinja, Renderer, Resolver};
-use crate::run::output::Printer;
-use crate::run::{self, NodeResult, RunOptions, Status};
 use crate::selector;
 use crate::state::PreviousState;
 use crate::warehouse::connection::Connection;
@@ -64,7 +64,8 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         } => crate::docs::serve::serve(
             &Project::load(&load_options(g), &ProjectJinja)?.target_dir(),
             *port,
-        ),
+        )
+        .map(|()| Outcome::Success),
         Command::Dag { select, format } => dag(g, select, *format),
         Command::Lineage { column, output } => lineage_command(g, column, *output),
         Command::Retry => retry(g),
@@ -512,7 +513,7 @@ fn execute_with(
             &p.manifest,
             &results,
             elapsed,
-            &run::compiled_paths(&compiled),
+            &crate::runner::compiled_paths(&compiled),
         );
     }
     Ok(if results.iter().any(|r| r.status.is_failure()) {
@@ -539,7 +540,7 @@ fn run_selected(
     build: bool,
     dry_run: bool,
     printer: &Printer,
-) -> Result<Vec<run::NodeResult>> {
+) -> Result<Vec<NodeResult>> {
     let target = &p.project.target;
     let catalog = if p.project.config.run_hooks(false).is_empty() {
         catalog
@@ -569,7 +570,7 @@ fn run_selected(
         Vec::new()
     } else {
         let cx = p.context(resolver);
-        run::execute(
+        crate::runner::run(
             &cx, &p.graph, db, catalog, selected, compiled, &options, printer,
         )?
     };
@@ -1102,7 +1103,7 @@ fn show(
                     limit,
                 )?;
                 conn.query_cells(&query).map_err(|e| {
-                    run::locate_in_template(e, node, &c.code)
+                    crate::runner::locate_in_template(e, node, &c.code)
                         .with_note(format!("compiled SQL: `{}`", slash(&c.path)))
                         .with_hint(format!(
                             "fix the SQL of `{}`, then preview it again with `sluice show -s {}`",
@@ -1226,7 +1227,7 @@ fn call_offset(code: &str, parent: &Node) -> Option<usize> {
 }
 
 /// Points a DuckDB error for `--inline` SQL at the spot in the SQL as given
-/// (`<inline>:line:col`), as [`run::locate_in_template`] does for a model.
+/// (`<inline>:line:col`), as [`crate::runner::locate_in_template`] does for a model.
 fn locate_inline_error(err: Error, inline: &str, compiled: &str) -> Error {
     let hint = "fix the `--inline` SQL and run it again";
     if err.kind() != ErrorKind::Database || err.location().is_some() {

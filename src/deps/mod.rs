@@ -28,9 +28,9 @@ use serde_json::Value as Json;
 use serde_yaml::{Mapping, Value};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::execute::output::Printer;
 use crate::project::packages::{read_packages, PackagesFile};
 use crate::project::DbtProject;
-use crate::run::output::Printer;
 use resolve::{Ctx, Pinned, Source};
 
 /// Where `--add-package` adds a package from (dbt's `--source`).

@@ -22,10 +22,10 @@ use crate::deps::hub::Hub;
 use crate::deps::lock::LockEntry;
 use crate::deps::{git, tarball};
 use crate::error::{Error, ErrorKind, Location, Result};
+use crate::execute::output::Printer;
 use crate::project::packages::{parse_packages_value, read_packages, DeclaredPackage, PackageSpec};
 use crate::project::semver::{self, Spec};
 use crate::project::DbtProject;
-use crate::run::output::Printer;
 
 /// The dbt version sluice answers to for hub packages' `require_dbt_version`
 /// (the version its artifacts claim).

@@ -12,9 +12,9 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::compile::{compiled_path, Compiled};
 use crate::error::{Error, Result};
+use crate::execute::NodeResult;
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 use crate::render::MacroDef;
-use crate::run::NodeResult;
 
 pub use crate::project::installed::DBT_VERSION_COMPAT;
 
@@ -493,7 +493,7 @@ mod erased {
 /// serialized from where its data is.
 #[derive(serde::Serialize)]
 struct ResultEntry<'a> {
-    status: crate::run::Status,
+    status: crate::execute::Status,
     timing: Vec<TimingEntry<'a>>,
     thread_id: &'a str,
     execution_time: f64,
@@ -558,7 +558,7 @@ pub fn write_run_results_json(
         let node = &manifest.nodes[r.index];
         let c = compiled.get(&r.index).and_then(|c| c.as_ref().ok());
         let (started, completed) = (ts(&r.started_at), ts(&r.completed_at));
-        let timing = if r.status == crate::run::Status::Skipped {
+        let timing = if r.status == crate::execute::Status::Skipped {
             Vec::new()
         } else {
             vec![
@@ -579,10 +579,12 @@ pub fn write_run_results_json(
             timing,
             thread_id: &r.thread_id,
             execution_time: r.execution_time,
-            adapter_response: (r.status == crate::run::Status::Success).then(|| AdapterResponse {
-                message: &r.message,
-                code: r.message.split_whitespace().next(),
-                rows_affected: r.rows,
+            adapter_response: (r.status == crate::execute::Status::Success).then(|| {
+                AdapterResponse {
+                    message: &r.message,
+                    code: r.message.split_whitespace().next(),
+                    rows_affected: r.rows,
+                }
             }),
             message: &r.message,
             failures: r.failures,

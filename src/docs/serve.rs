@@ -4,7 +4,6 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::commands::Outcome;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Serves the files under `dir` on `127.0.0.1:port` (any free port for 0)
@@ -13,7 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 ///
 /// Errors: [`ErrorKind::Usage`] when `dir` has no index.html (hint: run
 /// `docs generate`) or the port is taken.
-pub fn serve(dir: &Path, port: u16) -> Result<Outcome> {
+pub fn serve(dir: &Path, port: u16) -> Result<()> {
     if !dir.join("index.html").is_file() {
         return Err(Error::new(
             ErrorKind::Usage,
@@ -46,7 +45,7 @@ pub fn serve(dir: &Path, port: u16) -> Result<Outcome> {
         // A client that went away is not the server's problem.
         let _ = request.respond(response);
     }
-    Ok(Outcome::Success)
+    Ok(())
 }
 
 /// The file under `dir` that `url` names, if it stays inside `dir`.

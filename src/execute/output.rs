@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::execute::{tally, NodeResult, Status};
 use crate::manifest::{slash, Manifest, Node, ResourceType};
-use crate::run::{tally, NodeResult, Status};
 
 /// Width the message is padded to with dots, as dbt's 80-column lines.
 const LINE_WIDTH: usize = 80;

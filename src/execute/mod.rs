@@ -1,0 +1,371 @@
+//! The scheduler: selected nodes in dependency order on `--threads`
+//! workers, with dbt's statuses, skip rules and summary. What running one
+//! node means is given by the caller ([`crate::runner`]).
+//!
+//! A node starts when all its selected parents have finished. When a node
+//! errors (or a test fails), everything downstream of it is skipped; in
+//! `build`, a failing test also skips what is downstream of the node it
+//! tests. With `--fail-fast`, the first failure skips everything not yet started.
+
+pub mod output;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::sync::{Condvar, Mutex};
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::manifest::{Manifest, Node, ResourceType};
+use output::Printer;
+
+/// The outcome of one node, as dbt's run_results statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// A model or seed was built.
+    Success,
+    /// A model, seed or test could not run (SQL error, compile error).
+    Error,
+    /// Not run because something upstream failed.
+    Skipped,
+    /// A test found no failing rows.
+    Pass,
+    /// A test crossed its `error_if` threshold.
+    Fail,
+    /// A test crossed its `warn_if` threshold (or failed with severity warn).
+    Warn,
+}
+
+impl Status {
+    /// Whether this status makes the command exit with 1.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Status::Error | Status::Fail)
+    }
+}
+
+/// One node's result.
+#[derive(Debug, Clone)]
+pub struct NodeResult {
+    /// Position of the node in the manifest.
+    pub index: usize,
+    /// Outcome.
+    pub status: Status,
+    /// Human message (adapter response, error text, or skip reason).
+    pub message: String,
+    /// Failing rows for tests.
+    pub failures: Option<i64>,
+    /// Rows affected (seeds).
+    pub rows: Option<i64>,
+    /// Start and end of execution.
+    pub started_at: DateTime<Utc>,
+    /// End of execution.
+    pub completed_at: DateTime<Utc>,
+    /// Wall time in seconds.
+    pub execution_time: f64,
+    /// Worker that ran the node (`Thread-1`).
+    pub thread_id: String,
+    /// The error, for errors.
+    pub error: Option<String>,
+}
+
+impl NodeResult {
+    /// A result for node `index` with `status`, starting and ending now.
+    pub fn new(index: usize, status: Status, thread_id: &str) -> NodeResult {
+        let now = Utc::now();
+        NodeResult {
+            index,
+            status,
+            message: String::new(),
+            failures: None,
+            rows: None,
+            started_at: now,
+            completed_at: now,
+            execution_time: 0.0,
+            thread_id: thread_id.to_owned(),
+            error: None,
+        }
+    }
+}
+
+/// Options for [`execute`].
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Worker threads (at least 1).
+    pub threads: usize,
+    /// Skip everything after the first failure.
+    pub fail_fast: bool,
+    /// Rebuild seeds from scratch.
+    pub full_refresh: bool,
+    /// `build` semantics: failing tests skip what is downstream of the tested node.
+    pub build: bool,
+    /// The snapshot time of this invocation (UTC; `SLUICE_SNAPSHOT_TIME` pins it).
+    pub snapshot_time: chrono::NaiveDateTime,
+    /// `snapshot --dry-run`: report what snapshots would change, and roll back.
+    pub dry_run: bool,
+}
+
+struct Sched {
+    ready: BinaryHeap<Reverse<(usize, usize)>>,
+    waiting: Vec<usize>,
+    skip_because: HashMap<usize, String>,
+    results: Vec<NodeResult>,
+    started: usize,
+    running: usize,
+    aborted: bool,
+}
+
+/// Runs the `selected` nodes of `manifest` (positions) in dependency order
+/// on up to `options.threads` workers and returns their results in the
+/// order they finished. Each worker is made by `make_worker` (a warehouse
+/// connection, say) and runs one node at a time through `run(worker, i,
+/// thread_id)`; what running a node means is the caller's
+/// (`crate::runner`). Skips (a failed parent, `--fail-fast`) are decided
+/// here and never reach `run`.
+///
+/// Errors: only `make_worker`'s; node failures are results.
+pub fn execute<W: Send>(
+    manifest: &Manifest,
+    graph: &Graph,
+    selected: &BTreeSet<usize>,
+    options: &RunOptions,
+    printer: &Printer,
+    make_worker: &dyn Fn() -> Result<W>,
+    run: &(dyn Fn(&W, usize, &str) -> NodeResult + Sync),
+) -> Result<Vec<NodeResult>> {
+    let runnable: BTreeSet<usize> = selected
+        .iter()
+        .copied()
+        .filter(|&i| runs(&manifest.nodes[i]))
+        .collect();
+    // Scheduling edges: graph parents among runnable nodes, plus build's test edges.
+    let mut parents: BTreeMap<usize, BTreeSet<usize>> =
+        runnable.iter().map(|&i| (i, BTreeSet::new())).collect();
+    for &i in &runnable {
+        // Sources and ephemerals never run, but what they read may (a source
+        // can stand for a seed, see manifest): look through them.
+        // A unit test reads fixtures, not its model: it waits for the
+        // model's parents (whose column types type the fixtures), as dbt.
+        let mut stack: Vec<usize> = if manifest.nodes[i].resource_type == ResourceType::UnitTest {
+            graph.parents(i).flat_map(|m| graph.parents(m)).collect()
+        } else {
+            graph.parents(i).collect()
+        };
+        let mut seen = BTreeSet::new();
+        while let Some(p) = stack.pop() {
+            if !seen.insert(p) {
+                continue;
+            }
+            if runnable.contains(&p) {
+                parents.get_mut(&i).expect("runnable").insert(p);
+            } else if !runs(&manifest.nodes[p]) {
+                stack.extend(graph.parents(p));
+            }
+        }
+    }
+    if options.build {
+        for (t, c) in graph.build_test_edges(manifest, &runnable) {
+            parents.get_mut(&c).expect("runnable").insert(t);
+        }
+        // dbt build runs a model's unit tests first; one failing skips the model.
+        for &t in &runnable {
+            if manifest.nodes[t].resource_type == ResourceType::UnitTest {
+                for m in graph.parents(t) {
+                    if let Some(ps) = parents.get_mut(&m) {
+                        ps.insert(t);
+                    }
+                }
+            }
+        }
+    }
+    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (&c, ps) in &parents {
+        for &p in ps {
+            children.entry(p).or_default().push(c);
+        }
+    }
+    // Priority: depth in the DAG, then unique_id order, so output is stable with one thread.
+    let mut depth: HashMap<usize, usize> = HashMap::new();
+    let order = topo(&parents);
+    if order.len() != parents.len() {
+        // The graph was checked for cycles; scheduling edges (build's test
+        // edges) must not add one, or the run would wait forever.
+        return Err(Error::new(
+            crate::ErrorKind::Cycle,
+            "the run's scheduling edges form a cycle (a bug in sluice: please report it)",
+        ));
+    }
+    for &i in order.iter() {
+        let d = parents[&i].iter().map(|p| depth[p] + 1).max().unwrap_or(0);
+        depth.insert(i, d);
+    }
+    let mut waiting = vec![0usize; manifest.nodes.len()];
+    let mut ready = BinaryHeap::new();
+    for (&i, ps) in &parents {
+        waiting[i] = ps.len();
+        if ps.is_empty() {
+            ready.push(Reverse((depth[&i], i)));
+        }
+    }
+    let total = runnable.len();
+    let state = Mutex::new(Sched {
+        ready,
+        waiting,
+        skip_because: HashMap::new(),
+        results: Vec::with_capacity(total),
+        started: 0,
+        running: 0,
+        aborted: false,
+    });
+    let wake = Condvar::new();
+    let threads = options.threads.max(1).min(total.max(1));
+    let workers: Vec<W> = (0..threads).map(|_| make_worker()).collect::<Result<_>>()?;
+
+    std::thread::scope(|s| {
+        for (t, worker) in workers.into_iter().enumerate() {
+            let state = &state;
+            let wake = &wake;
+            let children = &children;
+            let depth = &depth;
+            s.spawn(move || {
+                let thread_id = format!("Thread-{}", t + 1);
+                loop {
+                    let (i, n, skip) = {
+                        let mut st = state.lock().expect("scheduler lock");
+                        loop {
+                            if st.results.len() == total {
+                                wake.notify_all();
+                                return;
+                            }
+                            if let Some(Reverse((_, i))) = st.ready.pop() {
+                                st.started += 1;
+                                st.running += 1;
+                                let skip = st
+                                    .skip_because
+                                    .get(&i)
+                                    .cloned()
+                                    .or_else(|| st.aborted.then(|| "fail-fast".to_owned()));
+                                break (i, st.started, skip);
+                            }
+                            st = wake.wait(st).expect("scheduler lock");
+                        }
+                    };
+                    let node = &manifest.nodes[i];
+                    let result = match skip {
+                        Some(reason) => {
+                            printer.skip(n, total, node, &reason);
+                            NodeResult {
+                                message: format!("skipped: {reason}"),
+                                ..NodeResult::new(i, Status::Skipped, &thread_id)
+                            }
+                        }
+                        None => {
+                            printer.start(n, total, node);
+                            let r = run(&worker, i, &thread_id);
+                            printer.finish(n, total, node, &r);
+                            r
+                        }
+                    };
+                    let mut st = state.lock().expect("scheduler lock");
+                    st.running -= 1;
+                    let failed = result.status.is_failure() || result.status == Status::Skipped;
+                    if result.status.is_failure() && options.fail_fast {
+                        st.aborted = true;
+                    }
+                    if let Some(cs) = children.get(&i) {
+                        for &c in cs {
+                            if failed {
+                                let reason = if result.status == Status::Skipped {
+                                    st.skip_because
+                                        .get(&i)
+                                        .cloned()
+                                        .unwrap_or_else(|| "upstream failure".into())
+                                } else {
+                                    format!(
+                                        "upstream `{}` {}",
+                                        node.name,
+                                        if result.status == Status::Fail {
+                                            "failed"
+                                        } else {
+                                            "errored"
+                                        }
+                                    )
+                                };
+                                st.skip_because.entry(c).or_insert(reason);
+                            }
+                            st.waiting[c] -= 1;
+                            if st.waiting[c] == 0 {
+                                st.ready.push(Reverse((depth[&c], c)));
+                            }
+                        }
+                    }
+                    st.results.push(result);
+                    wake.notify_all();
+                }
+            });
+        }
+    });
+    let st = state.into_inner().expect("scheduler lock");
+    Ok(st.results)
+}
+
+/// Whether a node is executed: sources, analyses and ephemeral models are
+/// not (ephemerals are inlined as CTEs into the nodes that ref them).
+pub fn runs(node: &Node) -> bool {
+    match node.resource_type {
+        ResourceType::Source | ResourceType::Analysis => false,
+        ResourceType::Model => node.config.materialized() != "ephemeral",
+        _ => true,
+    }
+}
+
+/// A topological order of the scheduling graph (Kahn's algorithm).
+fn topo(parents: &BTreeMap<usize, BTreeSet<usize>>) -> Vec<usize> {
+    let mut indeg: HashMap<usize, usize> = parents.iter().map(|(&i, ps)| (i, ps.len())).collect();
+    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (&c, ps) in parents {
+        for &p in ps {
+            children.entry(p).or_default().push(c);
+        }
+    }
+    let mut queue: Vec<usize> = indeg
+        .iter()
+        .filter(|(_, &d)| d == 0)
+        .map(|(&i, _)| i)
+        .collect();
+    queue.sort_unstable();
+    let mut order = Vec::with_capacity(parents.len());
+    while let Some(i) = queue.pop() {
+        order.push(i);
+        for &c in children.get(&i).map(Vec::as_slice).unwrap_or(&[]) {
+            let d = indeg.get_mut(&c).expect("child");
+            *d -= 1;
+            if *d == 0 {
+                queue.push(c);
+            }
+        }
+    }
+    order
+}
+
+/// Counts of each status, for the summary line.
+pub fn tally(results: &[NodeResult]) -> BTreeMap<&'static str, usize> {
+    let mut t = BTreeMap::from([
+        ("PASS", 0),
+        ("WARN", 0),
+        ("ERROR", 0),
+        ("SKIP", 0),
+        ("TOTAL", results.len()),
+    ]);
+    for r in results {
+        let key = match r.status {
+            Status::Success | Status::Pass => "PASS",
+            Status::Warn => "WARN",
+            Status::Error | Status::Fail => "ERROR",
+            Status::Skipped => "SKIP",
+        };
+        *t.get_mut(key).expect("key") += 1;
+    }
+    t
+}

@@ -1,0 +1,347 @@
+//! Running one node on the warehouse, as `run`, `build`, `test`, `seed`
+//! and `snapshot` do: compiling it again on a live connection when it
+//! introspects, its hooks, its materialization, a test's query and its
+//! judgement, a unit test. [`run`] opens the connections and hands this to
+//! the scheduler ([`crate::execute`]).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use crate::adapter::duckdb::{Catalog, Database};
+use crate::compile::{compile_one, CompileContext, Compiled};
+use crate::data_tests;
+use crate::error::{Error, Result};
+use crate::execute::output::Printer;
+use crate::execute::{self, NodeResult, RunOptions, Status};
+use crate::graph::Graph;
+use crate::manifest::{Node, ResourceType};
+use crate::materialize;
+use crate::render::Introspection;
+use crate::warehouse::connection::Connection;
+
+/// Runs `selected` nodes (positions in `cx.manifest`) on `db` and returns
+/// their results in the order they finished.
+///
+/// `catalog` is what the warehouse held when the run started (one snapshot
+/// for the run: per-model information_schema lookups would cost more than
+/// building the models). `compiled` holds the compile result of every
+/// selected model and test; those marked [`Compiled::introspective`] are
+/// compiled again on a live connection right before they run, as dbt
+/// compiles each node just before running it.
+///
+/// Errors: only a failure to open connections or create the run's schemas;
+/// node failures are results.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    cx: &CompileContext,
+    graph: &Graph,
+    db: &Database,
+    catalog: Arc<Catalog>,
+    selected: &BTreeSet<usize>,
+    compiled: &HashMap<usize, Result<Compiled>>,
+    options: &RunOptions,
+    printer: &Printer,
+) -> Result<Vec<NodeResult>> {
+    let manifest = cx.manifest;
+    // Create each schema the run writes to once, not once per node.
+    let setup = db.connect()?;
+    let mut schemas = BTreeSet::new();
+    for &i in selected {
+        let node = &manifest.nodes[i];
+        if !execute::runs(node) {
+            continue;
+        }
+        if let (Some(rel), ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot) =
+            (&node.relation, node.resource_type)
+        {
+            if schemas.insert((rel.database.clone(), rel.schema.clone())) {
+                materialize::ensure_schema(cx.renderer, &setup, rel)?;
+            }
+        }
+    }
+    // Statements run while compiling go through a connection of their own
+    // (without the catalog cache: they may see relations hooks created).
+    let introspective = compiled
+        .values()
+        .any(|c| c.as_ref().is_ok_and(|c| c.introspective));
+    let make_worker = || -> Result<(Box<dyn Connection>, Option<Introspection>)> {
+        let conn: Box<dyn Connection> = Box::new(db.connect_cached(catalog.clone())?);
+        let live = if introspective {
+            let live: Box<dyn Connection> = Box::new(db.connect()?);
+            Some(Introspection::Live(Arc::new(Mutex::new(live))))
+        } else {
+            None
+        };
+        Ok((conn, live))
+    };
+    let run_node =
+        |(conn, live): &(Box<dyn Connection>, Option<Introspection>), i: usize, thread_id: &str| {
+            run_one(
+                cx,
+                conn.as_ref(),
+                live.as_ref(),
+                i,
+                compiled.get(&i),
+                options,
+                thread_id,
+            )
+        };
+    execute::execute(
+        manifest,
+        graph,
+        selected,
+        options,
+        printer,
+        &make_worker,
+        &run_node,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_one(
+    cx: &CompileContext,
+    conn: &dyn Connection,
+    live: Option<&Introspection>,
+    i: usize,
+    compiled: Option<&Result<Compiled>>,
+    options: &RunOptions,
+    thread_id: &str,
+) -> NodeResult {
+    let node = &cx.manifest.nodes[i];
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let recompiled;
+    let compiled = match (compiled, live) {
+        (Some(Ok(c)), Some(live)) if c.introspective => {
+            recompiled = compile_one(cx, i, live);
+            Some(&recompiled)
+        }
+        _ => compiled,
+    };
+    let outcome = run_node(cx, conn, node, compiled, options);
+    let elapsed: Duration = clock.elapsed();
+    let mut result = NodeResult {
+        started_at,
+        execution_time: elapsed.as_secs_f64(),
+        ..NodeResult::new(i, Status::Success, thread_id)
+    };
+    match outcome {
+        Ok(NodeOutcome::Built(o)) => {
+            result.message = o.code;
+            result.rows = o.rows;
+        }
+        Ok(NodeOutcome::UnitTested(o)) => match o.diff {
+            None => result.status = Status::Pass,
+            Some(diff) => {
+                result.status = Status::Fail;
+                result.failures = Some(o.differing_rows);
+                result.message = diff.lines().next().unwrap_or_default().to_owned();
+                result.error = Some(diff);
+            }
+        },
+        Ok(NodeOutcome::Tested { failures, status }) => {
+            result.status = status;
+            result.failures = Some(failures);
+            result.message = match status {
+                Status::Pass => "PASS".to_owned(),
+                _ => format!(
+                    "Got {failures} result{}, configured to {} if {}",
+                    if failures == 1 { "" } else { "s" },
+                    if status == Status::Warn {
+                        "warn"
+                    } else {
+                        "fail"
+                    },
+                    if status == Status::Warn {
+                        node.config.get_str("warn_if").unwrap_or_default()
+                    } else {
+                        node.config.get_str("error_if").unwrap_or_default()
+                    }
+                ),
+            };
+        }
+        Err(e) => {
+            result.status = Status::Error;
+            result.message = e.message().to_owned();
+            result.error = Some(e.render());
+        }
+    }
+    result
+}
+
+enum NodeOutcome {
+    Built(materialize::Outcome),
+    UnitTested(crate::unit_tests::UnitTestOutcome),
+    Tested { failures: i64, status: Status },
+}
+
+fn run_node(
+    cx: &CompileContext,
+    conn: &dyn Connection,
+    node: &Node,
+    compiled: Option<&Result<Compiled>>,
+    options: &RunOptions,
+) -> Result<NodeOutcome> {
+    let (manifest, renderer, project_root) = (cx.manifest, cx.renderer, cx.project_root);
+    let code = || -> Result<&Compiled> {
+        match compiled {
+            Some(Ok(c)) => Ok(c),
+            Some(Err(e)) => Err(e.duplicate()),
+            None => Err(Error::new(
+                crate::ErrorKind::Jinja,
+                format!("`{}` was not compiled", node.unique_id),
+            )),
+        }
+    };
+    match node.resource_type {
+        // Their schemas were created before the run started.
+        ResourceType::Seed => {
+            materialize::run_seed(renderer, conn, node, project_root, options.full_refresh)
+                .map(NodeOutcome::Built)
+        }
+        ResourceType::Model => {
+            let c = code()?;
+            // Hooks run around the materialization, outside its transaction.
+            for hook in &c.pre_hooks {
+                conn.execute(hook)
+                    .map_err(|e| e.with_note("in a pre-hook"))?;
+            }
+            let built = match node.config.materialized().as_str() {
+                "incremental" => materialize::incremental::run(
+                    renderer,
+                    conn,
+                    node,
+                    &c.code,
+                    options.full_refresh,
+                ),
+                "external" => {
+                    materialize::external::run(renderer, conn, node, &c.code, project_root)
+                }
+                _ => materialize::run_model(renderer, conn, node, &c.code),
+            }
+            .map_err(|e| locate_in_template(e, node, &c.code))
+            .map_err(|e| match e.kind() {
+                // A broken contract is about the model's YAML entry.
+                crate::ErrorKind::Contract => {
+                    let first = std::error::Error::source(&e)
+                        .and_then(|s| s.downcast_ref::<crate::contract::Mismatches>())
+                        .and_then(|m| m.0.first().cloned());
+                    e.or_location(|| {
+                        first
+                            .and_then(|m| crate::compile::locate_mismatch(project_root, node, &m))
+                            .or_else(|| node.yaml_location(project_root, None, None))
+                    })
+                }
+                _ => e,
+            })?;
+            for hook in &c.post_hooks {
+                conn.execute(hook)
+                    .map_err(|e| e.with_note("in a post-hook"))?;
+            }
+            Ok(NodeOutcome::Built(built))
+        }
+        ResourceType::Test => {
+            let c = code()?;
+            let main_sql = materialize::strip_trailing_semicolons(&c.code);
+            if node.config.get_bool("store_failures").unwrap_or(false) {
+                let audit =
+                    data_tests::audit_relation(renderer, node, &manifest.resolver.database)?;
+                materialize::ensure_schema(renderer, conn, &audit)?;
+                let mut store = node.clone();
+                store.relation = Some(audit);
+                store
+                    .config
+                    .set("materialized", serde_json::Value::from("table"));
+                materialize::run_model(renderer, conn, &store, main_sql)?;
+            }
+            let sql = data_tests::wrap_test_sql(renderer, &node.config, main_sql)?;
+            let rows = conn
+                .query(&format!(
+                    "select cast(failures as bigint), cast(should_warn as boolean), cast(should_error as boolean) from ({sql}) sluice_test_result"
+                ))
+                // A singular test is a file the user wrote; a generic test's
+                // SQL comes from a macro, whose error stays as DuckDB gave it.
+                .map_err(|e| match node.test_metadata {
+                    None => locate_in_template(e, node, &c.code),
+                    Some(_) => e,
+                })?;
+            let row = rows.first().cloned().unwrap_or_default();
+            let failures = row
+                .first()
+                .cloned()
+                .flatten()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let flag = |k: usize| row.get(k).cloned().flatten().is_some_and(|s| s == "true");
+            let (should_warn, should_error) = (flag(1), flag(2));
+            let status = if data_tests::is_warn_severity(&node.config) {
+                if should_warn || should_error {
+                    Status::Warn
+                } else {
+                    Status::Pass
+                }
+            } else if should_error {
+                Status::Fail
+            } else if should_warn {
+                Status::Warn
+            } else {
+                Status::Pass
+            };
+            Ok(NodeOutcome::Tested { failures, status })
+        }
+        ResourceType::UnitTest => {
+            crate::unit_tests::run(cx, conn, node).map(NodeOutcome::UnitTested)
+        }
+        ResourceType::Snapshot => {
+            let c = code()?;
+            let run = materialize::snapshot::SnapshotRun {
+                now: options.snapshot_time,
+                dry_run: options.dry_run,
+            };
+            materialize::snapshot::run(renderer, conn, node, &c.code, run)
+                .map(NodeOutcome::Built)
+                .map_err(|e| locate_in_template(e, node, &c.code))
+        }
+        ResourceType::Source | ResourceType::Analysis => {
+            Ok(NodeOutcome::Built(materialize::Outcome {
+                code: "OK".into(),
+                rows: None,
+            }))
+        }
+    }
+}
+
+/// Points a warehouse error at the node's own file (a model, a snapshot, a
+/// singular test): DuckDB quotes the line
+/// it rejected, which is found in the compiled SQL and mapped back through
+/// the template (see [`crate::sql::map_to_template`]). Returns `err`
+/// unchanged when it is not a [`crate::ErrorKind::Database`] error, already
+/// has a location, or DuckDB's message quotes no line found in `compiled`.
+pub fn locate_in_template(err: Error, node: &Node, compiled: &str) -> Error {
+    if err.kind() != crate::ErrorKind::Database || err.location().is_some() {
+        return err;
+    }
+    let Some((line, col)) = crate::sql::locate_engine_error(err.message(), compiled) else {
+        return err;
+    };
+    let (t_line, t_col) = crate::sql::map_to_template(&node.raw_code, compiled, line, col);
+    err.with_location(crate::error::Location::new(
+        &node.original_file_path,
+        t_line,
+        t_col,
+        Some(&node.raw_code),
+    ))
+    .with_note(format!("at line {line}, column {col} of the compiled SQL"))
+}
+
+/// Where failures' compiled SQL was written, for the summary.
+pub fn compiled_paths(compiled: &HashMap<usize, Result<Compiled>>) -> HashMap<usize, PathBuf> {
+    compiled
+        .iter()
+        .filter_map(|(&i, c)| c.as_ref().ok().map(|c| (i, c.path.clone())))
+        .collect()
+}
