@@ -10,7 +10,7 @@
 
 use minijinja::{Error, ErrorKind, State, Value};
 
-use crate::render::builtins::{kwarg, relation_parts, run_statement, scope, warehouse};
+use crate::render::call::{kwarg, relation_parts, run_statement, scope, warehouse};
 use crate::render::column::Column;
 use crate::warehouse::connection::{Connection, Table};
 use crate::warehouse::relation::{literal, quote, Relation, RelationKind};

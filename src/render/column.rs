@@ -330,7 +330,7 @@ fn opt_int(value: Option<Value>, name: &str) -> Result<Option<i64>, Error> {
 
 /// Argument `pos` (or keyword `name`) of a method call.
 fn arg(args: &[Value], name: &str, pos: usize) -> Option<Value> {
-    crate::render::builtins::kwarg(args, name, pos)
+    crate::render::call::kwarg(args, name, pos)
 }
 
 fn text_arg(args: &[Value], name: &str, pos: usize, method: &str) -> Result<String, Error> {

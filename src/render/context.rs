@@ -19,7 +19,7 @@ use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Rest};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 
 use crate::error::{Error as SluiceError, ErrorKind as SluiceKind};
-use crate::render::builtins::COMPILER_ERROR;
+use crate::render::call::COMPILER_ERROR;
 use crate::render::column::ColumnClass;
 use crate::render::relation::RelationClass;
 

@@ -7,6 +7,7 @@
 
 pub mod adapter;
 pub mod builtins;
+pub mod call;
 pub mod column;
 pub mod context;
 pub mod itertools;
@@ -146,7 +147,7 @@ impl Renderer {
                                 "define it with `{% docs name %}...{% enddocs %}` in a .md file under the model paths",
                             ),
                         };
-                        Err(builtins::wrap(err))
+                        Err(call::wrap(err))
                     }
                 }
             },

@@ -172,7 +172,7 @@ fn is_dst_arg(args: &[Value]) -> Result<Option<bool>, Error> {
 
 /// A [`crate::error::Error`] (message and hint) as a template error.
 fn wrap(err: crate::error::Error) -> Error {
-    crate::render::builtins::wrap(err)
+    crate::render::call::wrap(err)
 }
 
 /// A zone argument: a [`Zone`] or none.
@@ -635,7 +635,7 @@ fn int_args(args: &[Value], names: &[&str]) -> Result<Vec<Option<i64>>, Error> {
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            crate::render::builtins::kwarg(args, name, i)
+            crate::render::call::kwarg(args, name, i)
                 .map(|v| {
                     i64::try_from(v.clone())
                         .or_else(|_| f64::try_from(v).map(|f| f as i64))
@@ -692,7 +692,7 @@ impl Object for Class {
                 let tz = if date_only {
                     None
                 } else {
-                    zone_arg(crate::render::builtins::kwarg(args, "tzinfo", 7))?
+                    zone_arg(crate::render::call::kwarg(args, "tzinfo", 7))?
                 };
                 Ok(Value::from_object(DateTime { at, tz, date_only }))
             }
@@ -709,7 +709,7 @@ impl Object for Class {
         match (**self, method) {
             // Python's `now(tz=None)`: naive local time, or the time in `tz`.
             (Class::DateTime, "now") => {
-                match zone_arg(crate::render::builtins::kwarg(args, "tz", 0))? {
+                match zone_arg(crate::render::call::kwarg(args, "tz", 0))? {
                     None => Ok(DateTime::naive(chrono::Local::now().naive_local())),
                     Some(zone) => Ok(Value::from_object(DateTime::in_zone(
                         Utc::now().naive_utc(),
@@ -728,7 +728,7 @@ impl Object for Class {
                     .ok_or_else(|| invalid("timestamp out of range"))?
                     .naive_utc();
                 let zone = if method == "fromtimestamp" {
-                    zone_arg(crate::render::builtins::kwarg(args, "tz", 1))?
+                    zone_arg(crate::render::call::kwarg(args, "tz", 1))?
                 } else {
                     None
                 };

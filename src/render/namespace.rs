@@ -17,7 +17,7 @@ use minijinja::value::{Enumerator, Object, ObjectRepr};
 use minijinja::{Error, ErrorKind, State, Value};
 
 use crate::error::{did_you_mean, Error as SluiceError, ErrorKind as SluiceKind};
-use crate::render::builtins::wrap;
+use crate::render::call::wrap;
 
 /// The global every macro call and `adapter.dispatch` finds the namespaces under.
 pub const NAMESPACES_VAR: &str = "__sluice_ns";

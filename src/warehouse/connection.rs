@@ -5,25 +5,7 @@
 
 use crate::error::Result;
 use crate::warehouse::relation::Relation;
-
-/// What a relation in the warehouse is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelationType {
-    /// A base table.
-    Table,
-    /// A view.
-    View,
-}
-
-impl RelationType {
-    /// `table` or `view`, as used in DDL (`drop view ...`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RelationType::Table => "table",
-            RelationType::View => "view",
-        }
-    }
-}
+pub use crate::warehouse::relation::RelationType;
 
 /// A query result with typed values: what `run_query` and `statement`
 /// hand to templates (as dbt's agate table).

@@ -9,7 +9,24 @@
 
 use std::fmt;
 
-use crate::warehouse::connection::RelationType;
+/// What a relation in the warehouse is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationType {
+    /// A base table.
+    Table,
+    /// A view.
+    View,
+}
+
+impl RelationType {
+    /// `table` or `view`, as used in DDL (`drop view ...`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelationType::Table => "table",
+            RelationType::View => "view",
+        }
+    }
+}
 
 /// Which of a relation's three parts a policy switches on, as dbt's `Policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
