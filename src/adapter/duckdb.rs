@@ -583,7 +583,7 @@ mod tests {
 
     #[test]
     fn duckdbs_parser_accepts_what_sqlparser_does_not() {
-        // sqlparser 0.59 does not parse DuckDB's FROM-first form.
+        assert!(parser_accepts("select [y * 2 for y in [1, 2]]"));
         assert!(parser_accepts("from t select a"));
         assert!(parser_accepts("select * exclude (a) from t"));
         assert!(!parser_accepts("select a,\n  b frm t where"));

@@ -11,7 +11,7 @@ use crate::manifest::{slash, Manifest, Node, ResourceType};
 const LINE_WIDTH: usize = 80;
 
 /// Prints progress unless quiet. Thread-safe: each line is one write.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Printer {
     /// Suppress everything but errors.
     pub quiet: bool,

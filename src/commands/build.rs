@@ -1,0 +1,229 @@
+//! `run`, `test`, `seed`, `snapshot` and `build`: the commands that run
+//! nodes on the warehouse.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::adapter::duckdb::{Catalog, Database};
+use crate::cli::{GlobalArgs, SelectArgs};
+use crate::commands::session::{incremental_models, Session};
+use crate::commands::{Outcome, RunCommand};
+use crate::compile::Compiled;
+use crate::docs::artifacts::{self, Invocation};
+use crate::error::{Error, ErrorKind, Result};
+use crate::execute::output::Printer;
+use crate::execute::{NodeResult, RunOptions};
+use crate::lineage::Lineage;
+use crate::render::Resolver;
+use crate::timing::stage;
+
+/// `run`, `test`, `seed`, `snapshot` and `build`, as dbt's: parses the
+/// project, selects `command`'s nodes, reads the warehouse's catalog,
+/// compiles (with column lineage) and runs them in DAG order on
+/// `--threads` workers, writing manifest.json beside the run and
+/// run_results.json after it. `dry_run`: snapshots report what would
+/// change, and roll back.
+///
+/// Returns [`Outcome::NodeFailure`] when a node errors or a test fails.
+///
+/// Errors: project, selector and connection errors; hook failures.
+pub fn execute(
+    g: &GlobalArgs,
+    select: &SelectArgs,
+    command: RunCommand,
+    full_refresh: bool,
+    dry_run: bool,
+) -> Result<Outcome> {
+    let clock = Instant::now();
+    let inv = Invocation::new();
+    let printer = Printer { quiet: g.quiet };
+    let which = command.which();
+    let mut p = Session::open(g, which, full_refresh, printer)?;
+    let selected = p.select(select, command.resource_types())?;
+    p.set_selected_resources(&selected);
+    let target = &p.project.target;
+    if target.profiles_file.is_none()
+        && target.path != ":memory:"
+        && !Path::new(&target.path).exists()
+    {
+        printer.line(&format!(
+            "No profiles.yml defines profile `{}`: using the embedded DuckDB database `{}` (schema `{}`)",
+            target.profile_name, target.path, target.schema
+        ));
+    }
+    let t = Instant::now();
+    let db = Database::open(target)?;
+    stage("open database", t);
+    let t = Instant::now();
+    // Column lineage reads the warehouse's columns as they are before the
+    // run, on a connection of its own beside the catalog read (each is the
+    // first system-catalog query of its connection, ~10-20 ms).
+    let columns_conn = db.connect()?;
+    let (catalog, warehouse) = std::thread::scope(|scope| {
+        let columns = scope.spawn(move || crate::lineage::warehouse_columns(&columns_conn));
+        // `is_incremental()` depends on what the warehouse holds, so it is known before compiling.
+        // One catalog read answers every model (a lookup each costs ~9 ms on a
+        // large catalog), and serves the run too unless on-run-start hooks may
+        // change what exists.
+        let catalog = db.catalog();
+        let columns = columns
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (catalog, columns)
+    });
+    let (catalog, warehouse) = (catalog?, warehouse?);
+    let resolver = Arc::new(Resolver {
+        incremental: incremental_models(
+            &p.manifest,
+            &selected,
+            &db.connect_cached(catalog.clone())?,
+            full_refresh,
+        )?,
+        empty: g.empty,
+        ..(*p.manifest.resolver).clone()
+    });
+    stage("catalog", t);
+    let t = Instant::now();
+    let compiled = p.compile(
+        &resolver,
+        &selected,
+        Lineage::Compute {
+            warehouse: Some(&warehouse),
+        },
+    );
+    drop(warehouse);
+    stage("compile", t);
+    // manifest.json is not needed to execute: it is written beside the run.
+    p.print_warnings(&compiled);
+    let (results, manifest) = std::thread::scope(|scope| {
+        let (p, inv, compiled) = (&p, &inv, &compiled);
+        let manifest = scope.spawn(move || p.write_manifest(compiled, inv));
+        let results = run_selected(
+            g,
+            p,
+            &resolver,
+            &db,
+            catalog,
+            &selected,
+            compiled,
+            full_refresh,
+            command == RunCommand::Build,
+            dry_run,
+        );
+        let manifest = manifest
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (results, manifest)
+    });
+    // Closing checkpoints DuckDB's write-ahead log into the database file.
+    let t = Instant::now();
+    drop(db);
+    stage("close database", t);
+    let results = results?;
+    manifest?;
+    let elapsed = clock.elapsed().as_secs_f64();
+    artifacts::write_run_results_json(
+        &p.project.target_dir(),
+        &p.manifest,
+        &results,
+        &compiled,
+        elapsed,
+        super::args_json(which, select),
+        &inv,
+    )?;
+    if !selected.is_empty() {
+        printer.summary(
+            &p.manifest,
+            &results,
+            elapsed,
+            &crate::runner::compiled_paths(&compiled),
+        );
+    }
+    Ok(Outcome::failed_if(
+        results.iter().any(|r| r.status.is_failure()),
+    ))
+}
+
+/// The run part of [`execute`]: on-run-start hooks, the selected nodes
+/// in DAG order, on-run-end hooks. Returns one result per node run.
+///
+/// Errors: from hooks and the database; node failures are results, not errors.
+#[allow(clippy::too_many_arguments)]
+fn run_selected(
+    g: &GlobalArgs,
+    p: &Session,
+    resolver: &Arc<Resolver>,
+    db: &Database,
+    catalog: Arc<Catalog>,
+    selected: &BTreeSet<usize>,
+    compiled: &HashMap<usize, Result<Compiled>>,
+    full_refresh: bool,
+    build: bool,
+    dry_run: bool,
+) -> Result<Vec<NodeResult>> {
+    let printer = &p.printer;
+    let target = &p.project.target;
+    let catalog = if p.project.config.run_hooks(false).is_empty() {
+        catalog
+    } else {
+        p.run_hooks(resolver, db, false)?;
+        db.catalog()?
+    };
+    let threads = g.threads.unwrap_or(target.threads).max(1);
+    printer.line("");
+    printer.line(&format!(
+        "Concurrency: {threads} thread{} (target='{}')",
+        if threads == 1 { "" } else { "s" },
+        target.name
+    ));
+    printer.line("");
+    let options = RunOptions {
+        threads,
+        fail_fast: g.fail_fast,
+        full_refresh,
+        build,
+        snapshot_time: snapshot_time()?,
+        dry_run,
+    };
+    let t = Instant::now();
+    let results = if selected.is_empty() {
+        printer.line("Nothing to do. Try checking your model configs and the --select argument.");
+        Vec::new()
+    } else {
+        let cx = p.context(resolver);
+        crate::runner::run(
+            &cx, &p.graph, db, catalog, selected, compiled, &options, printer,
+        )?
+    };
+    stage("execute", t);
+    p.run_hooks(resolver, db, true)?;
+    Ok(results)
+}
+
+/// The invocation's snapshot time: now (UTC), or `SLUICE_SNAPSHOT_TIME`
+/// (`YYYY-MM-DD HH:MM:SS[.ffffff]`, UTC) to pin it for reproducible runs.
+///
+/// Errors: [`ErrorKind::Usage`] for a malformed `SLUICE_SNAPSHOT_TIME`.
+fn snapshot_time() -> Result<chrono::NaiveDateTime> {
+    match std::env::var("SLUICE_SNAPSHOT_TIME") {
+        Ok(text) => {
+            let t = text.trim();
+            chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f")
+                .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f"))
+                .or_else(|_| {
+                    chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                        .map(|d| d.and_time(chrono::NaiveTime::MIN))
+                })
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::Usage,
+                        format!("SLUICE_SNAPSHOT_TIME `{t}` is not a timestamp"),
+                    )
+                    .with_hint("use `YYYY-MM-DD HH:MM:SS` (UTC), or unset it to use the clock")
+                })
+        }
+        Err(_) => Ok(chrono::Utc::now().naive_utc()),
+    }
+}

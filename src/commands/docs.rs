@@ -1,0 +1,86 @@
+//! `docs generate` and `docs serve`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::adapter::duckdb::Database;
+use crate::cli::GlobalArgs;
+use crate::commands::session::{load_options, Session};
+use crate::commands::Outcome;
+use crate::docs::artifacts::{self, Invocation};
+use crate::error::Result;
+use crate::execute::output::Printer;
+use crate::project::Project;
+use crate::render::ProjectJinja;
+use crate::timing::stage;
+
+/// `sluice docs generate`: compiles every node, writes manifest.json (with
+/// column lineage) and catalog.json read from the warehouse. Without a
+/// database file yet, the catalog is empty and says so.
+///
+/// Errors: project errors, [`ErrorKind::Database`] when the catalog cannot be read.
+pub fn generate(g: &GlobalArgs) -> Result<Outcome> {
+    let clock = Instant::now();
+    let inv = Invocation::new();
+    let printer = Printer { quiet: g.quiet };
+    let p = Session::open(g, "generate", false, printer)?;
+    let compiled = p.compile_everything();
+    p.print_warnings(&compiled);
+    p.write_manifest(&compiled, &inv)?;
+    let target = &p.project.target;
+    let t = Instant::now();
+    let catalog = if target.path == ":memory:" || Path::new(&target.path).exists() {
+        let db = Database::open(target)?;
+        crate::docs::catalog::catalog_json(&p.manifest, &db.connect()?, &inv)?
+    } else {
+        printer.line(&format!(
+            "No database at `{}` yet: catalog.json lists no tables (run `sluice build` first)",
+            target.path
+        ));
+        serde_json::json!({
+            "metadata": crate::docs::artifacts::metadata(&inv, "https://schemas.getdbt.com/dbt/catalog/v1.json", None),
+            "nodes": {}, "sources": {}, "errors": null,
+        })
+    };
+    artifacts::write_json(&p.project.target_dir(), "catalog.json", &catalog)?;
+    stage("catalog.json", t);
+    let t = Instant::now();
+    // The last run's statuses and timings, when there was one.
+    let run_results = std::fs::read_to_string(p.project.target_dir().join("run_results.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    let data = crate::docs::site::site_data(
+        &p.manifest,
+        &compiled,
+        &catalog,
+        run_results.as_ref(),
+        &inv.generated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    );
+    artifacts::write_text(
+        &p.project.target_dir(),
+        "index.html",
+        &crate::docs::site::index_html(&data),
+    )?;
+    stage("index.html", t);
+    printer.line(&format!(
+        "Catalog written to {}/catalog.json ({} nodes, {} sources)",
+        p.project.config.target_path,
+        catalog["nodes"].as_object().map_or(0, |m| m.len()),
+        catalog["sources"].as_object().map_or(0, |m| m.len()),
+    ));
+    printer.line(&format!(
+        "Documentation written to {}/index.html in {:.2}s: open it in a browser, or run `sluice docs serve`",
+        p.project.config.target_path,
+        clock.elapsed().as_secs_f64()
+    ));
+    Ok(Outcome::Success)
+}
+
+/// `sluice docs serve`: serves target/ on 127.0.0.1 (see [`crate::docs::serve`]).
+///
+/// Errors: project errors; those of [`crate::docs::serve::serve`].
+pub fn serve(g: &GlobalArgs, port: u16) -> Result<Outcome> {
+    let project = Project::load(&load_options(g), &ProjectJinja)?;
+    crate::docs::serve::serve(&project.target_dir(), port)?;
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,54 @@
+//! `retry`, as dbt's: repeats the last invocation's failures.
+
+use crate::cli::{GlobalArgs, SelectArgs};
+use crate::commands::session::load_options;
+use crate::commands::{Outcome, RunCommand};
+use crate::error::{Error, ErrorKind, Result};
+use crate::project::Project;
+use crate::render::ProjectJinja;
+use crate::state::PreviousState;
+
+/// `sluice retry`, as dbt's: re-runs the nodes of the last invocation (as
+/// recorded in target/run_results.json) that errored, failed or were skipped,
+/// with the same command.
+///
+/// Errors: [`ErrorKind::Usage`] without a previous run_results.json.
+pub fn retry(g: &GlobalArgs) -> Result<Outcome> {
+    let project = Project::load(&load_options(g), &ProjectJinja)?;
+    let dir = project.target_dir();
+    let file = dir.join("run_results.json");
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        Error::io("read", &file, e)
+            .with_hint("run `sluice build` (or run, test, seed) first; retry repeats its failures")
+    })?;
+    let results: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Error::new(
+            ErrorKind::Usage,
+            format!("`{}` is not valid JSON: {e}", file.display()),
+        )
+    })?;
+    let which = results["args"]["which"]
+        .as_str()
+        .unwrap_or("build")
+        .to_owned();
+    let state = PreviousState::load(&dir)?;
+    let failed = state.with_results(&["error", "fail", "skipped"]);
+    if failed.is_empty() {
+        if !g.quiet {
+            eprintln!("Nothing to retry: the last `{which}` had no errors, failures or skips");
+        }
+        return Ok(Outcome::Success);
+    }
+    let select = SelectArgs {
+        select: failed.iter().map(|u| format!("unique_id:{u}")).collect(),
+        exclude: Vec::new(),
+    };
+    match RunCommand::parse(&which) {
+        Some(command) => super::build::execute(g, &select, command, false, false),
+        None => Err(Error::new(
+            ErrorKind::Usage,
+            format!("the last command, `{which}`, cannot be retried"),
+        )
+        .with_hint("retry repeats run, build, seed, snapshot or test")),
+    }
+}
