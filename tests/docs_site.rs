@@ -5,9 +5,11 @@
 //! column lineage view, and an XSS probe whose description must stay text.
 //! Screenshots go to `$CARGO_TARGET_TMPDIR/docs/` for review.
 //!
-//! Chromium is Debian's `chromium` (`.ci/run` installs it when missing);
-//! without it the browser test prints why and returns, and nothing else.
-//! Also `sluice docs serve` over real HTTP on 127.0.0.1.
+//! Chromium is Debian's `chromium` (`.ci/run` installs it when missing).
+//! When it cannot be found or started, the browser test fails under
+//! `CI=true` (CI must not pass without having looked at the site); locally
+//! it prints why and returns. Also `sluice docs serve` over real HTTP on
+//! 127.0.0.1.
 
 mod common;
 
@@ -44,31 +46,57 @@ fn find_chromium() -> Option<PathBuf> {
 }
 
 /// Chromium, installed from Debian's packages when missing and apt-get can
-/// run (as .ci/run does before the tests); else why not.
+/// run (as .ci/run does before the tests), checked to start headless; else
+/// why not.
 fn chromium() -> Result<PathBuf, String> {
-    if let Some(found) = find_chromium() {
-        return Ok(found);
-    }
-    let apt = |args: &[&str]| {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
+    let chrome = match find_chromium() {
+        Some(found) => found,
+        None => {
+            let apt = |args: &[&str]| {
+                Command::new("apt-get")
+                    .args(args)
+                    .env("DEBIAN_FRONTEND", "noninteractive")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .map(|s| s.success())
+                    .unwrap_or(false)
+            };
+            let installed = apt(&["install", "-y", "-qq", "chromium"])
+                || (apt(&["update", "-qq"]) && apt(&["install", "-y", "-qq", "chromium"]));
+            match find_chromium() {
+                Some(found) if installed => found,
+                _ => return Err("Chromium is not installed and `apt-get install chromium` failed (not root, or no package index)".into()),
+            }
+        }
     };
-    let installed = apt(&["install", "-y", "-qq", "chromium"])
-        || (apt(&["update", "-qq"]) && apt(&["install", "-y", "-qq", "chromium"]));
-    match find_chromium() {
-        Some(found) if installed => Ok(found),
-        _ => Err("Chromium is not installed and `apt-get install chromium` failed (not root, or no package index)".into()),
+    // Present is not enough: a binary missing its libraries, or one that
+    // cannot start headless here, must count as missing.
+    let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dom = try_browse(&chrome, profile.path(), "about:blank", &["--dump-dom"])
+        .map_err(|e| format!("Chromium at `{}` did not start: {e}", chrome.display()))?;
+    if !dom.contains("<body") {
+        return Err(format!(
+            "Chromium at `{}` started but rendered no page for about:blank: {dom:?}",
+            chrome.display()
+        ));
     }
+    Ok(chrome)
+}
+
+/// Whether this is a CI run (`CI` set, as CI services and .ci/run set it,
+/// and not `false` or `0`).
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "false" | "0"))
 }
 
 /// Runs headless Chromium on `url` with `extra` flags; returns stdout.
 fn browse(chrome: &Path, profile: &Path, url: &str, extra: &[&str]) -> String {
+    try_browse(chrome, profile, url, extra).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`browse`], with a failure to start or finish within 90 s as an error.
+fn try_browse(chrome: &Path, profile: &Path, url: &str, extra: &[&str]) -> Result<String, String> {
     let mut child = Command::new(chrome)
         .args([
             "--headless",
@@ -87,7 +115,7 @@ fn browse(chrome: &Path, profile: &Path, url: &str, extra: &[&str]) -> String {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start chromium");
+        .map_err(|e| format!("cannot start `{}`: {e}", chrome.display()))?;
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut out = String::new();
@@ -95,14 +123,22 @@ fn browse(chrome: &Path, profile: &Path, url: &str, extra: &[&str]) -> String {
         out
     });
     let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if start.elapsed() > Duration::from_secs(90) {
             child.kill().unwrap();
-            panic!("chromium did not finish on {url} within 90 s");
+            child.wait().unwrap();
+            return Err(format!("chromium did not finish on {url} within 90 s"));
         }
         std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = reader.join().unwrap();
+    if !status.success() {
+        return Err(format!("chromium exited with {status} on {url}"));
     }
-    reader.join().unwrap()
+    Ok(out)
 }
 
 /// The rendered `<main>` element of a dumped DOM (the page's script, which
@@ -135,6 +171,9 @@ fn docs_site_renders_in_chromium_and_keeps_user_text_inert() {
 
     let chrome = match chromium() {
         Ok(chrome) => chrome,
+        Err(why) if in_ci() => {
+            panic!("{why}; CI must run the browser test: install Debian's `chromium` (.ci/run does) or set SLUICE_CHROMIUM")
+        }
         Err(why) => {
             println!("skipped: {why}; install Debian's `chromium` or set SLUICE_CHROMIUM");
             return;
