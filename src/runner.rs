@@ -246,7 +246,7 @@ fn run_node(
         }
         ResourceType::Test => {
             let c = code()?;
-            let main_sql = materialize::strip_trailing_semicolons(&c.code);
+            let main_sql = crate::sql::strip_trailing_semicolons(&c.code);
             if node.config.get_bool("store_failures").unwrap_or(false) {
                 let audit =
                     data_tests::audit_relation(renderer, node, &manifest.resolver.database)?;

@@ -70,6 +70,16 @@ fn syntax_error(err: &sqlparser::parser::ParserError) -> SyntaxError {
     SyntaxError { message, line, col }
 }
 
+/// `sql` without trailing semicolons and whitespace, which would break
+/// `create ... as (<sql>)` and every wrapper around a node's SQL.
+pub fn strip_trailing_semicolons(sql: &str) -> &str {
+    let mut s = sql.trim_end();
+    while let Some(rest) = s.strip_suffix(';') {
+        s = rest.trim_end();
+    }
+    s
+}
+
 /// Maps `line:col` (1-based) in `rendered` back to `template`, the Jinja it
 /// was rendered from: text copied from the template maps to itself; text a
 /// Jinja tag produced (an expression, a macro call, a loop) maps to the start
@@ -181,6 +191,12 @@ mod tests {
         let sql = "select a,\n  b frm t where";
         assert!(matches!(parse(sql, |_| true), Parsed::DuckDbOnly));
         assert!(matches!(parse(sql, |_| false), Parsed::Invalid(_)));
+    }
+
+    #[test]
+    fn strips_semicolons() {
+        assert_eq!(strip_trailing_semicolons("select 1;\n ;  \n"), "select 1");
+        assert_eq!(strip_trailing_semicolons("select ';'"), "select ';'");
     }
 
     #[test]

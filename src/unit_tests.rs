@@ -432,7 +432,7 @@ pub fn run(cx: &CompileContext, conn: &dyn Connection, node: &Node) -> Result<Un
                     };
                     let sql =
                         render_with_ephemerals(&first_cx, model_pos, None, &Introspection::Off)?;
-                    let sql = crate::materialize::strip_trailing_semicolons(&sql);
+                    let sql = crate::sql::strip_trailing_semicolons(&sql);
                     let sql = if ctes.is_empty() {
                         sql.to_owned()
                     } else {
@@ -530,7 +530,7 @@ pub fn run(cx: &CompileContext, conn: &dyn Connection, node: &Node) -> Result<Un
     };
     let model_sql =
         render_with_ephemerals(&test_cx, model_pos, this_relation, &Introspection::Off)?;
-    let model_sql = crate::materialize::strip_trailing_semicolons(&model_sql).to_owned();
+    let model_sql = crate::sql::strip_trailing_semicolons(&model_sql).to_owned();
     let with_fixtures = if ctes.is_empty() {
         model_sql
     } else {

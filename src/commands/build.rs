@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use crate::adapter::duckdb::{Catalog, Database};
 use crate::cli::{GlobalArgs, SelectArgs};
+use crate::commands::invocation::{Outcome, RunCommand};
 use crate::commands::session::{incremental_models, Session};
-use crate::commands::{Outcome, RunCommand};
 use crate::compile::Compiled;
 use crate::docs::artifacts::{self, Invocation};
 use crate::error::{Error, ErrorKind, Result};
@@ -130,7 +130,7 @@ pub fn execute(
         &results,
         &compiled,
         elapsed,
-        super::args_json(which, select),
+        crate::commands::invocation::args_json(which, select),
         &inv,
     )?;
     if !selected.is_empty() {

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use crate::cli::GlobalArgs;
+use crate::commands::invocation::Outcome;
 use crate::commands::session::load_options;
-use crate::commands::Outcome;
 use crate::error::{Error, ErrorKind, Result};
 
 /// `sluice clean`: removes the `clean-targets` (default: target-path),

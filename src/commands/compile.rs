@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use crate::adapter::duckdb::Database;
 use crate::cli::{GlobalArgs, SelectArgs};
+use crate::commands::invocation::Outcome;
 use crate::commands::session::{release_at_exit, Session};
-use crate::commands::Outcome;
 use crate::compile::{compile_one, Compiled};
 use crate::docs::artifacts::{self, Invocation};
 use crate::error::{Error, ErrorKind, Result};
@@ -129,7 +129,7 @@ pub fn compile(
         &results,
         &compiled,
         elapsed,
-        super::args_json("compile", select),
+        crate::commands::invocation::args_json("compile", select),
         &inv,
     )?;
     stage("run_results.json", t);

@@ -1,8 +1,8 @@
 //! `dag`: the selected part of the DAG as Mermaid or DOT.
 
 use crate::cli::{DagFormat, GlobalArgs, SelectArgs};
+use crate::commands::invocation::Outcome;
 use crate::commands::session::Session;
-use crate::commands::Outcome;
 use crate::error::Result;
 use crate::execute::output::Printer;
 use crate::manifest::ResourceType;

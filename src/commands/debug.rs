@@ -2,8 +2,8 @@
 
 use crate::adapter::duckdb::Database;
 use crate::cli::GlobalArgs;
+use crate::commands::invocation::Outcome;
 use crate::commands::session::load_options;
-use crate::commands::Outcome;
 use crate::error::Result;
 use crate::project::Project;
 use crate::render::ProjectJinja;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::cli::GlobalArgs;
-use crate::commands::Outcome;
+use crate::commands::invocation::Outcome;
 use crate::error::Result;
 
 /// `sluice deps`: installs the packages of packages.yml, as `dbt deps`

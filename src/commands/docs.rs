@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use crate::adapter::duckdb::Database;
 use crate::cli::GlobalArgs;
+use crate::commands::invocation::Outcome;
 use crate::commands::session::{load_options, Session};
-use crate::commands::Outcome;
 use crate::docs::artifacts::{self, Invocation};
 use crate::error::Result;
 use crate::execute::output::Printer;

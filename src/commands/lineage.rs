@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use crate::cli::GlobalArgs;
+use crate::commands::invocation::Outcome;
 use crate::commands::session::Session;
-use crate::commands::Outcome;
 use crate::error::{Error, ErrorKind, Result};
 use crate::execute::output::Printer;
 use crate::manifest::ResourceType;

@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use crate::cli::{GlobalArgs, LsOutput, SelectArgs};
+use crate::commands::invocation::Outcome;
 use crate::commands::session::Session;
-use crate::commands::Outcome;
 use crate::error::{Error, ErrorKind, Result};
 use crate::execute::output::Printer;
 use crate::manifest::{slash, Node, ResourceType};

@@ -1,8 +1,8 @@
 //! `retry`, as dbt's: repeats the last invocation's failures.
 
 use crate::cli::{GlobalArgs, SelectArgs};
+use crate::commands::invocation::{Outcome, RunCommand};
 use crate::commands::session::load_options;
-use crate::commands::{Outcome, RunCommand};
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::Project;
 use crate::render::ProjectJinja;
@@ -44,7 +44,7 @@ pub fn retry(g: &GlobalArgs) -> Result<Outcome> {
         exclude: Vec::new(),
     };
     match RunCommand::parse(&which) {
-        Some(command) => super::build::execute(g, &select, command, false, false),
+        Some(command) => crate::commands::build::execute(g, &select, command, false, false),
         None => Err(Error::new(
             ErrorKind::Usage,
             format!("the last command, `{which}`, cannot be retried"),

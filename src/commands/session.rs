@@ -180,18 +180,9 @@ impl Session {
         selected: &BTreeSet<usize>,
         lineage: Lineage,
     ) -> HashMap<usize, Result<Compiled>> {
-        compile_all(
-            &self.renderer,
-            &self.manifest,
-            resolver,
-            selected,
-            &self.project.root,
-            &self.project.config.target_path,
-            lineage,
-            crate::adapter::duckdb::parser_accepts,
-        )
-        .into_iter()
-        .collect()
+        compile_all(&self.context(resolver), selected, lineage)
+            .into_iter()
+            .collect()
     }
 
     /// Every node compiled, with column lineage (warehouse columns read
@@ -382,7 +373,7 @@ impl Session {
                 Ok(format!(
                     "__dbt__cte__{} as (\n{}\n)",
                     node.name,
-                    crate::materialize::strip_trailing_semicolons(&body)
+                    crate::sql::strip_trailing_semicolons(&body)
                 ))
             })
             .collect::<Result<Vec<_>>>()?;

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::adapter::duckdb::Database;
 use crate::cli::{GlobalArgs, SelectArgs};
+use crate::commands::invocation::Outcome;
 use crate::commands::session::{incremental_models, Session};
-use crate::commands::Outcome;
 use crate::compile::compile_one;
 use crate::error::{Error, ErrorKind, Result};
 use crate::execute::output::Printer;
@@ -67,7 +67,7 @@ pub fn show(
         let conn = db.connect()?;
         let query = preview::show_sql(
             &p.renderer,
-            crate::materialize::strip_trailing_semicolons(&code),
+            crate::sql::strip_trailing_semicolons(&code),
             limit,
         )?;
         return match conn.query_cells(&query) {
@@ -139,7 +139,7 @@ pub fn show(
                 missing_parent(&p.manifest, node, &conn)?;
                 let query = preview::show_sql(
                     &p.renderer,
-                    crate::materialize::strip_trailing_semicolons(&c.code),
+                    crate::sql::strip_trailing_semicolons(&c.code),
                     limit,
                 )?;
                 conn.query_cells(&query).map_err(|e| {

@@ -141,30 +141,19 @@ pub struct CompileContext<'a> {
 
 /// Compiles the nodes at `positions` (models, tests, analyses; others are
 /// skipped) in parallel and writes each to its compiled path under
-/// `project_root`. Ephemeral models they ref are compiled too and injected
+/// `cx.project_root`. Ephemeral models they ref are compiled too and injected
 /// as `__dbt__cte__<name>` CTEs, nested ephemerals first, as dbt does.
 /// Warehouse statements are deferred ([`Compiled::introspective`]). With
 /// [`Lineage::Compute`], every compiled model and snapshot also gets its
 /// [`Compiled::columns_lineage`].
 /// Returns one result per compiled node, in position order.
 pub fn compile_all(
-    renderer: &Renderer,
-    manifest: &Manifest,
-    resolver: &Arc<Resolver>,
+    cx: &CompileContext,
     positions: &BTreeSet<usize>,
-    project_root: &Path,
-    target_path: &str,
     lineage: Lineage,
-    engine_parser: crate::sql::EngineParser,
 ) -> Vec<(usize, Result<Compiled>)> {
-    let cx = CompileContext {
-        renderer,
-        manifest,
-        resolver,
-        project_root,
-        target_path,
-        engine_parser,
-    };
+    let (manifest, renderer, resolver) = (cx.manifest, cx.renderer, cx.resolver);
+    let (project_root, target_path) = (cx.project_root, cx.target_path);
     let mut todo: BTreeSet<usize> = positions
         .iter()
         .copied()
@@ -205,7 +194,7 @@ pub fn compile_all(
         .into_iter()
         .filter(|dir| std::fs::create_dir_all(dir).is_ok())
         .collect();
-    let finish_one = |i: usize| finish(&cx, &rendered, i, &ephemerals[&i], &ready);
+    let finish_one = |i: usize| finish(cx, &rendered, i, &ephemerals[&i], &ready);
     let lineage = if skip_sql_for_bench() {
         Lineage::Skip
     } else {
@@ -845,7 +834,7 @@ fn inject_ephemerals(
         let name = format!("__dbt__cte__{}", manifest.nodes[a].name);
         ctes.push(format!(
             "{name} as (\n{}\n)",
-            crate::materialize::strip_trailing_semicolons(body)
+            crate::sql::strip_trailing_semicolons(body)
         ));
     }
     Ok(prepend_ctes(own, &ctes.join(",\n")))

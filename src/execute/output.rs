@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::execute::{tally, NodeResult, Status};
+use crate::execute::result::{tally, NodeResult, Status};
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 
 /// Width the message is padded to with dots, as dbt's 80-column lines.

@@ -17,7 +17,7 @@ use regex::Regex;
 use serde_json::{Map, Value as Json};
 
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
-use crate::manifest::{md5_hex, slash, Node, ResourceType};
+use crate::manifest::node::{md5_hex, slash, Node, ResourceType, TestMetadata};
 use crate::project::config::{yaml_to_json, Config, ConfigTree};
 use crate::project::schema_yaml::{ColumnDef, SchemaFile};
 use crate::project::Project;
@@ -41,23 +41,6 @@ const CONFIG_ARGS: &[&str] = &[
     "schema",
     "alias",
 ];
-
-/// What makes a generic test node generic: dbt's `test_metadata`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct TestMetadata {
-    /// Test name without namespace (`not_null`).
-    pub name: String,
-    /// Package namespace (`dbt_utils`), if written `dbt_utils.x`.
-    pub namespace: Option<String>,
-    /// Arguments as written, plus `column_name` and `model`.
-    pub kwargs: Map<String, Json>,
-    /// The column the test is on, if any.
-    #[serde(skip)]
-    pub column_name: Option<String>,
-    /// unique_id of the model or seed the test is defined on.
-    #[serde(skip)]
-    pub attached_node: Option<String>,
-}
 
 /// The config every test starts from, as dbt's test config defaults.
 pub fn default_config() -> Config {

@@ -9,247 +9,26 @@
 //! unique_id (an unknown one is an error at the call's file:line).
 
 pub mod generic_tests;
+pub mod node;
 pub mod unit_tests;
+
+use node::sha256_bytes;
+pub use node::{md5_hex, sha256, slash, Node, ResourceType, SourceInfo, TestMetadata};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use md5::Digest;
 use minijinja::Value;
 use rayon::prelude::*;
 use serde_json::Value as Json;
 
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
 use crate::project::config::{config_from_yaml_map, yaml_to_json, Config, ConfigTree};
-use crate::project::schema_yaml::{ColumnDef, Constraint, NodePatch};
+use crate::project::schema_yaml::NodePatch;
 use crate::project::{Project, SourceFile};
 use crate::render::{NodeScope, NodeVars, Phase, RefCall, Renderer, Resolver};
 use crate::warehouse::relation::Relation;
-use generic_tests::TestMetadata;
-
-/// The kind of a node, as dbt's `resource_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ResourceType {
-    /// A SQL model.
-    Model,
-    /// A CSV seed.
-    Seed,
-    /// A source table declared in YAML.
-    Source,
-    /// A data test (generic or singular).
-    Test,
-    /// An analysis: compiled, never run.
-    Analysis,
-    /// A dbt 1.8 unit test: a model's SQL run on fixture rows.
-    UnitTest,
-    /// A snapshot: SCD Type 2 (or sluice's Type 1) history of a select.
-    Snapshot,
-}
-
-impl ResourceType {
-    /// The lowercase name dbt uses (`model`, `seed`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResourceType::Model => "model",
-            ResourceType::Seed => "seed",
-            ResourceType::Source => "source",
-            ResourceType::Test => "test",
-            ResourceType::Analysis => "analysis",
-            ResourceType::UnitTest => "unit_test",
-            ResourceType::Snapshot => "snapshot",
-        }
-    }
-
-    /// Parses a `--resource-type` value.
-    pub fn parse(s: &str) -> Option<ResourceType> {
-        Some(match s {
-            "model" => ResourceType::Model,
-            "seed" => ResourceType::Seed,
-            "source" => ResourceType::Source,
-            "test" | "data_test" => ResourceType::Test,
-            "analysis" => ResourceType::Analysis,
-            "unit_test" => ResourceType::UnitTest,
-            "snapshot" => ResourceType::Snapshot,
-            _ => return None,
-        })
-    }
-}
-
-/// A source table's own fields.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceInfo {
-    /// The source (group) name.
-    pub source_name: String,
-    /// Description of the source group.
-    pub source_description: String,
-    /// Loader, for documentation.
-    pub loader: String,
-}
-
-/// One node of the project.
-#[derive(Debug, Clone)]
-pub struct Node {
-    /// `model.shop.orders`, `seed.shop.raw_customers`, `source.shop.raw.orders`, `test.shop.<name>.<hash>`.
-    pub unique_id: String,
-    /// Node name (file stem, or the generated test name).
-    pub name: String,
-    /// Kind of node.
-    pub resource_type: ResourceType,
-    /// Package (project) name.
-    pub package_name: String,
-    /// Path relative to the node's resource folder (dbt's `path`).
-    pub path: PathBuf,
-    /// Path relative to the project root (dbt's `original_file_path`).
-    pub original_file_path: PathBuf,
-    /// Fully qualified name: `[package, folders..., name]`.
-    pub fqn: Vec<String>,
-    /// The template text (empty for seeds and sources).
-    pub raw_code: String,
-    /// Resolved config.
-    pub config: Config,
-    /// Markdown description.
-    pub description: String,
-    /// Documented columns, in YAML order.
-    pub columns: Vec<ColumnDef>,
-    /// Model-level `constraints:` from schema YAML (dbt 1.5).
-    pub constraints: Vec<Constraint>,
-    /// Schema YAML file that described the node.
-    pub patch_path: Option<PathBuf>,
-    /// Where the node lives in the warehouse (None for tests that store nothing, analyses).
-    pub relation: Option<Relation>,
-    /// `ref()` calls, in order.
-    pub refs: Vec<RefCall>,
-    /// `source()` calls.
-    pub sources: Vec<(String, String)>,
-    /// unique_ids this node depends on, sorted.
-    pub depends_on: Vec<String>,
-    /// Macros the node's file calls directly (by unique_id), sorted.
-    pub depends_on_macros: Vec<String>,
-    /// Generic test metadata.
-    pub test_metadata: Option<TestMetadata>,
-    /// Source fields, for sources.
-    pub source: Option<SourceInfo>,
-    /// sha256 of the file contents (dbt's checksum).
-    pub checksum: String,
-    /// [`Node::template_value`] of the parsed node, cached for the compile render.
-    pub template: Option<Value>,
-    /// The definition, for unit tests.
-    pub unit_test: Option<Arc<crate::project::schema_yaml::UnitTestDef>>,
-}
-
-impl Node {
-    /// A node with its identity set and everything else empty, to be
-    /// filled with struct update syntax.
-    pub fn blank(
-        unique_id: String,
-        name: String,
-        resource_type: ResourceType,
-        package_name: &str,
-    ) -> Node {
-        Node {
-            unique_id,
-            name,
-            resource_type,
-            package_name: package_name.to_owned(),
-            path: PathBuf::new(),
-            original_file_path: PathBuf::new(),
-            fqn: Vec::new(),
-            raw_code: String::new(),
-            config: Config::default(),
-            description: String::new(),
-            columns: Vec::new(),
-            constraints: Vec::new(),
-            patch_path: None,
-            relation: None,
-            refs: Vec::new(),
-            sources: Vec::new(),
-            depends_on: Vec::new(),
-            depends_on_macros: Vec::new(),
-            test_metadata: None,
-            source: None,
-            checksum: String::new(),
-            template: None,
-            unit_test: None,
-        }
-    }
-
-    /// The materialization: the `materialized` config for models, `seed`,
-    /// `test`, `source` or `analysis` otherwise.
-    pub fn materialized(&self) -> String {
-        match self.resource_type {
-            ResourceType::Model => self.config.materialized(),
-            other => other.as_str().to_owned(),
-        }
-    }
-
-    /// Where this node's schema YAML entry is (or one of its columns, or
-    /// that column's `key:` line, e.g. `data_type`), reading the file under
-    /// the project `root`; `None` without a YAML entry or when not found.
-    pub fn yaml_location(
-        &self,
-        root: &Path,
-        column: Option<&str>,
-        key: Option<&str>,
-    ) -> Option<Location> {
-        let path = self.patch_path.as_ref()?;
-        let text = std::fs::read_to_string(root.join(path)).ok()?;
-        crate::project::schema_yaml::locate_in_yaml(path, &text, &self.name, column, key)
-    }
-
-    /// The dict a template sees as `model` (and `node` in naming macros).
-    pub fn template_value(&self) -> Value {
-        /// Borrowed, so building the value copies each string once (into
-        /// minijinja) rather than twice (through a serde_json tree).
-        #[derive(serde::Serialize)]
-        struct TemplateNode<'a> {
-            unique_id: &'a str,
-            name: &'a str,
-            resource_type: &'static str,
-            package_name: &'a str,
-            path: String,
-            original_file_path: String,
-            fqn: &'a [String],
-            config: &'a BTreeMap<String, Json>,
-            tags: Vec<String>,
-            description: &'a str,
-            alias: Option<&'a str>,
-            schema: Option<&'a str>,
-            database: Option<&'a str>,
-            version: (),
-        }
-        let rel = self.relation.as_ref();
-        Value::from_serialize(TemplateNode {
-            unique_id: &self.unique_id,
-            name: &self.name,
-            resource_type: self.resource_type.as_str(),
-            package_name: &self.package_name,
-            path: slash(&self.path),
-            original_file_path: slash(&self.original_file_path),
-            fqn: &self.fqn,
-            config: &self.config.0,
-            tags: self.config.tags(),
-            description: &self.description,
-            alias: rel.map(|r| r.identifier.as_str()),
-            schema: rel.map(|r| r.schema.as_str()),
-            database: rel.map(|r| r.database.as_str()),
-            version: (),
-        })
-    }
-
-    /// Vars for rendering this node (`model` is built once, after parsing).
-    pub fn vars(&self) -> NodeVars {
-        NodeVars {
-            this: self.relation.clone(),
-            model: self
-                .template
-                .clone()
-                .unwrap_or_else(|| self.template_value()),
-            test_kwargs: None,
-        }
-    }
-}
 
 /// Files of one kind of one package, with the folders their fqn is relative
 /// to and the root project's config tree for them.
@@ -271,11 +50,6 @@ struct Unit<'a> {
     /// The package's own `models:` / `seeds:` config (empty for the root project).
     own_models: ConfigTree,
     own_seeds: ConfigTree,
-}
-
-/// A path with forward slashes, for artifacts and templates.
-pub fn slash(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
 }
 
 /// The parsed project.
@@ -1485,23 +1259,6 @@ fn locate_call(node: &Node, func: &str, arg: &str) -> Option<Location> {
         }
     }
     None
-}
-
-/// Hex sha256 of a text.
-pub fn sha256(text: &str) -> String {
-    sha256_bytes(text.as_bytes())
-}
-
-fn sha256_bytes(bytes: &[u8]) -> String {
-    use sha2::Sha256;
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Hex md5 of a text (dbt's test name hashing).
-pub fn md5_hex(text: &str) -> String {
-    let digest = md5::Md5::digest(text.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

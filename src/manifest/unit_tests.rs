@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
-use crate::manifest::{Node, ResourceType};
+use crate::manifest::node::{Node, ResourceType};
 use crate::project::config::{yaml_to_json, Config};
 use crate::project::Project;
 

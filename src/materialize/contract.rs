@@ -10,7 +10,7 @@ use crate::contract::constraints::table_ddl;
 use crate::contract::{compare, failure_message, ColumnType, Mismatches, COLUMNS_MISSING};
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
-use crate::materialize::call;
+use crate::materialize::call::call;
 use crate::render::Renderer;
 use crate::warehouse::connection::Connection;
 use crate::warehouse::relation::Relation;

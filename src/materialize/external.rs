@@ -22,10 +22,10 @@ use minijinja::Value;
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
 use crate::materialize::{
-    call, clear_intermediate, rel, relation_of, strip_trailing_semicolons, swap_statements,
-    Outcome, TMP_SUFFIX,
+    call, clear_intermediate, rel, relation_of, swap_statements, Outcome, TMP_SUFFIX,
 };
 use crate::render::Renderer;
+use crate::sql::strip_trailing_semicolons;
 use crate::warehouse::connection::{Connection, RelationType};
 use crate::warehouse::external::{anchor, default_location, WriteOptions};
 

@@ -12,9 +12,10 @@ use minijinja::Value;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
-use crate::materialize::{call, relation_of, strip_trailing_semicolons, Outcome};
+use crate::materialize::{call, relation_of, Outcome};
 use crate::project::config::as_string_list;
 use crate::render::Renderer;
+use crate::sql::strip_trailing_semicolons;
 use crate::warehouse::connection::{Connection, RelationType};
 use crate::warehouse::relation::quote;
 use crate::warehouse::relation::Relation;

@@ -10,6 +10,7 @@
 //! ([`contract`]), and its table is built with its declared columns and
 //! constraints, inside the same swap.
 
+mod call;
 pub mod contract;
 pub mod external;
 pub mod incremental;
@@ -37,27 +38,7 @@ pub struct Outcome {
     pub rows: Option<i64>,
 }
 
-/// Calls macro `name` and returns its text, trimmed.
-pub(crate) fn call(renderer: &Renderer, name: &str, args: &[Value]) -> Result<String> {
-    Ok(renderer
-        .call_macro(name, args)?
-        .to_string()
-        .trim()
-        .to_owned())
-}
-
-pub(crate) fn rel(r: &Relation) -> Value {
-    Value::from_object(r.clone())
-}
-
-/// Trailing semicolons and whitespace would break `create ... as (<sql>)`.
-pub fn strip_trailing_semicolons(sql: &str) -> &str {
-    let mut s = sql.trim_end();
-    while let Some(rest) = s.strip_suffix(';') {
-        s = rest.trim_end();
-    }
-    s
-}
+pub(crate) use call::{call, rel};
 
 /// The statements that swap `intermediate` into `target`'s place.
 pub(crate) fn swap_statements(
@@ -144,7 +125,7 @@ pub fn run_model(
 ) -> Result<Outcome> {
     let target = relation_of(node)?;
     let intermediate = target.with_identifier(&format!("{}{TMP_SUFFIX}", target.identifier));
-    let code = strip_trailing_semicolons(compiled);
+    let code = crate::sql::strip_trailing_semicolons(compiled);
     let enforced = crate::project::config::Contract::of(&node.config).enforced;
     if enforced {
         contract::assert_columns_equivalent(renderer, conn, node, code)?;
@@ -279,15 +260,4 @@ pub fn run_seed(
         code: format!("INSERT {}", rows.unwrap_or(0)),
         rows,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strips_semicolons() {
-        assert_eq!(strip_trailing_semicolons("select 1;\n ;  \n"), "select 1");
-        assert_eq!(strip_trailing_semicolons("select ';'"), "select ';'");
-    }
 }

@@ -23,8 +23,9 @@ use serde_json::{json, Value as Json};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
-use crate::materialize::{call, relation_of, strip_trailing_semicolons, Outcome};
+use crate::materialize::{call, relation_of, Outcome};
 use crate::render::Renderer;
+use crate::sql::strip_trailing_semicolons;
 use crate::warehouse::connection::Connection;
 use crate::warehouse::relation::{literal, quote};
 

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::dbt_project::DbtProject;
+use crate::project::jinja::StrRenderer;
 use crate::project::packages::{self, PackageSpec};
 use crate::project::semver;
-use crate::project::StrRenderer;
 
 /// The dbt version whose behaviour sluice follows; `require-dbt-version`
 /// ranges are checked against it.

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod dbt_project;
 pub mod installed;
+pub mod jinja;
 pub mod packages;
 pub mod profile;
 pub mod schema_yaml;
@@ -20,6 +21,7 @@ use serde_json::Value as Json;
 
 use crate::error::{Error, ErrorKind, Result};
 pub use dbt_project::DbtProject;
+pub use jinja::{ConfigJinja, StrRenderer};
 pub use profile::{ProfileOptions, Target};
 pub use schema_yaml::SchemaFile;
 
@@ -30,34 +32,6 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// Whole file contents.
     pub text: String,
-}
-
-/// Renders the Jinja in one string of a project file (dbt_project.yml,
-/// profiles.yml, packages.yml): `Ok(text)` unchanged when it has none.
-/// A closure over the caller's renderer and vars.
-pub type StrRenderer<'a> = &'a dyn Fn(&str) -> Result<String>;
-
-/// The Jinja that reading a project needs, supplied by the caller (the
-/// render stage's `ProjectJinja`), so that nothing here renders templates
-/// itself: project files are read below the template engine.
-pub trait ConfigJinja {
-    /// Renders a string of dbt_project.yml, profiles.yml or packages.yml
-    /// with `env_var` and `var` over `vars`, as dbt's `BaseContext`.
-    ///
-    /// Errors: [`ErrorKind::Jinja`] for bad Jinja or a missing env var.
-    fn config_string(&self, text: &str, vars: &BTreeMap<String, Json>) -> Result<String>;
-
-    /// Renders one value of a dbt_project.yml config tree with `target`,
-    /// `var` over `cli_vars` only, and native types, as dbt's
-    /// `DbtProjectYamlRenderer`.
-    ///
-    /// Errors: [`ErrorKind::Jinja`], unlocated.
-    fn project_value(
-        &self,
-        text: &str,
-        cli_vars: &BTreeMap<String, Json>,
-        target: &Target,
-    ) -> Result<serde_yaml::Value>;
 }
 
 /// Options for [`Project::load`], from the command line.

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::{Mapping, Value};
 
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
-use crate::project::StrRenderer;
+use crate::project::jinja::StrRenderer;
 
 /// One package a project declares, as dbt's `PackageSpec` union.
 #[derive(Debug, Clone, PartialEq)]
