@@ -26,7 +26,7 @@ use std::ops::ControlFlow;
 use sqlparser::ast::{
     BinaryOperator, CastKind, DataType, ExactNumberInfo, ExceptSelectItem, ExcludeSelectItem, Expr,
     FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query,
-    SelectItem, SetExpr, Spanned, VisitMut, VisitorMut,
+    SelectItem, SetExpr, Spanned, Value, VisitMut, VisitorMut,
 };
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
@@ -217,6 +217,20 @@ impl VisitorMut for Rewriter {
                 if opts.opt_replace.is_some() && target == Dialect::Postgres {
                     let span = opts.wildcard_token.0.span;
                     return self.fail("SELECT * REPLACE", span);
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_value(&mut self, value: &mut Value) -> ControlFlow<()> {
+        // DuckDB's strings have no backslash escapes; Snowflake's and
+        // BigQuery's do. A backslash is written twice there, so that
+        // `'@example\.com$'` keeps escaping the dot of its regex.
+        if matches!(self.target, Dialect::Snowflake | Dialect::BigQuery) {
+            if let Value::SingleQuotedString(text) = value {
+                if text.contains('\\') {
+                    *text = text.replace('\\', "\\\\");
                 }
             }
         }
