@@ -20,6 +20,7 @@ use crate::execute::{self, NodeResult, RunOptions, Status};
 use crate::graph::Graph;
 use crate::manifest::{Node, ResourceType};
 use crate::materialize;
+use crate::project::config::Materialization;
 use crate::render::Introspection;
 use crate::warehouse::connection::Connection;
 
@@ -210,15 +211,15 @@ fn run_node(
                 conn.execute(hook)
                     .map_err(|e| e.with_note("in a pre-hook"))?;
             }
-            let built = match node.config.materialized().as_str() {
-                "incremental" => materialize::incremental::run(
+            let built = match node.config.materialization() {
+                Materialization::Incremental => materialize::incremental::run(
                     renderer,
                     conn,
                     node,
                     &c.code,
                     options.full_refresh,
                 ),
-                "external" => {
+                Materialization::External => {
                     materialize::external::run(renderer, conn, node, &c.code, project_root)
                 }
                 _ => materialize::run_model(renderer, conn, node, &c.code),

@@ -476,9 +476,9 @@ pub fn run(cx: &CompileContext, conn: &dyn Connection, node: &Node) -> Result<Un
                 .nodes
                 .iter()
                 .find(|n| n.name == r.name && n.relation.is_some());
-            match parent.map(|p| (p.resource_type, p.config.materialized())) {
+            match parent.map(|p| (p.resource_type, p.config.is_ephemeral())) {
                 Some((ResourceType::Seed, _)) => {}
-                Some((ResourceType::Model, m)) if m == "ephemeral" => {}
+                Some((ResourceType::Model, true)) => {}
                 _ => return Err(missing_input(node, reader, &format!("ref('{}')", r.name))),
             }
         }

@@ -433,17 +433,24 @@ fn random_histories_keep_the_invariants_and_current_rows_equal_the_source() {
     }
 }
 
+/// As dbt's parser: a snapshot without a strategy is a project error (exit
+/// 2) at its `config(` call, found before any database is opened.
 #[test]
 fn a_snapshot_without_a_strategy_fails_with_a_hint() {
     let p = TempProject::copy_of("tests/projects/snapshots");
     write_state(&p, STATES[0].1);
+    assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
     p.write(
         "snapshots/broken.sql",
         "{% snapshot broken %}\n{{ config(unique_key='id') }}\nselect * from {{ ref('src') }}\n{% endsnapshot %}\n",
     );
-    assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
     let run = snapshot_at(&p, &["snapshot", "-s", "broken"], "2024-02-01 00:00:00");
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("snapshots/broken.sql:2:4"),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stderr
             .contains("snapshot `broken`: no `strategy` is set"),

@@ -197,7 +197,7 @@ pub fn compile_dialect(g: &GlobalArgs, select: &SelectArgs, dialect: &str) -> Re
     let mut first = true;
     for i in order {
         let node = &p.manifest.nodes[i];
-        if node.config.materialized() == "ephemeral" {
+        if node.config.is_ephemeral() {
             continue;
         }
         let code = match &compiled[&i] {

@@ -349,7 +349,7 @@ impl Session {
                 n.name == call.name
                     && call.package.as_ref().is_none_or(|pk| *pk == n.package_name)
                     && n.resource_type == ResourceType::Model
-                    && n.config.materialized() == "ephemeral"
+                    && n.config.is_ephemeral()
             });
             if let Some(d) = found {
                 for a in crate::compile::ephemeral_ancestors(manifest, d)
@@ -419,7 +419,8 @@ pub fn incremental_models(
     let mut out = HashSet::new();
     for &i in selected {
         let node = &manifest.nodes[i];
-        if node.resource_type != ResourceType::Model || node.config.materialized() != "incremental"
+        if node.resource_type != ResourceType::Model
+            || node.config.materialization() != crate::project::config::Materialization::Incremental
         {
             continue;
         }

@@ -189,9 +189,7 @@ fn missing_parent(manifest: &Manifest, node: &Node, conn: &dyn Connection) -> Re
         let Some(parent) = manifest.get(uid) else {
             continue;
         };
-        if parent.resource_type == ResourceType::Model
-            && parent.config.materialized() == "ephemeral"
-        {
+        if parent.resource_type == ResourceType::Model && parent.config.is_ephemeral() {
             let via = via.or(Some(parent.name.as_str()));
             stack.extend(parent.depends_on.iter().rev().map(|d| (d.as_str(), via)));
             continue;

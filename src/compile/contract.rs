@@ -168,7 +168,7 @@ impl<'a> ContractCheck<'a> {
         // A snapshot's table adds its meta columns to what its SQL selects.
         let inferred = inferred.filter(|_| node.resource_type == ResourceType::Model);
         let mut columns = declared(node).or(inferred);
-        if node.config.materialized() == "incremental" {
+        if node.config.materialization() == crate::project::config::Materialization::Incremental {
             if let Some(names) = self.existing(node) {
                 columns = columns
                     .filter(|c| same_names(c, names))

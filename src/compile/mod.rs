@@ -573,7 +573,7 @@ fn contract_warnings(root: &Path, node: &Node) -> Vec<String> {
         })
         .collect();
     let unenforced = crate::contract::constraints::unenforced(
-        &node.config.materialized(),
+        &node.config.materialization(),
         &node.columns,
         &node.constraints,
     )
@@ -796,7 +796,7 @@ fn render_hooks(
 /// Whether a node is an ephemeral model.
 fn is_ephemeral(manifest: &Manifest, i: usize) -> bool {
     let node = &manifest.nodes[i];
-    node.resource_type == ResourceType::Model && node.config.materialized() == "ephemeral"
+    node.resource_type == ResourceType::Model && node.config.is_ephemeral()
 }
 
 /// The ephemeral models node `i` reads, directly or through other

@@ -9,6 +9,7 @@
 //! `expression`, a model-level `not_null`) is not supported. Both warn
 //! unless the constraint sets `warn_unsupported: false`.
 
+use crate::project::config::Materialization;
 use crate::project::schema_yaml::{ColumnDef, Constraint, ConstraintKind};
 use crate::warehouse::relation::quote;
 
@@ -128,11 +129,11 @@ pub struct Unenforced {
 /// (dbt's `ConstraintNotSupported`; DuckDB enforces every kind it accepts,
 /// so dbt's `ConstraintNotEnforced` never applies to it).
 pub fn unenforced(
-    materialized: &str,
+    materialized: &Materialization,
     columns: &[ColumnDef],
     model_constraints: &[Constraint],
 ) -> Vec<Unenforced> {
-    let on_view = materialized == "view";
+    let on_view = *materialized == Materialization::View;
     let mut out = Vec::new();
     let mut check = |column: Option<&str>, c: &Constraint, rendered: Option<String>| {
         if !c.warn_unsupported {
@@ -220,11 +221,11 @@ mod tests {
         let col: ColumnDef =
             serde_yaml::from_str("{name: id, data_type: int, constraints: [{type: not_null}, {type: unique, warn_unsupported: false}]}")
                 .unwrap();
-        let on_view = unenforced("view", std::slice::from_ref(&col), &[]);
+        let on_view = unenforced(&Materialization::View, std::slice::from_ref(&col), &[]);
         assert_eq!(on_view.len(), 1);
         assert_eq!(on_view[0].kind, ConstraintKind::NotNull);
-        assert!(unenforced("table", std::slice::from_ref(&col), &[]).is_empty());
+        assert!(unenforced(&Materialization::Table, std::slice::from_ref(&col), &[]).is_empty());
         let model = [constraint("{type: not_null, columns: [id]}")];
-        assert_eq!(unenforced("table", &[], &model).len(), 1);
+        assert_eq!(unenforced(&Materialization::Table, &[], &model).len(), 1);
     }
 }

@@ -247,7 +247,7 @@ pub fn execute<W: Send>(
 pub fn runs(node: &Node) -> bool {
     match node.resource_type {
         ResourceType::Source | ResourceType::Analysis => false,
-        ResourceType::Model => node.config.materialized() != "ephemeral",
+        ResourceType::Model => !node.config.is_ephemeral(),
         _ => true,
     }
 }

@@ -353,9 +353,7 @@ impl Manifest {
         file_nodes
             .par_iter_mut()
             .try_for_each(|node| -> Result<()> {
-                if node.resource_type == ResourceType::Model
-                    && node.config.materialized() == "ephemeral"
-                {
+                if node.resource_type == ResourceType::Model && node.config.is_ephemeral() {
                     node.relation = Some(Relation::cte(&node.name));
                 } else if matches!(
                     node.resource_type,
@@ -386,9 +384,13 @@ impl Manifest {
         // Contracts are checked once configs are final, as dbt's parser does.
         let mut enabled = enabled;
         for node in &mut enabled {
-            if node.resource_type == ResourceType::Model {
-                resolve_foreign_keys(&project.root, &resolver, node)?;
-                check_contract(&project.root, node)?;
+            match node.resource_type {
+                ResourceType::Model => {
+                    resolve_foreign_keys(&project.root, &resolver, node)?;
+                    check_contract(&project.root, node)?;
+                }
+                ResourceType::Snapshot => check_snapshot_config(&project.root, node)?,
+                _ => {}
             }
         }
 
@@ -642,6 +644,30 @@ fn resolve_foreign_keys(root: &Path, resolver: &Resolver, node: &mut Node) -> Re
     Ok(())
 }
 
+/// Checks a snapshot's config (strategy, unique_key, updated_at,
+/// check_cols, hard_deletes) as dbt's parser does, so a mistake stops the
+/// command before any database is opened.
+///
+/// Errors: [`ErrorKind::Config`] at the snapshot's `config(` call (or its
+/// YAML entry, or the file's first line) with a hint.
+fn check_snapshot_config(root: &Path, node: &Node) -> Result<()> {
+    let Err((message, hint)) = crate::project::config::SnapshotConfig::of(&node.config) else {
+        return Ok(());
+    };
+    let location = node
+        .raw_code
+        .find("config(")
+        .map(|offset| Location::from_offset(&node.original_file_path, &node.raw_code, offset))
+        .or_else(|| node.yaml_location(root, None, None))
+        .unwrap_or_else(|| Location::new(&node.original_file_path, 1, 1, Some(&node.raw_code)));
+    Err(Error::new(
+        ErrorKind::Config,
+        format!("snapshot `{}`: {message}", node.name),
+    )
+    .with_hint(hint)
+    .with_location(location))
+}
+
 /// Checks a model's `contract` config as dbt's parser does.
 ///
 /// Errors: [`ErrorKind::Config`] for an enforced contract on an ephemeral
@@ -661,7 +687,7 @@ fn check_contract(root: &Path, node: &Node) -> Result<()> {
             ))
         })
     };
-    if node.config.materialized() == "ephemeral" {
+    if node.config.is_ephemeral() {
         return Err(Error::new(
             ErrorKind::Config,
             format!(

@@ -22,6 +22,7 @@ use minijinja::Value;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
+use crate::project::config::Materialization;
 use crate::render::Renderer;
 use crate::warehouse::connection::{Connection, RelationType};
 use crate::warehouse::relation::Relation;
@@ -131,13 +132,12 @@ pub fn run_model(
         contract::assert_columns_equivalent(renderer, conn, node, code)?;
     }
     let sql = Value::from(code.to_owned());
-    let materialized = node.config.materialized();
-    let (create, kind) = match materialized.as_str() {
-        "table" if enforced => (
+    let (create, kind) = match node.config.materialization() {
+        Materialization::Table if enforced => (
             contract::create_table_statement(renderer, node, &intermediate, code)?,
             RelationType::Table,
         ),
-        "table" => (
+        Materialization::Table => (
             call(
                 renderer,
                 "create_table_as",
@@ -145,7 +145,7 @@ pub fn run_model(
             )?,
             RelationType::Table,
         ),
-        "view" => (
+        Materialization::View => (
             call(renderer, "create_view_as", &[rel(&intermediate), sql])?,
             RelationType::View,
         ),
@@ -153,8 +153,9 @@ pub fn run_model(
             return Err(Error::new(
                 ErrorKind::Config,
                 format!(
-                    "model `{}` has materialized `{other}`, which sluice does not support yet",
-                    node.name
+                    "model `{}` has materialized `{}`, which sluice does not support yet",
+                    node.name,
+                    other.as_str()
                 ),
             )
             .with_hint("use `view`, `table`, `incremental`, `external` or `ephemeral`"))

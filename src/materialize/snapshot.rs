@@ -24,6 +24,7 @@ use serde_json::{json, Value as Json};
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
 use crate::materialize::{call, relation_of, Outcome};
+use crate::project::config::{CheckCols, SnapshotConfig, SnapshotStrategy};
 use crate::render::Renderer;
 use crate::sql::strip_trailing_semicolons;
 use crate::warehouse::connection::Connection;
@@ -112,63 +113,11 @@ pub fn run(
     let target = relation_of(node)?;
     let source_sql = strip_trailing_semicolons(compiled).to_owned();
     let config = &node.config;
-    let strategy = config.get_str("strategy").unwrap_or_default();
-    if !matches!(strategy.as_str(), "timestamp" | "check" | "type1") {
-        return Err(config_error(
-            node,
-            if strategy.is_empty() {
-                "no `strategy` is set".to_owned()
-            } else {
-                format!("unknown strategy `{strategy}`")
-            },
-            "set strategy='timestamp' (with updated_at), 'check' (with check_cols) or 'type1'",
-        ));
-    }
-    let type1 = strategy == "type1";
-    let key = match config.get("unique_key") {
-        Some(Json::String(k)) if !k.trim().is_empty() => k.clone(),
-        Some(Json::Array(ks)) if !ks.is_empty() => format!(
-            "row({})",
-            ks.iter()
-                .map(|k| k
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| k.to_string()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        _ => {
-            return Err(config_error(
-                node,
-                "no `unique_key` is set".into(),
-                "set unique_key to a column, an expression, or a list of columns",
-            ))
-        }
-    };
-    let hard_deletes = match config.get_str("hard_deletes") {
-        Some(h) => h,
-        None if config.get_bool("invalidate_hard_deletes") == Some(true) => "invalidate".into(),
-        None => "ignore".into(),
-    };
-    let allowed: &[&str] = if type1 {
-        &["ignore", "delete"]
-    } else {
-        &["ignore", "invalidate", "new_record"]
-    };
-    if !allowed.contains(&hard_deletes.as_str()) {
-        return Err(config_error(
-            node,
-            format!(
-                "hard_deletes `{hard_deletes}` is not one of {}",
-                allowed.join(", ")
-            ),
-            if type1 {
-                "a type1 snapshot keeps one row per key: `ignore` keeps deleted keys, `delete` removes them"
-            } else {
-                "use ignore, invalidate or new_record"
-            },
-        ));
-    }
+    let typed = SnapshotConfig::of(config).map_err(|(msg, hint)| config_error(node, msg, &hint))?;
+    let strategy = typed.strategy;
+    let type1 = strategy == SnapshotStrategy::Type1;
+    let key = typed.unique_key.clone();
+    let hard_deletes = typed.hard_deletes.clone();
 
     // The source's columns, and the reserved names they must not use.
     let prepare = std::time::Instant::now();
@@ -191,14 +140,7 @@ pub fn run(
             ));
         }
     }
-    let updated_at = config.get_str("updated_at");
-    if strategy == "timestamp" && updated_at.is_none() {
-        return Err(config_error(
-            node,
-            "the timestamp strategy needs `updated_at`".into(),
-            "set updated_at to the column that changes when a row changes",
-        ));
-    }
+    let updated_at = typed.updated_at.clone();
     let updated_type = match &updated_at {
         // A plain column: its type is already known.
         Some(u) if source_columns.iter().any(|(c, _)| c == u) => source_columns
@@ -270,26 +212,15 @@ pub fn run(
         (None, None) => TimeKind::Naive,
     };
     let now = kind.literal(options.now);
-    let version_time = match (&updated_at, strategy.as_str()) {
-        (Some(u), "timestamp") => format!("cast({u} as {})", kind.sql_type()),
+    let version_time = match (&updated_at, strategy) {
+        (Some(u), SnapshotStrategy::Timestamp) => format!("cast({u} as {})", kind.sql_type()),
         _ => now.clone(),
     };
     let quoted: Vec<String> = source_columns.iter().map(|(c, _)| quote(c)).collect();
-    let check_cols: Vec<String> = match config.get("check_cols") {
-        Some(Json::Array(cols)) => cols
-            .iter()
-            .map(|c| quote(c.as_str().unwrap_or_default()))
-            .collect(),
-        Some(Json::String(s)) if s == "all" => quoted.clone(),
-        None if type1 => quoted.clone(),
-        _ if strategy == "check" => {
-            return Err(config_error(
-                node,
-                "the check strategy needs `check_cols`".into(),
-                "set check_cols to a list of columns, or 'all'",
-            ))
-        }
-        _ => Vec::new(),
+    let check_cols: Vec<String> = match &typed.check_cols {
+        Some(CheckCols::Columns(cols)) => cols.iter().map(|c| quote(c)).collect(),
+        Some(CheckCols::All) => quoted.clone(),
+        None => Vec::new(),
     };
     let meta: BTreeMap<&str, String> = meta_names
         .iter()
@@ -305,7 +236,7 @@ pub fn run(
         Some(v) => format!("({valid_to} is null or {valid_to} = {v})"),
         None => format!("{valid_to} is null"),
     };
-    let changed = if strategy == "timestamp" {
+    let changed = if strategy == SnapshotStrategy::Timestamp {
         format!("cur.{} < src.__sluice_time", meta["updated_at"])
     } else {
         check_cols
