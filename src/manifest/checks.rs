@@ -1,0 +1,213 @@
+//! The checks dbt's parser makes once configs are final: foreign keys
+//! resolved, contracts and snapshot configs validated, and no two enabled
+//! nodes with one name.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::error::{Error, ErrorKind, Location, Result};
+use crate::manifest::node::{slash, Node, ResourceType};
+use crate::manifest::resolve::push_ref;
+use crate::render::Resolver;
+use crate::warehouse::relation::Relation;
+
+/// A foreign key's parent named by `to: ref(...)` / `to: source(...)`.
+pub(crate) enum KeyParent {
+    /// `ref(name)` or `ref(package, name)`.
+    Ref(Option<String>, String),
+    /// `source(source, table)`.
+    Source(String, String),
+}
+
+/// Resolves the `to:` of a model's foreign-key constraints (`ref('m')`,
+/// `source('s', 't')`; anything else is a relation name kept as written)
+/// to relation names, and makes each parent a dependency of the model, as
+/// dbt 1.9 adds it to `depends_on`.
+///
+/// Errors: [`ErrorKind::UnknownRef`] / [`ErrorKind::UnknownSource`] at the
+/// YAML line of a `to:` that names nothing.
+pub(crate) fn resolve_foreign_keys(
+    root: &Path,
+    resolver: &Resolver,
+    node: &mut Node,
+) -> Result<()> {
+    static CALL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"^\s*(ref|source)\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*$"#,
+        )
+        .expect("valid regex")
+    });
+    let lookup = |to: &str| -> Option<(KeyParent, Option<&Relation>)> {
+        let cap = CALL.captures(to)?;
+        let (a, b) = (cap[2].to_owned(), cap.get(3).map(|m| m.as_str().to_owned()));
+        Some(match (&cap[1], b) {
+            ("ref", None) => (KeyParent::Ref(None, a.clone()), resolver.refs.get(&a)),
+            ("ref", Some(b)) => {
+                let rel = resolver.package_refs.get(&(a.clone(), b.clone()));
+                (KeyParent::Ref(Some(a), b), rel)
+            }
+            (_, Some(b)) => {
+                let rel = resolver.sources.get(&(a.clone(), b.clone()));
+                (KeyParent::Source(a, b), rel)
+            }
+            (_, None) => (KeyParent::Source(a, String::new()), None),
+        })
+    };
+    // (column index or None for the model, constraint index, `to`)
+    let mut targets: Vec<(Option<usize>, usize, String)> = Vec::new();
+    for (k, col) in node.columns.iter().enumerate() {
+        for (j, c) in col.constraints.iter().enumerate() {
+            targets.extend(c.to.clone().map(|to| (Some(k), j, to)));
+        }
+    }
+    for (j, c) in node.constraints.iter().enumerate() {
+        targets.extend(c.to.clone().map(|to| (None, j, to)));
+    }
+    for (column, j, to) in targets {
+        let Some((parent, relation)) = lookup(&to) else {
+            continue;
+        };
+        let Some(relation) = relation else {
+            let kind = match parent {
+                KeyParent::Ref(..) => ErrorKind::UnknownRef,
+                KeyParent::Source(..) => ErrorKind::UnknownSource,
+            };
+            let column_name = column.map(|k| node.columns[k].name.as_str());
+            return Err(Error::new(
+                kind,
+                format!(
+                    "a foreign key constraint of model `{}` points `to` `{}`, which does not exist",
+                    node.name,
+                    to.trim()
+                ),
+            )
+            .or_location(|| node.yaml_location(root, column_name, Some("to")))
+            .with_hint("name an existing model with `ref('...')`, a source with `source('...', '...')`, or a relation"));
+        };
+        let resolved = Some(relation.to_string());
+        match column {
+            Some(k) => node.columns[k].constraints[j].to = resolved,
+            None => node.constraints[j].to = resolved,
+        }
+        match parent {
+            KeyParent::Ref(package, name) => push_ref(node, package, name),
+            KeyParent::Source(source, table) => {
+                if !node.sources.contains(&(source.clone(), table.clone())) {
+                    node.sources.push((source, table));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks a snapshot's config (strategy, unique_key, updated_at,
+/// check_cols, hard_deletes) as dbt's parser does, so a mistake stops the
+/// command before any database is opened.
+///
+/// Errors: [`ErrorKind::Config`] at the snapshot's `config(` call (or its
+/// YAML entry, or the file's first line) with a hint.
+pub(crate) fn check_snapshot_config(root: &Path, node: &Node) -> Result<()> {
+    let Err((message, hint)) = crate::project::config::SnapshotConfig::of(&node.config) else {
+        return Ok(());
+    };
+    let location = node
+        .raw_code
+        .find("config(")
+        .map(|offset| Location::from_offset(&node.original_file_path, &node.raw_code, offset))
+        .or_else(|| node.yaml_location(root, None, None))
+        .unwrap_or_else(|| Location::new(&node.original_file_path, 1, 1, Some(&node.raw_code)));
+    Err(Error::new(
+        ErrorKind::Config,
+        format!("snapshot `{}`: {message}", node.name),
+    )
+    .with_hint(hint)
+    .with_location(location))
+}
+
+/// Checks a model's `contract` config as dbt's parser does.
+///
+/// Errors: [`ErrorKind::Config`] for an enforced contract on an ephemeral
+/// model, or on columns without `data_type` (dbt: "Contracted models
+/// require data_type to be defined for each column"), at the YAML line.
+pub(crate) fn check_contract(root: &Path, node: &Node) -> Result<()> {
+    if !crate::project::config::Contract::of(&node.config).enforced {
+        return Ok(());
+    }
+    let at_model = || {
+        node.yaml_location(root, None, None).or_else(|| {
+            let offset = node.raw_code.find("contract")?;
+            Some(Location::from_offset(
+                &node.original_file_path,
+                &node.raw_code,
+                offset,
+            ))
+        })
+    };
+    if node.config.is_ephemeral() {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "model `{}` has an enforced contract but is materialized `ephemeral`",
+                node.name
+            ),
+        )
+        .or_location(at_model)
+        .with_hint("contracts apply to `table`, `view` and `incremental` models, as in dbt: change `materialized` or drop the contract"));
+    }
+    let untyped: Vec<&str> = node
+        .columns
+        .iter()
+        .filter(|c| c.data_type.as_deref().is_none_or(|t| t.trim().is_empty()))
+        .map(|c| c.name.as_str())
+        .collect();
+    if let Some(first) = untyped.first() {
+        let names = untyped
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "model `{}` has an enforced contract, but column{} {names} {} no `data_type`",
+                node.name,
+                if untyped.len() == 1 { "" } else { "s" },
+                if untyped.len() == 1 { "has" } else { "have" },
+            ),
+        )
+        .or_location(|| node.yaml_location(root, Some(first), None))
+        .with_note("dbt: Contracted models require data_type to be defined for each column")
+        .with_hint("give every column of the model a `data_type:` (e.g. `data_type: integer`)"));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_duplicates(nodes: &[Node]) -> Result<()> {
+    let mut seen: HashMap<&str, &Node> = HashMap::new();
+    for node in nodes {
+        if !matches!(
+            node.resource_type,
+            ResourceType::Model | ResourceType::Seed | ResourceType::Analysis
+        ) {
+            continue;
+        }
+        if let Some(prev) = seen.insert(&node.name, node) {
+            return Err(Error::new(
+                ErrorKind::DuplicateNode,
+                format!(
+                    "two resources are named `{}`: {} `{}` and {} `{}`",
+                    node.name,
+                    prev.resource_type.as_str(),
+                    slash(&prev.original_file_path),
+                    node.resource_type.as_str(),
+                    slash(&node.original_file_path)
+                ),
+            )
+            .with_hint(
+                "`ref()` finds nodes by name, so names must be unique; rename one of the files",
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! Dependency resolution: every ref, source and macro call of a node
+//! resolved to unique_ids, an unknown one a located error with a did-you-mean.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
+use crate::manifest::node::{slash, Node, ResourceType};
+use crate::manifest::patches::Patches;
+use crate::project::Project;
+use crate::render::RefCall;
+use crate::warehouse::relation::Relation;
+
+/// Adds `ref(package, name)` to a node's refs unless it is there.
+pub(crate) fn push_ref(node: &mut Node, package: Option<String>, name: String) {
+    if !node
+        .refs
+        .iter()
+        .any(|r| r.name == name && r.package == package)
+    {
+        node.refs.push(RefCall { package, name });
+    }
+}
+
+/// Macro names to their unique_ids (several when packages define the same
+/// name), for finding which macros a file calls.
+#[derive(Debug, Default)]
+pub struct MacroNames(HashMap<String, Vec<String>>);
+
+impl MacroNames {
+    /// Indexes `(name, unique_id)` pairs.
+    pub fn new<'a>(macros: impl IntoIterator<Item = (&'a str, &'a str)>) -> MacroNames {
+        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
+        for (name, id) in macros {
+            by_name
+                .entry(name.to_owned())
+                .or_default()
+                .push(id.to_owned());
+        }
+        MacroNames(by_name)
+    }
+
+    /// unique_ids of the macros that `raw` calls (`name(` after a
+    /// non-identifier character; every macro of that name), sorted. Empty
+    /// when `raw` has no Jinja.
+    ///
+    /// One pass over `raw`: each identifier followed by `(` is looked up.
+    pub fn called_in(&self, raw: &str) -> Vec<String> {
+        if !raw.contains("{{") && !raw.contains("{%") {
+            return Vec::new();
+        }
+        let bytes = raw.as_bytes();
+        let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let mut out: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if !is_ident(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && is_ident(bytes[i]) {
+                i += 1;
+            }
+            if let Some(ids) = self.0.get(&raw[start..i]) {
+                if raw[i..].trim_start().starts_with('(') {
+                    out.extend(ids.iter().cloned());
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// Resolves every node's refs and sources to unique_ids.
+pub(crate) fn resolve_dependencies(
+    project: &Project,
+    patches: &Patches,
+    nodes: &mut [Node],
+    disabled: &[Node],
+) -> Result<()> {
+    let mut by_name: HashMap<String, String> = HashMap::new();
+    let mut sources: BTreeMap<(String, String), String> = BTreeMap::new();
+    // sluice extension: a source that names a seed's table depends on that
+    // seed, so `build` loads the seed before models read the source.
+    let seed_relations: HashMap<Relation, String> = nodes
+        .iter()
+        .filter(|n| n.resource_type == ResourceType::Seed)
+        .filter_map(|n| n.relation.clone().map(|r| (r, n.unique_id.clone())))
+        .collect();
+    for node in nodes.iter() {
+        match node.resource_type {
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot => {
+                by_name.insert(node.name.clone(), node.unique_id.clone());
+            }
+            ResourceType::Source => {
+                if let Some(info) = &node.source {
+                    sources.insert(
+                        (info.source_name.clone(), node.name.clone()),
+                        node.unique_id.clone(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    for node in nodes.iter_mut() {
+        // A unit test depends on its model, set when it was built.
+        let mut deps = if node.resource_type == ResourceType::UnitTest {
+            node.depends_on.clone()
+        } else {
+            Vec::new()
+        };
+        for call in &node.refs {
+            match by_name.get(&call.name) {
+                Some(id) => deps.push(id.clone()),
+                None => {
+                    return Err(unknown_ref(
+                        project, patches, node, call, &by_name, disabled,
+                    ))
+                }
+            }
+        }
+        for key in &node.sources {
+            match sources.get(key) {
+                Some(id) => deps.push(id.clone()),
+                None => {
+                    let known: Vec<String> =
+                        sources.keys().map(|(s, t)| format!("{s}.{t}")).collect();
+                    let wanted = format!("{}.{}", key.0, key.1);
+                    let mut err = Error::new(
+                        ErrorKind::UnknownSource,
+                        format!(
+                            "{} `{}` refers to source `{wanted}`, which does not exist",
+                            node.resource_type.as_str(),
+                            node.name
+                        ),
+                    )
+                    .or_location(|| locate_call(node, "source", &key.0));
+                    err = match did_you_mean(&wanted, known.iter().map(String::as_str)) {
+                        Some(s) => err.with_hint(format!("did you mean `{s}`?")),
+                        None => err.with_hint("declare it under `sources:` in a schema YAML file"),
+                    };
+                    return Err(err);
+                }
+            }
+        }
+        if node.resource_type == ResourceType::Source {
+            if let Some(seed) = node.relation.as_ref().and_then(|r| seed_relations.get(r)) {
+                deps.push(seed.clone());
+            }
+        }
+        if let Some(meta) = &node.test_metadata {
+            if let Some(attached) = &meta.attached_node {
+                deps.push(attached.clone());
+            }
+        }
+        deps.sort();
+        deps.dedup();
+        deps.retain(|d| d != &node.unique_id);
+        node.depends_on = deps;
+    }
+    Ok(())
+}
+
+pub(crate) fn unknown_ref(
+    project: &Project,
+    patches: &Patches,
+    node: &Node,
+    call: &RefCall,
+    by_name: &HashMap<String, String>,
+    disabled: &[Node],
+) -> Error {
+    let what = node.resource_type.as_str();
+    let location = || locate_call(node, "ref", &call.name);
+    if let Some(d) = disabled.iter().find(|d| d.name == call.name) {
+        return Error::new(
+            ErrorKind::UnknownRef,
+            format!(
+                "{what} `{}` refers to `{}`, which is disabled",
+                node.name, call.name
+            ),
+        )
+        .or_location(location)
+        .with_hint(format!(
+            "enable `{}` (`enabled: true`) or remove the ref",
+            slash(&d.original_file_path)
+        ));
+    }
+    if let Some((yml, _)) = patches
+        .seeds
+        .iter()
+        .find(|((_, name), _)| *name == call.name)
+        .map(|(_, v)| v)
+    {
+        let expected = project
+            .config
+            .seed_paths
+            .first()
+            .map(|d| format!("{d}/{}.csv", call.name))
+            .unwrap_or_default();
+        return Error::new(
+            ErrorKind::MissingFile,
+            format!(
+                "{what} `{}` refers to seed `{}`, which `{}` describes, but its CSV file `{expected}` does not exist",
+                node.name,
+                call.name,
+                slash(yml)
+            ),
+        )
+        .or_location(location)
+        .with_hint(format!("add `{expected}` (a CSV file with a header row) or remove the ref"));
+    }
+    let err = Error::new(
+        ErrorKind::UnknownRef,
+        format!(
+            "{what} `{}` refers to `{}`, which does not exist",
+            node.name, call.name
+        ),
+    )
+    .or_location(location);
+    match did_you_mean(&call.name, by_name.keys().map(String::as_str)) {
+        Some(s) => err.with_hint(format!("did you mean `{s}`?")),
+        None => err.with_hint("create a model or seed with that name, or fix the spelling"),
+    }
+}
+
+/// The location of `func('arg'` in the node's file, if it is written there.
+pub(crate) fn locate_call(node: &Node, func: &str, arg: &str) -> Option<Location> {
+    let raw = &node.raw_code;
+    for quote in ['\'', '"'] {
+        let needle = format!("{quote}{arg}{quote}");
+        let mut from = 0;
+        while let Some(i) = raw[from..].find(&needle) {
+            let at = from + i;
+            let before = raw[..at].trim_end();
+            let before = before
+                .strip_suffix(',')
+                .map(str::trim_end)
+                .unwrap_or(before);
+            let before = before.strip_suffix('(').map(str::trim_end);
+            if let Some(b) = before {
+                if b.ends_with(func) || (func == "ref" && b.contains("ref(")) {
+                    let start = b.len() - func.len().min(b.len());
+                    let call_start = raw[..at].rfind(func).unwrap_or(start);
+                    return Some(Location::from_offset(
+                        &node.original_file_path,
+                        raw,
+                        call_start,
+                    ));
+                }
+            }
+            from = at + needle.len();
+        }
+    }
+    None
+}
