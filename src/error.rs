@@ -235,7 +235,14 @@ impl Error {
     /// arrow, the source line with a caret, notes and the hint. Plain text,
     /// no colour, so it can be snapshotted.
     pub fn render(&self) -> String {
-        let mut out = format!("error: {}\n", self.inner.message);
+        self.render_as(Severity::Error)
+    }
+
+    /// The diagnostic as [`Error::render`] prints it, headed by `severity`
+    /// (`error:` or `warning:`): a warning is the same data as an error,
+    /// only reported without stopping anything.
+    pub fn render_as(&self, severity: Severity) -> String {
+        let mut out = format!("{}: {}\n", severity.as_str(), self.inner.message);
         if let Some(loc) = &self.inner.location {
             out.push_str(&format!("  --> {loc}\n"));
             if let Some(text) = &loc.line_text {
@@ -259,6 +266,26 @@ impl Error {
     }
 }
 
+/// How serious a diagnostic is: an error stops what it is about, a warning
+/// is reported and the command goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Stops the node or the command.
+    Error,
+    /// Reported only.
+    Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`, as the rendered diagnostic's first word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// "did you mean" support: the candidate closest to `name`, if it is close
 /// enough to be a plausible typo (Jaro-Winkler similarity of at least 0.8).
 pub fn did_you_mean<'a>(
@@ -276,6 +303,13 @@ pub fn did_you_mean<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_warning_is_the_same_diagnostic_headed_warning() {
+        let e = Error::new(ErrorKind::Config, "m").with_hint("h");
+        assert_eq!(e.render(), "error: m\n  hint: h\n");
+        assert_eq!(e.render_as(Severity::Warning), "warning: m\n  hint: h\n");
+    }
 
     #[test]
     fn location_from_offset_counts_lines_and_columns() {

@@ -14,7 +14,7 @@ use crate::adapter::duckdb::Database;
 use crate::cli::{GlobalArgs, SelectArgs};
 use crate::compile::{compile_all, CompileContext, Compiled};
 use crate::docs::artifacts::{self, Invocation};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, Severity};
 use crate::execute::output::Printer;
 use crate::graph::Graph;
 use crate::lineage::Lineage;
@@ -97,7 +97,7 @@ impl Session {
         let project = Project::load(&load_options(g), &ProjectJinja)?;
         if !g.quiet {
             for w in &project.warnings {
-                eprintln!("{w}");
+                eprint!("{}", w.render_as(Severity::Warning));
             }
         }
         stage("load", t);
@@ -255,7 +255,7 @@ impl Session {
         for i in order {
             if let Ok(c) = &compiled[i] {
                 for w in &c.warnings {
-                    eprint!("{w}");
+                    eprint!("{}", w.render_as(Severity::Warning));
                 }
             }
         }

@@ -20,7 +20,7 @@ use crate::manifest::{slash, Manifest, Node, ResourceType};
 use crate::render::{Introspection, NodeScope, Phase, Renderer, Resolver};
 
 /// A node's compiled SQL and where it was written.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Compiled {
     /// The SQL that runs.
     pub code: String,
@@ -35,9 +35,11 @@ pub struct Compiled {
     /// lookups): compiled ahead of a run, such a node is compiled again
     /// right before it runs, when its parents exist (see [`compile_one`]).
     pub introspective: bool,
-    /// Warnings about the SQL, rendered for people: tables read without
-    /// `ref()` or `source()`.
-    pub warnings: Vec<String>,
+    /// Warnings about the node, as diagnostics (printed with
+    /// [`crate::error::Severity::Warning`]): tables read without `ref()` or
+    /// `source()`, contract columns that lose precision, constraints that
+    /// are not enforced.
+    pub warnings: Vec<Error>,
     /// Column lineage of the node's output (models and snapshots whose SQL
     /// sqlparser parsed), when [`compile_all`] was asked for it.
     pub columns_lineage: Option<Vec<crate::lineage::ColumnLineage>>,
@@ -538,13 +540,12 @@ fn check_generic_test(
 /// without precision and scale, as dbt's `get_empty_schema_sql` warns.
 /// Constraints of a model without an enforced contract are ignored without
 /// a word, as in dbt.
-fn contract_warnings(root: &Path, node: &Node) -> Vec<String> {
+fn contract_warnings(root: &Path, node: &Node) -> Vec<Error> {
     if node.resource_type != ResourceType::Model
         || !crate::project::config::Contract::of(&node.config).enforced
     {
         return Vec::new();
     }
-    let warning = |err: Error| err.render().replacen("error:", "warning:", 1);
     let naked = node.columns.iter().filter(|c| {
         c.data_type.as_deref().is_some_and(|t| {
             matches!(
@@ -553,7 +554,7 @@ fn contract_warnings(root: &Path, node: &Node) -> Vec<String> {
             )
         })
     });
-    let mut out: Vec<String> = naked
+    let mut out: Vec<Error> = naked
         .map(|c| {
             let mut err = Error::new(
                 ErrorKind::Contract,
@@ -569,7 +570,7 @@ fn contract_warnings(root: &Path, node: &Node) -> Vec<String> {
             if let Some(loc) = node.yaml_location(root, Some(&c.name), Some("data_type")) {
                 err = err.with_location(loc);
             }
-            warning(err)
+            err
         })
         .collect();
     let unenforced = crate::contract::constraints::unenforced(
@@ -595,7 +596,7 @@ fn contract_warnings(root: &Path, node: &Node) -> Vec<String> {
         if let Some(loc) = node.yaml_location(root, u.column.as_deref(), None) {
             err = err.with_location(loc);
         }
-        warning(err)
+        err
     });
     out.extend(unenforced);
     out
@@ -609,7 +610,7 @@ fn undeclared_reads(
     cx: &CompileContext,
     node: &Node,
     statements: &[sqlparser::ast::Statement],
-) -> Vec<String> {
+) -> Vec<Error> {
     if !matches!(
         node.resource_type,
         ResourceType::Model | ResourceType::Snapshot
@@ -687,7 +688,7 @@ fn undeclared_reads(
                 offset,
             ));
         }
-        out.push(err.render().replacen("error:", "warning:", 1));
+        out.push(err);
     }
     out
 }

@@ -130,7 +130,7 @@ fn canonical(path: &Path) -> PathBuf {
 /// A warning when `require-dbt-version` of `project` excludes
 /// [`DBT_VERSION`]: dbt refuses to run such a package, sluice builds it and
 /// says so (its behaviour is dbt 1.x's either way).
-pub fn dbt_version_warning(project: &DbtProject) -> Option<String> {
+pub fn dbt_version_warning(project: &DbtProject) -> Option<Error> {
     let spec = project.require_dbt_version.as_ref()?;
     let ranges: Vec<String> = match spec {
         serde_yaml::Value::String(s) => vec![s.clone()],
@@ -141,10 +141,13 @@ pub fn dbt_version_warning(project: &DbtProject) -> Option<String> {
         _ => return None,
     };
     (!semver::admits(&ranges, DBT_VERSION)).then(|| {
-        format!(
-            "warning: package `{}` requires dbt `{}`, which excludes dbt {DBT_VERSION} (the behaviour sluice follows); building it anyway",
-            project.name,
-            ranges.join(", "),
+        Error::new(
+            ErrorKind::Config,
+            format!(
+                "package `{}` requires dbt `{}`, which excludes dbt {DBT_VERSION} (the behaviour sluice follows); building it anyway",
+                project.name,
+                ranges.join(", "),
+            ),
         )
     })
 }

@@ -64,7 +64,7 @@ pub struct Package {
 }
 
 /// A project read from disk.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Project {
     /// The project directory.
     pub root: PathBuf,
@@ -94,8 +94,9 @@ pub struct Project {
     /// and docs files are in `schema_files` and `docs_files`.
     pub packages: Vec<Package>,
     /// What loading noticed but does not refuse (a package's
-    /// `require-dbt-version` that excludes dbt 1.x), one line each.
-    pub warnings: Vec<String>,
+    /// `require-dbt-version` that excludes dbt 1.x), as diagnostics to
+    /// print with [`crate::error::Severity::Warning`].
+    pub warnings: Vec<Error>,
 }
 
 impl Project {
