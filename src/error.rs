@@ -44,6 +44,9 @@ pub enum ErrorKind {
     Contract,
     /// The command line was used wrongly.
     Usage,
+    /// A bug in sluice, not a mistake of the user's: rendered as an
+    /// internal error with a request to report it.
+    Internal,
 }
 
 /// A position in a user's file: 1-based line and column, path relative to the
@@ -242,7 +245,11 @@ impl Error {
     /// (`error:` or `warning:`): a warning is the same data as an error,
     /// only reported without stopping anything.
     pub fn render_as(&self, severity: Severity) -> String {
-        let mut out = format!("{}: {}\n", severity.as_str(), self.inner.message);
+        let head = match (severity, self.inner.kind) {
+            (Severity::Error, ErrorKind::Internal) => "internal error",
+            _ => severity.as_str(),
+        };
+        let mut out = format!("{head}: {}\n", self.inner.message);
         if let Some(loc) = &self.inner.location {
             out.push_str(&format!("  --> {loc}\n"));
             if let Some(text) = &loc.line_text {
@@ -309,6 +316,8 @@ mod tests {
         let e = Error::new(ErrorKind::Config, "m").with_hint("h");
         assert_eq!(e.render(), "error: m\n  hint: h\n");
         assert_eq!(e.render_as(Severity::Warning), "warning: m\n  hint: h\n");
+        let bug = Error::new(ErrorKind::Internal, "x");
+        assert_eq!(bug.render(), "internal error: x\n");
     }
 
     #[test]

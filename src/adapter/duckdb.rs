@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::Target;
-use crate::warehouse::connection::{Cell, CellTable, Connection, RelationType, Table};
+use crate::warehouse::connection::{Cell, CellTable, Connection, RelationType, Table, TxEnd};
 use crate::warehouse::relation::Relation;
 
 /// An open DuckDB database.
@@ -285,21 +285,30 @@ impl Connection for DuckDbConnection {
     }
 
     fn execute_in_transaction(&self, statements: &[String]) -> Result<()> {
-        self.transaction(&mut || statements.iter().try_for_each(|sql| self.execute(sql)))
+        self.transaction(&mut || {
+            statements.iter().try_for_each(|sql| self.execute(sql))?;
+            Ok(TxEnd::Commit)
+        })
     }
 
-    fn transaction(&self, body: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+    fn transaction(&self, body: &mut dyn FnMut() -> Result<TxEnd>) -> Result<()> {
         self.conn
             .execute_batch("begin transaction")
             .map_err(|e| db_error(&e, None))?;
-        let result = body().and_then(|()| {
-            let t = std::time::Instant::now();
-            let committed = self
+        let result = body().and_then(|end| match end {
+            TxEnd::Commit => {
+                let t = std::time::Instant::now();
+                let committed = self
+                    .conn
+                    .execute_batch("commit")
+                    .map_err(|e| db_error(&e, None));
+                crate::timing::stage("commit", t);
+                committed
+            }
+            TxEnd::Rollback => self
                 .conn
-                .execute_batch("commit")
-                .map_err(|e| db_error(&e, None));
-            crate::timing::stage("commit", t);
-            committed
+                .execute_batch("rollback")
+                .map_err(|e| db_error(&e, None)),
         });
         if result.is_err() {
             let _ = self.conn.execute_batch("rollback");

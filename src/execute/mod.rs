@@ -124,9 +124,10 @@ pub fn execute<W: Send>(
         // The graph was checked for cycles; scheduling edges (build's test
         // edges) must not add one, or the run would wait forever.
         return Err(Error::new(
-            crate::ErrorKind::Cycle,
-            "the run's scheduling edges form a cycle (a bug in sluice: please report it)",
-        ));
+            crate::ErrorKind::Internal,
+            "the run's scheduling edges form a cycle",
+        )
+        .with_hint("this is a bug in sluice: please report it with the command and the project's dbt_project.yml"));
     }
     for &i in order.iter() {
         let d = parents[&i].iter().map(|p| depth[p] + 1).max().unwrap_or(0);

@@ -16,7 +16,7 @@ use crate::materialize::{call, relation_of, Outcome};
 use crate::project::config::as_string_list;
 use crate::render::Renderer;
 use crate::sql::strip_trailing_semicolons;
-use crate::warehouse::connection::{Connection, RelationType};
+use crate::warehouse::connection::{Connection, RelationType, TxEnd};
 use crate::warehouse::relation::quote;
 use crate::warehouse::relation::Relation;
 
@@ -146,7 +146,7 @@ pub fn run(
     };
     let new_rows = target.with_identifier(&format!("{}{NEW_ROWS_SUFFIX}", target.identifier));
     let sql = strip_trailing_semicolons(compiled).to_owned();
-    let mut body = || -> Result<()> {
+    let mut body = || -> Result<TxEnd> {
         if let Some(t) = conn.relation_type(&new_rows)? {
             conn.execute(&format!("drop {} {new_rows}", t.as_str()))?;
         }
@@ -227,7 +227,8 @@ pub fn run(
         args.push(Value::from(dest));
         let apply = call(renderer, apply_macro, &args)?;
         conn.execute(&apply)?;
-        conn.execute(&format!("drop table {new_rows}"))
+        conn.execute(&format!("drop table {new_rows}"))?;
+        Ok(TxEnd::Commit)
     };
     conn.transaction(&mut body)?;
     conn.record_relation(&new_rows, None);

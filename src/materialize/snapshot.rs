@@ -27,7 +27,7 @@ use crate::materialize::{call, relation_of, Outcome};
 use crate::project::config::{CheckCols, SnapshotConfig, SnapshotStrategy};
 use crate::render::Renderer;
 use crate::sql::strip_trailing_semicolons;
-use crate::warehouse::connection::Connection;
+use crate::warehouse::connection::{Connection, TxEnd};
 use crate::warehouse::relation::{literal, quote};
 
 /// Options of a snapshot run.
@@ -84,9 +84,6 @@ impl TimeKind {
         }
     }
 }
-
-/// Sentinel that rolls a dry run back.
-const DRY_RUN: &str = "__sluice_dry_run";
 
 fn config_error(node: &Node, msg: String, hint: &str) -> Error {
     Error::new(
@@ -373,21 +370,19 @@ pub fn run(
         conn.execute(&format!(
             "drop view if exists __sluice_snap_cur; drop {stage_as} if exists __sluice_snap_src; drop table if exists __sluice_snap_changes"
         ))?;
-        if options.dry_run {
-            return Err(Error::new(ErrorKind::Database, DRY_RUN));
-        }
-        Ok(())
+        Ok(if options.dry_run {
+            TxEnd::Rollback
+        } else {
+            TxEnd::Commit
+        })
     });
     crate::timing::stage("snap transaction", in_transaction);
-    match outcome {
-        Ok(()) => {
-            conn.record_relation(
-                target,
-                Some(crate::warehouse::connection::RelationType::Table),
-            );
-        }
-        Err(e) if options.dry_run && e.message() == DRY_RUN => {}
-        Err(e) => return Err(e),
+    outcome?;
+    if !options.dry_run {
+        conn.record_relation(
+            target,
+            Some(crate::warehouse::connection::RelationType::Table),
+        );
     }
     let verb = if options.dry_run { "WOULD " } else { "" };
     let code = if type1 {

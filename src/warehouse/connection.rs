@@ -51,6 +51,15 @@ pub struct CellTable {
     pub rows: Vec<Vec<Cell>>,
 }
 
+/// How a transaction body that succeeded wants its transaction to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxEnd {
+    /// Keep what it did.
+    Commit,
+    /// Undo it (`snapshot --dry-run`): the outcome, not an error.
+    Rollback,
+}
+
 /// One connection to the warehouse, used by one worker thread at a time.
 pub trait Connection: Send {
     /// Runs one or more statements outside an explicit transaction.
@@ -65,10 +74,11 @@ pub trait Connection: Send {
     fn execute_in_transaction(&self, statements: &[String]) -> Result<()>;
 
     /// Runs `body` inside one transaction on this connection: committed when
-    /// `body` succeeds, rolled back when it (or the commit) fails.
+    /// `body` returns [`TxEnd::Commit`], rolled back when it returns
+    /// [`TxEnd::Rollback`] (a dry run) or fails, or the commit fails.
     ///
     /// Errors: `body`'s error, or [`crate::ErrorKind::Database`] from the commit.
-    fn transaction(&self, body: &mut dyn FnMut() -> Result<()>) -> Result<()>;
+    fn transaction(&self, body: &mut dyn FnMut() -> Result<TxEnd>) -> Result<()>;
 
     /// Runs a query and returns every row with each value as text (`None` for NULL).
     ///
