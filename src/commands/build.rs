@@ -38,7 +38,7 @@ pub fn execute(
 ) -> Result<Outcome> {
     let clock = Instant::now();
     let inv = Invocation::new();
-    let printer = Printer { quiet: g.quiet };
+    let printer = Printer::new(g.quiet);
     let which = command.which();
     let mut p = Session::open(g, which, full_refresh, printer)?;
     let selected = p.select(select, command.resource_types())?;

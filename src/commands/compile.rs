@@ -36,7 +36,7 @@ pub fn compile(
 ) -> Result<Outcome> {
     let clock = Instant::now();
     let inv = Invocation::new();
-    let printer = Printer { quiet: g.quiet };
+    let printer = Printer::new(g.quiet);
     let mut p = Session::open(g, "compile", false, printer)?;
     if let Some(sql) = inline {
         let code = p.compile_inline(sql)?;
@@ -186,7 +186,7 @@ pub fn compile_dialect(g: &GlobalArgs, select: &SelectArgs, dialect: &str) -> Re
         Error::new(ErrorKind::Usage, format!("unknown dialect `{dialect}`"))
             .with_hint("use duckdb, postgres, snowflake or bigquery")
     })?;
-    let printer = Printer { quiet: true };
+    let printer = Printer::new(true);
     let p = Session::open(g, "compile", false, printer)?;
     let selected = p.select(select, &[ResourceType::Model])?;
     let resolver = Arc::new((*p.manifest.resolver).clone());

@@ -12,7 +12,7 @@ use crate::manifest::ResourceType;
 ///
 /// Errors: project and selector errors.
 pub fn dag(g: &GlobalArgs, select: &SelectArgs, format: DagFormat) -> Result<Outcome> {
-    let p = Session::open(g, "dag", false, Printer { quiet: true })?;
+    let p = Session::open(g, "dag", false, Printer::new(true))?;
     let selected = p.select(
         select,
         &[

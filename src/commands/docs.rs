@@ -22,7 +22,7 @@ use crate::timing::stage;
 pub fn generate(g: &GlobalArgs) -> Result<Outcome> {
     let clock = Instant::now();
     let inv = Invocation::new();
-    let printer = Printer { quiet: g.quiet };
+    let printer = Printer::new(g.quiet);
     let p = Session::open(g, "generate", false, printer)?;
     let compiled = p.compile_everything();
     p.print_warnings(&compiled);

@@ -19,7 +19,7 @@ use crate::manifest::ResourceType;
 /// or names no node (with a "did you mean").
 pub fn lineage(g: &GlobalArgs, column: &str, output: crate::cli::LineageOutput) -> Result<Outcome> {
     use crate::lineage::{ColumnLineage, LineageKind};
-    let printer = Printer { quiet: true };
+    let printer = Printer::new(true);
     let p = Session::open(g, "lineage", false, printer)?;
     let Some((node_name, col)) = column.rsplit_once('.') else {
         return Err(

@@ -18,7 +18,7 @@ pub fn ls(
     resource_types: &[String],
     output: LsOutput,
 ) -> Result<Outcome> {
-    let printer = Printer { quiet: true };
+    let printer = Printer::new(true);
     let p = Session::open(g, "list", false, printer)?;
     let types: Vec<ResourceType> = if resource_types.is_empty() {
         vec![

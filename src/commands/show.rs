@@ -44,7 +44,7 @@ pub fn show(
         )
         .with_hint("preview a model with `sluice show -s orders`, or SQL with `sluice show --inline \"select ...\"`"));
     }
-    let printer = Printer { quiet: g.quiet };
+    let printer = Printer::new(g.quiet);
     let mut p = Session::open(g, "show", false, printer)?;
     let limit = preview::row_limit(limit);
     let print = |what: Previewed, table: &crate::warehouse::connection::CellTable, first: bool| {

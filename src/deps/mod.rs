@@ -73,7 +73,7 @@ pub struct DepsOptions {
 /// package and the URL. On any error the install path and the lock are
 /// left as they were.
 pub fn run(opts: &DepsOptions) -> Result<()> {
-    let printer = Printer { quiet: opts.quiet };
+    let printer = Printer::new(opts.quiet);
     let dir = if opts.project_dir.as_os_str().is_empty() {
         PathBuf::from(".")
     } else {

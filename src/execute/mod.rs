@@ -154,6 +154,9 @@ pub fn execute<W: Send>(
     let wake = Condvar::new();
     let threads = options.threads.max(1).min(total.max(1));
     let workers: Vec<W> = (0..threads).map(|_| make_worker()).collect::<Result<_>>()?;
+    // On a terminal, a long run shows a bar instead of two lines a node.
+    let bar = printer.progress_bar(total);
+    let bar = bar.as_ref();
 
     std::thread::scope(|s| {
         for (t, worker) in workers.into_iter().enumerate() {
@@ -187,16 +190,21 @@ pub fn execute<W: Send>(
                     let node = &manifest.nodes[i];
                     let result = match skip {
                         Some(reason) => {
-                            printer.skip(n, total, node, &reason);
+                            match bar {
+                                Some(bar) => bar.inc(),
+                                None => printer.skip(n, total, node, &reason),
+                            }
                             NodeResult {
                                 message: format!("skipped: {reason}"),
                                 ..NodeResult::new(i, Status::Skipped, &thread_id)
                             }
                         }
                         None => {
-                            printer.start(n, total, node);
+                            if bar.is_none() {
+                                printer.start(n, total, node);
+                            }
                             let r = run(&worker, i, &thread_id);
-                            printer.finish(n, total, node, &r);
+                            printer.finish_with(bar, n, total, node, &r);
                             r
                         }
                     };
@@ -239,6 +247,9 @@ pub fn execute<W: Send>(
             });
         }
     });
+    if let Some(bar) = bar {
+        bar.finish();
+    }
     let st = state.into_inner().expect("scheduler lock");
     Ok(st.results)
 }

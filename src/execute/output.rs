@@ -10,11 +10,47 @@ use crate::manifest::{slash, Manifest, Node, ResourceType};
 /// Width the message is padded to with dots, as dbt's 80-column lines.
 const LINE_WIDTH: usize = 80;
 
+/// Runs of more nodes than this show a progress bar on a terminal instead
+/// of a START and a finish line per node.
+const BAR_ABOVE: usize = 50;
+
 /// Prints progress unless quiet. Thread-safe: each line is one write.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Printer {
     /// Suppress everything but errors.
     pub quiet: bool,
+    /// stderr is a terminal: long runs show a progress bar.
+    pub interactive: bool,
+}
+
+/// The progress bar of a long run on a terminal: counts and elapsed time,
+/// with the lines of nodes that did not succeed printed above it.
+pub struct ProgressBar(indicatif::ProgressBar);
+
+impl ProgressBar {
+    /// Counts one finished node.
+    pub fn inc(&self) {
+        self.0.inc(1);
+    }
+
+    /// Prints `text` above the bar, as [`Printer::line`] would.
+    fn println(&self, text: &str) {
+        let ts = chrono::Local::now().format("%H:%M:%S");
+        self.0.println(format!("{ts}  {text}"));
+    }
+
+    /// Removes the bar, leaving the lines printed above it.
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// `1 of 5 START sql view model main.stg_orders ..... [RUN]`: dbt's line,
+/// padded with dots to 80 columns.
+fn progress_line(n: usize, total: usize, msg: &str, status: &str) -> String {
+    let head = format!("{n} of {total} {msg} ");
+    let dots = LINE_WIDTH.saturating_sub(head.chars().count()).max(3);
+    format!("{head}{} [{status}]", ".".repeat(dots))
 }
 
 fn describe(node: &Node) -> String {
@@ -48,7 +84,61 @@ fn relation_name(node: &Node) -> String {
         .unwrap_or_else(|| node.name.clone())
 }
 
+/// Whether a run of `total` nodes shows a progress bar: on a terminal, not
+/// quiet, and long (more than [`BAR_ABOVE`] nodes); otherwise dbt's lines.
+fn wants_bar(interactive: bool, quiet: bool, total: usize) -> bool {
+    interactive && !quiet && total > BAR_ABOVE
+}
+
 impl Printer {
+    /// A printer for `--quiet` `quiet`, interactive when stderr is a
+    /// terminal (`NO_COLOR` and `TERM=dumb` are left to indicatif).
+    pub fn new(quiet: bool) -> Printer {
+        use std::io::IsTerminal;
+        Printer {
+            quiet,
+            interactive: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// A progress bar for a run of `total` nodes, when one is wanted (see
+    /// [`wants_bar`]).
+    pub fn progress_bar(&self, total: usize) -> Option<ProgressBar> {
+        if !wants_bar(self.interactive, self.quiet, total) {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new(total as u64);
+        let style = indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} nodes {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        Some(ProgressBar(bar))
+    }
+
+    /// A node's finish line above `bar` when it did not succeed (successes
+    /// only move the bar), else the dbt line as [`Printer::finish`].
+    pub fn finish_with(
+        &self,
+        bar: Option<&ProgressBar>,
+        n: usize,
+        total: usize,
+        node: &Node,
+        r: &NodeResult,
+    ) {
+        match bar {
+            Some(bar) => {
+                if !matches!(r.status, Status::Success | Status::Pass) {
+                    bar.println(&self.progress_text(n, total, node, r));
+                }
+                bar.inc();
+            }
+            None => self.finish(n, total, node, r),
+        }
+    }
+
     /// Writes one line to stderr with dbt's `HH:MM:SS  ` prefix.
     pub fn line(&self, text: &str) {
         if self.quiet {
@@ -60,9 +150,7 @@ impl Printer {
     }
 
     fn progress(&self, n: usize, total: usize, msg: &str, status: &str) {
-        let head = format!("{n} of {total} {msg} ");
-        let dots = LINE_WIDTH.saturating_sub(head.chars().count()).max(3);
-        self.line(&format!("{head}{} [{status}]", ".".repeat(dots)));
+        self.line(&progress_line(n, total, msg, status));
     }
 
     /// `1 of 5 START sql view model main.stg_orders ..... [RUN]`
@@ -84,6 +172,11 @@ impl Printer {
 
     /// The finish line of a node, by status.
     pub fn finish(&self, n: usize, total: usize, node: &Node, r: &NodeResult) {
+        self.line(&self.progress_text(n, total, node, r));
+    }
+
+    /// The text of a node's finish line, by status.
+    fn progress_text(&self, n: usize, total: usize, node: &Node, r: &NodeResult) -> String {
         let t = format!("{:.2}s", r.execution_time);
         let (msg, status) = match (node.resource_type, r.status) {
             (ResourceType::Test, Status::Pass) => {
@@ -137,7 +230,7 @@ impl Printer {
                 format!("ERROR in {t}"),
             ),
         };
-        self.progress(n, total, &msg, &status);
+        progress_line(n, total, &msg, &status)
     }
 
     /// The end of a run: what ran, failures repeated with their compiled
@@ -232,5 +325,25 @@ impl Printer {
         } else {
             self.line(&done);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_long_runs_on_a_terminal_get_a_bar() {
+        assert!(wants_bar(true, false, 51));
+        assert!(!wants_bar(true, false, 50));
+        assert!(!wants_bar(false, false, 1000));
+        assert!(!wants_bar(true, true, 1000));
+    }
+
+    #[test]
+    fn lines_are_padded_to_80_columns() {
+        let line = progress_line(1, 5, "START sql view model main.a", "RUN");
+        assert_eq!(line.chars().count(), 80 + " [RUN]".len());
+        assert!(line.starts_with("1 of 5 START sql view model main.a ...."));
     }
 }
