@@ -53,6 +53,21 @@ pub struct GlobalArgs {
     /// `--log-level`: `debug` adds each stage's timing.
     #[arg(long, global = true, value_enum, default_value_t = LogLevel::Info, env = "DBT_LOG_LEVEL")]
     pub log_level: LogLevel,
+    /// How stderr is written, as dbt's `--log-format`: `text` for people,
+    /// `json` for machines (one JSON object a line: progress, node results
+    /// with their unique_id and status, warnings and errors with file:line).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "DBT_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+/// `--log-format` values, as dbt's (its `debug` format is `text` here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// Lines for people.
+    #[default]
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 /// `--log-level` values, as dbt's.

@@ -25,6 +25,8 @@ fn main() -> ExitCode {
     // SAFETY: sets a process-wide allocator option before any other thread exists.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let cli = sluice::cli::Cli::parse();
+    let json = cli.global.log_format == sluice::cli::LogFormat::Json;
+    sluice::execute::output::set_json_logs(json);
     if cli.global.log_level == sluice::cli::LogLevel::Debug {
         // Debug events (stage timings) go to stderr, bare: no time, level or target.
         tracing_subscriber::fmt()
@@ -42,7 +44,7 @@ fn main() -> ExitCode {
     match r {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(err) => {
-            eprint!("{}", err.render());
+            sluice::execute::output::print_diagnostic(&err, sluice::error::Severity::Error);
             ExitCode::from(2)
         }
     }

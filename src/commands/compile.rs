@@ -9,8 +9,8 @@ use crate::commands::invocation::Outcome;
 use crate::commands::session::{release_at_exit, Session};
 use crate::compile::{compile_one, Compiled};
 use crate::docs::artifacts::{self, Invocation};
-use crate::error::{Error, ErrorKind, Result};
-use crate::execute::output::Printer;
+use crate::error::{Error, ErrorKind, Result, Severity};
+use crate::execute::output::{print_diagnostic, Printer};
 use crate::execute::{NodeResult, Status};
 use crate::lineage::Lineage;
 use crate::manifest::{Node, ResourceType};
@@ -91,7 +91,7 @@ pub fn compile(
         let mut result = NodeResult::new(i, Status::Success, "Thread-1");
         if let Err(e) = &compiled[&i] {
             failed = true;
-            eprint!("{}", e.render());
+            print_diagnostic(e, Severity::Error);
             result.status = Status::Error;
             result.message = e.message().to_owned();
         }
@@ -203,7 +203,7 @@ pub fn compile_dialect(g: &GlobalArgs, select: &SelectArgs, dialect: &str) -> Re
         let code = match &compiled[&i] {
             Ok(c) => c.code.clone(),
             Err(e) => {
-                eprint!("{}", e.render());
+                print_diagnostic(e, Severity::Error);
                 failed = true;
                 continue;
             }
@@ -231,7 +231,7 @@ pub fn compile_dialect(g: &GlobalArgs, select: &SelectArgs, dialect: &str) -> Re
                     Some(&node.raw_code),
                 ))
                 .with_hint("rewrite the construct portably, or keep this model DuckDB-only");
-                eprint!("{}", err.render());
+                print_diagnostic(&err, Severity::Error);
             }
         }
     }

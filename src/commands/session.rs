@@ -15,7 +15,7 @@ use crate::cli::{GlobalArgs, SelectArgs};
 use crate::compile::{compile_all, CompileContext, Compiled};
 use crate::docs::artifacts::{self, Invocation};
 use crate::error::{Error, ErrorKind, Result, Severity};
-use crate::execute::output::Printer;
+use crate::execute::output::{print_diagnostic, Printer};
 use crate::graph::Graph;
 use crate::lineage::Lineage;
 use crate::manifest::{Manifest, ResourceType};
@@ -97,7 +97,7 @@ impl Session {
         let project = Project::load(&load_options(g), &ProjectJinja)?;
         if !g.quiet {
             for w in &project.warnings {
-                eprint!("{}", w.render_as(Severity::Warning));
+                print_diagnostic(w, Severity::Warning);
             }
         }
         stage("load", t);
@@ -255,7 +255,7 @@ impl Session {
         for i in order {
             if let Ok(c) = &compiled[i] {
                 for w in &c.warnings {
-                    eprint!("{}", w.render_as(Severity::Warning));
+                    print_diagnostic(w, Severity::Warning);
                 }
             }
         }

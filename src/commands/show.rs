@@ -7,8 +7,8 @@ use crate::cli::{GlobalArgs, SelectArgs};
 use crate::commands::invocation::Outcome;
 use crate::commands::session::{incremental_models, Session};
 use crate::compile::compile_one;
-use crate::error::{Error, ErrorKind, Result};
-use crate::execute::output::Printer;
+use crate::error::{Error, ErrorKind, Result, Severity};
+use crate::execute::output::{print_diagnostic, Printer};
 use crate::lineage::Lineage;
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 use crate::render::{Introspection, Resolver};
@@ -76,7 +76,7 @@ pub fn show(
                 Ok(Outcome::Success)
             }
             Err(e) => {
-                eprint!("{}", locate_inline_error(e, sql, &code).render());
+                print_diagnostic(&locate_inline_error(e, sql, &code), Severity::Error);
                 Ok(Outcome::NodeFailure)
             }
         };
@@ -158,7 +158,7 @@ pub fn show(
                 first = false;
             }
             Err(e) => {
-                eprint!("{}", e.render());
+                print_diagnostic(&e, Severity::Error);
                 failed = true;
             }
         }

@@ -3,12 +3,55 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::error::{Error, Severity};
 use crate::execute::result::{tally, NodeResult, Status};
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 
 /// Width the message is padded to with dots, as dbt's 80-column lines.
 const LINE_WIDTH: usize = 80;
+
+/// `--log-format json`: every line on stderr is a JSON object. Set once by
+/// the binary before any command runs, as the log subscriber is.
+static LOG_JSON: AtomicBool = AtomicBool::new(false);
+
+/// Makes every line and diagnostic printed from now on a JSON object
+/// (`--log-format json`), as dbt's structured logs.
+pub fn set_json_logs(json: bool) {
+    LOG_JSON.store(json, Ordering::Relaxed);
+}
+
+fn json_logs() -> bool {
+    LOG_JSON.load(Ordering::Relaxed)
+}
+
+/// Prints diagnostic `err` on stderr at `severity`: rendered for people,
+/// or as one JSON object under `--log-format json`.
+pub fn print_diagnostic(err: &Error, severity: Severity) {
+    let mut out = std::io::stderr().lock();
+    if json_logs() {
+        let _ = writeln!(out, "{}", err.to_json(severity));
+    } else {
+        let _ = write!(out, "{}", err.render_as(severity));
+    }
+}
+
+/// One `--log-format json` line of level `level` with message `msg` and
+/// `data`, in dbt's structured-log shape.
+fn json_line(level: &str, name: &str, msg: &str, data: serde_json::Value) -> String {
+    serde_json::json!({
+        "info": {
+            "name": name,
+            "level": level,
+            "msg": msg,
+            "ts": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "pid": std::process::id(),
+        },
+        "data": data,
+    })
+    .to_string()
+}
 
 /// Runs of more nodes than this show a progress bar on a terminal instead
 /// of a START and a finish line per node.
@@ -97,7 +140,7 @@ impl Printer {
         use std::io::IsTerminal;
         Printer {
             quiet,
-            interactive: std::io::stderr().is_terminal(),
+            interactive: std::io::stderr().is_terminal() && !json_logs(),
         }
     }
 
@@ -144,9 +187,46 @@ impl Printer {
         if self.quiet {
             return;
         }
-        let ts = chrono::Local::now().format("%H:%M:%S");
         let mut err = std::io::stderr().lock();
+        if json_logs() {
+            let _ = writeln!(
+                err,
+                "{}",
+                json_line("info", "Line", text, serde_json::json!({}))
+            );
+            return;
+        }
+        let ts = chrono::Local::now().format("%H:%M:%S");
         let _ = writeln!(err, "{ts}  {text}");
+    }
+
+    /// A node's finish line; under `--log-format json` it carries dbt's
+    /// `node_info` (unique_id, status, execution time).
+    fn node_line(&self, text: &str, node: &Node, r: &NodeResult) {
+        if self.quiet {
+            return;
+        }
+        if !json_logs() {
+            return self.line(text);
+        }
+        let data = serde_json::json!({
+            "node_info": {
+                "unique_id": node.unique_id,
+                "resource_type": node.resource_type.as_str(),
+                "node_status": r.status.as_str(),
+                "execution_time": r.execution_time,
+            }
+        });
+        let level = if r.status.is_failure() {
+            "error"
+        } else {
+            "info"
+        };
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}",
+            json_line(level, "NodeFinished", text, data)
+        );
     }
 
     fn progress(&self, n: usize, total: usize, msg: &str, status: &str) {
@@ -172,7 +252,7 @@ impl Printer {
 
     /// The finish line of a node, by status.
     pub fn finish(&self, n: usize, total: usize, node: &Node, r: &NodeResult) {
-        self.line(&self.progress_text(n, total, node, r));
+        self.node_line(&self.progress_text(n, total, node, r), node, r);
     }
 
     /// The text of a node's finish line, by status.

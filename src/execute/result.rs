@@ -28,6 +28,18 @@ impl Status {
     pub fn is_failure(self) -> bool {
         matches!(self, Status::Error | Status::Fail)
     }
+
+    /// dbt's name for the status, as run_results.json writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "success",
+            Status::Error => "error",
+            Status::Skipped => "skipped",
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+        }
+    }
 }
 
 /// One node's result.
