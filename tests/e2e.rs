@@ -647,6 +647,48 @@ fn retry_reruns_what_failed_and_was_skipped() {
     );
 }
 
+/// As dbt's retry: the repeated command keeps the flags of the run it
+/// repeats (here `--vars`), read back from run_results.json's `args`; a
+/// run_results.json that does not say what ran is an error, not a silent
+/// success.
+#[test]
+fn retry_repeats_the_flags_of_the_last_run_and_refuses_a_malformed_record() {
+    let p = TempProject::new();
+    p.write(
+        "models/marts/flagged.sql",
+        "select '{{ var(\'flag\') }}' as flag\n",
+    );
+    assert_eq!(
+        p.sluice(&["build", "-q", "--vars", "{flag: first}"]).code,
+        0
+    );
+    p.write(
+        "models/marts/flagged.sql",
+        "select '{{ var(\'flag\') }}' as flag, no_such_column\n",
+    );
+    assert_eq!(p.sluice(&["run", "-q", "--vars", "{flag: second}"]).code, 1);
+    let results: serde_json::Value =
+        serde_json::from_str(&p.read("target/run_results.json")).unwrap();
+    assert_eq!(results["args"]["vars"], "{flag: second}");
+    assert_eq!(results["args"]["which"], "run");
+    p.write(
+        "models/marts/flagged.sql",
+        "select '{{ var(\'flag\') }}' as flag\n",
+    );
+    let retry = p.sluice(&["retry", "-q"]);
+    assert_eq!(retry.code, 0, "{}", retry.stderr);
+    assert_eq!(p.table("main_marts.flagged"), [[Some("second".to_owned())]]);
+
+    p.write("target/run_results.json", "{\"results\": []}");
+    let malformed = p.sluice(&["retry"]);
+    assert_eq!(malformed.code, 2, "{}", malformed.stderr);
+    assert!(
+        malformed.stderr.contains("does not say what ran"),
+        "{}",
+        malformed.stderr
+    );
+}
+
 /// Replaces `from` with `to` in the project file `path` and returns the
 /// 1-based line `from` was on, for checking where an error points.
 fn break_line(p: &TempProject, path: &str, from: &str, to: &str) -> usize {

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::adapter::duckdb::{Catalog, Database};
 use crate::cli::{GlobalArgs, SelectArgs};
-use crate::commands::invocation::{Outcome, RunCommand};
+use crate::commands::invocation::{InvocationArgs, Outcome, RunCommand};
 use crate::commands::session::{incremental_models, Session};
 use crate::compile::Compiled;
 use crate::docs::artifacts::{self, Invocation};
@@ -130,7 +130,7 @@ pub fn execute(
         &results,
         &compiled,
         elapsed,
-        crate::commands::invocation::args_json(which, select),
+        InvocationArgs::new(which, g, select, full_refresh).to_json(),
         &inv,
     )?;
     if !selected.is_empty() {

@@ -129,7 +129,7 @@ pub fn compile(
         &results,
         &compiled,
         elapsed,
-        crate::commands::invocation::args_json("compile", select),
+        crate::commands::invocation::InvocationArgs::new("compile", g, select, false).to_json(),
         &inv,
     )?;
     stage("run_results.json", t);

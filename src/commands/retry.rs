@@ -1,7 +1,7 @@
 //! `retry`, as dbt's: repeats the last invocation's failures.
 
 use crate::cli::{GlobalArgs, SelectArgs};
-use crate::commands::invocation::{Outcome, RunCommand};
+use crate::commands::invocation::{InvocationArgs, Outcome, RunCommand};
 use crate::commands::session::load_options;
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::Project;
@@ -27,10 +27,16 @@ pub fn retry(g: &GlobalArgs) -> Result<Outcome> {
             format!("`{}` is not valid JSON: {e}", file.display()),
         )
     })?;
-    let which = results["args"]["which"]
-        .as_str()
-        .unwrap_or("build")
-        .to_owned();
+    let previous = InvocationArgs::from_json(&results["args"]).map_err(|why| {
+        Error::new(
+            ErrorKind::Usage,
+            format!("`{}` does not say what ran: {why}", file.display()),
+        )
+        .with_hint(
+            "run the command again instead; retry needs the run_results.json sluice or dbt wrote",
+        )
+    })?;
+    let which = previous.which.clone();
     let state = PreviousState::load(&dir)?;
     let failed = state.with_results(&["error", "fail", "skipped"]);
     if failed.is_empty() {
@@ -44,7 +50,13 @@ pub fn retry(g: &GlobalArgs) -> Result<Outcome> {
         exclude: Vec::new(),
     };
     match RunCommand::parse(&which) {
-        Some(command) => crate::commands::build::execute(g, &select, command, false, false),
+        Some(command) => crate::commands::build::execute(
+            &previous.apply_to(g),
+            &select,
+            command,
+            previous.full_refresh,
+            false,
+        ),
         None => Err(Error::new(
             ErrorKind::Usage,
             format!("the last command, `{which}`, cannot be retried"),
