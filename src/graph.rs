@@ -1,7 +1,7 @@
 //! The dependency graph (petgraph): topological order, cycle reports,
 //! ancestors and descendants for selectors, and dbt build's test edges.
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -177,6 +177,73 @@ impl Graph {
         }
         edges
     }
+}
+
+/// Models and snapshots grouped by depth: every node's parents are in
+/// earlier groups (compile's contract checks and column lineage go level by
+/// level). Positions into `manifest.nodes`.
+pub fn levels(manifest: &Manifest) -> Vec<Vec<usize>> {
+    let order = topological(manifest);
+    let mut depth: HashMap<usize, usize> = HashMap::new();
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for i in order {
+        let d = manifest.nodes[i]
+            .depends_on
+            .iter()
+            .filter_map(|dep| manifest.position(dep))
+            .filter_map(|p| depth.get(&p).map(|d| d + 1))
+            .max()
+            .unwrap_or(0);
+        depth.insert(i, d);
+        if out.len() <= d {
+            out.resize_with(d + 1, Vec::new);
+        }
+        out[d].push(i);
+    }
+    out
+}
+
+/// Models and snapshots, parents first: a depth-first post-order over
+/// `depends_on`, walked with an explicit stack so a chain of thousands of
+/// models cannot overflow the thread's stack.
+fn topological(manifest: &Manifest) -> Vec<usize> {
+    let n = manifest.nodes.len();
+    let mut seen = vec![false; n];
+    let mut out = Vec::with_capacity(n);
+    // (node, index of the next dependency to visit)
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    for root in 0..n {
+        if seen[root] {
+            continue;
+        }
+        seen[root] = true;
+        stack.push((root, 0));
+        while let Some((i, next)) = stack.last_mut() {
+            let (i, k) = (*i, *next);
+            match manifest.nodes[i].depends_on.get(k) {
+                Some(dep) => {
+                    *next += 1;
+                    if let Some(d) = manifest.position(dep) {
+                        if !seen[d] {
+                            seen[d] = true;
+                            stack.push((d, 0));
+                        }
+                    }
+                }
+                None => {
+                    out.push(i);
+                    stack.pop();
+                }
+            }
+        }
+    }
+    out.retain(|&i| {
+        matches!(
+            manifest.nodes[i].resource_type,
+            ResourceType::Model | ResourceType::Snapshot
+        )
+    });
+    out
 }
 
 /// The dependency graph of the nodes at `selected` (positions in

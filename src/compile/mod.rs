@@ -144,7 +144,7 @@ pub fn compile_all(
     // finished alongside, filling the cores while a level waits for its
     // last node.
     let wanted: HashSet<usize> = order.iter().copied().collect();
-    let levels: Vec<Vec<usize>> = crate::lineage::levels(manifest)
+    let levels: Vec<Vec<usize>> = crate::graph::levels(manifest)
         .into_iter()
         .map(|level| level.into_iter().filter(|i| wanted.contains(i)).collect())
         .collect();
