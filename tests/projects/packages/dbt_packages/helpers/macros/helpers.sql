@@ -54,3 +54,20 @@ select * from {{ model }} where {{ column_name }} <= 0
     {%- set models = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | list -%}
     {{ return(models | length) }}
 {% endmacro %}
+
+{# dbt_utils' `equality` idiom: two relations have the same columns when the
+   sets of their lower-cased quoted names, less the excluded ones (compared
+   lower-cased), are equal: Python sets, so the column order does not matter. #}
+{% macro same_columns(a, b, exclude=[]) %}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set exclude = exclude | map('lower') | list -%}
+    {%- set column_sets = [] -%}
+    {%- for relation in [a, b] -%}
+        {%- set kept = [] -%}
+        {%- for col in adapter.get_columns_in_relation(relation) -%}
+            {%- if col.name | lower not in exclude -%}{%- do kept.append(col) -%}{%- endif -%}
+        {%- endfor -%}
+        {%- do column_sets.append(set(kept | map(attribute='quoted') | map('lower'))) -%}
+    {%- endfor -%}
+    {{ return('same' if column_sets[0] == column_sets[1] else 'different') }}
+{% endmacro %}
