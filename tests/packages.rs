@@ -63,6 +63,10 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
             "same",
             // ... and without the exclusion the extra column makes them differ.
             "different",
+            // Lists that are Python lists in dbt take append/insert/pop:
+            // get_columns_in_relation, `| list` after map/reject/select/unique,
+            // `| sort`, `.split()`, `.keys() | list`, `| dictsort`, `range() | list`.
+            "id,customer,amount,status|amount,customer,id,status,s|customer,amount,status,r|id,p|u,id,customer,amount,status|x,y,z|b,a,k|a,b,z|0,1,2,9",
         ]]
     );
 

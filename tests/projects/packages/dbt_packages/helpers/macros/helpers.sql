@@ -71,3 +71,23 @@ select * from {{ model }} where {{ column_name }} <= 0
     {%- endfor -%}
     {{ return('same' if column_sets[0] == column_sets[1] else 'different') }}
 {% endmacro %}
+
+{# Lists that are Python lists in dbt's Jinja take append, insert and pop:
+   adapter results and what `list`, `sort`, `dictsort` and `split` return. #}
+{% macro grown_lists(relation) %}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set cols = adapter.get_columns_in_relation(relation) -%}
+    {%- set last = cols.pop() -%}
+    {%- set names = cols | map(attribute='name') | list -%}{%- do names.append(last.name) -%}
+    {%- set ordered = names | sort -%}{%- do ordered.append('s') -%}
+    {%- set kept = names | reject('equalto', 'id') | list -%}{%- do kept.append('r') -%}
+    {%- set picked = names | select('equalto', 'id') | list -%}{%- do picked.append('p') -%}
+    {%- set once = (names + ['ID']) | unique | list -%}{%- do once.insert(0, 'u') -%}
+    {%- set parts = 'x.y'.split('.') -%}{%- do parts.append('z') -%}
+    {%- set weights = {'b': 1, 'a': 2} -%}
+    {%- set keys = weights.keys() | list -%}{%- do keys.append('k') -%}
+    {%- set pairs = weights | dictsort -%}{%- do pairs.append(('z', 0)) -%}
+    {%- set nums = range(3) | list -%}{%- do nums.append(9) -%}
+    {%- set lists = [names, ordered, kept, picked, once, parts, keys, pairs | map('first') | list, nums] -%}
+    {{ return(lists | map('join', ',') | join('|')) }}
+{% endmacro %}
