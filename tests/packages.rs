@@ -104,6 +104,23 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
         build.stdout,
         build.stderr
     );
+
+    // Test arguments and configs written as Jinja render natively, as dbt's
+    // (both checked against dbt-core 1.12): `values: "{{ var('order_statuses') }}"`
+    // is the var's list, so the test passes (the build exits 0), and
+    // `enabled: "{{ target.type in ['bigquery', 'trino'] }}"` is false, so
+    // that test does not exist.
+    let tests = p.sluice(&["ls", "--resource-type", "test"]);
+    assert_eq!(tests.code, 0, "{}", tests.stderr);
+    let accepted: Vec<&str> = tests
+        .stdout
+        .lines()
+        .filter(|l| l.contains("accepted_values"))
+        .collect();
+    assert_eq!(
+        accepted,
+        ["pkg_shop.accepted_values_orders_status_loud___var_order_statuses_"]
+    );
 }
 
 #[test]

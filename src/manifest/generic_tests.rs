@@ -305,13 +305,19 @@ pub fn generic_tests(
     }
     // Parse-render each test to learn its refs and in-macro config.
     out.par_iter_mut().try_for_each(|node| -> Result<()> {
-        let scope = Arc::new(NodeScope::new(
-            Phase::Parse,
-            &node.unique_id,
-            node.config.clone(),
-            resolver.clone(),
-        ));
+        let new_scope = |config: &Config| {
+            Arc::new(NodeScope::new(
+                Phase::Parse,
+                &node.unique_id,
+                config.clone(),
+                resolver.clone(),
+            ))
+        };
+        let mut scope = new_scope(&node.config);
         let mut vars = node.vars();
+        if render_config(renderer, &node.unique_id, &mut node.config, &scope, &vars)? {
+            scope = new_scope(&node.config);
+        }
         vars.test_kwargs = Some(render_kwargs(renderer, node, &scope, &vars)?);
         renderer
             .render(&node.unique_id, &node.raw_code, &scope, &vars)
@@ -500,10 +506,52 @@ fn yaml_entry_error(
     }
 }
 
+/// Renders the test's config values written as Jinja, as dbt's
+/// `TestBuilder` does with each string config value (natively: `enabled:
+/// "{{ target.type != 'bigquery' }}"` is a boolean, and a test it makes
+/// false is disabled). Hooks stay text: they render when they run. Returns
+/// whether a value changed.
+///
+/// Errors: Jinja errors from a value; a value that is not plain data.
+fn render_config(
+    renderer: &Renderer,
+    name: &str,
+    config: &mut Config,
+    scope: &Arc<NodeScope>,
+    vars: &NodeVars,
+) -> Result<bool> {
+    let templated: Vec<(String, String)> = config
+        .0
+        .iter()
+        .filter(|(key, _)| !matches!(key.as_str(), "pre-hook" | "post-hook"))
+        .filter_map(|(key, value)| match value {
+            Json::String(s) if s.contains("{{") || s.contains("{%") => {
+                Some((key.clone(), s.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    for (key, text) in &templated {
+        let value = renderer.render_native(name, text, scope, vars)?;
+        let value = serde_json::to_value(&value).map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!(
+                    "config `{key}` of `{name}` rendered to a value that is not plain data: {e}"
+                ),
+            )
+        })?;
+        config.set(key, value);
+    }
+    Ok(!templated.is_empty())
+}
+
 /// Evaluates a generic test's kwargs in `scope`, as dbt's
-/// `add_rendered_test_kwargs`: `column_name` stays text; strings that look
-/// like a call (`ref(...)`, `source(...)`, `var(...)`, `env_var(...)`) are
-/// evaluated as expressions; other strings are rendered as templates.
+/// `add_rendered_test_kwargs`, at every depth (a string inside a list or
+/// dict argument too): `column_name` stays text; strings that look like a
+/// call (`ref(...)`, `source(...)`, `var(...)`, `env_var(...)`) are
+/// evaluated as expressions; other Jinja is rendered natively (`values:
+/// "{{ var('types') }}"` is the var's list, not its text).
 ///
 /// Errors: Jinja errors from the arguments.
 pub fn render_kwargs(
@@ -512,9 +560,6 @@ pub fn render_kwargs(
     scope: &Arc<NodeScope>,
     vars: &NodeVars,
 ) -> Result<Value> {
-    static LOOKS_LIKE_FUNC: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$").expect("valid regex")
-    });
     let Some(meta) = &node.test_metadata else {
         return Ok(Value::from(()));
     };
@@ -530,16 +575,49 @@ pub fn render_kwargs(
                     .trim();
                 renderer.eval(unwrapped_where_subquery(renderer, scope, expr), scope, vars)?
             }
-            Json::String(s) if LOOKS_LIKE_FUNC.is_match(s) => renderer.eval(s, scope, vars)?,
-            Json::String(s) if s.contains("{{") || s.contains("{%") => {
-                Value::from(renderer.render(&node.unique_id, s, scope, vars)?)
-            }
-            // Python lists and dicts in dbt: dbt_utils' at_least_one appends to `group_by_columns`.
-            other => crate::render::pycompat::python_value(Value::from_serialize(other)),
+            other => render_kwarg(renderer, &node.unique_id, other, scope, vars)?,
         };
         out.insert(key.clone(), rendered);
     }
     Ok(Value::from(out))
+}
+
+/// One test argument (or a value inside one), rendered as
+/// [`render_kwargs`] describes. Lists and dicts are Python lists and dicts
+/// in dbt: dbt_utils' at_least_one appends to `group_by_columns`.
+fn render_kwarg(
+    renderer: &Renderer,
+    name: &str,
+    value: &Json,
+    scope: &Arc<NodeScope>,
+    vars: &NodeVars,
+) -> Result<Value> {
+    static LOOKS_LIKE_FUNC: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$").expect("valid regex")
+    });
+    Ok(match value {
+        Json::String(s) if LOOKS_LIKE_FUNC.is_match(s) => renderer.eval(s, scope, vars)?,
+        Json::String(s) if s.contains("{{") || s.contains("{%") => {
+            renderer.render_native(name, s, scope, vars)?
+        }
+        Json::Array(items) => crate::render::pycompat::MutableList::value(
+            items
+                .iter()
+                .map(|v| render_kwarg(renderer, name, v, scope, vars))
+                .collect::<Result<_>>()?,
+        ),
+        Json::Object(map) => crate::render::pycompat::MutableDict::value(
+            map.iter()
+                .map(|(k, v)| {
+                    Ok((
+                        Value::from(k.as_str()),
+                        render_kwarg(renderer, name, v, scope, vars)?,
+                    ))
+                })
+                .collect::<Result<_>>()?,
+        ),
+        other => Value::from_serialize(other),
+    })
 }
 
 /// `get_where_subquery(X)` is `X` when the test has no `where` config (as

@@ -423,6 +423,27 @@ impl Renderer {
             .map_err(|e| jinja_error(&e, Some(&expr)))
     }
 
+    /// Renders `text` (a generic test's argument or config value, from the
+    /// file `name`) in `scope` as dbt's native rendering
+    /// (`get_rendered(..., native=True)`): a text that is one
+    /// `{{ expression }}` gives the expression's value, so
+    /// `"{{ var('types') }}"` is a list and `"{{ target.type == 'duckdb' }}"`
+    /// a boolean; any other template gives its rendered text.
+    ///
+    /// Errors: as [`Renderer::render`].
+    pub fn render_native(
+        &self,
+        name: &str,
+        text: &str,
+        scope: &Arc<NodeScope>,
+        vars: &NodeVars,
+    ) -> Result<Value> {
+        match single_expression(text) {
+            Some(expr) => self.eval(expr, scope, vars),
+            None => self.render(name, text, scope, vars).map(Value::from),
+        }
+    }
+
     /// Calls macro `name` with positional `args` outside any node, returning
     /// its value (`return()`ed value, or its text).
     ///
