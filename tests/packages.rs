@@ -47,8 +47,11 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
             // dispatch('farewell', 'base_utils') without config searches the root project
             // first, then the namespace, as dbt's _get_search_packages.
             "farewell from root",
-            // Inside a package, an unqualified call finds the package's own macro before the root's.
-            "helpers inner_name",
+            // A package macro runs in the node's context, as dbt's: called from a root
+            // model, its unqualified `inner_name()` is the root project's, though the
+            // package defines one too (helper_totals below, a package model, gets the
+            // package's).
+            "root inner_name",
             // return() stops the macro, as dbt's: the first return wins.
             "first",
             // Extra keyword and positional arguments reach `kwargs` and `varargs`, as Jinja2's.
@@ -74,9 +77,12 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
     assert_eq!(
         rows(
             &p,
-            "select customer, total_cents, two from main.helper_totals order by customer"
+            "select customer, total_cents, two, inner_name from main.helper_totals order by customer"
         ),
-        [["ann", "1750", "2"], ["bob", "325", "2"]]
+        [
+            ["ann", "1750", "2", "helpers inner_name"],
+            ["bob", "325", "2", "helpers inner_name"]
+        ]
     );
     assert_eq!(
         rows(

@@ -387,7 +387,7 @@ impl Renderer {
         match self.namespaces.packages.get(package) {
             Some(locals) => Value::from_object(macros::PackageContext {
                 vars: ctx,
-                locals: locals.clone(),
+                search: vec![locals.clone()],
             }),
             None => Value::from(ctx),
         }
