@@ -146,9 +146,10 @@ fn pairs(seq: &Value) -> Result<Vec<(Value, Value)>, Error> {
 /// when there is nothing to rewrite or when it does not tokenize (minijinja
 /// then reports the syntax error itself, at the right place).
 pub fn rewrite(source: &str, in_expr: bool) -> Cow<'_, str> {
-    // Cheap exit: no bracket, brace or percent sign inside an expression is
-    // possible without one of these characters after a tag opener.
-    if !source.contains('[') && !source.contains('%') && !source.contains('{') {
+    // Cheap exit: a template has no expression without a `{`; a bare
+    // expression has nothing to rewrite without one of these characters.
+    let rewritable = |c: char| matches!(c, '[' | '%' | '{') || (in_expr && matches!(c, '-' | '+'));
+    if !source.contains(rewritable) {
         return Cow::Borrowed(source);
     }
     let mut tokens: Vec<(Token<'_>, Span)> = Vec::new();
@@ -1069,6 +1070,12 @@ mod tests {
         assert_eq!(
             rewrite("{{ (b - a).days }}", false),
             "{{ (__sluice_sub(b , a)).days }}"
+        );
+        // A bare expression too (a test argument `'{{ today() - timedelta(2) }}'`,
+        // evaluated natively).
+        assert_eq!(
+            rewrite("date.today() - timedelta(2)", true),
+            "__sluice_sub(date.today() , timedelta(2))"
         );
         assert_eq!(
             rewrite("{{ x.y[0] - f(1)|int }}", false),
