@@ -112,20 +112,24 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
     );
 
     // Test arguments and configs written as Jinja render natively, as dbt's
-    // (both checked against dbt-core 1.12): `values: "{{ var('order_statuses') }}"`
-    // is the var's list, so the test passes (the build exits 0), and
+    // (checked against dbt-core 1.12): `values: "{{ var('order_statuses') }}"`
+    // is the var's list and `day: "{{ date(2024, 1, 10) - timedelta(2) }}"` a
+    // date, so both tests pass (the build exits 0), and
     // `enabled: "{{ target.type in ['bigquery', 'trino'] }}"` is false, so
     // that test does not exist.
     let tests = p.sluice(&["ls", "--resource-type", "test"]);
     assert_eq!(tests.code, 0, "{}", tests.stderr);
-    let accepted: Vec<&str> = tests
+    let native: Vec<&str> = tests
         .stdout
         .lines()
-        .filter(|l| l.contains("accepted_values"))
+        .filter(|l| l.contains("accepted_values") || l.contains("is_day"))
         .collect();
     assert_eq!(
-        accepted,
-        ["pkg_shop.accepted_values_orders_status_loud___var_order_statuses_"]
+        native,
+        [
+            "pkg_shop.accepted_values_orders_status_loud___var_order_statuses_",
+            "pkg_shop.helpers_is_day_orders__modules_datetime_date_2024_1_10_modules_datetime_timedelta_2___2024_01_08",
+        ]
     );
 }
 

@@ -35,6 +35,12 @@
 select * from {{ model }} where {{ column_name }} <= 0
 {% endtest %}
 
+{# Fails unless `day` is the date expected: a test argument written as one
+   `{{ expression }}` arrives as the expression's value. #}
+{% test is_day(model, day, expected) %}
+select * from {{ model }} where '{{ day }}' <> '{{ expected }}' or {{ day.year }} <> 2024
+{% endtest %}
+
 {# Jinja2's catch-alls: extra keyword arguments land in `kwargs`, extra positional ones in `varargs`. #}
 {% macro with_extras(a) %}{{ return(a ~ '|' ~ kwargs.get('flavour', 'none') ~ '|' ~ (varargs | length)) }}{% endmacro %}
 
