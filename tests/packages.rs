@@ -98,6 +98,24 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
     // though the package's YAML describes it too (dbt checks enabled nodes only).
     assert!(!ls.stdout.contains("helpers.orders"), "{}", ls.stdout);
 
+    // The tests declared in a package's YAML belong to the package, with the
+    // root project's config for it (its tags), as dbt-core 1.12 names them.
+    let ls = p.sluice(&["ls", "-s", "tag:helpers_tests", "--output", "json"]);
+    assert_eq!(ls.code, 0, "{}", ls.stderr);
+    assert!(
+        ls.stdout.contains(
+            "\"unique_id\":\"test.helpers.not_null_helper_totals_total_cents.9bebbc9363\""
+        ),
+        "{}",
+        ls.stdout
+    );
+    assert_eq!(
+        ls.stdout.lines().filter(|l| l.starts_with('{')).count(),
+        1,
+        "{}",
+        ls.stdout
+    );
+
     // A generic test from a package (`helpers.is_positive`) ran and passed.
     assert!(
         build

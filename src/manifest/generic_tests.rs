@@ -204,10 +204,45 @@ pub fn generic_tests(
     nodes: &[Node],
     sources: &[Node],
 ) -> Result<Vec<Node>> {
-    let pkg = project.name();
-    let by_name: HashMap<(&str, ResourceType), &Node> = nodes
+    // The tests of a package's YAML belong to that package, as dbt's: its
+    // name in their unique_id and fqn, its own `data_tests:` config under
+    // the root project's, and they test its nodes.
+    let root_owner = Owner {
+        name: project.name(),
+        model_paths: project.config.model_paths.clone(),
+        own_tree: ConfigTree::default(),
+    };
+    let owners: Vec<(&Path, Owner)> = project
+        .packages
         .iter()
-        .map(|n| ((n.name.as_str(), n.resource_type), n))
+        .map(|p| {
+            let owner = Owner {
+                name: &p.name,
+                model_paths: p
+                    .config
+                    .model_paths
+                    .iter()
+                    .map(|d| slash(&p.dir.join(d)))
+                    .collect(),
+                own_tree: ConfigTree::new(p.config.data_tests.clone()),
+            };
+            (p.dir.as_path(), owner)
+        })
+        .collect();
+    let owner_of = |yml: &Path| {
+        owners
+            .iter()
+            .find(|(dir, _)| yml.starts_with(dir))
+            .map_or(&root_owner, |(_, owner)| owner)
+    };
+    let by_name: HashMap<(&str, &str, ResourceType), &Node> = nodes
+        .iter()
+        .map(|n| {
+            (
+                (n.package_name.as_str(), n.name.as_str(), n.resource_type),
+                n,
+            )
+        })
         .collect();
     let known_tests: Vec<&str> = renderer
         .macros()
@@ -217,6 +252,7 @@ pub fn generic_tests(
     // One YAML file's tests; files in parallel (test nodes' configs and
     // ids cost ~0.1 s for 10,000 models one by one), results in file order.
     let file_tests = |(yml, file): &(PathBuf, SchemaFile)| -> Result<Vec<Node>> {
+        let owner = owner_of(yml);
         let mut out = Vec::new();
         let mut targets: Vec<(Target, &[ColumnDef], &[serde_yaml::Value])> = Vec::new();
         for (patches, rtype) in [
@@ -224,7 +260,7 @@ pub fn generic_tests(
             (&file.seeds, ResourceType::Seed),
         ] {
             for patch in patches {
-                let Some(node) = by_name.get(&(patch.name.as_str(), rtype)) else {
+                let Some(node) = by_name.get(&(owner.name, patch.name.as_str(), rtype)) else {
                     continue;
                 };
                 targets.push((
@@ -284,9 +320,8 @@ pub fn generic_tests(
                     ));
                 };
                 out.push(make_test_node(
-                    pkg,
+                    owner,
                     yml,
-                    &project.config.model_paths,
                     tests_tree,
                     &target,
                     spec,
@@ -407,15 +442,26 @@ fn python_number(n: &serde_json::Number) -> String {
     f.to_string()
 }
 
+/// The project or package whose schema YAML declares a test.
+struct Owner<'a> {
+    /// Its name (the root project's, or the package's).
+    name: &'a str,
+    /// Its model paths, relative to the root project.
+    model_paths: Vec<String>,
+    /// A package's own `data_tests:` config tree (empty for the root).
+    own_tree: ConfigTree,
+}
+
 fn make_test_node(
-    pkg: &str,
+    owner: &Owner<'_>,
     yml: &Path,
-    model_paths: &[String],
     tree: &ConfigTree,
     target: &Target,
     spec: TestSpec,
     macro_call: &str,
 ) -> Node {
+    let pkg = owner.name;
+    let model_paths = &owner.model_paths;
     let test_type = match &spec.namespace {
         Some(ns) => format!("{ns}_{}", spec.name),
         None => spec.name.clone(),
@@ -450,6 +496,7 @@ fn make_test_node(
     }
     fqn.push(name.clone());
     let mut config = default_config();
+    config.merge(&owner.own_tree.resolve(&fqn));
     config.merge(&tree.resolve(&fqn));
     config.merge(&spec.config);
     if config.get("alias").is_none() {
