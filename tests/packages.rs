@@ -47,8 +47,11 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
             // dispatch('farewell', 'base_utils') without config searches the root project
             // first, then the namespace, as dbt's _get_search_packages.
             "farewell from root",
-            // Inside a package, an unqualified call finds the package's own macro before the root's.
-            "helpers inner_name",
+            // A package macro runs in the node's context, as dbt's: called from a root
+            // model, its unqualified `inner_name()` is the root project's, though the
+            // package defines one too (helper_totals below, a package model, gets the
+            // package's).
+            "root inner_name",
             // return() stops the macro, as dbt's: the first return wins.
             "first",
             // Extra keyword and positional arguments reach `kwargs` and `varargs`, as Jinja2's.
@@ -57,6 +60,16 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
             "id:n,customer:s,amount:n,status:s",
             // graph.nodes holds the enabled models (root and package), as dbt's flat graph.
             "3",
+            // Python sets compare equal whatever the order of their values, as
+            // dbt_utils' `equality` test compares two relations' column sets
+            // (after dropping the `exclude` columns, compared lower-cased) ...
+            "same",
+            // ... and without the exclusion the extra column makes them differ.
+            "different",
+            // Lists that are Python lists in dbt take append/insert/pop:
+            // get_columns_in_relation, `| list` after map/reject/select/unique,
+            // `| sort`, `.split()`, `.keys() | list`, `| dictsort`, `range() | list`.
+            "id,customer,amount,status|amount,customer,id,status,s|customer,amount,status,r|id,p|u,id,customer,amount,status|x,y,z|b,a,k|a,b,z|0,1,2,9",
         ]]
     );
 
@@ -64,9 +77,12 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
     assert_eq!(
         rows(
             &p,
-            "select customer, total_cents, two from main.helper_totals order by customer"
+            "select customer, total_cents, two, inner_name from main.helper_totals order by customer"
         ),
-        [["ann", "1750", "2"], ["bob", "325", "2"]]
+        [
+            ["ann", "1750", "2", "helpers inner_name"],
+            ["bob", "325", "2", "helpers inner_name"]
+        ]
     );
     assert_eq!(
         rows(
@@ -82,6 +98,24 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
     // though the package's YAML describes it too (dbt checks enabled nodes only).
     assert!(!ls.stdout.contains("helpers.orders"), "{}", ls.stdout);
 
+    // The tests declared in a package's YAML belong to the package, with the
+    // root project's config for it (its tags), as dbt-core 1.12 names them.
+    let ls = p.sluice(&["ls", "-s", "tag:helpers_tests", "--output", "json"]);
+    assert_eq!(ls.code, 0, "{}", ls.stderr);
+    assert!(
+        ls.stdout.contains(
+            "\"unique_id\":\"test.helpers.not_null_helper_totals_total_cents.9bebbc9363\""
+        ),
+        "{}",
+        ls.stdout
+    );
+    assert_eq!(
+        ls.stdout.lines().filter(|l| l.starts_with('{')).count(),
+        1,
+        "{}",
+        ls.stdout
+    );
+
     // A generic test from a package (`helpers.is_positive`) ran and passed.
     assert!(
         build
@@ -93,6 +127,27 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
         "{}\n{}",
         build.stdout,
         build.stderr
+    );
+
+    // Test arguments and configs written as Jinja render natively, as dbt's
+    // (checked against dbt-core 1.12): `values: "{{ var('order_statuses') }}"`
+    // is the var's list and `day: "{{ date(2024, 1, 10) - timedelta(2) }}"` a
+    // date, so both tests pass (the build exits 0), and
+    // `enabled: "{{ target.type in ['bigquery', 'trino'] }}"` is false, so
+    // that test does not exist.
+    let tests = p.sluice(&["ls", "--resource-type", "test"]);
+    assert_eq!(tests.code, 0, "{}", tests.stderr);
+    let native: Vec<&str> = tests
+        .stdout
+        .lines()
+        .filter(|l| l.contains("accepted_values") || l.contains("is_day"))
+        .collect();
+    assert_eq!(
+        native,
+        [
+            "pkg_shop.accepted_values_orders_status_loud___var_order_statuses_",
+            "pkg_shop.helpers_is_day_orders__modules_datetime_date_2024_1_10_modules_datetime_timedelta_2___2024_01_08",
+        ]
     );
 }
 

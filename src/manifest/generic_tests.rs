@@ -204,10 +204,45 @@ pub fn generic_tests(
     nodes: &[Node],
     sources: &[Node],
 ) -> Result<Vec<Node>> {
-    let pkg = project.name();
-    let by_name: HashMap<(&str, ResourceType), &Node> = nodes
+    // The tests of a package's YAML belong to that package, as dbt's: its
+    // name in their unique_id and fqn, its own `data_tests:` config under
+    // the root project's, and they test its nodes.
+    let root_owner = Owner {
+        name: project.name(),
+        model_paths: project.config.model_paths.clone(),
+        own_tree: ConfigTree::default(),
+    };
+    let owners: Vec<(&Path, Owner)> = project
+        .packages
         .iter()
-        .map(|n| ((n.name.as_str(), n.resource_type), n))
+        .map(|p| {
+            let owner = Owner {
+                name: &p.name,
+                model_paths: p
+                    .config
+                    .model_paths
+                    .iter()
+                    .map(|d| slash(&p.dir.join(d)))
+                    .collect(),
+                own_tree: ConfigTree::new(p.config.data_tests.clone()),
+            };
+            (p.dir.as_path(), owner)
+        })
+        .collect();
+    let owner_of = |yml: &Path| {
+        owners
+            .iter()
+            .find(|(dir, _)| yml.starts_with(dir))
+            .map_or(&root_owner, |(_, owner)| owner)
+    };
+    let by_name: HashMap<(&str, &str, ResourceType), &Node> = nodes
+        .iter()
+        .map(|n| {
+            (
+                (n.package_name.as_str(), n.name.as_str(), n.resource_type),
+                n,
+            )
+        })
         .collect();
     let known_tests: Vec<&str> = renderer
         .macros()
@@ -217,6 +252,7 @@ pub fn generic_tests(
     // One YAML file's tests; files in parallel (test nodes' configs and
     // ids cost ~0.1 s for 10,000 models one by one), results in file order.
     let file_tests = |(yml, file): &(PathBuf, SchemaFile)| -> Result<Vec<Node>> {
+        let owner = owner_of(yml);
         let mut out = Vec::new();
         let mut targets: Vec<(Target, &[ColumnDef], &[serde_yaml::Value])> = Vec::new();
         for (patches, rtype) in [
@@ -224,7 +260,7 @@ pub fn generic_tests(
             (&file.seeds, ResourceType::Seed),
         ] {
             for patch in patches {
-                let Some(node) = by_name.get(&(patch.name.as_str(), rtype)) else {
+                let Some(node) = by_name.get(&(owner.name, patch.name.as_str(), rtype)) else {
                     continue;
                 };
                 targets.push((
@@ -284,9 +320,8 @@ pub fn generic_tests(
                     ));
                 };
                 out.push(make_test_node(
-                    pkg,
+                    owner,
                     yml,
-                    &project.config.model_paths,
                     tests_tree,
                     &target,
                     spec,
@@ -305,13 +340,19 @@ pub fn generic_tests(
     }
     // Parse-render each test to learn its refs and in-macro config.
     out.par_iter_mut().try_for_each(|node| -> Result<()> {
-        let scope = Arc::new(NodeScope::new(
-            Phase::Parse,
-            &node.unique_id,
-            node.config.clone(),
-            resolver.clone(),
-        ));
+        let new_scope = |config: &Config| {
+            Arc::new(NodeScope::new(
+                Phase::Parse,
+                &node.unique_id,
+                config.clone(),
+                resolver.clone(),
+            ))
+        };
+        let mut scope = new_scope(&node.config);
         let mut vars = node.vars();
+        if render_config(renderer, &node.unique_id, &mut node.config, &scope, &vars)? {
+            scope = new_scope(&node.config);
+        }
         vars.test_kwargs = Some(render_kwargs(renderer, node, &scope, &vars)?);
         renderer
             .render(&node.unique_id, &node.raw_code, &scope, &vars)
@@ -401,15 +442,26 @@ fn python_number(n: &serde_json::Number) -> String {
     f.to_string()
 }
 
+/// The project or package whose schema YAML declares a test.
+struct Owner<'a> {
+    /// Its name (the root project's, or the package's).
+    name: &'a str,
+    /// Its model paths, relative to the root project.
+    model_paths: Vec<String>,
+    /// A package's own `data_tests:` config tree (empty for the root).
+    own_tree: ConfigTree,
+}
+
 fn make_test_node(
-    pkg: &str,
+    owner: &Owner<'_>,
     yml: &Path,
-    model_paths: &[String],
     tree: &ConfigTree,
     target: &Target,
     spec: TestSpec,
     macro_call: &str,
 ) -> Node {
+    let pkg = owner.name;
+    let model_paths = &owner.model_paths;
     let test_type = match &spec.namespace {
         Some(ns) => format!("{ns}_{}", spec.name),
         None => spec.name.clone(),
@@ -444,6 +496,7 @@ fn make_test_node(
     }
     fqn.push(name.clone());
     let mut config = default_config();
+    config.merge(&owner.own_tree.resolve(&fqn));
     config.merge(&tree.resolve(&fqn));
     config.merge(&spec.config);
     if config.get("alias").is_none() {
@@ -500,10 +553,52 @@ fn yaml_entry_error(
     }
 }
 
+/// Renders the test's config values written as Jinja, as dbt's
+/// `TestBuilder` does with each string config value (natively: `enabled:
+/// "{{ target.type != 'bigquery' }}"` is a boolean, and a test it makes
+/// false is disabled). Hooks stay text: they render when they run. Returns
+/// whether a value changed.
+///
+/// Errors: Jinja errors from a value; a value that is not plain data.
+fn render_config(
+    renderer: &Renderer,
+    name: &str,
+    config: &mut Config,
+    scope: &Arc<NodeScope>,
+    vars: &NodeVars,
+) -> Result<bool> {
+    let templated: Vec<(String, String)> = config
+        .0
+        .iter()
+        .filter(|(key, _)| !matches!(key.as_str(), "pre-hook" | "post-hook"))
+        .filter_map(|(key, value)| match value {
+            Json::String(s) if s.contains("{{") || s.contains("{%") => {
+                Some((key.clone(), s.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    for (key, text) in &templated {
+        let value = renderer.render_native(name, text, scope, vars)?;
+        let value = serde_json::to_value(&value).map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!(
+                    "config `{key}` of `{name}` rendered to a value that is not plain data: {e}"
+                ),
+            )
+        })?;
+        config.set(key, value);
+    }
+    Ok(!templated.is_empty())
+}
+
 /// Evaluates a generic test's kwargs in `scope`, as dbt's
-/// `add_rendered_test_kwargs`: `column_name` stays text; strings that look
-/// like a call (`ref(...)`, `source(...)`, `var(...)`, `env_var(...)`) are
-/// evaluated as expressions; other strings are rendered as templates.
+/// `add_rendered_test_kwargs`, at every depth (a string inside a list or
+/// dict argument too): `column_name` stays text; strings that look like a
+/// call (`ref(...)`, `source(...)`, `var(...)`, `env_var(...)`) are
+/// evaluated as expressions; other Jinja is rendered natively (`values:
+/// "{{ var('types') }}"` is the var's list, not its text).
 ///
 /// Errors: Jinja errors from the arguments.
 pub fn render_kwargs(
@@ -512,9 +607,6 @@ pub fn render_kwargs(
     scope: &Arc<NodeScope>,
     vars: &NodeVars,
 ) -> Result<Value> {
-    static LOOKS_LIKE_FUNC: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$").expect("valid regex")
-    });
     let Some(meta) = &node.test_metadata else {
         return Ok(Value::from(()));
     };
@@ -530,16 +622,49 @@ pub fn render_kwargs(
                     .trim();
                 renderer.eval(unwrapped_where_subquery(renderer, scope, expr), scope, vars)?
             }
-            Json::String(s) if LOOKS_LIKE_FUNC.is_match(s) => renderer.eval(s, scope, vars)?,
-            Json::String(s) if s.contains("{{") || s.contains("{%") => {
-                Value::from(renderer.render(&node.unique_id, s, scope, vars)?)
-            }
-            // Python lists and dicts in dbt: dbt_utils' at_least_one appends to `group_by_columns`.
-            other => crate::render::pycompat::python_value(Value::from_serialize(other)),
+            other => render_kwarg(renderer, &node.unique_id, other, scope, vars)?,
         };
         out.insert(key.clone(), rendered);
     }
     Ok(Value::from(out))
+}
+
+/// One test argument (or a value inside one), rendered as
+/// [`render_kwargs`] describes. Lists and dicts are Python lists and dicts
+/// in dbt: dbt_utils' at_least_one appends to `group_by_columns`.
+fn render_kwarg(
+    renderer: &Renderer,
+    name: &str,
+    value: &Json,
+    scope: &Arc<NodeScope>,
+    vars: &NodeVars,
+) -> Result<Value> {
+    static LOOKS_LIKE_FUNC: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$").expect("valid regex")
+    });
+    Ok(match value {
+        Json::String(s) if LOOKS_LIKE_FUNC.is_match(s) => renderer.eval(s, scope, vars)?,
+        Json::String(s) if s.contains("{{") || s.contains("{%") => {
+            renderer.render_native(name, s, scope, vars)?
+        }
+        Json::Array(items) => crate::render::pycompat::MutableList::value(
+            items
+                .iter()
+                .map(|v| render_kwarg(renderer, name, v, scope, vars))
+                .collect::<Result<_>>()?,
+        ),
+        Json::Object(map) => crate::render::pycompat::MutableDict::value(
+            map.iter()
+                .map(|(k, v)| {
+                    Ok((
+                        Value::from(k.as_str()),
+                        render_kwarg(renderer, name, v, scope, vars)?,
+                    ))
+                })
+                .collect::<Result<_>>()?,
+        ),
+        other => Value::from_serialize(other),
+    })
 }
 
 /// `get_where_subquery(X)` is `X` when the test has no `where` config (as

@@ -12,6 +12,7 @@ use minijinja::{Error, ErrorKind, State, Value};
 
 use crate::render::call::{kwarg, relation_parts, run_statement, scope, warehouse};
 use crate::render::column::Column;
+use crate::render::pycompat::MutableList;
 use crate::warehouse::connection::{Connection, Table};
 use crate::warehouse::relation::{literal, quote, Relation, RelationKind};
 
@@ -211,46 +212,48 @@ pub fn columns(state: &State, relation: &Relation) -> Result<Vec<Column>, Error>
     }
 }
 
+/// As dbt's `get_columns_in_relation`: a Python list (macros append to and
+/// pop from it) of Column objects.
 fn columns_value(state: &State, relation: &Relation) -> Result<Value, Error> {
-    Ok(Value::from(
+    Ok(MutableList::value(
         columns(state, relation)?
             .into_iter()
             .map(Column::into_value)
-            .collect::<Vec<_>>(),
+            .collect(),
     ))
 }
 
 /// As dbt's `get_missing_columns(from_relation, to_relation)`: the columns
-/// of the first relation whose names the second lacks.
+/// of the first relation whose names the second lacks, in a Python list.
 fn get_missing_columns(state: &State, args: &[Value]) -> Result<Value, Error> {
     let from = relation_arg(args, "from_relation", 0)?;
     let to = relation_arg(args, "to_relation", 1)?;
     let present: std::collections::HashSet<String> =
         columns(state, &to)?.into_iter().map(|c| c.column).collect();
-    Ok(Value::from(
+    Ok(MutableList::value(
         columns(state, &from)?
             .into_iter()
             .filter(|c| !present.contains(&c.column))
             .map(Column::into_value)
-            .collect::<Vec<_>>(),
+            .collect(),
     ))
 }
 
 /// The relations of one schema, typed, as dbt-duckdb's
-/// `list_relations_without_caching` (sorted by name).
+/// `list_relations_without_caching` (sorted by name), in a Python list.
 fn list_relations(state: &State, database: &str, schema: &str) -> Result<Value, Error> {
     let sql = format!(
         "select table_schema, table_name, table_type from information_schema.tables where lower(table_schema) = lower({}) and lower(table_catalog) = lower({}) order by table_name",
         literal(schema),
         literal(database)
     );
-    Ok(Value::from(
+    Ok(MutableList::value(
         rows(state, &sql)?
             .map(|t| t.rows)
             .unwrap_or_default()
             .iter()
             .map(|r| Value::from_object(typed(database, &cell(r, 0), &cell(r, 1), &cell(r, 2))))
-            .collect::<Vec<_>>(),
+            .collect(),
     ))
 }
 
@@ -504,6 +507,11 @@ mod tests {
         assert_eq!(
             render(&s, "{{ adapter.get_columns_in_relation(api.Relation.create('memory', 'main', 'nope')) | length }}"),
             "0"
+        );
+        // The list is a Python list: macros pop from it and append to it.
+        assert_eq!(
+            render(&s, "{% set cols = adapter.get_columns_in_relation(api.Relation.create('memory', 'main', 't')) %}{% set last = cols.pop() %}{% do cols.append(last) %}{% do cols.insert(0, 'x') %}{{ cols | length }} {{ cols[0] }} {{ cols[-1].name }}"),
+            "5 x score"
         );
     }
 

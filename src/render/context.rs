@@ -10,12 +10,13 @@
 //! render sees an empty graph and only `execute` renders see the nodes), and
 //! the selection once it is made.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use md5::Digest;
-use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Rest};
+use minijinja::value::{DynObject, Enumerator, Kwargs, Object, ObjectRepr, Rest};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 
 use crate::error::{Error as SluiceError, ErrorKind as SluiceKind};
@@ -168,7 +169,8 @@ impl Object for FlagsObject {
 /// A Python set as dbt's `set()` returns it: unique values, in the order
 /// first seen (Python's order is arbitrary; this one is reproducible), with
 /// `add`, `update`, `remove`, `discard`, `union`, `intersection`,
-/// `difference`, `issubset`, `issuperset` and `isdisjoint`.
+/// `difference`, `issubset`, `issuperset` and `isdisjoint`. Two sets are
+/// equal when they hold the same values in any order, as Python's.
 #[derive(Debug, Default)]
 pub struct PySet(Mutex<Vec<Value>>);
 
@@ -243,6 +245,18 @@ impl Object for PySet {
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
         Some(self.items().len())
+    }
+
+    /// Python's `==` on sets: the same values, whatever the order they were
+    /// added in (dbt_utils' `equality` test compares
+    /// `set(columns | map(attribute='quoted'))` of two relations whose
+    /// columns come in different orders). Unequal sets give `None`, so
+    /// minijinja falls back to comparing them as sequences (never equal).
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<Ordering> {
+        let other = other.downcast_ref::<Self>()?;
+        let (mine, theirs) = (self.items(), other.items());
+        (mine.len() == theirs.len() && mine.iter().all(|v| theirs.contains(v)))
+            .then_some(Ordering::Equal)
     }
 
     fn call_method(
@@ -509,6 +523,13 @@ mod tests {
             "{'a', 'b', 'c'} True {'b', 'c'}"
         );
         assert!(env().render_str("{{ set_strict(5) }}", ()).is_err());
+        // Python's set equality ignores order: dbt_utils' `equality` test
+        // compares the column sets of two relations whose columns are in
+        // different orders.
+        assert_eq!(
+            render("{{ set(['a', 'b']) == set(['b', 'a', 'b']) }} {{ set(['a', 'b']) != set(['b', 'a']) }} {{ set(['a']) == set(['a', 'b']) }} {{ set(['a', 'c']) != set(['a', 'b']) }}"),
+            "True False False True"
+        );
         assert_eq!(
             render("{{ zip_strict([1, 2], ['alice', 'bob']) | list }}"),
             "[[1, \"alice\"], [2, \"bob\"]]"

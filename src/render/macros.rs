@@ -300,13 +300,17 @@ impl Object for MacroFn {
                 vars.insert("varargs", varargs);
             }
         }
-        let locals = self.package.as_deref().and_then(|p| {
-            crate::render::namespace::Namespaces::of(state)
-                .and_then(|ns| ns.packages.get(p).cloned())
-        });
-        let ctx = match locals {
-            Some(locals) => Value::from_object(PackageContext { vars, locals }),
-            None => Value::from(vars),
+        let node_package = vars
+            .get("__sluice")
+            .and_then(|v| v.downcast_object_ref::<crate::render::scope::NodeScope>())
+            .and_then(|scope| scope.unique_id.split('.').nth(1).map(str::to_owned));
+        let search = crate::render::namespace::Namespaces::of(state)
+            .map(|ns| ns.macro_search(node_package.as_deref(), self.package.as_deref()))
+            .unwrap_or_default();
+        let ctx = if search.is_empty() {
+            Value::from(vars)
+        } else {
+            Value::from_object(PackageContext { vars, search })
         };
         let captured = tmpl.render_captured(ctx).map_err(|e| self.called(e))?;
         let module = captured.state();
@@ -324,25 +328,26 @@ impl Object for MacroFn {
     }
 }
 
-/// The variables a package's macro (or node) sees: the forwarded node
-/// variables, then the package's own macros by their unqualified names
-/// (before the globals: the root project's and dbt's macros), as dbt's
-/// MacroNamespace searches the local package first.
+/// The variables a node of an installed package, or a macro, sees: the
+/// forwarded node variables, then the macros of the namespaces in `search`
+/// by their unqualified names, then the globals (the root project's and
+/// dbt's macros); see [`crate::render::namespace::Namespaces::macro_search`].
 #[derive(Debug)]
 pub struct PackageContext {
     /// Node variables (`this`, `model`, ...).
     pub vars: BTreeMap<&'static str, Value>,
-    /// The package's macros.
-    pub locals: Arc<crate::render::namespace::PackageNamespace>,
+    /// Namespaces searched, in order, for a name the variables lack.
+    pub search: Vec<Arc<crate::render::namespace::PackageNamespace>>,
 }
 
 impl Object for PackageContext {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let name = key.as_str()?;
-        self.vars
-            .get(name)
-            .cloned()
-            .or_else(|| self.locals.macros.get(name).cloned())
+        self.vars.get(name).cloned().or_else(|| {
+            self.search
+                .iter()
+                .find_map(|ns| ns.macros.get(name).cloned())
+        })
     }
 
     fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {

@@ -387,7 +387,7 @@ impl Renderer {
         match self.namespaces.packages.get(package) {
             Some(locals) => Value::from_object(macros::PackageContext {
                 vars: ctx,
-                locals: locals.clone(),
+                search: vec![locals.clone()],
             }),
             None => Value::from(ctx),
         }
@@ -421,6 +421,27 @@ impl Renderer {
         compiled
             .eval(self.node_context(scope, vars))
             .map_err(|e| jinja_error(&e, Some(&expr)))
+    }
+
+    /// Renders `text` (a generic test's argument or config value, from the
+    /// file `name`) in `scope` as dbt's native rendering
+    /// (`get_rendered(..., native=True)`): a text that is one
+    /// `{{ expression }}` gives the expression's value, so
+    /// `"{{ var('types') }}"` is a list and `"{{ target.type == 'duckdb' }}"`
+    /// a boolean; any other template gives its rendered text.
+    ///
+    /// Errors: as [`Renderer::render`].
+    pub fn render_native(
+        &self,
+        name: &str,
+        text: &str,
+        scope: &Arc<NodeScope>,
+        vars: &NodeVars,
+    ) -> Result<Value> {
+        match single_expression(text) {
+            Some(expr) => self.eval(expr, scope, vars),
+            None => self.render(name, text, scope, vars).map(Value::from),
+        }
     }
 
     /// Calls macro `name` with positional `args` outside any node, returning

@@ -1,8 +1,9 @@
 //! Macro namespaces, as dbt resolves them.
 //!
 //! dbt's `MacroNamespace` answers an unqualified macro name from, in order:
-//! the package the running code belongs to, the root project, then dbt's
-//! own (internal) macros. Every package is also a namespace of its own
+//! the package of the node being rendered (also inside a package's macro:
+//! the context is the node's), the root project, then dbt's own (internal)
+//! macros. Every package is also a namespace of its own
 //! (`dbt_utils.star(...)`, `my_project.helper(...)`, `dbt.date_trunc(...)`),
 //! and `adapter.dispatch(name, macro_namespace)` searches the packages the
 //! project's `dispatch:` config lists for `duckdb__name` then
@@ -124,6 +125,39 @@ impl Namespaces {
             .and_then(|v| v.downcast_object::<Namespaces>())
     }
 
+    /// The installed packages whose macros an unqualified name is looked up
+    /// in (before the globals: the root project's macros, then dbt's) when
+    /// a macro of package `own` (`None`: the root project or dbt) runs for a
+    /// node of package `node` (`None`: no node, or the root project's).
+    ///
+    /// As dbt's `MacroNamespaceBuilder`: every macro runs in the node's
+    /// context, so the node's package comes first, and a package macro
+    /// called from a root model sees the root project's macros, not its own
+    /// package's: `{% macro a() %}{{ b() }}{% endmacro %}` in package `p`
+    /// calls the root's `b` when the root defines one. Where dbt would stop
+    /// with an undefined name, sluice then tries the macro's own package,
+    /// after the root project and dbt.
+    pub fn macro_search(
+        &self,
+        node: Option<&str>,
+        own: Option<&str>,
+    ) -> Vec<Arc<PackageNamespace>> {
+        let installed = |p: &str| {
+            (p != self.root && p != "dbt")
+                .then(|| self.packages.get(p).cloned())
+                .flatten()
+        };
+        let mut search: Vec<Arc<PackageNamespace>> = node.and_then(installed).into_iter().collect();
+        if let Some(own_ns) = own.and_then(installed) {
+            if node != own {
+                search.extend(self.packages.get(&self.root).cloned());
+                search.extend(self.packages.get("dbt").cloned());
+                search.push(own_ns);
+            }
+        }
+        search
+    }
+
     /// The packages `adapter.dispatch(_, namespace)` searches, as dbt's
     /// `_get_search_packages`: the `dispatch:` search order for the
     /// namespace when configured, else the root project then the namespace
@@ -195,4 +229,55 @@ pub fn dispatch(
         _ => format!("define `default__{name}` (or `duckdb__{name}`) in one of the searched packages"),
     });
     Err(wrap(err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn namespaces() -> Namespaces {
+        let package = |name: &str| {
+            Arc::new(PackageNamespace {
+                name: name.to_owned(),
+                macros: HashMap::from([("m".to_owned(), Value::from(name))]),
+            })
+        };
+        Namespaces {
+            root: "shop".to_owned(),
+            packages: ["shop", "dbt", "p", "q"]
+                .into_iter()
+                .map(|n| (n.to_owned(), package(n)))
+                .collect(),
+            dispatch: HashMap::new(),
+        }
+    }
+
+    fn names(search: Vec<Arc<PackageNamespace>>) -> Vec<String> {
+        search.iter().map(|ns| ns.name.clone()).collect()
+    }
+
+    /// Pins dbt's MacroNamespaceBuilder order: the node's package, then the
+    /// root project and dbt (the globals); a package macro's own package
+    /// comes last, where dbt would find nothing.
+    #[test]
+    fn unqualified_names_search_the_node_package_first() {
+        let ns = namespaces();
+        // A root model calling a macro of package p: root, dbt, then p.
+        assert_eq!(
+            names(ns.macro_search(Some("shop"), Some("p"))),
+            ["shop", "dbt", "p"]
+        );
+        // A model of package p calling p's macro: p, then the globals.
+        assert_eq!(names(ns.macro_search(Some("p"), Some("p"))), ["p"]);
+        // A model of package q calling p's macro: q first.
+        assert_eq!(
+            names(ns.macro_search(Some("q"), Some("p"))),
+            ["q", "shop", "dbt", "p"]
+        );
+        // A root or dbt macro for a model of package q: q, then the globals.
+        assert_eq!(names(ns.macro_search(Some("q"), None)), ["q"]);
+        // A root macro for a root model, or no node: the globals only.
+        assert!(ns.macro_search(Some("shop"), None).is_empty());
+        assert!(ns.macro_search(None, Some("dbt")).is_empty());
+    }
 }

@@ -10,8 +10,9 @@
 //!
 //! - a list literal `[...]` becomes `__sluice_list([...])`, a
 //!   [`MutableList`] with Python's list methods;
-//! - a dict literal `{...}` becomes `__sluice_dict({...})`, a
-//!   [`MutableDict`] with Python's dict methods;
+//! - a dict literal `{k: v, ...}` becomes `__sluice_dict([(k, v), ...])`,
+//!   a [`MutableDict`] with Python's dict methods whose keys keep the order
+//!   they are written in (a minijinja map literal would sort them);
 //! - `'literal' % operand` becomes `__sluice_mod('literal', operand)`:
 //!   printf-style formatting for strings, modulo for numbers.
 //!
@@ -42,7 +43,12 @@ pub fn register(env: &mut Environment<'_>) {
         Ok(MutableList::value(v.try_iter()?.collect()))
     });
     env.add_function(DICT_FN, |v: Value| -> Result<Value, Error> {
-        Ok(MutableDict::value(map_items(&v)?.into_iter().collect()))
+        let items = if v.kind() == ValueKind::Map {
+            map_items(&v)?
+        } else {
+            pairs(&v)?
+        };
+        Ok(MutableDict::value(items.into_iter().collect()))
     });
     env.add_function(MOD_FN, python_mod);
 }
@@ -116,15 +122,34 @@ fn map_items(map: &Value) -> Result<Vec<(Value, Value)>, Error> {
         .collect()
 }
 
+/// The `(key, value)` pairs of a sequence of pairs, in its order.
+///
+/// Errors: the value is no sequence, or an item is not a pair.
+fn pairs(seq: &Value) -> Result<Vec<(Value, Value)>, Error> {
+    seq.try_iter()?
+        .map(|pair| {
+            let mut parts = pair.try_iter()?;
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(key), Some(value), None) => Ok((key, value)),
+                _ => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("dict item {pair} is not a key and a value"),
+                )),
+            }
+        })
+        .collect()
+}
+
 /// Rewrites a whole template (`in_expr` false) or one expression (`in_expr`
 /// true) so that its list and dict literals are mutable and `'...' % x`
 /// formats, as described in the module docs. Returns the source unchanged
 /// when there is nothing to rewrite or when it does not tokenize (minijinja
 /// then reports the syntax error itself, at the right place).
 pub fn rewrite(source: &str, in_expr: bool) -> Cow<'_, str> {
-    // Cheap exit: no bracket, brace or percent sign inside an expression is
-    // possible without one of these characters after a tag opener.
-    if !source.contains('[') && !source.contains('%') && !source.contains('{') {
+    // Cheap exit: a template has no expression without a `{`; a bare
+    // expression has nothing to rewrite without one of these characters.
+    let rewritable = |c: char| matches!(c, '[' | '%' | '{') || (in_expr && matches!(c, '-' | '+'));
+    if !source.contains(rewritable) {
         return Cow::Borrowed(source);
     }
     let mut tokens: Vec<(Token<'_>, Span)> = Vec::new();
@@ -149,7 +174,7 @@ pub fn rewrite(source: &str, in_expr: bool) -> Cow<'_, str> {
             }
             Token::BraceOpen => {
                 if let Some(close) = matching(&tokens, i) {
-                    wrap(&mut edits, &tokens[i].1, &tokens[close].1, "__sluice_dict(");
+                    dict_literal(&mut edits, &tokens, i, close);
                 }
             }
             Token::Mod if i > 0 && matches!(tokens[i - 1].0, Token::Str(_) | Token::String(_)) => {
@@ -260,6 +285,73 @@ fn call_operator(
         until: span.end_offset as usize,
         key: (span.start_offset as usize, 1, 0),
         text: ",",
+    });
+}
+
+/// Rewrites the dict literal whose braces are tokens `open` and `close`
+/// into a call on the list of its pairs: `{k: v, k2: v2}` becomes
+/// `__sluice_dict([(k, v), (k2, v2)])`, so that the keys keep the order
+/// they are written in, as Python's (minijinja's map literals sort their
+/// keys). Items are split at the `,` and `:` outside nested brackets. `{}`,
+/// and a literal that is not all `key: value` items (minijinja reports
+/// that), become `__sluice_dict({...})`.
+fn dict_literal(edits: &mut Vec<Edit>, tokens: &[(Token<'_>, Span)], open: usize, close: usize) {
+    // Each item as (first token, its `:`, last token).
+    let mut items: Vec<(usize, usize, usize)> = Vec::new();
+    let mut start = open + 1;
+    let mut colon = None;
+    let mut depth = 0usize;
+    for j in open + 1..=close {
+        match tokens[j].0 {
+            Token::ParenOpen | Token::BracketOpen | Token::BraceOpen => depth += 1,
+            Token::ParenClose | Token::BracketClose | Token::BraceClose if j < close => {
+                depth = depth.saturating_sub(1);
+            }
+            Token::Colon if depth == 0 && colon.is_none() => colon = Some(j),
+            Token::Comma | Token::BraceClose if depth == 0 => {
+                match colon {
+                    Some(c) if start < c && c + 1 < j => items.push((start, c, j - 1)),
+                    // A trailing comma ends no item.
+                    None if start == j && j == close && !items.is_empty() => {}
+                    _ => {
+                        wrap(edits, &tokens[open].1, &tokens[close].1, "__sluice_dict(");
+                        return;
+                    }
+                }
+                start = j + 1;
+                colon = None;
+            }
+            _ => {}
+        }
+    }
+    let (open_span, close_span) = (&tokens[open].1, &tokens[close].1);
+    // The brace is replaced after any call that opens at the same offset
+    // around the whole literal (those end later, so they sort first).
+    edits.push(Edit {
+        at: open_span.start_offset as usize,
+        until: open_span.end_offset as usize,
+        key: (
+            open_span.start_offset as usize,
+            2,
+            -(close_span.end_offset as isize),
+        ),
+        text: "__sluice_dict([",
+    });
+    for (first, colon, last) in items {
+        wrap(edits, &tokens[first].1, &tokens[last].1, "(");
+        replace(edits, &tokens[colon].1, ",");
+    }
+    replace(edits, close_span, "])");
+}
+
+/// Replaces the token at `span` by `text`, after the closing parentheses
+/// inserted at the same offset (an operand that ends right before it).
+fn replace(edits: &mut Vec<Edit>, span: &Span, text: &'static str) {
+    edits.push(Edit {
+        at: span.start_offset as usize,
+        until: span.end_offset as usize,
+        key: (span.start_offset as usize, 1, 0),
+        text,
     });
 }
 
@@ -908,7 +1000,7 @@ mod tests {
     fn rewrites_literals_but_not_subscripts() {
         assert_eq!(
             rewrite("{% set x = [1, [2]] %}{{ x[0] }}{{ f()[1] }}{{ {'a': [3]}['a'] }}", false),
-            "{% set x = __sluice_list([1, __sluice_list([2])]) %}{{ x[0] }}{{ f()[1] }}{{ __sluice_dict({'a': __sluice_list([3])})['a'] }}"
+            "{% set x = __sluice_list([1, __sluice_list([2])]) %}{{ x[0] }}{{ f()[1] }}{{ __sluice_dict([('a', __sluice_list([3]))])['a'] }}"
         );
         assert_eq!(
             rewrite("{% for x in [1] %}{% endfor %}", false),
@@ -929,6 +1021,23 @@ mod tests {
              {{ alias | join(',') }}|{{ last }}|{{ cols | length }}|{{ cols[-1] }}|{{ cols }}",
         );
         assert_eq!(out, "z,b|c|2|b|['z', 'b']");
+    }
+
+    #[test]
+    fn dict_literals_keep_the_order_their_keys_are_written_in() {
+        // As Python's dicts (dbt renders `{'b': 1, 'a': 2}.keys() | list` as
+        // `['b', 'a']`); a repeated key keeps its first place and last value.
+        assert_eq!(
+            rewrite("{% set d = {'b': {'y': 1, 'x': [1, {}]}, 'a': '%s' % v, c: (1, 2),} %}", false),
+            "{% set d = __sluice_dict([('b', __sluice_dict([('y', 1), ('x', __sluice_list([1, __sluice_dict({})]))])), ('a', __sluice_mod('%s' , v)), (c, (1, 2)),]) %}"
+        );
+        let out = render(
+            "{% set d = {'b': 1, 'a': 2, 'c': {'z': 0, 'y': '%d' % 7}, 'b': 3} %}{{ d.keys() | join(',') }}|{{ d }}|{{ d | tojson }}|{{ {} | length }}|{{ {'k': 'v',}['k'] }}",
+        );
+        assert_eq!(
+            out,
+            r#"b,a,c|{'b': 3, 'a': 2, 'c': {'z': 0, 'y': '7'}}|{"b":3,"a":2,"c":{"z":0,"y":"7"}}|0|v"#
+        );
     }
 
     #[test]
@@ -961,6 +1070,12 @@ mod tests {
         assert_eq!(
             rewrite("{{ (b - a).days }}", false),
             "{{ (__sluice_sub(b , a)).days }}"
+        );
+        // A bare expression too (a test argument `'{{ today() - timedelta(2) }}'`,
+        // evaluated natively).
+        assert_eq!(
+            rewrite("date.today() - timedelta(2)", true),
+            "__sluice_sub(date.today() , timedelta(2))"
         );
         assert_eq!(
             rewrite("{{ x.y[0] - f(1)|int }}", false),

@@ -5,8 +5,13 @@
 //!   filter's `default` (0 / 0.0), as Jinja2's `do_int` / `do_float`.
 //! - `round` takes Jinja2's `method` argument (`common`, `ceil`, `floor`);
 //!   `common` is Python's `round()`, which rounds halves to even.
-//! - `list` and `sort` return a Python list (a [`MutableList`]), which
-//!   macros then `append` to or call `index` on.
+//! - the filters whose result is a Python list in Jinja2 return a
+//!   [`MutableList`], which macros then `append` to or call `index` on:
+//!   `list` (so every `x | map(...) | list`, `d.items() | list`,
+//!   `range(n) | list`), `sort` and `dictsort` (`sorted()`), and the groups
+//!   of `batch` and `slice`. `map`, `select`, `reject`, `selectattr`,
+//!   `rejectattr`, `unique` and `reverse` are generators in Jinja2 (no
+//!   `append`), so minijinja's read-only lists are kept for them.
 
 use minijinja::filters;
 use minijinja::value::{Kwargs, ValueKind};
@@ -21,6 +26,9 @@ pub fn register(env: &mut Environment<'_>) {
     env.add_filter("round", round);
     env.add_filter("list", list);
     env.add_filter("sort", sort);
+    env.add_filter("dictsort", dictsort);
+    env.add_filter("batch", batch);
+    env.add_filter("slice", slice);
 }
 
 /// Jinja2's `int(value, default=0, base=10)`: Python's `int(value)`, then
@@ -134,29 +142,92 @@ fn round(
     Ok(Value::from(rounding(v * scale) / scale))
 }
 
+/// The items of a sequence minijinja's filter returned, as a Python list.
+///
+/// Errors: the value cannot be iterated.
+fn python_list(items: Value) -> Result<Value, Error> {
+    Ok(MutableList::value(items.try_iter()?.collect()))
+}
+
+/// A sequence of groups with each group a Python list, as the lists
+/// Jinja2's `batch` and `slice` yield.
+///
+/// Errors: the value or a group cannot be iterated.
+fn python_groups(groups: Value) -> Result<Value, Error> {
+    let groups = groups
+        .try_iter()?
+        .map(python_list)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Value::from(groups))
+}
+
 /// Jinja2's `list`: a Python list of the items.
 fn list(state: &State, value: Value) -> Result<Value, Error> {
-    let items = filters::list(state, value)?;
-    Ok(MutableList::value(items.try_iter()?.collect()))
+    python_list(filters::list(state, value)?)
 }
 
 /// Jinja2's `sort` (Python's `sorted()`): a Python list.
 fn sort(state: &State, value: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let items = filters::sort(state, value, kwargs)?;
-    Ok(MutableList::value(items.try_iter()?.collect()))
+    python_list(filters::sort(state, value, kwargs)?)
+}
+
+/// Jinja2's `dictsort` (`sorted(d.items())`): a Python list of
+/// `(key, value)` pairs.
+fn dictsort(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    python_list(filters::dictsort(value, kwargs)?)
+}
+
+/// Jinja2's `batch(count, fill_with=None)`: groups of `count` items, each
+/// a Python list.
+fn batch(
+    state: &State,
+    value: Value,
+    count: usize,
+    fill_with: Option<Value>,
+) -> Result<Value, Error> {
+    python_groups(filters::batch(state, value, count, fill_with)?)
+}
+
+/// Jinja2's `slice(count, fill_with=None)`: `count` groups, each a Python
+/// list.
+fn slice(
+    state: &State,
+    value: Value,
+    count: usize,
+    fill_with: Option<Value>,
+) -> Result<Value, Error> {
+    python_groups(filters::slice(state, value, count, fill_with)?)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
-    fn render(src: &str) -> String {
+    fn env() -> Environment<'static> {
         let mut env = Environment::new();
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(crate::render::pycompat::unknown_method);
         crate::render::pycompat::register(&mut env);
         register(&mut env);
+        env
+    }
+
+    fn render(src: &str) -> String {
         let src = crate::render::pycompat::rewrite(src, false);
-        env.render_str(&src, ()).unwrap()
+        env().render_str(&src, ()).unwrap()
+    }
+
+    /// Renders `src` with `things` (two maps with a `name`) and `plain` (a
+    /// map that is not a literal, as configs and graph nodes are).
+    fn render_with_data(src: &str) -> Result<String, Error> {
+        let src = crate::render::pycompat::rewrite(src, false);
+        let things = vec![
+            BTreeMap::from([("name", "b")]),
+            BTreeMap::from([("name", "a")]),
+        ];
+        let plain = BTreeMap::from([("k", 1), ("j", 2)]);
+        env().render_str(&src, minijinja::context! { things, plain })
     }
 
     #[test]
@@ -191,5 +262,68 @@ mod tests {
             render("{% set l = ('b', 'a') | list %}{% do l.append('c') %}{{ l.index('c') }}|{% set s = l | sort %}{% do s.append('z') %}{{ s | join }}"),
             "2|abcz"
         );
+    }
+
+    /// Every form whose result Jinja2 makes a Python list takes `append`,
+    /// as in dbt: `{% set xs = ... %}{% do xs.append('x') %}`. The outputs
+    /// are Jinja2 3.1's (dbt-core 1.12's venv), but for `plain`, whose keys
+    /// iterate sorted here.
+    #[test]
+    fn filter_results_that_are_python_lists_take_append() {
+        for (form, expected) in [
+            ("things | map(attribute='name') | list", "['b', 'a', 'x']"),
+            ("things | map(attribute='name') | sort", "['a', 'b', 'x']"),
+            ("['b', 'a'] | reject('equalto', 'a') | list", "['b', 'x']"),
+            ("['b', 'a'] | select('equalto', 'a') | list", "['a', 'x']"),
+            (
+                "things | selectattr('name', 'equalto', 'a') | map(attribute='name') | list",
+                "['a', 'x']",
+            ),
+            (
+                "things | rejectattr('name', 'equalto', 'a') | map(attribute='name') | list",
+                "['b', 'x']",
+            ),
+            ("['b', 'a', 'B'] | unique | list", "['b', 'a', 'x']"),
+            ("('b', 'a') | list", "['b', 'a', 'x']"),
+            ("'ab' | list", "['a', 'b', 'x']"),
+            ("'a,b'.split(',')", "['a', 'b', 'x']"),
+            ("plain.keys() | list", "['j', 'k', 'x']"),
+            ("plain.values() | list", "[2, 1, 'x']"),
+            ("plain | list", "['j', 'k', 'x']"),
+            ("{'k': 1}.keys() | list", "['k', 'x']"),
+            ("range(2) | list", "[0, 1, 'x']"),
+            ("[3, 1] | reverse | list", "[1, 3, 'x']"),
+            ("['p', 'q'] | batch(1) | first", "['p', 'x']"),
+        ] {
+            let src = format!("{{% set xs = {form} %}}{{% do xs.append('x') %}}{{{{ xs }}}}");
+            assert_eq!(render_with_data(&src).unwrap(), expected, "{form}");
+        }
+        // Pairs: each is a tuple in Python; the list of them takes `append`.
+        for form in ["plain.items() | list", "plain | dictsort"] {
+            let src = format!(
+                "{{% set xs = {form} %}}{{% do xs.append(('x', 0)) %}}{{% for k, v in xs %}}{{{{ k }}}}={{{{ v }}}};{{% endfor %}}"
+            );
+            assert_eq!(render_with_data(&src).unwrap(), "j=2;k=1;x=0;", "{form}");
+        }
+        assert_eq!(
+            render("{% set groups = [1, 2, 3] | slice(2) | list %}{% do groups[1].append(9) %}{{ groups }}"),
+            "[[1, 2], [3, 9]]"
+        );
+    }
+
+    /// `map`, `select`, `reject` and `unique` are generators in Jinja2:
+    /// `.append` on them fails in dbt, and fails here too.
+    #[test]
+    fn generator_filters_stay_read_only() {
+        for form in [
+            "['a'] | map('upper')",
+            "['a'] | select",
+            "['a'] | reject",
+            "['a'] | unique",
+        ] {
+            let src = format!("{{% set xs = {form} %}}{{% do xs.append('x') %}}");
+            let err = render_with_data(&src).unwrap_err();
+            assert!(err.to_string().contains("append"), "{form}: {err}");
+        }
     }
 }

@@ -13,4 +13,7 @@ select
     '{{ helpers.early_return(true) }}' as early_return,
     '{{ helpers.with_extras('x', 'y', 'z', flavour='mint') }}' as extras,
     '{{ helpers.column_kinds(ref('raw_orders')) }}' as column_kinds,
-    {{ helpers.count_models() }} as model_count
+    {{ helpers.count_models() }} as model_count,
+    '{{ helpers.same_columns(ref("raw_orders"), ref("raw_orders_reordered"), exclude=["NOTE"]) }}' as same_columns,
+    '{{ helpers.same_columns(ref("raw_orders"), ref("raw_orders_reordered")) }}' as same_columns_with_note,
+    '{{ helpers.grown_lists(ref("raw_orders")) }}' as grown_lists
