@@ -38,8 +38,24 @@ fn main() -> ExitCode {
             .with_ansi(false)
             .init();
     }
+    // Deep SQL and Jinja recurse deeply: every thread doing that work gets
+    // a large (lazily committed) stack instead of aborting on overflow.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(sluice::timing::DEEP_STACK)
+        .build_global();
     let t = std::time::Instant::now();
-    let r = sluice::commands::run(&cli);
+    let r = std::thread::Builder::new()
+        .name("main-work".into())
+        .stack_size(sluice::timing::DEEP_STACK)
+        .spawn(move || sluice::commands::run(&cli))
+        .map_err(|e| e.to_string())
+        .and_then(|handle| handle.join().map_err(|_| "a panic".to_owned()))
+        .unwrap_or_else(|why| {
+            Err(sluice::Error::new(
+                sluice::ErrorKind::Internal,
+                format!("the command's thread failed: {why}"),
+            ))
+        });
     sluice::timing::stage("total", t);
     match r {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),

@@ -1018,3 +1018,31 @@ fn lineage_reads_column_lists_from_the_warehouse_when_the_database_exists() {
         "source.shop_analytics.ext.events"
     );
 }
+
+/// Deep SQL never aborts the process (issue 19): a model of 20,000 `union
+/// all` branches compiles and builds, and one of 50,000 `+` terms fails as
+/// a node with DuckDB's own limit and its hint, not a stack overflow
+/// (exit 134). The threads that parse and compile get large stacks.
+#[test]
+fn deep_sql_builds_or_fails_as_a_node_never_aborts() {
+    let p = TempProject::new();
+    let union: Vec<String> = (0..20_000).map(|i| format!("select {i} as x")).collect();
+    p.write("models/deep_union.sql", &union.join("\nunion all\n"));
+    let run = p.sluice(&["build", "-q", "-s", "deep_union"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The view exists (querying it would time DuckDB's planner, not sluice).
+    assert_eq!(
+        p.scalar("select count(*) from duckdb_views() where view_name = 'deep_union'"),
+        1
+    );
+
+    let sum = format!("select {} as x", vec!["1"; 50_000].join(" + "));
+    p.write("models/deep_sum.sql", &sum);
+    let run = p.sluice(&["build", "-s", "deep_sum"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("max_expression_depth"),
+        "{}",
+        run.stderr
+    );
+}

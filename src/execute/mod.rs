@@ -158,95 +158,109 @@ pub fn execute<W: Send>(
     let bar = printer.progress_bar(total);
     let bar = bar.as_ref();
 
+    let mut spawn_error: Option<String> = None;
     std::thread::scope(|s| {
         for (t, worker) in workers.into_iter().enumerate() {
             let state = &state;
             let wake = &wake;
             let children = &children;
             let depth = &depth;
-            s.spawn(move || {
-                let thread_id = format!("Thread-{}", t + 1);
-                loop {
-                    let (i, n, skip) = {
-                        let mut st = state.lock().expect("scheduler lock");
-                        loop {
-                            if st.results.len() == total {
-                                wake.notify_all();
-                                return;
-                            }
-                            if let Some(Reverse((_, i))) = st.ready.pop() {
-                                st.started += 1;
-                                st.running += 1;
-                                let skip = st
-                                    .skip_because
-                                    .get(&i)
-                                    .cloned()
-                                    .or_else(|| st.aborted.then(|| "fail-fast".to_owned()));
-                                break (i, st.started, skip);
-                            }
-                            st = wake.wait(st).expect("scheduler lock");
-                        }
-                    };
-                    let node = &manifest.nodes[i];
-                    let result = match skip {
-                        Some(reason) => {
-                            match bar {
-                                Some(bar) => bar.inc(),
-                                None => printer.skip(n, total, node, &reason),
-                            }
-                            NodeResult {
-                                message: format!("skipped: {reason}"),
-                                ..NodeResult::new(i, Status::Skipped, &thread_id)
-                            }
-                        }
-                        None => {
-                            if bar.is_none() {
-                                printer.start(n, total, node);
-                            }
-                            let r = run(&worker, i, &thread_id);
-                            printer.finish_with(bar, n, total, node, &r);
-                            r
-                        }
-                    };
-                    let mut st = state.lock().expect("scheduler lock");
-                    st.running -= 1;
-                    let failed = result.status.is_failure() || result.status == Status::Skipped;
-                    if result.status.is_failure() && options.fail_fast {
-                        st.aborted = true;
-                    }
-                    if let Some(cs) = children.get(&i) {
-                        for &c in cs {
-                            if failed {
-                                let reason = if result.status == Status::Skipped {
-                                    st.skip_because
+            let spawned = std::thread::Builder::new()
+                .name(format!("Thread-{}", t + 1))
+                .stack_size(crate::timing::DEEP_STACK)
+                .spawn_scoped(s, move || {
+                    let thread_id = format!("Thread-{}", t + 1);
+                    loop {
+                        let (i, n, skip) = {
+                            let mut st = state.lock().expect("scheduler lock");
+                            loop {
+                                if st.results.len() == total {
+                                    wake.notify_all();
+                                    return;
+                                }
+                                if let Some(Reverse((_, i))) = st.ready.pop() {
+                                    st.started += 1;
+                                    st.running += 1;
+                                    let skip = st
+                                        .skip_because
                                         .get(&i)
                                         .cloned()
-                                        .unwrap_or_else(|| "upstream failure".into())
-                                } else {
-                                    format!(
-                                        "upstream `{}` {}",
-                                        node.name,
-                                        if result.status == Status::Fail {
-                                            "failed"
-                                        } else {
-                                            "errored"
-                                        }
-                                    )
-                                };
-                                st.skip_because.entry(c).or_insert(reason);
+                                        .or_else(|| st.aborted.then(|| "fail-fast".to_owned()));
+                                    break (i, st.started, skip);
+                                }
+                                st = wake.wait(st).expect("scheduler lock");
                             }
-                            st.waiting[c] -= 1;
-                            if st.waiting[c] == 0 {
-                                st.ready.push(Reverse((depth[&c], c)));
+                        };
+                        let node = &manifest.nodes[i];
+                        let result = match skip {
+                            Some(reason) => {
+                                match bar {
+                                    Some(bar) => bar.inc(),
+                                    None => printer.skip(n, total, node, &reason),
+                                }
+                                NodeResult {
+                                    message: format!("skipped: {reason}"),
+                                    ..NodeResult::new(i, Status::Skipped, &thread_id)
+                                }
+                            }
+                            None => {
+                                if bar.is_none() {
+                                    printer.start(n, total, node);
+                                }
+                                let r = run(&worker, i, &thread_id);
+                                printer.finish_with(bar, n, total, node, &r);
+                                r
+                            }
+                        };
+                        let mut st = state.lock().expect("scheduler lock");
+                        st.running -= 1;
+                        let failed = result.status.is_failure() || result.status == Status::Skipped;
+                        if result.status.is_failure() && options.fail_fast {
+                            st.aborted = true;
+                        }
+                        if let Some(cs) = children.get(&i) {
+                            for &c in cs {
+                                if failed {
+                                    let reason = if result.status == Status::Skipped {
+                                        st.skip_because
+                                            .get(&i)
+                                            .cloned()
+                                            .unwrap_or_else(|| "upstream failure".into())
+                                    } else {
+                                        format!(
+                                            "upstream `{}` {}",
+                                            node.name,
+                                            if result.status == Status::Fail {
+                                                "failed"
+                                            } else {
+                                                "errored"
+                                            }
+                                        )
+                                    };
+                                    st.skip_because.entry(c).or_insert(reason);
+                                }
+                                st.waiting[c] -= 1;
+                                if st.waiting[c] == 0 {
+                                    st.ready.push(Reverse((depth[&c], c)));
+                                }
                             }
                         }
+                        st.results.push(result);
+                        wake.notify_all();
                     }
-                    st.results.push(result);
-                    wake.notify_all();
-                }
-            });
+                });
+            if let Err(e) = spawned {
+                spawn_error.get_or_insert(e.to_string());
+                break;
+            }
         }
     });
+    if let Some(e) = spawn_error {
+        return Err(Error::new(
+            crate::ErrorKind::Internal,
+            format!("could not start a worker thread: {e}"),
+        ));
+    }
     if let Some(bar) = bar {
         bar.finish();
     }
