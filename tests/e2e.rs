@@ -1046,3 +1046,31 @@ fn deep_sql_builds_or_fails_as_a_node_never_aborts() {
         run.stderr
     );
 }
+
+/// A UTF-8 byte order mark at the start of a model (Windows editors write
+/// one) is not SQL: the model builds. An empty model (only a comment) is a
+/// located error naming the real problem, not DuckDB's `syntax error at or
+/// near ")"` from `create view ... as ()` (issue 19).
+#[test]
+fn a_bom_is_ignored_and_an_empty_model_says_it_is_empty() {
+    let p = TempProject::new();
+    p.write("models/bom.sql", "\u{feff}select 1 as x\n");
+    let run = p.sluice(&["build", "-q", "-s", "bom"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(p.scalar("select x from main.bom"), 1);
+
+    p.write("models/empty.sql", "{# nothing yet #}\n\n");
+    let run = p.sluice(&["build", "-s", "empty"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("model `empty` has no SQL to run"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("models/empty.sql:1:1"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("syntax error"), "{}", run.stderr);
+}

@@ -39,6 +39,30 @@ pub(crate) fn check_sql(
         return Ok(None);
     }
     let err = match crate::sql::parse(own, engine_parser) {
+        crate::sql::Parsed::Statements(s)
+            if s.is_empty()
+                && matches!(
+                    node.resource_type,
+                    ResourceType::Model | ResourceType::Snapshot
+                ) =>
+        {
+            // dbt lets the warehouse fail on `create view ... as ()`, whose
+            // syntax error names a parenthesis the user never wrote.
+            let kind = node.resource_type.as_str();
+            return Err(Error::new(
+                ErrorKind::Sql,
+                format!("{kind} `{}` has no SQL to run", node.name),
+            )
+            .with_location(Location::new(
+                &node.original_file_path,
+                1,
+                1,
+                Some(&node.raw_code),
+            ))
+            .with_hint(format!(
+                "write the {kind}'s select, or turn it off with {{{{ config(enabled=false) }}}}"
+            )));
+        }
         crate::sql::Parsed::Statements(s) => return Ok(Some(s)),
         crate::sql::Parsed::DuckDbOnly => return Ok(None),
         crate::sql::Parsed::Invalid(err) => err,

@@ -351,8 +351,14 @@ fn files_under(root: &Path, dir: &str) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The text of the project file `rel`, without a leading UTF-8 byte order
+/// mark (editors on Windows write one; it is not SQL, YAML or Jinja).
 fn read(root: &Path, rel: &Path) -> Result<String> {
-    std::fs::read_to_string(root.join(rel)).map_err(|e| Error::io("read", rel, e))
+    let text = std::fs::read_to_string(root.join(rel)).map_err(|e| Error::io("read", rel, e))?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    })
 }
 
 fn read_all(root: &Path, paths: &[PathBuf]) -> Result<Vec<SourceFile>> {
