@@ -41,12 +41,12 @@ fn main() -> ExitCode {
     // Deep SQL and Jinja recurse deeply: every thread doing that work gets
     // a large (lazily committed) stack instead of aborting on overflow.
     let _ = rayon::ThreadPoolBuilder::new()
-        .stack_size(sluice::timing::DEEP_STACK)
+        .stack_size(sluice::execute::DEEP_STACK)
         .build_global();
     let t = std::time::Instant::now();
     let r = std::thread::Builder::new()
         .name("main-work".into())
-        .stack_size(sluice::timing::DEEP_STACK)
+        .stack_size(sluice::execute::DEEP_STACK)
         .spawn(move || sluice::commands::run(&cli))
         .map_err(|e| e.to_string())
         .and_then(|handle| handle.join().map_err(|_| "a panic".to_owned()))

@@ -4,12 +4,6 @@
 
 use std::time::Instant;
 
-/// The stack size of the threads that parse, render and compile (the
-/// binary's main work thread, rayon's pool, the run's workers), in bytes:
-/// deep SQL (thousands of `union all` branches) and deep Jinja recurse far
-/// past the default 2-8 MiB. Only the pages a thread touches are committed.
-pub const DEEP_STACK: usize = 1 << 30;
-
 /// Records how long stage `name` took since `since`, as a debug event
 /// (`timing: parse 512.3 ms`). Takes no time when debug logs are off.
 pub fn stage(name: &str, since: Instant) {

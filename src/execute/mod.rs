@@ -21,6 +21,12 @@ use crate::graph::Graph;
 use crate::manifest::{Manifest, Node, ResourceType};
 use output::Printer;
 
+/// The stack size of the threads that parse, render and compile (the
+/// binary's main work thread, rayon's pool, the run's workers), in bytes:
+/// deep SQL (thousands of `union all` branches) and deep Jinja recurse far
+/// past the default 2-8 MiB. Only the pages a thread touches are committed.
+pub const DEEP_STACK: usize = 1 << 30;
+
 /// Options for [`execute`].
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -167,7 +173,7 @@ pub fn execute<W: Send>(
             let depth = &depth;
             let spawned = std::thread::Builder::new()
                 .name(format!("Thread-{}", t + 1))
-                .stack_size(crate::timing::DEEP_STACK)
+                .stack_size(DEEP_STACK)
                 .spawn_scoped(s, move || {
                     let thread_id = format!("Thread-{}", t + 1);
                     loop {
