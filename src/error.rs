@@ -221,6 +221,11 @@ impl Error {
         self.inner.hint.as_deref()
     }
 
+    /// The notes, in the order they were added.
+    pub fn notes(&self) -> &[String] {
+        &self.inner.notes
+    }
+
     /// An I/O error on `path`, with the action that failed (`"read"`, `"write"`).
     pub fn io(action: &str, path: &Path, err: std::io::Error) -> Self {
         let kind = if err.kind() == std::io::ErrorKind::NotFound {
@@ -239,38 +244,6 @@ impl Error {
     /// no colour, so it can be snapshotted.
     pub fn render(&self) -> String {
         self.render_as(Severity::Error)
-    }
-
-    /// The diagnostic as one line of `--log-format json`, in the shape of
-    /// dbt's structured logs: `info` (`name`, `level`, `msg`, `ts`, `pid`)
-    /// and `data` (the kind, the location in the user's file, notes, hint).
-    pub fn to_json(&self, severity: Severity) -> serde_json::Value {
-        let level = match severity {
-            Severity::Error => "error",
-            Severity::Warning => "warn",
-        };
-        let location = self.inner.location.as_ref().map(|l| {
-            serde_json::json!({
-                "path": l.path.to_string_lossy().replace('\\', "/"),
-                "line": l.line,
-                "col": l.col,
-            })
-        });
-        serde_json::json!({
-            "info": {
-                "name": if self.inner.kind == ErrorKind::Internal { "InternalError" } else { "Diagnostic" },
-                "level": level,
-                "msg": self.inner.message,
-                "ts": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                "pid": std::process::id(),
-            },
-            "data": {
-                "kind": format!("{:?}", self.inner.kind),
-                "location": location,
-                "notes": self.inner.notes,
-                "hint": self.inner.hint,
-            },
-        })
     }
 
     /// The diagnostic as [`Error::render`] prints it, headed by `severity`

@@ -7,6 +7,7 @@
 //! connection, and hands the [`CellTable`] here.
 
 use crate::error::Result;
+use crate::render::pycompat::python_json_string;
 use crate::render::Renderer;
 use crate::warehouse::connection::{Cell, CellTable};
 
@@ -379,31 +380,11 @@ fn python_float(f: f64) -> String {
     }
 }
 
-/// A JSON string as Python's `json.dumps` writes it (`ensure_ascii`):
-/// `"`, `\` and control characters escaped, and every character outside
-/// printable ASCII as `\uXXXX` (UTF-16, so a surrogate pair above U+FFFF).
+/// A JSON string as Python's `json.dumps` writes it (see
+/// [`python_json_string`]).
 fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{u:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
+    python_json_string(s, &mut out);
     out
 }
 

@@ -16,6 +16,8 @@ use regex::Regex;
 use serde_json::Value as Json;
 use serde_yaml::Value;
 
+use crate::render::pycompat::python_json_string;
+
 /// PyYAML's `best_width`.
 const WIDTH: usize = 80;
 
@@ -498,7 +500,7 @@ fn json_into(value: &Json, out: &mut String) {
             Some(f) if n.is_f64() => out.push_str(&py_float_repr(f)),
             _ => out.push_str(&n.to_string()),
         },
-        Json::String(s) => json_string(s, out),
+        Json::String(s) => python_json_string(s, out),
         Json::Array(items) => {
             out.push('[');
             for (i, v) in items.iter().enumerate() {
@@ -517,36 +519,13 @@ fn json_into(value: &Json, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                json_string(k, out);
+                python_json_string(k, out);
                 out.push_str(": ");
                 json_into(&map[k], out);
             }
             out.push('}');
         }
     }
-}
-
-fn json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x08' => out.push_str("\\b"),
-            '\x0C' => out.push_str("\\f"),
-            c if (' '..='~').contains(&c) => out.push(c),
-            c => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

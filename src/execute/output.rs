@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::error::{Error, Severity};
+use crate::error::{Error, ErrorKind, Severity};
 use crate::execute::result::{tally, NodeResult, Status};
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 
@@ -31,7 +31,24 @@ fn json_logs() -> bool {
 pub fn print_diagnostic(err: &Error, severity: Severity) {
     let mut out = std::io::stderr().lock();
     if json_logs() {
-        let _ = writeln!(out, "{}", err.to_json(severity));
+        let level = match severity {
+            Severity::Error => "error",
+            Severity::Warning => "warn",
+        };
+        let name = match err.kind() {
+            ErrorKind::Internal => "InternalError",
+            _ => "Diagnostic",
+        };
+        let location = err
+            .location()
+            .map(|l| serde_json::json!({"path": slash(&l.path), "line": l.line, "col": l.col}));
+        let data = serde_json::json!({
+            "kind": format!("{:?}", err.kind()),
+            "location": location,
+            "notes": err.notes(),
+            "hint": err.hint(),
+        });
+        let _ = writeln!(out, "{}", json_line(level, name, err.message(), data));
     } else {
         let _ = write!(out, "{}", err.render_as(severity));
     }
@@ -78,14 +95,18 @@ impl ProgressBar {
 
     /// Prints `text` above the bar, as [`Printer::line`] would.
     fn println(&self, text: &str) {
-        let ts = chrono::Local::now().format("%H:%M:%S");
-        self.0.println(format!("{ts}  {text}"));
+        self.0.println(stamped(text));
     }
 
     /// Removes the bar, leaving the lines printed above it.
     pub fn finish(&self) {
         self.0.finish_and_clear();
     }
+}
+
+/// `text` with dbt's `HH:MM:SS  ` prefix (local time).
+fn stamped(text: &str) -> String {
+    format!("{}  {text}", chrono::Local::now().format("%H:%M:%S"))
 }
 
 /// `1 of 5 START sql view model main.stg_orders ..... [RUN]`: dbt's line,
@@ -196,8 +217,7 @@ impl Printer {
             );
             return;
         }
-        let ts = chrono::Local::now().format("%H:%M:%S");
-        let _ = writeln!(err, "{ts}  {text}");
+        let _ = writeln!(err, "{}", stamped(text));
     }
 
     /// A node's finish line; under `--log-format json` it carries dbt's

@@ -952,6 +952,34 @@ fn python_repr(v: &Value, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     }
 }
 
+/// A string as Python's `json.dumps` writes it (`ensure_ascii`), appended
+/// to `out`: `"`, `\` and control characters escaped, and every character
+/// outside printable ASCII as `\uXXXX` (UTF-16, so a surrogate pair above
+/// U+FFFF). Used where sluice writes what dbt writes with `json.dumps`
+/// (`show --output json`, package-lock.yml's flow values).
+pub fn python_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{u:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
 /// Python's `repr` of a string: single quotes unless the text has a single
 /// quote and no double quote; backslashes, quotes and control characters
 /// escaped. Used where sluice prints what dbt prints with Python's `repr`
