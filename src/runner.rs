@@ -66,9 +66,10 @@ pub fn run(
     }
     // Statements run while compiling go through a connection of their own
     // (without the catalog cache: they may see relations hooks created).
-    let introspective = compiled
-        .values()
-        .any(|c| c.as_ref().is_ok_and(|c| c.introspective));
+    let introspective = compiled.values().any(|c| {
+        c.as_ref()
+            .is_ok_and(|c| c.introspective || c.hooks_introspective)
+    });
     let make_worker = || -> Result<(Box<dyn Connection>, Option<Introspection>)> {
         let conn: Box<dyn Connection> = Box::new(db.connect_cached(catalog.clone())?);
         let live = if introspective {
@@ -123,7 +124,7 @@ fn run_one(
         }
         _ => compiled,
     };
-    let outcome = run_node(cx, conn, node, compiled, options);
+    let outcome = run_node(cx, conn, live, node, compiled, options);
     let elapsed: Duration = clock.elapsed();
     let mut result = NodeResult {
         started_at,
@@ -174,6 +175,41 @@ fn run_one(
     result
 }
 
+/// Runs a model's `pre-hook` or `post-hook` (`key`) statements on `conn`.
+/// Hooks whose compile-time render asked the warehouse are rendered again
+/// here, on `live`, so their `statement` blocks run now, after the model's
+/// parents (for a post-hook: the model itself) exist, as dbt renders hooks
+/// inside the materialization.
+///
+/// Errors: Jinja or warehouse errors, noted with the hook.
+fn run_hooks(
+    cx: &CompileContext,
+    conn: &dyn Connection,
+    live: Option<&Introspection>,
+    node: &Node,
+    compiled: &Compiled,
+    key: &str,
+) -> Result<()> {
+    let ahead = if key == "pre-hook" {
+        &compiled.pre_hooks
+    } else {
+        &compiled.post_hooks
+    };
+    let rendered;
+    let hooks = match live {
+        Some(live) if compiled.hooks_introspective => {
+            rendered = crate::compile::render_hooks(cx, node, key, live)?.0;
+            &rendered
+        }
+        _ => ahead,
+    };
+    for hook in hooks.iter().filter(|h| !h.trim().is_empty()) {
+        conn.execute(hook)
+            .map_err(|e| e.with_note(format!("in a {key}")))?;
+    }
+    Ok(())
+}
+
 enum NodeOutcome {
     Built(materialize::Outcome),
     UnitTested(crate::unit_tests::UnitTestOutcome),
@@ -183,6 +219,7 @@ enum NodeOutcome {
 fn run_node(
     cx: &CompileContext,
     conn: &dyn Connection,
+    live: Option<&Introspection>,
     node: &Node,
     compiled: Option<&Result<Compiled>>,
     options: &RunOptions,
@@ -207,10 +244,7 @@ fn run_node(
         ResourceType::Model => {
             let c = code()?;
             // Hooks run around the materialization, outside its transaction.
-            for hook in &c.pre_hooks {
-                conn.execute(hook)
-                    .map_err(|e| e.with_note("in a pre-hook"))?;
-            }
+            run_hooks(cx, conn, live, node, c, "pre-hook")?;
             let built = match node.config.materialization() {
                 Materialization::Incremental => materialize::incremental::run(
                     renderer,
@@ -239,10 +273,7 @@ fn run_node(
                 }
                 _ => e,
             })?;
-            for hook in &c.post_hooks {
-                conn.execute(hook)
-                    .map_err(|e| e.with_note("in a post-hook"))?;
-            }
+            run_hooks(cx, conn, live, node, c, "post-hook")?;
             Ok(NodeOutcome::Built(built))
         }
         ResourceType::Test => {

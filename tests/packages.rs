@@ -59,7 +59,7 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
             // api.Column's is_string()/is_number() on DuckDB types, as dbt-duckdb's column class.
             "id:n,customer:s,amount:n,status:s",
             // graph.nodes holds the enabled models (root and package), as dbt's flat graph.
-            "3",
+            "4",
             // Python sets compare equal whatever the order of their values, as
             // dbt_utils' `equality` test compares two relations' column sets
             // (after dropping the `exclude` columns, compared lower-cased) ...
@@ -71,6 +71,30 @@ fn installed_packages_build_with_namespaces_and_python_idioms() {
             // `| sort`, `.split()`, `.keys() | list`, `| dictsort`, `range() | list`.
             "id,customer,amount,status|amount,customer,id,status,s|customer,amount,status,r|id,p|u,id,customer,amount,status|x,y,z|b,a,k|a,b,z|0,1,2,9",
         ]]
+    );
+
+    // A post-hook whose `statement` block inserts into `this` runs when the
+    // hook runs, after the table exists (dbt renders hooks inside the
+    // materialization), as dbt_project_evaluator's graph tables are filled.
+    // The graph's node configs carry dbt's defaults for keys nobody set
+    // (`enabled`, `on_schema_change`).
+    assert_eq!(
+        rows(&p, "select * from main.graph_models order by unique_id"),
+        [
+            ["model.helpers.graph_models", "true", "ignore", "table"],
+            ["model.helpers.helper_totals", "true", "ignore", "table"],
+            ["model.pkg_shop.idioms", "true", "ignore", "view"],
+            ["model.pkg_shop.orders", "true", "ignore", "view"],
+        ]
+    );
+    // Jinja in a schema YAML value (a seed's `column_types`) is rendered when
+    // the file is read, as dbt's SchemaYamlRenderer.
+    assert_eq!(
+        rows(
+            &p,
+            "select data_type from information_schema.columns where table_name = 'raw_orders_reordered' and column_name = 'amount'"
+        ),
+        [["DECIMAL(10,2)"]]
     );
 
     // A package model, with the package's own config (table) and the root's (+tags).

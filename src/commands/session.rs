@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::json;
@@ -21,7 +21,7 @@ use crate::lineage::Lineage;
 use crate::manifest::{Manifest, ResourceType};
 use crate::project::{LoadOptions, ProfileOptions, Project};
 use crate::render::context::Flags;
-use crate::render::{NodeScope, NodeVars, Phase, ProjectJinja, Renderer, Resolver};
+use crate::render::{Introspection, NodeScope, NodeVars, Phase, ProjectJinja, Renderer, Resolver};
 use crate::selector;
 use crate::state::PreviousState;
 use crate::timing::stage;
@@ -271,12 +271,12 @@ impl Session {
         }
         let which = if end { "on-run-end" } else { "on-run-start" };
         let uid = format!("operation.{}.{which}", self.manifest.project_name);
-        let scope = Arc::new(NodeScope::new(
-            Phase::Compile,
-            &uid,
-            Default::default(),
-            resolver.clone(),
-        ));
+        // `run_query` and `statement` blocks in a hook run as it renders, as dbt's.
+        let live: Box<dyn Connection> = Box::new(db.connect()?);
+        let scope = Arc::new(
+            NodeScope::new(Phase::Compile, &uid, Default::default(), resolver.clone())
+                .with_introspection(Introspection::Live(Arc::new(Mutex::new(live)))),
+        );
         let vars = NodeVars {
             this: None,
             model: minijinja::Value::from(()),

@@ -324,11 +324,14 @@ fn finish(
             }
         }
     }
+    let (pre_hooks, pre_live) = render_hooks(cx, node, "pre-hook", &Introspection::Deferred)?;
+    let (post_hooks, post_live) = render_hooks(cx, node, "post-hook", &Introspection::Deferred)?;
     let compiled = Compiled {
         code,
         path,
-        pre_hooks: render_hooks(cx.renderer, cx.resolver, node, "pre-hook")?,
-        post_hooks: render_hooks(cx.renderer, cx.resolver, node, "post-hook")?,
+        pre_hooks,
+        post_hooks,
+        hooks_introspective: pre_live || post_live,
         introspective,
         warnings,
         columns_lineage: None,
@@ -336,35 +339,44 @@ fn finish(
     Ok((compiled, statements))
 }
 
-/// Renders a model's `pre-hook` / `post-hook` statements in its compile context.
+/// Renders node's `pre-hook` / `post-hook` (`key`) statements in its
+/// compile context, with `introspection` for the warehouse statements they
+/// run (`{% call statement() %}`, `run_query`). Returns the statements, in
+/// run order, and whether rendering them asked the warehouse something
+/// (under [`Introspection::Deferred`]: they must be rendered again, live,
+/// when they run, as dbt renders hooks inside the materialization).
 ///
-/// Errors: Jinja errors in a hook.
-fn render_hooks(
-    renderer: &Renderer,
-    resolver: &Arc<Resolver>,
+/// Errors: Jinja errors in a hook; warehouse errors of its statements.
+pub fn render_hooks(
+    cx: &CompileContext,
     node: &Node,
     key: &str,
-) -> Result<Vec<String>> {
+    introspection: &Introspection,
+) -> Result<(Vec<String>, bool)> {
     let hooks = node.config.hooks(key);
     if hooks.is_empty() {
-        return Ok(hooks);
+        return Ok((hooks, false));
     }
-    let scope = Arc::new(NodeScope::new(
-        Phase::Compile,
-        &node.unique_id,
-        node.config.clone(),
-        resolver.clone(),
-    ));
+    let scope = Arc::new(
+        NodeScope::new(
+            Phase::Compile,
+            &node.unique_id,
+            node.config.clone(),
+            cx.resolver.clone(),
+        )
+        .with_introspection(introspection.clone()),
+    );
     let vars = node.vars();
     let name = format!("<{key} of {}>", node.name);
-    hooks
+    let sql = hooks
         .iter()
         .map(|h| {
-            renderer
+            cx.renderer
                 .render(&name, h, &scope, &vars)
                 .map_err(|e| e.with_note(format!("in a `{key}` of `{}`", node.name)))
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok((sql, scope.captured().introspective))
 }
 
 /// Whether a node is an ephemeral model.

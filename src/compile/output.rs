@@ -19,6 +19,10 @@ pub struct Compiled {
     pub pre_hooks: Vec<String>,
     /// Rendered `post-hook` statements, in run order.
     pub post_hooks: Vec<String>,
+    /// Whether rendering the hooks asked the warehouse something (a
+    /// `statement` block, `run_query`): such hooks are rendered again, on a
+    /// live connection, right when each runs (see [`crate::compile::render_hooks`]).
+    pub hooks_introspective: bool,
     /// Whether the node (or an ephemeral it inlines) asked the warehouse
     /// something while compiling (`run_query`, `statement`, adapter
     /// lookups): compiled ahead of a run, such a node is compiled again

@@ -116,7 +116,7 @@ pub(crate) struct NodeEntry<'a> {
     alias: Option<String>,
     relation_name: Option<String>,
     checksum: Checksum<'a>,
-    config: &'a BTreeMap<String, Json>,
+    config: BTreeMap<String, Json>,
     tags: Vec<String>,
     meta: Cow<'a, Json>,
     description: &'a str,
@@ -230,7 +230,10 @@ impl<'a> NodeEntry<'a> {
                 },
                 checksum: &node.checksum,
             },
-            config: &node.config.0,
+            config: crate::docs::config_defaults::with_dbt_defaults(
+                node.resource_type,
+                &node.config.0,
+            ),
             tags: node.config.tags(),
             meta: node
                 .config

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Location, Result};
-use crate::project::yaml;
+use crate::error::Result;
+use crate::project::yaml::{self, ValueRenderer};
 
 /// The parsed `dbt_project.yml`, with dbt's defaults for missing paths.
 ///
@@ -170,7 +170,14 @@ impl DbtProject {
         ] {
             if let Some(tree) = tree {
                 let mut keypath = vec![name.to_owned()];
-                render_tree(tree, &mut keypath, path, text, render)?;
+                ValueRenderer {
+                    path,
+                    text,
+                    render,
+                    skip: &|keypath: &[String]| keypath.last().is_some_and(|k| is_hook_key(k)),
+                    hint: "dbt renders dbt_project.yml config values with `target`, `var()` (from `--vars` only) and `env_var()`; check the expression",
+                }
+                .render(tree, &mut keypath)?;
             }
         }
         Ok(())
@@ -206,73 +213,6 @@ fn is_hook_key(key: &str) -> bool {
         key.trim_start_matches(['+', ' ']),
         "pre-hook" | "post-hook" | "pre_hook" | "post_hook"
     )
-}
-
-fn render_tree(
-    value: &mut serde_yaml::Value,
-    keypath: &mut Vec<String>,
-    path: &Path,
-    text: &str,
-    render: &dyn Fn(&str) -> Result<serde_yaml::Value>,
-) -> Result<()> {
-    match value {
-        serde_yaml::Value::String(s) => {
-            *value = render(s).map_err(|e| located(e, s, keypath, path, text))?;
-        }
-        serde_yaml::Value::Mapping(map) => {
-            for (key, child) in map.iter_mut() {
-                let key = match key {
-                    serde_yaml::Value::String(k) => k.clone(),
-                    other => serde_yaml::to_string(other)
-                        .map(|k| k.trim_end().to_owned())
-                        .unwrap_or_default(),
-                };
-                if is_hook_key(&key) {
-                    continue;
-                }
-                keypath.push(key);
-                let result = render_tree(child, keypath, path, text, render);
-                keypath.pop();
-                result?;
-            }
-        }
-        serde_yaml::Value::Sequence(items) => {
-            for (i, child) in items.iter_mut().enumerate() {
-                keypath.push(i.to_string());
-                let result = render_tree(child, keypath, path, text, render);
-                keypath.pop();
-                result?;
-            }
-        }
-        serde_yaml::Value::Tagged(tagged) => {
-            render_tree(&mut tagged.value, keypath, path, text, render)?;
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// A render error of the value `raw` at `keypath`, located in the file: at
-/// the value itself when it is written unescaped, else at its first line.
-fn located(err: Error, raw: &str, keypath: &[String], path: &Path, text: &str) -> Error {
-    let first_line = raw.lines().next().unwrap_or(raw);
-    let offset = text.find(raw).or_else(|| text.find(first_line));
-    let mut out = Error::new(
-        err.kind(),
-        format!(
-            "could not render `{}` in `{}`: {}",
-            keypath.join("."),
-            path.display(),
-            err.message()
-        ),
-    )
-    .with_hint(err.hint().unwrap_or(
-        "dbt renders dbt_project.yml config values with `target`, `var()` (from `--vars` only) and `env_var()`; check the expression",
-    ));
-    if let Some(offset) = offset {
-        out = out.with_location(Location::from_offset(path, text, offset));
-    }
-    out
 }
 
 #[cfg(test)]

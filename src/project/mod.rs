@@ -144,6 +144,7 @@ impl Project {
 
         let files = read_files(&root, Path::new(""), &config)?;
         let mut schema_files = files.schema_files;
+        let mut schema_jinja = files.schema_jinja;
         let mut docs_files = files.docs_files;
         let mut packages: Vec<Package> = Vec::new();
         let mut warnings = Vec::new();
@@ -174,6 +175,7 @@ impl Project {
             }
             let pkg_files = read_files(&root, &dir, &pkg_config)?;
             schema_files.extend(pkg_files.schema_files);
+            schema_jinja.extend(pkg_files.schema_jinja);
             docs_files.extend(pkg_files.docs_files);
             packages.push(Package {
                 name: pkg_config.name.clone(),
@@ -195,6 +197,8 @@ impl Project {
             .flatten()
             .collect();
         installed::check_locked(&root, &config, &installed_names, &render_packages)?;
+        let render_schema = |s: &str| jinja.project_value(s, &vars, &target);
+        render_schema_files(&mut schema_files, &schema_jinja, &render_schema)?;
         if let Some(w) = installed::dbt_version_warning(&config) {
             warnings.push(w);
         }
@@ -228,6 +232,51 @@ impl Project {
     }
 }
 
+/// Renders the Jinja in schema YAML values, as dbt's `SchemaYamlRenderer`
+/// does when it reads a schema file (with `target`, `var()` and
+/// `env_var()`): a seed's `column_types`, a column's `data_type`, a
+/// source's `schema:`. Descriptions, data tests and hooks stay as written
+/// (see [`schema_yaml::unrendered_keypath`]). `jinja` holds the path and
+/// text of each file that has Jinja; its entry in `files` is replaced when
+/// a value changed.
+///
+/// Errors: a value that fails to render, located in its file;
+/// [`ErrorKind::Yaml`] when a rendered value has the wrong shape.
+fn render_schema_files(
+    files: &mut [(PathBuf, SchemaFile)],
+    jinja: &[(PathBuf, String)],
+    render: &dyn Fn(&str) -> Result<serde_yaml::Value>,
+) -> Result<()> {
+    for (path, text) in jinja {
+        let Ok(mut value) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+            continue;
+        };
+        let before = value.clone();
+        yaml::ValueRenderer {
+            path,
+            text,
+            render,
+            skip: &schema_yaml::unrendered_keypath,
+            hint: "dbt renders schema YAML values with `target`, `var()` and `env_var()`; check the expression",
+        }
+        .render(&mut value, &mut Vec::new())?;
+        if value == before {
+            continue;
+        }
+        let file = serde_yaml::from_value::<SchemaFile>(value).map_err(|e| {
+            Error::new(
+                ErrorKind::Yaml,
+                format!("`{}` after rendering its Jinja: {e}", path.display()),
+            )
+            .with_hint("a rendered value must have the shape the key expects")
+        })?;
+        if let Some(slot) = files.iter_mut().find(|(p, _)| p == path) {
+            slot.1 = file;
+        }
+    }
+    Ok(())
+}
+
 /// The files of one project folder.
 struct Files {
     models: Vec<SourceFile>,
@@ -237,6 +286,9 @@ struct Files {
     snapshots: Vec<SourceFile>,
     seeds: Vec<PathBuf>,
     schema_files: Vec<(PathBuf, SchemaFile)>,
+    /// Path and text of each schema file with Jinja in it, rendered once
+    /// the project's vars are known (see [`render_schema_files`]).
+    schema_jinja: Vec<(PathBuf, String)>,
     docs_files: Vec<SourceFile>,
 }
 
@@ -301,9 +353,12 @@ fn read_files(root: &Path, dir: &Path, config: &DbtProject) -> Result<Files> {
         .par_iter()
         .map(|p| {
             let text = read(root, p)?;
-            Ok((p.clone(), yaml::parse::<SchemaFile>(p, &text)?))
+            let file = yaml::parse::<SchemaFile>(p, &text)?;
+            let jinja = (text.contains("{{") || text.contains("{%")).then_some(text);
+            Ok(((p.clone(), file), jinja.map(|t| (p.clone(), t))))
         })
         .collect::<Result<Vec<_>>>()?;
+    let (schema_files, schema_jinja): (Vec<_>, Vec<_>) = schema_files.into_iter().unzip();
     // Singular tests live under test-paths; `tests/generic/` holds generic
     // test macros and `tests/fixtures/` unit-test fixtures (never tests), as dbt.
     let (generic_tests, singular): (Vec<_>, Vec<_>) = test_paths
@@ -319,6 +374,7 @@ fn read_files(root: &Path, dir: &Path, config: &DbtProject) -> Result<Files> {
         snapshots: read_all(root, &snapshot_paths)?,
         seeds,
         schema_files,
+        schema_jinja: schema_jinja.into_iter().flatten().collect(),
         docs_files: read_all(root, &docs_paths)?,
     })
 }

@@ -248,6 +248,39 @@ pub struct Overrides {
     pub env_vars: BTreeMap<String, serde_yaml::Value>,
 }
 
+/// Whether the value at `keypath` (from the file's root: `models`, index,
+/// key, ...) of a schema YAML file stays unrendered when the file is read,
+/// as dbt's `SchemaYamlRenderer.should_render_keypath`: descriptions (shown
+/// by the docs, with `doc()`), data tests (their arguments are rendered when
+/// the test is built), hooks (rendered when they run) and `versions:`. Top
+/// sections sluice does not read (exposures, metrics, ...) are left alone.
+pub fn unrendered_keypath(keypath: &[String]) -> bool {
+    fn entry_rule(rel: &[String]) -> bool {
+        let key = |i: usize| rel.get(i).map(String::as_str);
+        matches!(
+            key(0),
+            Some("description" | "tests" | "data_tests" | "versions")
+        ) || (key(0) == Some("columns")
+            && matches!(key(2), Some("description" | "tests" | "data_tests")))
+            || (key(0) == Some("config")
+                && matches!(
+                    key(1),
+                    Some("pre_hook" | "post_hook" | "pre-hook" | "post-hook")
+                ))
+    }
+    let rel = keypath.get(2..).unwrap_or_default();
+    match keypath.first().map(String::as_str) {
+        Some("models" | "seeds" | "snapshots" | "analyses" | "unit_tests") => entry_rule(rel),
+        Some("sources") => match rel.first().map(String::as_str) {
+            Some("description") => true,
+            Some("tables") => entry_rule(rel.get(2..).unwrap_or_default()),
+            _ => false,
+        },
+        Some("version") => false,
+        _ => keypath.len() == 1,
+    }
+}
+
 /// Where model `model`'s YAML entry (or its column `column`, or that
 /// column's `key:` line such as `data_type`) is in `text`, the schema file
 /// at `path`: the line of `- name: <model>` / `- name: <column>` /
@@ -316,6 +349,36 @@ pub fn locate_in_yaml(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schema_yaml_keypaths_render_as_dbt_should_render_keypath() {
+        let path = |p: &str| p.split('.').map(str::to_owned).collect::<Vec<_>>();
+        // Rendered on read: types, configs, a source's schema.
+        for rendered in [
+            "models.0.columns.1.data_type",
+            "seeds.0.config.column_types.amount",
+            "sources.0.schema",
+            "sources.0.tables.2.identifier",
+        ] {
+            assert!(!unrendered_keypath(&path(rendered)), "{rendered}");
+        }
+        // Left as written: descriptions, tests, hooks, versions, and
+        // sections sluice does not read.
+        for kept in [
+            "models.0.description",
+            "models.0.columns.1.description",
+            "models.0.columns.1.data_tests",
+            "models.0.data_tests",
+            "models.0.config.post_hook",
+            "models.0.versions",
+            "sources.0.description",
+            "sources.0.tables.2.description",
+            "sources.0.tables.2.columns.0.tests",
+            "exposures",
+        ] {
+            assert!(unrendered_keypath(&path(kept)), "{kept}");
+        }
+    }
 
     #[test]
     fn yaml_locations_point_at_the_column_and_its_type() {

@@ -38,6 +38,88 @@ pub fn yaml_error(path: &Path, text: &str, err: &serde_yaml::Error) -> Error {
     error
 }
 
+/// Renders the Jinja in the string values of a YAML tree read from `path`
+/// (whose contents are `text`, for error locations), as dbt's renderers walk
+/// a file's data: every string value in place, mapping keys never, and no
+/// value under a key path that `skip` names (dbt's `should_render_keypath`).
+pub struct ValueRenderer<'a> {
+    /// The file the tree was read from, relative to the project root.
+    pub path: &'a Path,
+    /// The file's contents.
+    pub text: &'a str,
+    /// Renders one string value (native types: a single `{{ expr }}` keeps its type).
+    pub render: &'a dyn Fn(&str) -> Result<serde_yaml::Value>,
+    /// Whether the value at a key path (mapping keys and list indexes from
+    /// the root) stays as written.
+    pub skip: &'a dyn Fn(&[String]) -> bool,
+    /// The hint of a render error.
+    pub hint: &'a str,
+}
+
+impl ValueRenderer<'_> {
+    /// Renders `value`, found at `keypath`, in place.
+    ///
+    /// Errors: the first value that fails to render, located at its place
+    /// in the file, naming its key path, with [`ValueRenderer::hint`].
+    pub fn render(&self, value: &mut serde_yaml::Value, keypath: &mut Vec<String>) -> Result<()> {
+        match value {
+            serde_yaml::Value::String(s) => {
+                *value = (self.render)(s).map_err(|e| self.located(e, s, keypath))?;
+            }
+            serde_yaml::Value::Mapping(map) => {
+                for (key, child) in map.iter_mut() {
+                    let key = match key {
+                        serde_yaml::Value::String(k) => k.clone(),
+                        other => serde_yaml::to_string(other)
+                            .map(|k| k.trim_end().to_owned())
+                            .unwrap_or_default(),
+                    };
+                    keypath.push(key);
+                    let result = if (self.skip)(keypath) {
+                        Ok(())
+                    } else {
+                        self.render(child, keypath)
+                    };
+                    keypath.pop();
+                    result?;
+                }
+            }
+            serde_yaml::Value::Sequence(items) => {
+                for (i, child) in items.iter_mut().enumerate() {
+                    keypath.push(i.to_string());
+                    let result = self.render(child, keypath);
+                    keypath.pop();
+                    result?;
+                }
+            }
+            serde_yaml::Value::Tagged(tagged) => self.render(&mut tagged.value, keypath)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A render error of the value `raw` at `keypath`, located in the file:
+    /// at the value itself when it is written unescaped, else at its first line.
+    fn located(&self, err: Error, raw: &str, keypath: &[String]) -> Error {
+        let first_line = raw.lines().next().unwrap_or(raw);
+        let offset = self.text.find(raw).or_else(|| self.text.find(first_line));
+        let mut out = Error::new(
+            err.kind(),
+            format!(
+                "could not render `{}` in `{}`: {}",
+                keypath.join("."),
+                self.path.display(),
+                err.message()
+            ),
+        )
+        .with_hint(err.hint().unwrap_or(self.hint));
+        if let Some(offset) = offset {
+            out = out.with_location(Location::from_offset(self.path, self.text, offset));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

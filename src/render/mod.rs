@@ -16,6 +16,7 @@ pub mod modules;
 pub mod namespace;
 pub mod pycompat;
 pub mod pyfilters;
+pub mod re;
 pub mod relation;
 pub mod scope;
 pub mod table;
@@ -534,8 +535,10 @@ pub fn render_config_string(text: &str, vars: &BTreeMap<String, Json>) -> Result
 
 /// Renders one string value of a dbt_project.yml config tree (`models:`,
 /// `seeds:`, `snapshots:`, `data_tests:`) as dbt's `DbtProjectYamlRenderer`
-/// does at load time: the context is dbt's `TargetContext` (`target`,
-/// `var()` over the `--vars` only, `env_var()`, `modules`), and rendering is
+/// does at load time, or of a schema YAML file as its `SchemaYamlRenderer`:
+/// the context is dbt's `TargetContext` (`target`, `var()` over `cli_vars`,
+/// which are the `--vars` only for dbt_project.yml, `env_var()`,
+/// `modules`), and rendering is
 /// native, so a value that is one `{{ expression }}` keeps the expression's
 /// type (`"{{ target.name == 'dev' }}"` is a boolean) while anything else
 /// renders to a string, as dbt's `quoted_native_concat`.
@@ -558,15 +561,15 @@ pub fn render_project_value(
     let vars = cli_vars.clone();
     env.add_function(
         "var",
-        move |name: String, default: Option<Value>| -> std::result::Result<Value, minijinja::Error> {
+        move |name: String,
+              default: Option<Value>|
+              -> std::result::Result<Value, minijinja::Error> {
             match (vars.get(&name), default) {
                 (Some(v), _) => Ok(Value::from_serialize(v)),
                 (None, Some(d)) => Ok(d),
                 (None, None) => Err(minijinja::Error::new(
                     minijinja::ErrorKind::InvalidOperation,
-                    format!(
-                        "required var `{name}` not found: dbt_project.yml sees only `--vars`, not the project's `vars:`"
-                    ),
+                    format!("required var `{name}` not found, and it has no default"),
                 )),
             }
         },

@@ -6,8 +6,7 @@
 //! `modules.datetime.date(...)`, `.today()`; `modules.datetime.timedelta(...)`;
 //! datetime objects with `year` ... `microsecond`, `strftime`, `isoformat`,
 //! `date()`, `timestamp()`, `replace(...)`, `add(timedelta)`/`subtract(timedelta)`
-//! and Python's `str()` form when rendered; `modules.re.search`, `match`,
-//! `fullmatch`, `sub`, `findall`, `split` with `group()`/`groups()` on matches.
+//! and Python's `str()` form when rendered; `modules.re`: see [`crate::render::re`].
 //! `modules.pytz`: `utc`, `UTC`, `timezone(name)` for every zone of the IANA
 //! time zone database (and its aliases such as `US/Eastern`),
 //! `FixedOffset(minutes)`, and on a zone `localize(dt, is_dst=False)`,
@@ -41,7 +40,7 @@ use crate::render::timezone::{offset_text, Zone};
 pub fn modules() -> Value {
     Value::from_iter([
         ("datetime", Value::from_object(DatetimeModule)),
-        ("re", Value::from_object(ReModule)),
+        ("re", Value::from_object(crate::render::re::ReModule)),
         ("pytz", Value::from_object(PytzModule)),
         (
             "itertools",
@@ -885,120 +884,6 @@ pub fn register_operators(env: &mut minijinja::Environment<'static>) {
     env.add_function("__sluice_sub", |a: Value, b: Value| {
         datetime_arithmetic(&a, &b, false).unwrap_or_else(|| jinja_arithmetic(a, b, false))
     });
-}
-
-/// `modules.re`, on the `regex` crate (Python's syntax for the common cases).
-#[derive(Debug)]
-struct ReModule;
-
-fn compile_regex(pattern: &str) -> Result<regex::Regex, Error> {
-    regex::Regex::new(pattern).map_err(|e| invalid(format!("re: bad pattern `{pattern}`: {e}")))
-}
-
-impl Object for ReModule {
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &State<'_, '_>,
-        method: &str,
-        args: &[Value],
-    ) -> Result<Value, Error> {
-        let text = |i: usize| {
-            args.get(i)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| invalid(format!("re.{method} needs text arguments")))
-        };
-        let re = compile_regex(&text(0)?)?;
-        match method {
-            "search" | "match" | "fullmatch" => {
-                let s = text(1)?;
-                let found = re.captures(&s).filter(|c| {
-                    let m = c.get(0).expect("whole match");
-                    match method {
-                        "match" => m.start() == 0,
-                        "fullmatch" => m.start() == 0 && m.end() == s.len(),
-                        _ => true,
-                    }
-                });
-                Ok(match found {
-                    Some(c) => Value::from_object(Match(
-                        c.iter().map(|g| g.map(|g| g.as_str().to_owned())).collect(),
-                    )),
-                    None => Value::from(()),
-                })
-            }
-            "sub" => {
-                // Python's `\1` back-references are `${1}` for the regex crate.
-                static BACKREF: std::sync::LazyLock<regex::Regex> =
-                    std::sync::LazyLock::new(|| {
-                        regex::Regex::new(r"\\(\d+)").expect("valid regex")
-                    });
-                let repl = BACKREF.replace_all(&text(1)?, "$${$1}").into_owned();
-                Ok(Value::from(
-                    re.replace_all(&text(2)?, repl.as_str()).into_owned(),
-                ))
-            }
-            "findall" => {
-                let s = text(1)?;
-                let all: Vec<Value> = re
-                    .captures_iter(&s)
-                    .map(|c| match c.len() {
-                        1 => Value::from(c[0].to_owned()),
-                        2 => Value::from(c.get(1).map_or("", |m| m.as_str()).to_owned()),
-                        _ => Value::from(
-                            c.iter()
-                                .skip(1)
-                                .map(|g| Value::from(g.map_or("", |m| m.as_str()).to_owned()))
-                                .collect::<Vec<_>>(),
-                        ),
-                    })
-                    .collect();
-                Ok(Value::from(all))
-            }
-            "split" => Ok(Value::from(
-                re.split(&text(1)?).map(str::to_owned).collect::<Vec<_>>(),
-            )),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("re has no function `{method}`"),
-            )),
-        }
-    }
-}
-
-/// A regex match: `group(n)` (0 = whole match) and `groups()`.
-#[derive(Debug)]
-struct Match(Vec<Option<String>>);
-
-impl Object for Match {
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &State<'_, '_>,
-        method: &str,
-        args: &[Value],
-    ) -> Result<Value, Error> {
-        let group = |g: &Option<String>| g.clone().map_or(Value::from(()), Value::from);
-        match method {
-            "group" => {
-                let n = args
-                    .first()
-                    .map(|v| usize::try_from(v.clone()))
-                    .transpose()?
-                    .unwrap_or(0);
-                self.0
-                    .get(n)
-                    .map(group)
-                    .ok_or_else(|| invalid(format!("no such group {n}")))
-            }
-            "groups" => Ok(Value::from(
-                self.0.iter().skip(1).map(group).collect::<Vec<_>>(),
-            )),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("re match has no method `{method}`"),
-            )),
-        }
-    }
 }
 
 #[cfg(test)]

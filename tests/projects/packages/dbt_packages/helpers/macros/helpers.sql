@@ -97,3 +97,17 @@ select * from {{ model }} where '{{ day }}' <> '{{ expected }}' or {{ day.year }
     {%- set lists = [names, ordered, kept, picked, once, parts, keys, pairs | map('first') | list, nums] -%}
     {{ return(lists | map('join', ',') | join('|')) }}
 {% endmacro %}
+
+{# As dbt_project_evaluator's insert_resources_from_graph: a post-hook whose
+   statement block inserts a row per model of the flat graph into `this`. #}
+{% macro insert_models_from_graph(relation) %}
+  {% if execute %}
+    {%- set rows = [] -%}
+    {%- for node in graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | sort(attribute='unique_id') -%}
+      {%- do rows.append("('%s', %s, '%s', '%s')" % (node.unique_id, node.config.enabled, node.config.on_schema_change, node.config.materialized)) -%}
+    {%- endfor -%}
+    {% call statement('insert_models') -%}
+      insert into {{ relation }} values {{ rows | join(', ') }}
+    {%- endcall %}
+  {% endif %}
+{% endmacro %}
