@@ -3,7 +3,7 @@
 //! manifest.json, and `result:<status>` reads the previous run_results.json,
 //! as dbt's state-based selection.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use serde_json::Value as Json;
@@ -96,7 +96,8 @@ impl PreviousState {
     /// that calls a changed one (dbt's `modified.macros` follows macro
     /// dependencies). Without macros in the previous manifest nothing counts
     /// as changed.
-    pub fn with_current_macros(mut self, current: &[MacroDef]) -> PreviousState {
+    /// `root` is the project's name, for resolving unqualified calls as dbt.
+    pub fn with_current_macros(mut self, current: &[MacroDef], root: &str) -> PreviousState {
         if self.macros.is_empty() {
             return self;
         }
@@ -119,7 +120,10 @@ impl PreviousState {
                 let body = m.source.trim_start();
                 // The macro's own name is in its header, not a call.
                 let body = body.find("%}").map_or(body, |i| &body[i..]);
-                (m.unique_id.clone(), names.called_in(body))
+                (
+                    m.unique_id.clone(),
+                    names.called_in(body, m.package(), root),
+                )
             })
             .collect();
         loop {
@@ -146,7 +150,18 @@ impl PreviousState {
         let body = || prev.is_none_or(|(checksum, _)| checksum != &node.checksum);
         let configs = || {
             prev.is_none_or(|(_, config)| {
-                serde_json::to_value(&node.config.0).ok().as_ref() != Some(config)
+                // Both with dbt's defaults filled in: manifest.json has them
+                // (dbt's, and sluice's since it writes them), older ones did not.
+                let filled = |c: &BTreeMap<String, serde_json::Value>| {
+                    crate::manifest::config_defaults::with_dbt_defaults(node.resource_type, c)
+                };
+                let before = match config {
+                    serde_json::Value::Object(map) => {
+                        filled(&map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    }
+                    _ => return true,
+                };
+                filled(&node.config.0) != before
             })
         };
         let macros = || {
@@ -214,7 +229,7 @@ mod tests {
             "{% macro inner() %}old{% endmacro %}".into(),
         );
         let inner = def("inner", "{% macro inner() %}new{% endmacro %}");
-        let state = state.with_current_macros(&[outer, other, inner]);
+        let state = state.with_current_macros(&[outer, other, inner], "shop");
         let mut changed: Vec<&String> = state.changed_macros.iter().collect();
         changed.sort();
         assert_eq!(changed, ["macro.p.inner", "macro.p.outer"]);

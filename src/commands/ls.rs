@@ -60,7 +60,7 @@ fn ls_line(node: &Node, output: LsOutput) -> String {
             "name": node.name,
             "resource_type": node.resource_type.as_str(),
             "package_name": node.package_name,
-            "original_file_path": slash(&node.original_file_path),
+            "original_file_path": slash(node.package_file_path()),
             "unique_id": node.unique_id,
             "alias": node.relation.as_ref().map(|r| r.identifier.clone()),
             "config": node.config.0,

@@ -121,7 +121,10 @@ impl Session {
         let state = g
             .state
             .as_deref()
-            .map(|dir| PreviousState::load(dir).map(|s| s.with_current_macros(renderer.macros())))
+            .map(|dir| {
+                PreviousState::load(dir)
+                    .map(|s| s.with_current_macros(renderer.macros(), project.name()))
+            })
             .transpose()?;
         Ok(Session {
             project,

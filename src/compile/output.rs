@@ -39,15 +39,16 @@ pub struct Compiled {
 }
 
 /// Where a node's compiled SQL goes, relative to the project root:
-/// `<target-path>/compiled/<project>/<original path>`, and for generic tests
-/// `<target-path>/compiled/<project>/<yml path>/<test alias>.sql`, as dbt.
+/// `<target-path>/compiled/<package>/<original path>`, and for generic tests
+/// `<target-path>/compiled/<package>/<yml path>/<test alias>.sql`, as dbt,
+/// with paths relative to the node's package ([`Node::package_file_path`]).
 pub fn compiled_path(target_path: &str, node: &Node) -> PathBuf {
     let base = Path::new(target_path)
         .join("compiled")
         .join(&node.package_name);
     if let Some(unit) = &node.unit_test {
         return base
-            .join(&node.original_file_path)
+            .join(node.package_file_path())
             .join(&unit.model)
             .join(format!("{}.sql", node.name));
     }
@@ -57,10 +58,10 @@ pub fn compiled_path(target_path: &str, node: &Node) -> PathBuf {
                 .config
                 .get_str("alias")
                 .unwrap_or_else(|| node.name.clone());
-            base.join(&node.original_file_path)
+            base.join(node.package_file_path())
                 .join(format!("{alias}.sql"))
         }
-        None => base.join(&node.original_file_path),
+        None => base.join(node.package_file_path()),
     }
 }
 

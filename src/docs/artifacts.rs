@@ -113,7 +113,9 @@ pub(crate) struct NodeEntry<'a> {
     fqn: &'a [String],
     database: Option<&'a str>,
     schema: Option<&'a str>,
-    alias: Option<String>,
+    /// Absent for sources, which have no alias in dbt (`identifier` names their table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alias: Option<Option<String>>,
     relation_name: Option<String>,
     checksum: Checksum<'a>,
     config: BTreeMap<String, Json>,
@@ -203,7 +205,7 @@ impl<'a> NodeEntry<'a> {
         target_path: &str,
         compiled: Option<&'a Compiled>,
     ) -> NodeEntry<'a> {
-        let rel = node.relation.as_ref();
+        let rel = node.manifest_relation.as_ref().or(node.relation.as_ref());
         let has_compiled = matches!(
             node.resource_type,
             ResourceType::Model | ResourceType::Test | ResourceType::Analysis
@@ -214,14 +216,20 @@ impl<'a> NodeEntry<'a> {
             resource_type: node.resource_type.as_str(),
             package_name: &node.package_name,
             path: slash(&node.path),
-            original_file_path: slash(&node.original_file_path),
+            original_file_path: slash(node.package_file_path()),
             fqn: &node.fqn,
             database: rel.map(|r| r.database.as_str()),
             schema: rel.map(|r| r.schema.as_str()),
-            alias: rel
-                .map(|r| r.identifier.clone())
-                .or_else(|| node.config.get_str("alias")),
-            relation_name: rel.map(|r| r.to_string()),
+            alias: (node.resource_type != ResourceType::Source).then(|| {
+                rel.map(|r| r.identifier.clone())
+                    .or_else(|| node.config.get_str("alias"))
+            }),
+            // Null for an ephemeral model (a CTE) and a test, as dbt's.
+            relation_name: node
+                .relation
+                .as_ref()
+                .filter(|r| !r.is_cte())
+                .map(|r| r.to_string()),
             checksum: Checksum {
                 name: if node.checksum.is_empty() {
                     "none"
@@ -230,7 +238,7 @@ impl<'a> NodeEntry<'a> {
                 },
                 checksum: &node.checksum,
             },
-            config: crate::docs::config_defaults::with_dbt_defaults(
+            config: crate::manifest::config_defaults::with_dbt_defaults(
                 node.resource_type,
                 &node.config.0,
             ),
@@ -242,15 +250,15 @@ impl<'a> NodeEntry<'a> {
             description: &node.description,
             columns: columns_json(node),
             patch_path: node
-                .patch_path
-                .as_ref()
+                .package_patch_path()
                 .map(|p| format!("{}://{}", node.package_name, slash(p))),
             docs: node.config.get("docs").map_or_else(
                 || Cow::Owned(json!({"show": true, "node_color": null})),
                 Cow::Borrowed,
             ),
             language: "sql",
-            raw_code: &node.raw_code,
+            // dbt reads files stripped of surrounding whitespace.
+            raw_code: node.raw_code.trim(),
             refs: node
                 .refs
                 .iter()

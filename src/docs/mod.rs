@@ -3,7 +3,6 @@
 
 pub mod artifacts;
 pub mod catalog;
-pub mod config_defaults;
 pub mod flat_graph;
 pub mod serve;
 pub mod site;

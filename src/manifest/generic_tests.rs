@@ -476,6 +476,8 @@ fn make_test_node(
         name_args.insert("column_name".into(), Json::from(col.clone()));
     }
     let (alias, full) = synthesize_names(&test_type, &target.name, &name_args);
+    // A test given its own `name:` is aliased by it, as dbt's.
+    let alias = spec.custom_name.clone().unwrap_or(alias);
     let name = spec.custom_name.clone().unwrap_or(full);
     let mut kwargs: Map<String, Json> = name_args.into_iter().collect();
     kwargs.insert(

@@ -9,6 +9,7 @@
 //! unique_id (an unknown one is an error at the call's file:line).
 
 mod checks;
+pub mod config_defaults;
 pub mod generic_tests;
 mod naming;
 pub mod node;
@@ -104,6 +105,17 @@ impl Manifest {
             ..Resolver::default()
         };
         for (yml, file) in &project.schema_files {
+            // A package's sources are the package's, named and placed from its folder, as dbt's.
+            let src_pkg = patches::package_of(project, yml);
+            let src_dirs: Vec<String> = match project.packages.iter().find(|p| p.name == src_pkg) {
+                Some(package) => package
+                    .config
+                    .model_paths
+                    .iter()
+                    .map(|d| slash(&package.dir.join(d)))
+                    .collect(),
+                None => project.config.model_paths.clone(),
+            };
             for src in &file.sources {
                 let src_config = config_from_yaml_map(&src.config);
                 for table in &src.tables {
@@ -153,13 +165,7 @@ impl Manifest {
                     sources.push(Node {
                         path: yml.clone(),
                         original_file_path: yml.clone(),
-                        fqn: source_fqn(
-                            &pkg,
-                            yml,
-                            &project.config.model_paths,
-                            &src.name,
-                            &table.name,
-                        ),
+                        fqn: source_fqn(src_pkg, yml, &src_dirs, &src.name, &table.name),
                         config,
                         description: table.description.clone(),
                         columns: table.columns.clone(),
@@ -171,10 +177,10 @@ impl Manifest {
                             loader: src.loader.clone(),
                         }),
                         ..Node::blank(
-                            format!("source.{pkg}.{}.{}", src.name, table.name),
+                            format!("source.{src_pkg}.{}.{}", src.name, table.name),
                             table.name.clone(),
                             ResourceType::Source,
-                            &pkg,
+                            src_pkg,
                         )
                     });
                 }
@@ -349,7 +355,8 @@ impl Manifest {
                 node.config.merge(&captured.config);
                 node.refs = captured.refs;
                 node.sources = captured.sources;
-                node.depends_on_macros = macro_names.called_in(&node.raw_code);
+                node.depends_on_macros =
+                    macro_names.called_in(&node.raw_code, &node.package_name, &pkg);
                 Ok(())
             })?;
 
@@ -368,6 +375,7 @@ impl Manifest {
             .try_for_each(|node| -> Result<()> {
                 if node.resource_type == ResourceType::Model && node.config.is_ephemeral() {
                     node.relation = Some(Relation::cte(&node.name));
+                    node.manifest_relation = Some(name_relation(renderer, node, builtin_target)?);
                 } else if matches!(
                     node.resource_type,
                     ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
@@ -417,6 +425,31 @@ impl Manifest {
             &sources,
         )?;
         tests.retain(|t| t.config.enabled());
+        // A generic test depends on its test macro, found as its call is
+        // (`dbt_utils.equality` is `macro.dbt_utils.test_equality`), and on
+        // `get_where_subquery`, which its `model` argument calls, as dbt's.
+        for test in &mut tests {
+            if let Some(meta) = &test.test_metadata {
+                let name = format!("test_{}", meta.name);
+                let mut ids: Vec<String> = macro_names
+                    .resolve(&name, meta.namespace.as_deref(), &test.package_name, &pkg)
+                    .into_iter()
+                    .collect();
+                ids.push("macro.dbt.get_where_subquery".to_owned());
+                test.depends_on_macros = ids;
+            }
+        }
+        tests
+            .par_iter_mut()
+            .chain(
+                enabled
+                    .par_iter_mut()
+                    .filter(|n| n.resource_type == ResourceType::Test),
+            )
+            .try_for_each(|test| -> Result<()> {
+                test.manifest_relation = Some(name_relation(renderer, test, builtin_target)?);
+                Ok(())
+            })?;
         let mut unit_tests = unit_tests::unit_test_nodes(project, &enabled)?;
         unit_tests.retain(|t| t.config.enabled());
         tests.extend(unit_tests);
@@ -429,6 +462,16 @@ impl Manifest {
         // unique_ids are unique, so an unstable sort gives the stable order.
         nodes.par_sort_unstable_by(|a, b| a.unique_id.cmp(&b.unique_id));
         disabled.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
+        let package_dirs: HashMap<&str, &std::path::Path> = project
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.dir.as_path()))
+            .collect();
+        for node in nodes.iter_mut().chain(disabled.iter_mut()) {
+            if let Some(dir) = package_dirs.get(node.package_name.as_str()) {
+                node.package_dir = dir.to_path_buf();
+            }
+        }
         resolve_dependencies(project, &patches, &mut nodes, &disabled)?;
         nodes
             .par_iter_mut()
@@ -481,17 +524,43 @@ mod tests {
     #[test]
     fn macro_calls_need_word_boundary_and_paren() {
         let macros = MacroNames::new([("cents", "macro.p.cents"), ("x", "macro.p.x")]);
+        let called = |raw: &str| macros.called_in(raw, "shop", "shop");
+        assert_eq!(called("{{ cents (a) }} max(b)"), ["macro.p.cents"]);
         assert_eq!(
-            macros.called_in("{{ cents (a) }} max(b)"),
-            ["macro.p.cents"]
-        );
-        assert_eq!(
-            macros.called_in("{{ p.x(1) }} {{ cents_x(2) }} {{ xcents(3) }}"),
+            called("{{ p.x(1) }} {{ cents_x(2) }} {{ xcents(3) }}"),
             ["macro.p.x"]
         );
-        assert!(
-            macros.called_in("select cents(1)").is_empty(),
-            "no Jinja, no calls"
+        assert!(called("select cents(1)").is_empty(), "no Jinja, no calls");
+    }
+
+    #[test]
+    fn macro_calls_resolve_as_dbt_finds_them() {
+        let macros = MacroNames::new([
+            ("cast", "macro.dbt.cast"),
+            ("type_int", "macro.dbt.type_int"),
+            ("type_int", "macro.shop.type_int"),
+            ("star", "macro.dbt_utils.star"),
+            ("star", "macro.helpers.star"),
+        ]);
+        let called = |raw: &str, pkg: &str| macros.called_in(raw, pkg, "shop");
+        // SQL outside the tags is not a call; comments are not either.
+        assert!(called("{{ x }} select cast(1 as int) {# cast(2) #}", "shop").is_empty());
+        // Unqualified: the node's package, then the root project, then dbt.
+        assert_eq!(called("{{ type_int() }}", "shop"), ["macro.shop.type_int"]);
+        assert_eq!(
+            called("{{ type_int() }}", "helpers"),
+            ["macro.shop.type_int"]
         );
+        assert_eq!(called("{{ star() }}", "helpers"), ["macro.helpers.star"]);
+        // Qualified: that namespace only; a method of a non-namespace is no macro.
+        assert_eq!(
+            called("{{ dbt.type_int() }}", "shop"),
+            ["macro.dbt.type_int"]
+        );
+        assert_eq!(
+            called("{{ dbt_utils.star(x) }}", "helpers"),
+            ["macro.dbt_utils.star"]
+        );
+        assert!(called("{% do cols.cast(1) %}", "shop").is_empty());
     }
 }

@@ -89,8 +89,14 @@ pub struct Node {
     pub package_name: String,
     /// Path relative to the node's resource folder (dbt's `path`).
     pub path: PathBuf,
-    /// Path relative to the project root (dbt's `original_file_path`).
+    /// Path relative to the project root, where sluice reads the file and
+    /// what its messages show. For a package's node this goes through the
+    /// package's folder; dbt's `original_file_path` does not (see
+    /// [`Node::package_file_path`]).
     pub original_file_path: PathBuf,
+    /// Folder of the node's package relative to the project root (empty for
+    /// the root project's nodes and for a package found nowhere).
+    pub package_dir: PathBuf,
     /// Fully qualified name: `[package, folders..., name]`.
     pub fqn: Vec<String>,
     /// The template text (empty for seeds and sources).
@@ -107,6 +113,12 @@ pub struct Node {
     pub patch_path: Option<PathBuf>,
     /// Where the node lives in the warehouse (None for tests that store nothing, analyses).
     pub relation: Option<Relation>,
+    /// The relation dbt names the node by in manifest.json and `graph`
+    /// (`database`, `schema`, `alias`) where [`Node::relation`] is something
+    /// else or nothing: a data test's (the target's schema with the
+    /// `dbt_test__audit` suffix, as the naming macros make it) and an
+    /// ephemeral model's (named as a table would be, though it is a CTE).
+    pub manifest_relation: Option<Relation>,
     /// `ref()` calls, in order.
     pub refs: Vec<RefCall>,
     /// `source()` calls.
@@ -143,7 +155,9 @@ impl Node {
             package_name: package_name.to_owned(),
             path: PathBuf::new(),
             original_file_path: PathBuf::new(),
+            package_dir: PathBuf::new(),
             fqn: Vec::new(),
+            manifest_relation: None,
             raw_code: String::new(),
             config: Config::default(),
             description: String::new(),
@@ -186,6 +200,22 @@ impl Node {
         crate::project::schema_yaml::locate_in_yaml(path, &text, &self.name, column, key)
     }
 
+    /// dbt's `original_file_path`: the file's path relative to its own
+    /// package's root (`models/stg.sql` for a model of an installed package,
+    /// where [`Node::original_file_path`] is `dbt_packages/pkg/models/stg.sql`).
+    /// It names the compiled file and fills manifest.json, `graph` and `model`.
+    pub fn package_file_path(&self) -> &Path {
+        package_relative(&self.original_file_path, &self.package_dir)
+    }
+
+    /// The schema YAML file that described the node, relative to its
+    /// package's root, as dbt's `patch_path` (after `<package>://`).
+    pub fn package_patch_path(&self) -> Option<&Path> {
+        self.patch_path
+            .as_deref()
+            .map(|p| package_relative(p, &self.package_dir))
+    }
+
     /// The dict a template sees as `model` (and `node` in naming macros).
     pub fn template_value(&self) -> Value {
         /// Borrowed, so building the value copies each string once (into
@@ -214,7 +244,7 @@ impl Node {
             resource_type: self.resource_type.as_str(),
             package_name: &self.package_name,
             path: slash(&self.path),
-            original_file_path: slash(&self.original_file_path),
+            original_file_path: slash(self.package_file_path()),
             fqn: &self.fqn,
             config: &self.config.0,
             tags: self.config.tags(),
@@ -276,4 +306,13 @@ pub(crate) fn sha256_bytes(bytes: &[u8]) -> String {
 pub fn md5_hex(text: &str) -> String {
     let digest = md5::Md5::digest(text.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `path` without the leading `dir` (a package's folder), or `path` itself
+/// when it is not under `dir`.
+fn package_relative<'a>(path: &'a Path, dir: &Path) -> &'a Path {
+    if dir.as_os_str().is_empty() {
+        return path;
+    }
+    path.strip_prefix(dir).unwrap_or(path)
 }

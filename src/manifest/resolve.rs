@@ -39,31 +39,69 @@ impl MacroNames {
         MacroNames(by_name)
     }
 
-    /// unique_ids of the macros that `raw` calls (`name(` after a
-    /// non-identifier character; every macro of that name), sorted. Empty
-    /// when `raw` has no Jinja.
-    ///
-    /// One pass over `raw`: each identifier followed by `(` is looked up.
-    pub fn called_in(&self, raw: &str) -> Vec<String> {
+    /// The unique_id of macro `name` as a call from a node of `package`
+    /// finds it, in dbt's order: `namespace.name` in that namespace only;
+    /// unqualified, the node's package, then the root project, then dbt's
+    /// global macros, then any package that defines it.
+    pub fn resolve(
+        &self,
+        name: &str,
+        namespace: Option<&str>,
+        package: &str,
+        root: &str,
+    ) -> Option<String> {
+        let ids = self.0.get(name)?;
+        let in_package = |pkg: &str| {
+            let id = format!("macro.{pkg}.{name}");
+            ids.contains(&id).then_some(id)
+        };
+        match namespace {
+            Some(ns) => in_package(ns),
+            None => in_package(package)
+                .or_else(|| in_package(root))
+                .or_else(|| in_package("dbt"))
+                .or_else(|| ids.iter().min().cloned()),
+        }
+    }
+
+    /// unique_ids of the macros that the Jinja of `raw` (a file of
+    /// `package`, in a project named `root`) calls, sorted: each
+    /// `name(` or `namespace.name(` inside `{{ }}` or `{% %}` (SQL outside
+    /// the tags, such as `cast(`, is not a call), resolved as
+    /// [`MacroNames::resolve`]. A method call on something that is not a
+    /// macro namespace (`adapter.dispatch(`, `cols.append(`) names no macro.
+    /// Empty when `raw` has no Jinja.
+    pub fn called_in(&self, raw: &str, package: &str, root: &str) -> Vec<String> {
         if !raw.contains("{{") && !raw.contains("{%") {
             return Vec::new();
         }
-        let bytes = raw.as_bytes();
         let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
         let mut out: Vec<String> = Vec::new();
-        let mut i = 0;
-        while i < bytes.len() {
-            if !is_ident(bytes[i]) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < bytes.len() && is_ident(bytes[i]) {
-                i += 1;
-            }
-            if let Some(ids) = self.0.get(&raw[start..i]) {
-                if raw[i..].trim_start().starts_with('(') {
-                    out.extend(ids.iter().cloned());
+        for span in jinja_spans(raw) {
+            let bytes = span.as_bytes();
+            let mut i = 0;
+            while i < bytes.len() {
+                if !is_ident(bytes[i]) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < bytes.len() && is_ident(bytes[i]) {
+                    i += 1;
+                }
+                let name = &span[start..i];
+                if !self.0.contains_key(name) || !span[i..].trim_start().starts_with('(') {
+                    continue;
+                }
+                let namespace = span[..start].strip_suffix('.').map(|before| {
+                    let ns_start = before
+                        .bytes()
+                        .rposition(|b| !is_ident(b))
+                        .map_or(0, |p| p + 1);
+                    &before[ns_start..]
+                });
+                if let Some(id) = self.resolve(name, namespace, package, root) {
+                    out.push(id);
                 }
             }
         }
@@ -71,6 +109,32 @@ impl MacroNames {
         out.dedup();
         out
     }
+}
+
+/// The insides of the `{{ ... }}` and `{% ... %}` tags of `raw` (not of
+/// `{# ... #}` comments), in order. An unclosed tag runs to the end.
+fn jinja_spans(raw: &str) -> Vec<&str> {
+    let mut spans = Vec::new();
+    let mut rest = raw;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = match after.as_bytes().first() {
+            Some(b'{') => "}}",
+            Some(b'%') => "%}",
+            Some(b'#') => "#}",
+            _ => {
+                rest = after;
+                continue;
+            }
+        };
+        let body = &after[1..];
+        let end = body.find(close).unwrap_or(body.len());
+        if close != "#}" {
+            spans.push(&body[..end]);
+        }
+        rest = &body[(end + close.len()).min(body.len())..];
+    }
+    spans
 }
 
 /// Resolves every node's refs and sources to unique_ids.
