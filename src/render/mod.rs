@@ -755,6 +755,21 @@ mod tests {
     }
 
     #[test]
+    fn list_sums_are_new_python_lists_and_undefined_has_length_zero() {
+        // Python: `a + [3]` and `a + b` are new lists that take `append`
+        // (minijinja's `+` gives a lazy sequence without it); Jinja2's
+        // Undefined has `len()` 0, as dbt renders it.
+        let r = renderer(&[]);
+        let src = "{% set a = [1, 2] %}{% set b = a + [3] %}{% do b.append(4) %}\
+                   {% set c = a + b %}{% do c.append(9) %}{{ b | join(',') }}|{{ c | join(',') }}|{{ a | join(',') }}|\
+                   {{ nothing_here | length }}|{{ nothing_here | count }}|{{ 'ab' + 'c' }}|{{ 1 + 2 }}";
+        let out = r
+            .render("models/m.sql", src, &scope(Phase::Compile), &vars())
+            .unwrap();
+        assert_eq!(out, "1,2,3,4|1,2,1,2,3,4,9|1,2|0|0|abc|3");
+    }
+
+    #[test]
     fn default_schema_naming_matches_dbt() {
         // Pins dbt's default generate_schema_name: target schema, `_custom` appended.
         let r = renderer(&[]);

@@ -31,6 +31,7 @@ use std::sync::Arc;
 
 use chrono::format::{Item, StrftimeItems};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Utc};
+use minijinja::value::ValueKind;
 use minijinja::value::{DynObject, Kwargs, Object, ObjectRepr};
 use minijinja::{Error, ErrorKind, State, Value};
 
@@ -865,6 +866,13 @@ fn jinja_arithmetic(a: Value, b: Value, add: bool) -> Result<Value, Error> {
         if add {
             return Ok(Value::from(format!("{x}{y}")));
         }
+    }
+    // Python's `list + list` is a new list, as mutable as any (minijinja's
+    // is a lazy sequence without `append`).
+    let listy = |v: &Value| matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable);
+    if add && listy(&a) && listy(&b) {
+        let items: Vec<Value> = a.try_iter()?.chain(b.try_iter()?).collect();
+        return Ok(crate::render::pycompat::MutableList::value(items));
     }
     static ENV: std::sync::LazyLock<minijinja::Environment<'static>> =
         std::sync::LazyLock::new(minijinja::Environment::new);

@@ -419,14 +419,34 @@ fn arithmetic_operands(tokens: &[(Token<'_>, Span)], op: usize) -> Option<(usize
     if !loose_before(before) || !loose_after(after) {
         return None;
     }
+    // `+` is rewritten only where Python's meaning differs from Jinja's and
+    // may matter: date arithmetic (a `timedelta` operand), lists (a list
+    // literal operand: Python's `a + [x]` is a new list that takes
+    // `append`, minijinja's a lazy sequence that does not), and every `+`
+    // of a `{% set %}` (whose value may be a list that is mutated later).
     if matches!(tokens[op].0, Token::Plus)
         && !tokens[start..=end]
             .iter()
-            .any(|(t, _)| matches!(t, Token::Ident("timedelta")))
+            .any(|(t, _)| matches!(t, Token::Ident("timedelta") | Token::BracketOpen))
+        && !in_set_statement(tokens, op)
     {
         return None;
     }
     Some((start, end))
+}
+
+/// Whether token `at` is inside a `{% set ... %}` tag.
+fn in_set_statement(tokens: &[(Token<'_>, Span)], at: usize) -> bool {
+    for i in (0..at).rev() {
+        match tokens[i].0 {
+            Token::BlockStart => {
+                return matches!(tokens.get(i + 1).map(|t| &t.0), Some(Token::Ident("set")))
+            }
+            Token::BlockEnd | Token::VariableStart | Token::VariableEnd => return false,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Whether `token` can end an operand (so a following `-` is binary).

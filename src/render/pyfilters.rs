@@ -12,6 +12,8 @@
 //!   of `batch` and `slice`. `map`, `select`, `reject`, `selectattr`,
 //!   `rejectattr`, `unique` and `reverse` are generators in Jinja2 (no
 //!   `append`), so minijinja's read-only lists are kept for them.
+//! - `length` (and `count`) of an undefined value is 0, as Jinja2's
+//!   `Undefined.__len__` (dbt renders with the lenient `Undefined`).
 
 use minijinja::filters;
 use minijinja::value::{Kwargs, ValueKind};
@@ -29,6 +31,16 @@ pub fn register(env: &mut Environment<'_>) {
     env.add_filter("dictsort", dictsort);
     env.add_filter("batch", batch);
     env.add_filter("slice", slice);
+    env.add_filter("length", length);
+    env.add_filter("count", length);
+}
+
+/// Jinja2's `length`: minijinja's, with 0 for an undefined value.
+fn length(value: &Value) -> Result<usize, Error> {
+    if value.is_undefined() {
+        return Ok(0);
+    }
+    filters::length(value)
 }
 
 /// Jinja2's `int(value, default=0, base=10)`: Python's `int(value)`, then
