@@ -348,7 +348,13 @@ fn unit_tests_run_on_fixtures_without_building_upstream() {
     );
     assert!(
         run.stderr
-            .contains("Done. PASS=3 WARN=0 ERROR=0 SKIP=0 TOTAL=3"),
+            .contains("PASS labelled_events::an_overridden_macro_returns_the_given_value"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("Done. PASS=4 WARN=0 ERROR=0 SKIP=0 TOTAL=4"),
         "{}",
         run.stderr
     );

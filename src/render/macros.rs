@@ -171,6 +171,9 @@ pub struct MacroFn {
     /// The installed package the macro belongs to (not the root project or
     /// dbt's built-ins): its own macros are found first, unqualified, inside it.
     pub package: Option<String>,
+    /// The namespace the macro is defined in (`dbt`, the root project or a
+    /// package), for a unit test's `overrides.macros` written `pkg.name`.
+    pub namespace: String,
     /// `kwargs` / `varargs`, when the macro's body reads them.
     pub catch_all: Option<CatchAll>,
 }
@@ -284,6 +287,22 @@ impl Object for MacroFn {
         state: &State<'_, '_>,
         args: &[Value],
     ) -> std::result::Result<Value, minijinja::Error> {
+        // A unit test's `overrides.macros`: the macro returns the given
+        // value (by its name, or `namespace.name`), as dbt's.
+        if let Some(scope) = state
+            .lookup("__sluice")
+            .and_then(|v| v.downcast_object::<crate::render::scope::NodeScope>())
+        {
+            let overrides = &scope.resolver.macro_overrides;
+            if !overrides.is_empty() {
+                let value = overrides
+                    .get(&format!("{}.{}", self.namespace, self.name))
+                    .or_else(|| overrides.get(&self.name));
+                if let Some(value) = value {
+                    return Ok(Value::from_serialize(value));
+                }
+            }
+        }
         let tmpl = state.env().get_template(&self.template)?;
         let mut vars: BTreeMap<&'static str, Value> = FORWARDED_VARS
             .iter()

@@ -237,6 +237,7 @@ impl Renderer {
                     template: def.template_name(),
                     name: def.name.clone(),
                     package: is_package.then(|| (*pkg).to_owned()),
+                    namespace: (*pkg).to_owned(),
                     catch_all: macros::CatchAll::of(&def.source),
                 });
                 ns.macros.insert(def.name.clone(), func);

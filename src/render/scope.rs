@@ -93,6 +93,9 @@ pub struct Resolver {
     pub empty: bool,
     /// Vars that win over the project's (a unit test's `overrides.vars`).
     pub var_overrides: HashMap<String, serde_json::Value>,
+    /// Macros whose calls return a fixed value (a unit test's
+    /// `overrides.macros`), by name or `namespace.name`.
+    pub macro_overrides: HashMap<String, serde_json::Value>,
     /// Environment variables that win over the process's (a unit test's `overrides.env_vars`).
     pub env_overrides: HashMap<String, String>,
 }

@@ -246,6 +246,13 @@ pub fn run(cx: &CompileContext, conn: &dyn Connection, node: &Node) -> Result<Un
     } else {
         resolver.incremental.remove(&model.unique_id);
     }
+    resolver.macro_overrides = def
+        .overrides
+        .macros
+        .iter()
+        .filter(|(k, _)| k.as_str() != "is_incremental")
+        .map(|(k, v)| (k.clone(), yaml_to_json(v)))
+        .collect();
     resolver.var_overrides = def
         .overrides
         .vars
