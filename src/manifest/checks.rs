@@ -211,3 +211,102 @@ pub(crate) fn check_duplicates(nodes: &[Node]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Whether a node's own code sets its relation's name (`alias`, `schema`).
+fn names_itself(node: &Node) -> bool {
+    node.raw_code.contains("alias") || node.raw_code.contains("schema")
+}
+
+/// Where a node's relation is named: its file, at the first `alias` or
+/// `schema` it mentions (a `config()` call), else at its start.
+fn naming_location(node: &Node) -> Location {
+    let offset = ["alias", "schema"]
+        .iter()
+        .filter_map(|k| node.raw_code.find(k))
+        .min();
+    match offset {
+        Some(offset) => Location::from_offset(&node.original_file_path, &node.raw_code, offset),
+        None => Location::new(&node.original_file_path, 1, 1, None),
+    }
+}
+
+/// The scratch relations sluice builds beside a node's own while it runs
+/// (the atomic swap's new table, an incremental's new rows, an external
+/// model's staging table): names no other node may have.
+const SCRATCH_SUFFIXES: [&str; 3] = ["__sluice_tmp", "__sluice_incr", "__sluice_tmp_ext"];
+
+/// Checks that no two enabled models, seeds or snapshots build the same
+/// relation (compared case-insensitively, as DuckDB's identifiers are), as
+/// dbt's "found two resources with the database representation" check, and
+/// that no node's relation is the scratch relation of another (a model
+/// `orders__sluice_tmp` beside a table `orders` would be dropped by its
+/// swap).
+///
+/// Errors: [`ErrorKind::DuplicateNode`] naming both nodes and their files,
+/// with a hint to change an `alias` or `schema`.
+pub(crate) fn check_relations(nodes: &[Node]) -> Result<()> {
+    let key = |r: &crate::warehouse::relation::Relation, identifier: &str| {
+        (
+            r.database.to_lowercase(),
+            r.schema.to_lowercase(),
+            identifier.to_lowercase(),
+        )
+    };
+    let built = |n: &&Node| {
+        matches!(
+            n.resource_type,
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+        ) && n.relation.as_ref().is_some_and(|r| !r.is_cte())
+    };
+    let mut seen: HashMap<(String, String, String), &Node> = HashMap::new();
+    for node in nodes.iter().filter(built) {
+        let rel = node.relation.as_ref().expect("filtered on a relation");
+        if let Some(prev) = seen.insert(key(rel, &rel.identifier), node) {
+            return Err(Error::new(
+                ErrorKind::DuplicateNode,
+                format!(
+                    "found two resources with the database representation {rel}: {} `{}` ({}) and {} `{}` ({}); one would overwrite the other",
+                    prev.resource_type.as_str(),
+                    prev.name,
+                    slash(&prev.original_file_path),
+                    node.resource_type.as_str(),
+                    node.name,
+                    slash(&node.original_file_path)
+                ),
+            )
+            .with_hint("give one of them another `alias` or `schema` in its config")
+            .with_location(naming_location(
+                if names_itself(node) || !names_itself(prev) {
+                    node
+                } else {
+                    prev
+                },
+            )));
+        }
+    }
+    for node in nodes.iter().filter(built) {
+        let rel = node.relation.as_ref().expect("filtered on a relation");
+        for suffix in SCRATCH_SUFFIXES {
+            let scratch = format!("{}{suffix}", rel.identifier);
+            if let Some(other) = seen.get(&key(rel, &scratch)) {
+                return Err(Error::new(
+                    ErrorKind::DuplicateNode,
+                    format!(
+                        "{} `{}` ({}) builds `{scratch}`, the scratch relation sluice uses while it builds {} `{}`; one build would drop the other's table",
+                        other.resource_type.as_str(),
+                        other.name,
+                        slash(&other.original_file_path),
+                        node.resource_type.as_str(),
+                        node.name,
+                    ),
+                )
+                .with_hint(format!(
+                    "rename `{}` or give it an `alias`: names ending in `__sluice_tmp`, `__sluice_incr` or `__sluice_tmp_ext` are reserved beside a node of the same stem",
+                    other.name
+                ))
+                .with_location(naming_location(other)));
+            }
+        }
+    }
+    Ok(())
+}

@@ -19,7 +19,9 @@ mod snapshots;
 mod sources;
 pub mod unit_tests;
 
-use checks::{check_contract, check_duplicates, check_snapshot_config, resolve_foreign_keys};
+use checks::{
+    check_contract, check_duplicates, check_relations, check_snapshot_config, resolve_foreign_keys,
+};
 use naming::{name_relation, node_fqn, source_fqn};
 use patches::{apply_patch_config, collect_patches, render_descriptions};
 use resolve::resolve_dependencies;
@@ -391,6 +393,7 @@ impl Manifest {
         // As dbt, names must be unique among enabled nodes only: a package's
         // disabled copy of a root model is no clash.
         check_duplicates(&enabled)?;
+        check_relations(&enabled)?;
         let (sources, disabled_sources): (Vec<Node>, Vec<Node>) =
             sources.into_iter().partition(|n| n.config.enabled());
         for node in &enabled {

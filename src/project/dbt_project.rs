@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Location, Result};
 use crate::project::yaml::{self, ValueRenderer};
 
 /// The parsed `dbt_project.yml`, with dbt's defaults for missing paths.
@@ -117,9 +117,40 @@ fn default_target() -> String {
 impl DbtProject {
     /// Parses `dbt_project.yml` text. `path` is used in error locations.
     ///
-    /// Errors: [`crate::ErrorKind::Yaml`] for malformed YAML or a missing `name`.
+    /// Errors: [`crate::ErrorKind::Yaml`] for malformed YAML, a missing
+    /// `name`, or a name that is not an identifier (`../x`), as dbt's schema.
     pub fn parse(path: &Path, text: &str) -> Result<Self> {
-        yaml::parse(path, text)
+        let project: DbtProject = yaml::parse(path, text)?;
+        // As dbt's project schema (`name` is an identifier): the name names
+        // folders under target/ and relations, so `../x` must not pass.
+        let valid = project
+            .name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && project
+                .name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_');
+        if !valid {
+            let mut err = Error::new(
+                ErrorKind::Yaml,
+                format!(
+                    "invalid project name `{}` in `{}`: a name has only letters, digits and underscores, and does not start with a digit",
+                    project.name,
+                    path.display()
+                ),
+            )
+            .with_hint("rename the project, e.g. `name: my_project` (it names the package, its nodes' unique_ids and folders under target/)");
+            let at_line_start = text
+                .match_indices("name:")
+                .find(|(i, _)| *i == 0 || text.as_bytes()[i - 1] == b'\n');
+            if let Some((offset, _)) = at_line_start {
+                err = err.with_location(Location::from_offset(path, text, offset));
+            }
+            return Err(err);
+        }
+        Ok(project)
     }
 
     /// The profile to use: `profile:` or, as dbt, the project name.
