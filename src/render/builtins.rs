@@ -56,7 +56,7 @@ pub fn register(env: &mut Environment<'static>, vars: Arc<BTreeMap<String, Value
                 .and_then(|s| s.resolver.env_overrides.get(&name).cloned())
             {
                 Some(v) => Ok(Value::from(v)),
-                None => env_var_fn(name, default),
+                None => env_var_no_secrets(name, default),
             }
         },
     );
@@ -271,7 +271,35 @@ fn source_fn(state: &State, source: String, table: String) -> Result<Value, Erro
     }
 }
 
-/// `env_var('NAME', default)`, as dbt: a missing variable without default is an error.
+/// dbt's prefix of secret environment variables.
+pub const SECRET_ENV_PREFIX: &str = "DBT_ENV_SECRET_";
+
+/// `env_var` where dbt refuses secrets (models, macros, tests, hooks,
+/// dbt_project.yml and schema YAML values): as [`env_var_fn`], but a
+/// `DBT_ENV_SECRET_` variable is an error, so its value never reaches
+/// compiled SQL, manifest.json, run_results.json or the docs site.
+///
+/// Errors: as [`env_var_fn`], and [`SluiceKind::Config`] for a secret.
+pub fn env_var_no_secrets(name: String, default: Option<Value>) -> Result<Value, Error> {
+    if name.starts_with(SECRET_ENV_PREFIX) {
+        return Err(wrap(
+            SluiceError::new(
+                SluiceKind::Config,
+                format!(
+                    "secret environment variable `{name}` is used outside profiles.yml and packages.yml"
+                ),
+            )
+            .with_hint(format!(
+                "as dbt, `{SECRET_ENV_PREFIX}*` variables are allowed only in profiles.yml and packages.yml (so they never land in compiled SQL or artifacts); use a variable without the prefix here"
+            )),
+        ));
+    }
+    env_var_fn(name, default)
+}
+
+/// `env_var('NAME', default)`, as dbt: a missing variable without default
+/// is an error. Secrets are allowed: this is the profiles.yml and
+/// packages.yml version (see [`env_var_no_secrets`]).
 pub fn env_var_fn(name: String, default: Option<Value>) -> Result<Value, Error> {
     match (std::env::var(&name), default) {
         (Ok(v), _) => Ok(Value::from(v)),

@@ -558,7 +558,7 @@ pub fn render_project_value(
     }
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    env.add_function("env_var", builtins::env_var_fn);
+    env.add_function("env_var", builtins::env_var_no_secrets);
     let vars = cli_vars.clone();
     env.add_function(
         "var",
@@ -753,6 +753,36 @@ mod tests {
             )
             .unwrap();
         assert_eq!(out, "2");
+    }
+
+    #[test]
+    fn secret_env_vars_only_in_profiles_and_packages() {
+        // dbt: DBT_ENV_SECRET_* in profiles.yml/packages.yml only.
+        std::env::set_var("DBT_ENV_SECRET_SLUICE_UNIT", "s3cret");
+        let no_vars = BTreeMap::new();
+        let profile = render_config_string("{{ env_var('DBT_ENV_SECRET_SLUICE_UNIT') }}", &no_vars);
+        assert_eq!(profile.unwrap(), "s3cret");
+        let target = Target::embedded(Path::new("."), "shop");
+        let project = render_project_value(
+            "{{ env_var('DBT_ENV_SECRET_SLUICE_UNIT') }}",
+            &no_vars,
+            &target,
+        );
+        assert!(project
+            .unwrap_err()
+            .message()
+            .contains("outside profiles.yml"));
+        let r = renderer(&[]);
+        let model = r.render(
+            "models/m.sql",
+            "{{ env_var('DBT_ENV_SECRET_SLUICE_UNIT') }}",
+            &scope(Phase::Compile),
+            &vars(),
+        );
+        assert!(model
+            .unwrap_err()
+            .message()
+            .contains("outside profiles.yml"));
     }
 
     #[test]
