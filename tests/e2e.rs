@@ -1074,3 +1074,60 @@ fn a_bom_is_ignored_and_an_empty_model_says_it_is_empty() {
     );
     assert!(!run.stderr.contains("syntax error"), "{}", run.stderr);
 }
+
+#[test]
+fn an_incremental_unique_key_that_is_no_column_is_named_and_the_table_kept() {
+    // DuckDB's own error named `DBT_INTERNAL_SOURCE`, a relation the user
+    // never wrote (issue 19). The run fails (exit 1, as any failed node) and
+    // the table holds what the first run built.
+    let p = TempProject::new();
+    p.write(
+        "models/marts/events_inc.sql",
+        "{{ config(materialized='incremental', unique_key='nope') }}\nselect 1 as id, 'a' as label\n",
+    );
+    let first = p.sluice(&["run", "-s", "events_inc"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let second = p.sluice(&["run", "-s", "events_inc"]);
+    assert_eq!(second.code, 1, "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("has unique_key `nope`, which is not among the model's columns (id, label)"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains("models/marts/events_inc.sql:1:"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        !second.stderr.contains("DBT_INTERNAL_SOURCE"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(p.scalar("select count(*) from main_marts.events_inc"), 1);
+}
+
+#[test]
+fn snapshot_check_cols_that_the_select_lacks_fail_on_the_first_run() {
+    // It passed its first run and failed only on the second (issue 19).
+    let p = TempProject::new();
+    p.write(
+        "snapshots/customers_snapshot.sql",
+        "{% snapshot customers_snapshot %}\n{{ config(target_schema='snapshots', unique_key='customer_id', strategy='check', check_cols=['email', 'nope']) }}\nselect customer_id, email from {{ ref('stg_customers') }}\n{% endsnapshot %}\n",
+    );
+    let run = p.sluice(&["build", "-s", "+customers_snapshot"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "check_cols names `nope`, which the snapshot's select does not return (customer_id, email)"
+        ),
+        "{}",
+        run.stderr
+    );
+    let tables = p.query(
+        "select count(*) from information_schema.tables where table_name = 'customers_snapshot'",
+    );
+    assert_eq!(tables, [[Some("0".to_owned())]]);
+}

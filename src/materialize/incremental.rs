@@ -29,6 +29,57 @@ pub fn full_refresh(node: &Node, flag: bool) -> bool {
     node.config.get_bool("full_refresh").unwrap_or(flag)
 }
 
+/// Checks that each `unique_key` written as a plain column name is a column
+/// of both the new rows and the table: DuckDB's own error for a missing one
+/// names an internal relation (`DBT_INTERNAL_SOURCE`) the user never wrote.
+/// Keys that are expressions (dbt pastes a string key into the SQL) are
+/// left to the warehouse.
+///
+/// Errors: [`ErrorKind::Config`] naming the key and the model's columns,
+/// at the `unique_key` of the model's file when it is set there.
+fn check_unique_key(
+    node: &Node,
+    keys: &[String],
+    new_cols: &[(String, String)],
+    table_cols: &[(String, String)],
+) -> Result<()> {
+    let has = |cols: &[(String, String)], key: &str| {
+        cols.iter().any(|(c, _)| c.eq_ignore_ascii_case(key))
+    };
+    for key in keys {
+        let bare = key.trim().trim_matches('"');
+        if bare.is_empty() || !bare.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let missing_in = if !has(new_cols, bare) {
+            "the model's columns"
+        } else if !has(table_cols, bare) {
+            "the columns of its existing table"
+        } else {
+            continue;
+        };
+        let names: Vec<&str> = new_cols.iter().map(|(c, _)| c.as_str()).collect();
+        let mut err = Error::new(
+            ErrorKind::Config,
+            format!(
+                "incremental model `{}` has unique_key `{bare}`, which is not among {missing_in} ({})",
+                node.name,
+                names.join(", ")
+            ),
+        )
+        .with_hint("set `unique_key` to a column (or list of columns) the model selects; after renaming a key column, run once with --full-refresh");
+        if let Some(offset) = node.raw_code.find("unique_key") {
+            err = err.with_location(crate::error::Location::from_offset(
+                &node.original_file_path,
+                &node.raw_code,
+                offset,
+            ));
+        }
+        return Err(err);
+    }
+    Ok(())
+}
+
 /// The `unique_key` config as a list of columns (a string or a list).
 fn unique_key(node: &Node) -> Vec<String> {
     node.config
@@ -161,6 +212,7 @@ pub fn run(
         )?)?;
         let source_cols = columns(conn, &new_rows)?;
         let target_cols = columns(conn, target)?;
+        check_unique_key(node, &keys, &source_cols, &target_cols)?;
         let added: Vec<&(String, String)> = source_cols
             .iter()
             .filter(|(n, _)| !target_cols.iter().any(|(m, _)| m == n))

@@ -215,7 +215,26 @@ pub fn run(
     };
     let quoted: Vec<String> = source_columns.iter().map(|(c, _)| quote(c)).collect();
     let check_cols: Vec<String> = match &typed.check_cols {
-        Some(CheckCols::Columns(cols)) => cols.iter().map(|c| quote(c)).collect(),
+        Some(CheckCols::Columns(cols)) => {
+            // Checked on the first run too: the comparison that would
+            // reject a missing column only runs from the second.
+            if let Some(missing) = cols.iter().find(|c| {
+                !source_columns
+                    .iter()
+                    .any(|(s, _)| s.eq_ignore_ascii_case(c))
+            }) {
+                let names: Vec<&str> = source_columns.iter().map(|(c, _)| c.as_str()).collect();
+                return Err(config_error(
+                    node,
+                    format!(
+                        "check_cols names `{missing}`, which the snapshot's select does not return ({})",
+                        names.join(", ")
+                    ),
+                    "list columns the select returns in `check_cols`, or use `check_cols: all`",
+                ));
+            }
+            cols.iter().map(|c| quote(c)).collect()
+        }
         Some(CheckCols::All) => quoted.clone(),
         None => Vec::new(),
     };
