@@ -178,6 +178,21 @@ pub(crate) fn resolve_dependencies(
         };
         for call in &node.refs {
             match by_name.get(&call.name) {
+                // dbt reports a node that refs itself as a cycle; the rows
+                // it would read are its own previous build, `{{ this }}`.
+                Some(id) if id == &node.unique_id => {
+                    return Err(Error::new(
+                        ErrorKind::Cycle,
+                        format!(
+                            "{} `{}` refers to itself with ref('{}')",
+                            node.resource_type.as_str(),
+                            node.name,
+                            call.name
+                        ),
+                    )
+                    .with_hint("a model cannot read itself through ref(); to read the rows it built last time, make it incremental and use `{{ this }}` inside `{% if is_incremental() %}`")
+                    .or_location(|| locate_call(node, "ref", &call.name)));
+                }
                 Some(id) => deps.push(id.clone()),
                 None => {
                     return Err(unknown_ref(
