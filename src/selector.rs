@@ -309,6 +309,48 @@ pub fn select(
         .collect())
 }
 
+/// The criteria of `terms` (`--select` or `--exclude` values, split on
+/// whitespace and commas) that match no enabled node, as dbt's
+/// "The selection criterion ... does not match any enabled nodes" warning,
+/// each with a hint when its shape is the likely cause (`+@orders+`: the
+/// `@` operator goes first). A criterion that is not valid is left to
+/// [`select`]'s error.
+pub fn unmatched(
+    terms: &[String],
+    manifest: &Manifest,
+    state: Option<&PreviousState>,
+) -> Vec<Error> {
+    let mut out = Vec::new();
+    for raw in terms
+        .iter()
+        .flat_map(|t| t.split_whitespace())
+        .flat_map(|t| t.split(','))
+    {
+        let Ok(atom) = parse_atom(raw) else { continue };
+        if matches!(atom.method.as_str(), "state" | "result") && state.is_none() {
+            continue;
+        }
+        if manifest
+            .nodes
+            .iter()
+            .any(|n| matches(&atom, n, &manifest.project_name, state))
+        {
+            continue;
+        }
+        let mut warning = Error::new(
+            ErrorKind::Selector,
+            format!("the selection criterion `{raw}` does not match any enabled nodes"),
+        );
+        if atom.value.contains(['@', '+']) {
+            warning = warning.with_hint(
+                "graph operators go around the name: `@orders` (the `@` first, alone) or `2+orders+`",
+            );
+        }
+        out.push(warning);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

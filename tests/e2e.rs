@@ -1131,3 +1131,22 @@ fn snapshot_check_cols_that_the_select_lacks_fail_on_the_first_run() {
     );
     assert_eq!(tables, [[Some("0".to_owned())]]);
 }
+
+#[test]
+fn a_selection_criterion_that_matches_nothing_is_a_warning() {
+    // dbt's NoNodesForSelectionCriteria: warn, exit 0. `+@orders+` reads as
+    // the name `@orders` (dbt's grammar puts `@` first), so it says why.
+    let p = TempProject::new();
+    let ls = p.sluice(&["ls", "-s", "+@orders+", "-s", "orders"]);
+    assert_eq!(ls.code, 0, "{}", ls.stderr);
+    assert!(
+        ls.stderr.contains(
+            "warning: the selection criterion `+@orders+` does not match any enabled nodes"
+        ),
+        "{}",
+        ls.stderr
+    );
+    assert!(ls.stderr.contains("the `@` first"), "{}", ls.stderr);
+    assert!(!ls.stderr.contains("criterion `orders`"), "{}", ls.stderr);
+    assert!(ls.stdout.contains("orders"), "{}", ls.stdout);
+}

@@ -142,6 +142,9 @@ impl Session {
     ///
     /// Errors: selector errors (see [`selector::select`]).
     pub fn select(&self, select: &SelectArgs, types: &[ResourceType]) -> Result<BTreeSet<usize>> {
+        for warning in selector::unmatched(&select.select, &self.manifest, self.state.as_ref()) {
+            print_diagnostic(&warning, Severity::Warning);
+        }
         selector::select(
             &self.manifest,
             &self.graph,
