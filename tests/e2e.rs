@@ -1150,3 +1150,37 @@ fn a_selection_criterion_that_matches_nothing_is_a_warning() {
     assert!(!ls.stderr.contains("criterion `orders`"), "{}", ls.stderr);
     assert!(ls.stdout.contains("orders"), "{}", ls.stdout);
 }
+
+#[test]
+fn a_config_key_one_edit_from_a_known_one_is_a_warning() {
+    // dbt takes `materialised` as a custom key and builds a view, silently.
+    // A key far from every known one is a custom key and passes unnoticed.
+    let p = TempProject::new();
+    p.write(
+        "models/marts/typo.sql",
+        "{{ config(materialised='table', owner_team='data') }}\nselect 1 as x\n",
+    );
+    let run = p.sluice(&["compile", "-q"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning: model `typo` sets config `materialised`, which dbt does not know"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `materialized`?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("models/marts/typo.sql:1:11"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("config `owner_team`"),
+        "{}",
+        run.stderr
+    );
+}

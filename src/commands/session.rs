@@ -108,6 +108,9 @@ impl Session {
         let t = Instant::now();
         let manifest = Manifest::build(&project, &renderer)?;
         stage("parse", t);
+        for w in &manifest.warnings {
+            print_diagnostic(w, Severity::Warning);
+        }
         if crate::docs::flat_graph::mentioned(&renderer, &manifest) {
             let t = Instant::now();
             let graph = crate::docs::flat_graph::flat_graph(&manifest, &project.config.target_path);

@@ -212,6 +212,89 @@ pub(crate) fn check_duplicates(nodes: &[Node]) -> Result<()> {
     Ok(())
 }
 
+/// Config keys dbt (and dbt-duckdb, and sluice) read beyond the ones
+/// [`crate::manifest::config_defaults`] fills in.
+const MORE_CONFIG_KEYS: &[&str] = &[
+    "updated_at",
+    "check_cols",
+    "hard_deletes",
+    "invalidate_hard_deletes",
+    "snapshot_meta_column_names",
+    "incremental_predicates",
+    "merge_update_columns",
+    "merge_exclude_columns",
+    "sql_header",
+    "location",
+    "format",
+    "options",
+    "plugin",
+    "glue_register",
+    "partition_by",
+    "cluster_by",
+    "freshness",
+    "docs",
+];
+
+/// Warnings for config keys a model, seed or snapshot sets that no config
+/// class has and that are one or two edits from one that does
+/// (`materialised`): dbt would take such a key as a custom one and ignore
+/// it, so the node silently builds with the default. Keys far from every
+/// known one are custom keys and pass, as in dbt.
+pub(crate) fn config_key_typos(nodes: &[Node]) -> Vec<Error> {
+    let mut known: Vec<String> = [
+        ResourceType::Model,
+        ResourceType::Seed,
+        ResourceType::Snapshot,
+        ResourceType::Test,
+    ]
+    .into_iter()
+    .flat_map(|t| {
+        crate::manifest::config_defaults::with_dbt_defaults(t, &Default::default()).into_keys()
+    })
+    .chain(MORE_CONFIG_KEYS.iter().map(|k| (*k).to_owned()))
+    .collect();
+    known.sort();
+    known.dedup();
+    let mut out = Vec::new();
+    for node in nodes.iter().filter(|n| {
+        matches!(
+            n.resource_type,
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+        )
+    }) {
+        for key in node.config.0.keys() {
+            if key.len() < 6 || known.iter().any(|k| k == key) {
+                continue;
+            }
+            let Some(close) = known
+                .iter()
+                .filter(|k| strsim::levenshtein(k, key) <= 2)
+                .min_by_key(|k| strsim::levenshtein(k, key))
+            else {
+                continue;
+            };
+            let mut warning = Error::new(
+                ErrorKind::Config,
+                format!(
+                    "{} `{}` sets config `{key}`, which dbt does not know, so it has no effect",
+                    node.resource_type.as_str(),
+                    node.name
+                ),
+            )
+            .with_hint(format!("did you mean `{close}`?"));
+            if let Some(offset) = node.raw_code.find(key.as_str()) {
+                warning = warning.with_location(Location::from_offset(
+                    &node.original_file_path,
+                    &node.raw_code,
+                    offset,
+                ));
+            }
+            out.push(warning);
+        }
+    }
+    out
+}
+
 /// Whether a node's own code sets its relation's name (`alias`, `schema`).
 fn names_itself(node: &Node) -> bool {
     node.raw_code.contains("alias") || node.raw_code.contains("schema")

@@ -80,6 +80,9 @@ pub struct Manifest {
     index: HashMap<String, usize>,
     /// Relation resolution for the compile render.
     pub resolver: Arc<Resolver>,
+    /// Warnings found while parsing (config keys that look like typos), as
+    /// diagnostics to print with [`crate::error::Severity::Warning`].
+    pub warnings: Vec<crate::error::Error>,
 }
 
 impl Manifest {
@@ -487,12 +490,14 @@ impl Manifest {
             .enumerate()
             .map(|(i, n)| (n.unique_id.clone(), i))
             .collect();
+        let warnings = checks::config_key_typos(&nodes);
         Ok(Manifest {
             project_name: pkg,
             nodes,
             disabled,
             index,
             resolver,
+            warnings,
         })
     }
 
