@@ -1184,3 +1184,21 @@ fn a_config_key_one_edit_from_a_known_one_is_a_warning() {
         run.stderr
     );
 }
+
+#[test]
+fn a_database_file_that_is_not_duckdb_says_so_and_is_left_alone() {
+    // It got a hint about profiles.yml, though none was in use (issue 19).
+    for contents in [&b""[..], &b"not a database, someone's notes"[..]] {
+        let p = TempProject::new();
+        std::fs::write(p.db_path(), contents).unwrap();
+        let run = p.sluice(&["build", "-q"]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("is not a complete DuckDB database"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("move it aside"), "{}", run.stderr);
+        assert_eq!(std::fs::read(p.db_path()).unwrap(), contents);
+    }
+}

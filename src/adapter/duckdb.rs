@@ -38,8 +38,8 @@ impl Database {
                 }
             }
         }
-        let conn = open_connection(&target.path, &target.settings)
-            .map_err(|e| open_error(&target.path, &e))?;
+        let conn =
+            open_connection(&target.path, &target.settings).map_err(|e| open_error(target, &e))?;
         Database::configure(conn, target)
     }
 
@@ -62,8 +62,8 @@ impl Database {
             )
             .with_hint("run `sluice build` first: previews read the tables it builds"));
         }
-        let conn = open_with(&target.path, &target.settings, true)
-            .map_err(|e| open_error(&target.path, &e))?;
+        let conn =
+            open_with(&target.path, &target.settings, true).map_err(|e| open_error(target, &e))?;
         Database::configure(conn, target)
     }
 
@@ -226,17 +226,45 @@ fn extension_error(ext: &str, err: &duckdb::Error) -> Error {
         )
 }
 
-fn open_error(path: &str, msg: &str) -> Error {
+/// The error for a database file that does not open: a lock held by
+/// another process, a file that is no (complete) DuckDB database, or
+/// anything else, each with what to do about it; the path's origin
+/// (profiles.yml or sluice's embedded default) decides where to look.
+fn open_error(target: &Target, msg: &str) -> Error {
+    let path = &target.path;
+    let first_line = msg.lines().next().unwrap_or_default().to_owned();
     if msg.contains("Could not set lock") || msg.contains("Conflicting lock") {
         return Error::new(ErrorKind::Database, format!("the DuckDB database `{path}` is locked by another process"))
-            .with_note(msg.lines().next().unwrap_or_default().to_owned())
+            .with_note(first_line)
             .with_hint("close the other program using the file (a DuckDB shell, a notebook, another sluice run) and retry");
     }
+    if msg.contains("not a valid DuckDB database file")
+        || msg.contains("Could not read enough bytes")
+        || msg.contains("database file is corrupt")
+        || msg.contains("Corrupt database file")
+    {
+        return Error::new(
+            ErrorKind::Database,
+            format!("`{path}` is not a complete DuckDB database (empty, truncated, or another program's file)"),
+        )
+        .with_note(first_line)
+        .with_hint(format!(
+            "sluice never overwrites it: move it aside (e.g. `mv {path} {path}.broken`) and run again to build a fresh one, or restore it from a backup"
+        ));
+    }
+    let hint = match &target.profiles_file {
+        Some(file) => format!(
+            "check that the `path` of target `{}` in {} points at a writable location",
+            target.name,
+            file.display()
+        ),
+        None => "sluice's default database is a file in the project folder (no profiles.yml is in use): check that the folder is writable".to_owned(),
+    };
     Error::new(
         ErrorKind::Database,
         format!("could not open DuckDB database `{path}`: {msg}"),
     )
-    .with_hint("check that the `path` in profiles.yml points at a writable location")
+    .with_hint(hint)
 }
 
 fn db_error(err: &duckdb::Error, sql: Option<&str>) -> Error {
