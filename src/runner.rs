@@ -175,11 +175,13 @@ fn run_one(
     result
 }
 
-/// Runs a model's `pre-hook` or `post-hook` (`key`) statements on `conn`.
-/// Hooks whose compile-time render asked the warehouse are rendered again
-/// here, on `live`, so their `statement` blocks run now, after the model's
-/// parents (for a post-hook: the model itself) exist, as dbt renders hooks
-/// inside the materialization.
+/// Runs a node's `pre-hook` or `post-hook` (`key`) statements on `conn`
+/// (models, seeds and snapshots, as dbt). Hooks rendered ahead
+/// (`compiled`) are used as they are unless their render asked the
+/// warehouse; those, and the hooks of nodes not compiled ahead (seeds), are
+/// rendered here, on `live` when there is one, so their `statement` blocks
+/// run now, after the node's parents (for a post-hook: the node itself)
+/// exist, as dbt renders hooks inside the materialization.
 ///
 /// Errors: Jinja or warehouse errors, noted with the hook.
 fn run_hooks(
@@ -187,21 +189,26 @@ fn run_hooks(
     conn: &dyn Connection,
     live: Option<&Introspection>,
     node: &Node,
-    compiled: &Compiled,
+    compiled: Option<&Compiled>,
     key: &str,
 ) -> Result<()> {
-    let ahead = if key == "pre-hook" {
-        &compiled.pre_hooks
-    } else {
-        &compiled.post_hooks
-    };
     let rendered;
-    let hooks = match live {
-        Some(live) if compiled.hooks_introspective => {
-            rendered = crate::compile::render_hooks(cx, node, key, live)?.0;
+    let hooks = match compiled {
+        Some(c) if !c.hooks_introspective || live.is_none() => {
+            if key == "pre-hook" {
+                &c.pre_hooks
+            } else {
+                &c.post_hooks
+            }
+        }
+        _ => {
+            if node.config.hooks(key).is_empty() {
+                return Ok(());
+            }
+            let introspection = live.cloned().unwrap_or(Introspection::Off);
+            rendered = crate::compile::render_hooks(cx, node, key, &introspection)?.0;
             &rendered
         }
-        _ => ahead,
     };
     for hook in hooks.iter().filter(|h| !h.trim().is_empty()) {
         conn.execute(hook)
@@ -238,13 +245,16 @@ fn run_node(
     match node.resource_type {
         // Their schemas were created before the run started.
         ResourceType::Seed => {
-            materialize::run_seed(renderer, conn, node, project_root, options.full_refresh)
-                .map(NodeOutcome::Built)
+            run_hooks(cx, conn, live, node, None, "pre-hook")?;
+            let built =
+                materialize::run_seed(renderer, conn, node, project_root, options.full_refresh)?;
+            run_hooks(cx, conn, live, node, None, "post-hook")?;
+            Ok(NodeOutcome::Built(built))
         }
         ResourceType::Model => {
             let c = code()?;
             // Hooks run around the materialization, outside its transaction.
-            run_hooks(cx, conn, live, node, c, "pre-hook")?;
+            run_hooks(cx, conn, live, node, Some(c), "pre-hook")?;
             let built = match node.config.materialization() {
                 Materialization::Incremental => materialize::incremental::run(
                     renderer,
@@ -273,7 +283,7 @@ fn run_node(
                 }
                 _ => e,
             })?;
-            run_hooks(cx, conn, live, node, c, "post-hook")?;
+            run_hooks(cx, conn, live, node, Some(c), "post-hook")?;
             Ok(NodeOutcome::Built(built))
         }
         ResourceType::Test => {
@@ -334,9 +344,15 @@ fn run_node(
                 now: options.snapshot_time,
                 dry_run: options.dry_run,
             };
-            materialize::snapshot::run(renderer, conn, node, &c.code, run)
-                .map(NodeOutcome::Built)
-                .map_err(|e| locate_in_template(e, node, &c.code))
+            if !options.dry_run {
+                run_hooks(cx, conn, live, node, Some(c), "pre-hook")?;
+            }
+            let built = materialize::snapshot::run(renderer, conn, node, &c.code, run)
+                .map_err(|e| locate_in_template(e, node, &c.code))?;
+            if !options.dry_run {
+                run_hooks(cx, conn, live, node, Some(c), "post-hook")?;
+            }
+            Ok(NodeOutcome::Built(built))
         }
         ResourceType::Source | ResourceType::Analysis => {
             Ok(NodeOutcome::Built(materialize::Outcome {

@@ -1202,3 +1202,39 @@ fn a_database_file_that_is_not_duckdb_says_so_and_is_left_alone() {
         assert_eq!(std::fs::read(p.db_path()).unwrap(), contents);
     }
 }
+
+#[test]
+fn seeds_and_snapshots_run_their_pre_and_post_hooks() {
+    // dbt runs hooks around every materialization, seeds and snapshots too;
+    // sluice ran them for models only (issue 19).
+    let p = TempProject::new();
+    let project = p.read("dbt_project.yml");
+    p.write(
+        "dbt_project.yml",
+        &project.replacen(
+            "seeds:\n",
+            "seeds:\n  +pre-hook: \"create table if not exists main.hook_log (what varchar)\"\n  +post-hook: \"insert into main.hook_log values ('seed {{ this.name }}')\"\n",
+            1,
+        ),
+    );
+    p.write(
+        "snapshots/customers_snapshot.sql",
+        "{% snapshot customers_snapshot %}\n{{ config(target_schema='snapshots', unique_key='customer_id', strategy='check', check_cols=['email'], post_hook=\"insert into main.hook_log select 'snapshot ' || count(*) from {{ this }}\") }}\nselect customer_id, email from {{ ref('stg_customers') }}\n{% endsnapshot %}\n",
+    );
+    let run = p.sluice(&["build"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let log: Vec<String> = p
+        .query("select what from main.hook_log order by what")
+        .into_iter()
+        .map(|r| r[0].clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        log,
+        [
+            "seed raw_customers",
+            "seed raw_orders",
+            "seed raw_payments",
+            "snapshot 100"
+        ]
+    );
+}
