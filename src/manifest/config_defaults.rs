@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value as Json};
 
-use crate::manifest::ResourceType;
+use crate::manifest::node::ResourceType;
 
 /// `config` with every key dbt's config class for `resource_type` has and
 /// `config` lacks, at dbt's default. Keys already set are kept as they are.
