@@ -82,7 +82,15 @@ pub fn show(
         };
     }
     let types = [ResourceType::Model, ResourceType::Analysis];
-    let selected = p.select(select, &types)?;
+    // Not `Session::select`: its no-match warning would repeat the error below.
+    let selected = crate::selector::select(
+        &p.manifest,
+        &p.graph,
+        &select.select,
+        &select.exclude,
+        &types,
+        p.state.as_ref(),
+    )?;
     if selected.is_empty() {
         let terms = select.select.join(" ");
         let err = Error::new(
