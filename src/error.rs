@@ -4,8 +4,8 @@
 //! missing file, locked database) becomes an [`Error`] with a [`ErrorKind`],
 //! a message written for people, an optional `path:line:col` [`Location`]
 //! with the offending source line, and an optional `hint:` that says what to
-//! do. [`Error::render`] prints it the way rustc and ruff do, with a caret
-//! under the spot.
+//! do. [`Error::render`] prints it the way rustc and cargo do (with their
+//! renderer, annotate-snippets), with a caret under the spot.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -240,8 +240,9 @@ impl Error {
     }
 
     /// Renders the full diagnostic: `error: ...`, the `--> path:line:col`
-    /// arrow, the source line with a caret, notes and the hint. Plain text,
-    /// no colour, so it can be snapshotted.
+    /// arrow, the source line with a caret, notes and the hint, drawn by
+    /// annotate-snippets (the renderer of rustc and cargo). Plain text, no
+    /// colour, so it can be snapshotted and written to run_results.json.
     pub fn render(&self) -> String {
         self.render_as(Severity::Error)
     }
@@ -250,30 +251,57 @@ impl Error {
     /// (`error:` or `warning:`): a warning is the same data as an error,
     /// only reported without stopping anything.
     pub fn render_as(&self, severity: Severity) -> String {
-        let head = match (severity, self.inner.kind) {
-            (Severity::Error, ErrorKind::Internal) => "internal error",
-            _ => severity.as_str(),
+        self.draw(severity, &annotate_snippets::Renderer::plain())
+    }
+
+    /// [`Error::render_as`] with ANSI colour (red errors, yellow warnings,
+    /// bold arrows), for a terminal. The caller decides whether colour is
+    /// wanted (`NO_COLOR`, a pipe): sluice prints it through anstream,
+    /// which strips the colour where the stream does not take it.
+    pub fn render_styled(&self, severity: Severity) -> String {
+        self.draw(severity, &annotate_snippets::Renderer::styled())
+    }
+
+    fn draw(&self, severity: Severity, renderer: &annotate_snippets::Renderer) -> String {
+        use annotate_snippets::{AnnotationKind, Group, Level, Origin, Snippet};
+        let level = match (severity, self.inner.kind) {
+            (Severity::Error, ErrorKind::Internal) => Level::ERROR.with_name("internal error"),
+            (Severity::Error, _) => Level::ERROR,
+            (Severity::Warning, _) => Level::WARNING,
         };
-        let mut out = format!("{head}: {}\n", self.inner.message);
+        let mut group = Group::with_title(level.primary_title(self.inner.message.as_str()));
+        let path;
         if let Some(loc) = &self.inner.location {
-            out.push_str(&format!("  --> {loc}\n"));
-            if let Some(text) = &loc.line_text {
-                let num = loc.line.to_string();
-                let pad = " ".repeat(num.len());
-                let caret_pad: String = text
-                    .chars()
-                    .take(loc.col - 1)
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
-                out.push_str(&format!("{pad} |\n{num} | {text}\n{pad} | {caret_pad}^\n"));
-            }
+            path = loc.path.display().to_string();
+            group = match &loc.line_text {
+                Some(text) => {
+                    // The caret's byte offset: `col` counts characters.
+                    let at = text
+                        .char_indices()
+                        .nth(loc.col - 1)
+                        .map_or(text.len(), |(i, _)| i);
+                    group.element(
+                        Snippet::source(text.as_str())
+                            .line_start(loc.line)
+                            .path(path.as_str())
+                            .annotation(AnnotationKind::Primary.span(at..at)),
+                    )
+                }
+                None => group.element(
+                    Origin::path(path.as_str())
+                        .line(loc.line)
+                        .char_column(loc.col),
+                ),
+            };
         }
         for note in &self.inner.notes {
-            out.push_str(&format!("  note: {note}\n"));
+            group = group.element(Level::NOTE.message(note.as_str()));
         }
         if let Some(hint) = &self.inner.hint {
-            out.push_str(&format!("  hint: {hint}\n"));
+            group = group.element(Level::HELP.with_name("hint").message(hint.as_str()));
         }
+        let mut out = renderer.render(&[group]);
+        out.push('\n');
         out
     }
 }
@@ -319,8 +347,11 @@ mod tests {
     #[test]
     fn a_warning_is_the_same_diagnostic_headed_warning() {
         let e = Error::new(ErrorKind::Config, "m").with_hint("h");
-        assert_eq!(e.render(), "error: m\n  hint: h\n");
-        assert_eq!(e.render_as(Severity::Warning), "warning: m\n  hint: h\n");
+        assert_eq!(e.render(), "error: m\n |\n = hint: h\n");
+        assert_eq!(
+            e.render_as(Severity::Warning),
+            "warning: m\n |\n = hint: h\n"
+        );
         let bug = Error::new(ErrorKind::Internal, "x");
         assert_eq!(bug.render(), "internal error: x\n");
     }
@@ -340,15 +371,47 @@ mod tests {
             .with_location(Location::new("models/a.sql", 2, 9, Some(src)))
             .with_hint("did you mean `stg_orders`?");
         let text = err.render();
-        assert!(text.contains("  --> models/a.sql:2:9\n"), "{text}");
+        assert!(text.contains(" --> models/a.sql:2:9\n"), "{text}");
         assert!(
             text.contains("2 | from {{ ref('stg_order') }}\n  |         ^\n"),
             "{text}"
         );
         assert!(
-            text.ends_with("  hint: did you mean `stg_orders`?\n"),
+            text.ends_with("  = hint: did you mean `stg_orders`?\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn caret_counts_characters_after_multibyte_text() {
+        // Column 5 is the `x` after two two-byte characters.
+        let err = Error::new(ErrorKind::Sql, "m").with_location(Location::new(
+            "m.sql",
+            1,
+            5,
+            Some("'éé'x"),
+        ));
+        let text = err.render();
+        assert!(text.contains("--> m.sql:1:5\n"), "{text}");
+        assert!(text.contains("1 | 'éé'x\n  |     ^\n"), "{text}");
+    }
+
+    #[test]
+    fn a_location_without_its_line_still_names_the_place() {
+        let err = Error::new(ErrorKind::Database, "m").with_location(Location::new(
+            "seeds/s.csv",
+            3,
+            1,
+            None,
+        ));
+        assert_eq!(err.render(), "error: m\n--> seeds/s.csv:3:1\n");
+    }
+
+    #[test]
+    fn styled_rendering_colours_the_head_and_plain_does_not() {
+        let err = Error::new(ErrorKind::Config, "m");
+        assert!(err.render_styled(Severity::Error).contains("\u{1b}["));
+        assert!(!err.render().contains('\u{1b}'));
     }
 
     #[test]

@@ -297,13 +297,13 @@ fn compile_finds_a_broken_contract_without_a_database() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("  hint: "), "{}", run.stderr);
+    assert!(run.stderr.contains("= hint: "), "{}", run.stderr);
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../snapshots");
     settings.set_prepend_module_to_snapshot(false);
     let diagnostic = &run.stderr[run.stderr.find("error:").unwrap()..];
     let diagnostic = &diagnostic[..diagnostic
-        .rfind("  hint:")
+        .rfind("= hint:")
         .map(|i| diagnostic[i..].find('\n').unwrap() + i + 1)
         .unwrap()];
     settings.bind(|| insta::assert_snapshot!("contract_failure_at_compile", scrub(diagnostic, &p)));

@@ -273,13 +273,13 @@ fn a_sql_error_points_at_the_model_line() {
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("  --> models/preview/bad_column.sql:3:5\n"),
+            .contains("--> models/preview/bad_column.sql:3:5\n"),
         "{}",
         run.stderr
     );
     assert!(
         run.stderr
-            .contains("  hint: fix the SQL of `models/preview/bad_column.sql`, then preview it again with `sluice show -s bad_column`\n"),
+            .contains("= hint: fix the SQL of `models/preview/bad_column.sql`, then preview it again with `sluice show -s bad_column`\n"),
         "{}",
         run.stderr
     );
@@ -292,11 +292,7 @@ fn a_sql_error_points_at_the_model_line() {
     ]);
     assert_eq!(run.code, 1, "stderr:\n{}", run.stderr);
     assert!(run.stderr.contains("Parser Error"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("  --> <inline>:1:14\n"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("--> <inline>:1:14\n"), "{}", run.stderr);
 }
 
 #[test]
@@ -321,7 +317,7 @@ fn unbuilt_parents_unknown_models_and_a_missing_database_are_clear_errors() {
     assert_eq!(run.code, 2, "stderr:\n{}", run.stderr);
     assert_eq!(
         run.stderr,
-        "error: `--select customer_previw` matches no model or analysis\n  hint: did you mean `customer_preview`?\n"
+        "error: `--select customer_previw` matches no model or analysis\n |\n = hint: did you mean `customer_preview`?\n"
     );
     let run = p.sluice(&["show", "-q"]);
     assert_eq!(run.code, 2);
@@ -334,7 +330,7 @@ fn unbuilt_parents_unknown_models_and_a_missing_database_are_clear_errors() {
     assert_eq!(run.code, 2, "stderr:\n{}", run.stderr);
     assert!(
         run.stderr
-            .contains("does not exist yet\n  hint: run `sluice build` first"),
+            .contains("does not exist yet\n |\n = hint: run `sluice build` first"),
         "{}",
         run.stderr
     );

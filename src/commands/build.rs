@@ -40,7 +40,11 @@ pub fn execute(
     let inv = Invocation::new();
     let printer = Printer::new(g.quiet);
     let which = command.which();
-    let mut p = Session::open(g, which, full_refresh, printer)?;
+    let mut p = Session::open(
+        g,
+        InvocationArgs::new(which, g, select, full_refresh),
+        printer,
+    )?;
     let selected = p.select(select, command.resource_types())?;
     p.set_selected_resources(&selected);
     let target = &p.project.target;
@@ -130,7 +134,7 @@ pub fn execute(
         &results,
         &compiled,
         elapsed,
-        InvocationArgs::new(which, g, select, full_refresh).to_json(),
+        p.invocation.to_json(),
         &inv,
     )?;
     if !selected.is_empty() {

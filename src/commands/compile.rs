@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::adapter::duckdb::Database;
 use crate::cli::{GlobalArgs, SelectArgs};
-use crate::commands::invocation::Outcome;
+use crate::commands::invocation::{InvocationArgs, Outcome};
 use crate::commands::session::{release_at_exit, Session};
 use crate::compile::{compile_one, Compiled};
 use crate::docs::artifacts::{self, Invocation};
@@ -37,7 +37,7 @@ pub fn compile(
     let clock = Instant::now();
     let inv = Invocation::new();
     let printer = Printer::new(g.quiet);
-    let mut p = Session::open(g, "compile", false, printer)?;
+    let mut p = Session::open(g, InvocationArgs::new("compile", g, select, false), printer)?;
     if let Some(sql) = inline {
         let code = p.compile_inline(sql)?;
         println!("{code}");
@@ -129,7 +129,7 @@ pub fn compile(
         &results,
         &compiled,
         elapsed,
-        crate::commands::invocation::InvocationArgs::new("compile", g, select, false).to_json(),
+        p.invocation.to_json(),
         &inv,
     )?;
     stage("run_results.json", t);
@@ -187,7 +187,7 @@ pub fn compile_dialect(g: &GlobalArgs, select: &SelectArgs, dialect: &str) -> Re
             .with_hint("use duckdb, postgres, snowflake or bigquery")
     })?;
     let printer = Printer::new(true);
-    let p = Session::open(g, "compile", false, printer)?;
+    let p = Session::open(g, InvocationArgs::new("compile", g, select, false), printer)?;
     let selected = p.select(select, &[ResourceType::Model])?;
     let resolver = Arc::new((*p.manifest.resolver).clone());
     let compiled = p.compile(&resolver, &selected, Lineage::Skip);

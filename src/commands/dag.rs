@@ -1,7 +1,7 @@
 //! `dag`: the selected part of the DAG as Mermaid or DOT.
 
 use crate::cli::{DagFormat, GlobalArgs, SelectArgs};
-use crate::commands::invocation::Outcome;
+use crate::commands::invocation::{InvocationArgs, Outcome};
 use crate::commands::session::Session;
 use crate::error::Result;
 use crate::execute::output::Printer;
@@ -12,7 +12,7 @@ use crate::manifest::ResourceType;
 ///
 /// Errors: project and selector errors.
 pub fn dag(g: &GlobalArgs, select: &SelectArgs, format: DagFormat) -> Result<Outcome> {
-    let p = Session::open(g, "dag", false, Printer::new(true))?;
+    let p = Session::open(g, InvocationArgs::command("dag", g), Printer::new(true))?;
     let selected = p.select(
         select,
         &[

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::adapter::duckdb::Database;
 use crate::cli::GlobalArgs;
-use crate::commands::invocation::Outcome;
+use crate::commands::invocation::{InvocationArgs, Outcome};
 use crate::commands::session::{load_options, Session};
 use crate::docs::artifacts::{self, Invocation};
 use crate::error::Result;
@@ -23,7 +23,7 @@ pub fn generate(g: &GlobalArgs) -> Result<Outcome> {
     let clock = Instant::now();
     let inv = Invocation::new();
     let printer = Printer::new(g.quiet);
-    let p = Session::open(g, "generate", false, printer)?;
+    let p = Session::open(g, InvocationArgs::command("generate", g), printer)?;
     let compiled = p.compile_everything();
     p.print_warnings(&compiled);
     p.write_manifest(&compiled, &inv)?;

@@ -4,6 +4,7 @@
 
 use crate::cli::{GlobalArgs, SelectArgs};
 use crate::manifest::ResourceType;
+use crate::render::context::Flags;
 
 /// How a command ended (errors that stop the command are `Err`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +137,32 @@ impl InvocationArgs {
             threads: g.threads,
             empty: g.empty,
             fail_fast: g.fail_fast,
+        }
+    }
+
+    /// The invocation of command `which` with no selection (`docs`,
+    /// `lineage`, `dag`, ...).
+    pub fn command(which: &str, g: &GlobalArgs) -> InvocationArgs {
+        InvocationArgs::new(which, g, &SelectArgs::default(), false)
+    }
+
+    /// dbt's `flags` for this invocation: its command and flags, plus
+    /// `--quiet` and `--profiles-dir` from `g` and the command line as
+    /// `INVOCATION_COMMAND`.
+    pub fn flags(&self, g: &GlobalArgs) -> Flags {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        Flags {
+            which: self.which.clone(),
+            full_refresh: self.full_refresh,
+            empty: self.empty,
+            fail_fast: self.fail_fast,
+            store_failures: false,
+            quiet: g.quiet,
+            invocation_command: format!("sluice {}", args.join(" ")).trim_end().to_owned(),
+            profiles_dir: g
+                .profiles_dir
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use crate::cli::GlobalArgs;
-use crate::commands::invocation::Outcome;
+use crate::commands::invocation::{InvocationArgs, Outcome};
 use crate::commands::session::Session;
 use crate::error::{Error, ErrorKind, Result};
 use crate::execute::output::Printer;
@@ -20,7 +20,7 @@ use crate::manifest::ResourceType;
 pub fn lineage(g: &GlobalArgs, column: &str, output: crate::cli::LineageOutput) -> Result<Outcome> {
     use crate::lineage::{ColumnLineage, LineageKind};
     let printer = Printer::new(true);
-    let p = Session::open(g, "lineage", false, printer)?;
+    let p = Session::open(g, InvocationArgs::command("lineage", g), printer)?;
     let Some((node_name, col)) = column.rsplit_once('.') else {
         return Err(
             Error::new(ErrorKind::Usage, format!("`{column}` is not `node.column`"))

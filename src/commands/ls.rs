@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::cli::{GlobalArgs, LsOutput, SelectArgs};
-use crate::commands::invocation::Outcome;
+use crate::commands::invocation::{InvocationArgs, Outcome};
 use crate::commands::session::Session;
 use crate::error::{Error, ErrorKind, Result};
 use crate::execute::output::Printer;
@@ -19,7 +19,7 @@ pub fn ls(
     output: LsOutput,
 ) -> Result<Outcome> {
     let printer = Printer::new(true);
-    let p = Session::open(g, "list", false, printer)?;
+    let p = Session::open(g, InvocationArgs::command("list", g), printer)?;
     let types: Vec<ResourceType> = if resource_types.is_empty() {
         vec![
             ResourceType::Model,

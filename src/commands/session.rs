@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::adapter::duckdb::Database;
 use crate::cli::{GlobalArgs, SelectArgs};
+use crate::commands::invocation::InvocationArgs;
 use crate::compile::{compile_all, CompileContext, Compiled};
 use crate::docs::artifacts::{self, Invocation};
 use crate::error::{Error, ErrorKind, Result, Severity};
@@ -20,7 +21,6 @@ use crate::graph::Graph;
 use crate::lineage::Lineage;
 use crate::manifest::{Manifest, ResourceType};
 use crate::project::{LoadOptions, ProfileOptions, Project};
-use crate::render::context::Flags;
 use crate::render::{Introspection, NodeScope, NodeVars, Phase, ProjectJinja, Renderer, Resolver};
 use crate::selector;
 use crate::state::PreviousState;
@@ -45,6 +45,9 @@ pub struct Session {
     pub printer: Printer,
     /// `--quiet`: compile warnings are not printed either.
     pub quiet: bool,
+    /// The command and its flags, as run_results.json's `args` records
+    /// them and `flags` shows them to templates.
+    pub invocation: InvocationArgs,
 }
 
 /// [`Project::load`]'s options from the global flags.
@@ -59,27 +62,9 @@ pub fn load_options(g: &GlobalArgs) -> LoadOptions {
     }
 }
 
-/// dbt's `flags` for command `which` (dbt's name: `run`, `list`,
-/// `generate`, ...) with global options `g`.
-fn flags(which: &str, g: &GlobalArgs, full_refresh: bool) -> Flags {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    Flags {
-        which: which.to_owned(),
-        full_refresh,
-        empty: g.empty,
-        fail_fast: g.fail_fast,
-        store_failures: false,
-        quiet: g.quiet,
-        invocation_command: format!("sluice {}", args.join(" ")).trim_end().to_owned(),
-        profiles_dir: g
-            .profiles_dir
-            .as_ref()
-            .map(|p| p.to_string_lossy().into_owned()),
-    }
-}
-
 impl Session {
-    /// Loads and parses the project for command `which` (dbt's name).
+    /// Loads and parses the project for `invocation` (its command by dbt's
+    /// name, its flags), with global options `g`.
     /// Templates see `flags` while parsing, as in dbt, and once parsing is
     /// done `graph` (dbt's flat graph: the parse render sees it empty),
     /// built only when a macro or node mentions it. Prints the "Found ..."
@@ -87,12 +72,7 @@ impl Session {
     ///
     /// Errors: project, Jinja and graph errors; a `--state` directory
     /// without artifacts.
-    pub fn open(
-        g: &GlobalArgs,
-        which: &str,
-        full_refresh: bool,
-        printer: Printer,
-    ) -> Result<Session> {
+    pub fn open(g: &GlobalArgs, invocation: InvocationArgs, printer: Printer) -> Result<Session> {
         let t = Instant::now();
         let project = Project::load(&load_options(g), &ProjectJinja)?;
         if !g.quiet {
@@ -103,7 +83,7 @@ impl Session {
         stage("load", t);
         let t = Instant::now();
         let mut renderer = Renderer::new(&project)?;
-        renderer.add_global("flags", flags(which, g, full_refresh).value());
+        renderer.add_global("flags", invocation.flags(g).value());
         stage("environment", t);
         let t = Instant::now();
         let manifest = Manifest::build(&project, &renderer)?;
@@ -137,6 +117,7 @@ impl Session {
             state,
             printer,
             quiet: g.quiet,
+            invocation,
         })
     }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::adapter::duckdb::Database;
 use crate::cli::{GlobalArgs, SelectArgs};
-use crate::commands::invocation::Outcome;
+use crate::commands::invocation::{InvocationArgs, Outcome};
 use crate::commands::session::{incremental_models, Session};
 use crate::compile::compile_one;
 use crate::error::{Error, ErrorKind, Result, Severity};
@@ -45,7 +45,7 @@ pub fn show(
         .with_hint("preview a model with `sluice show -s orders`, or SQL with `sluice show --inline \"select ...\"`"));
     }
     let printer = Printer::new(g.quiet);
-    let mut p = Session::open(g, "show", false, printer)?;
+    let mut p = Session::open(g, InvocationArgs::command("show", g), printer)?;
     let limit = preview::row_limit(limit);
     let print = |what: Previewed, table: &crate::warehouse::connection::CellTable, first: bool| {
         match output {

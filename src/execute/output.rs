@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use crate::error::{Error, ErrorKind, Severity};
 use crate::execute::result::{tally, NodeResult, Status};
@@ -26,9 +27,30 @@ fn json_logs() -> bool {
     LOG_JSON.load(Ordering::Relaxed)
 }
 
+/// The diagnostics printed while [`capture_diagnostics`] runs, rendered
+/// plain; `None` when diagnostics go to stderr.
+static CAPTURED: Mutex<Option<String>> = Mutex::new(None);
+
+/// Runs `f` with every diagnostic it prints collected instead of written
+/// to stderr, and returns `f`'s result with the diagnostics rendered as
+/// plain text, in the order they were printed. For tests that run a
+/// command in-process (the error fixtures) and snapshot what a user sees.
+/// Captures are process-wide: one at a time.
+pub fn capture_diagnostics<R>(f: impl FnOnce() -> R) -> (R, String) {
+    let lock = |m: &'static Mutex<Option<String>>| m.lock().unwrap_or_else(|e| e.into_inner());
+    *lock(&CAPTURED) = Some(String::new());
+    let r = f();
+    let text = lock(&CAPTURED).take().unwrap_or_default();
+    (r, text)
+}
+
 /// Prints diagnostic `err` on stderr at `severity`: rendered for people,
 /// or as one JSON object under `--log-format json`.
 pub fn print_diagnostic(err: &Error, severity: Severity) {
+    if let Some(buf) = CAPTURED.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        buf.push_str(&err.render_as(severity));
+        return;
+    }
     let mut out = std::io::stderr().lock();
     if json_logs() {
         let level = match severity {
@@ -50,8 +72,35 @@ pub fn print_diagnostic(err: &Error, severity: Severity) {
         });
         let _ = writeln!(out, "{}", json_line(level, name, err.message(), data));
     } else {
-        let _ = write!(out, "{}", err.render_as(severity));
+        drop(out);
+        // anstream drops the colour for a pipe, a file, NO_COLOR or TERM=dumb.
+        let _ = write!(anstream::stderr().lock(), "{}", err.render_styled(severity));
     }
+}
+
+/// Whether stderr takes colour: a terminal, without `NO_COLOR` (or forced
+/// with `CLICOLOR_FORCE`), as anstream decides for every stream.
+fn colour_on() -> bool {
+    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
+}
+
+/// `line` with its closing `[STATUS ...]` coloured as dbt colours it:
+/// green for success, red for ERROR and FAIL, yellow for WARN and SKIP.
+/// `[RUN]` and lines without a status are left as they are.
+fn coloured_status(line: &str) -> String {
+    use anstyle::{AnsiColor, Style};
+    let Some(open) = line.rfind(" [").filter(|_| line.ends_with(']')) else {
+        return line.to_owned();
+    };
+    let status = &line[open + 2..line.len() - 1];
+    let colour = match status.split_whitespace().next().unwrap_or("") {
+        "RUN" => return line.to_owned(),
+        "ERROR" | "FAIL" => AnsiColor::Red,
+        "WARN" | "SKIP" => AnsiColor::Yellow,
+        _ => AnsiColor::Green,
+    };
+    let style = Style::new().fg_color(Some(colour.into()));
+    format!("{} [{style}{status}{style:#}]", &line[..open])
 }
 
 /// One `--log-format json` line of level `level` with message `msg` and
@@ -93,9 +142,15 @@ impl ProgressBar {
         self.0.inc(1);
     }
 
-    /// Prints `text` above the bar, as [`Printer::line`] would.
+    /// Prints `text` above the bar, as [`Printer::line`] would, its status
+    /// coloured where stderr takes colour.
     fn println(&self, text: &str) {
-        self.0.println(stamped(text));
+        let text = if colour_on() {
+            coloured_status(text)
+        } else {
+            text.to_owned()
+        };
+        self.0.println(stamped(&text));
     }
 
     /// Removes the bar, leaving the lines printed above it.
@@ -205,19 +260,24 @@ impl Printer {
 
     /// Writes one line to stderr with dbt's `HH:MM:SS  ` prefix.
     pub fn line(&self, text: &str) {
+        self.write_line(text, text);
+    }
+
+    /// Writes `text` (or, for people, `styled`: the same text with ANSI
+    /// colour, which anstream strips where stderr does not take it).
+    fn write_line(&self, text: &str, styled: &str) {
         if self.quiet {
             return;
         }
-        let mut err = std::io::stderr().lock();
         if json_logs() {
             let _ = writeln!(
-                err,
+                std::io::stderr().lock(),
                 "{}",
                 json_line("info", "Line", text, serde_json::json!({}))
             );
             return;
         }
-        let _ = writeln!(err, "{}", stamped(text));
+        let _ = writeln!(anstream::stderr().lock(), "{}", stamped(styled));
     }
 
     /// A node's finish line; under `--log-format json` it carries dbt's
@@ -227,7 +287,7 @@ impl Printer {
             return;
         }
         if !json_logs() {
-            return self.line(text);
+            return self.write_line(text, &coloured_status(text));
         }
         let data = serde_json::json!({
             "node_info": {
@@ -250,7 +310,8 @@ impl Printer {
     }
 
     fn progress(&self, n: usize, total: usize, msg: &str, status: &str) {
-        self.line(&progress_line(n, total, msg, status));
+        let text = progress_line(n, total, msg, status);
+        self.write_line(&text, &coloured_status(&text));
     }
 
     /// `1 of 5 START sql view model main.stg_orders ..... [RUN]`
@@ -445,5 +506,31 @@ mod tests {
         let line = progress_line(1, 5, "START sql view model main.a", "RUN");
         assert_eq!(line.chars().count(), 80 + " [RUN]".len());
         assert!(line.starts_with("1 of 5 START sql view model main.a ...."));
+    }
+
+    #[test]
+    fn statuses_are_coloured_as_dbt_colours_them() {
+        let red = "\u{1b}[31m";
+        let green = "\u{1b}[32m";
+        let yellow = "\u{1b}[33m";
+        assert!(coloured_status("1 of 2 ERROR creating x ... [ERROR in 0.01s]").contains(red));
+        assert!(coloured_status("1 of 2 FAIL 3 t ... [FAIL 3 in 0.01s]").contains(red));
+        assert!(coloured_status("1 of 2 WARN 3 t ... [WARN 3 in 0.01s]").contains(yellow));
+        assert!(coloured_status("1 of 2 SKIP relation x ... [SKIP]").contains(yellow));
+        assert!(coloured_status("1 of 2 OK created x ... [OK in 0.01s]").contains(green));
+        assert_eq!(
+            coloured_status("1 of 2 START x ... [RUN]"),
+            "1 of 2 START x ... [RUN]"
+        );
+        assert_eq!(
+            coloured_status("Completed successfully"),
+            "Completed successfully"
+        );
+        // The text between the brackets is unchanged.
+        let line = coloured_status("1 of 2 OK created x ... [OK in 0.01s]");
+        assert_eq!(
+            anstream::adapter::strip_str(&line).to_string(),
+            "1 of 2 OK created x ... [OK in 0.01s]"
+        );
     }
 }
