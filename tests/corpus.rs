@@ -286,7 +286,9 @@ fn diagnostics(stderr: &str) -> Vec<Diag> {
                 }
             }
             if d.hint.is_none() {
-                if let Some(h) = l.trim_start().strip_prefix("hint: ") {
+                // `= hint: ...`, as the renderer draws a diagnostic's hint.
+                let l = l.trim_start();
+                if let Some(h) = l.strip_prefix("= hint: ").or_else(|| l.strip_prefix("hint: ")) {
                     d.hint = Some(h.to_owned());
                 }
             }

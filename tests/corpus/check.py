@@ -170,7 +170,7 @@ def diagnostics(stderr):
             m = re.search(r"--> (\S+?):(\d+)(?::\d+)?\s*$", l)
             if m and d["path"] is None:
                 d["path"], d["line"] = m.group(1), int(m.group(2))
-            m = re.match(r"^\s*hint: (.+)", l)
+            m = re.match(r"^\s*(?:= )?hint: (.+)", l)
             if m and not d["hint"]:
                 d["hint"] = m.group(1)
     return diags
