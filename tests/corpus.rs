@@ -288,7 +288,10 @@ fn diagnostics(stderr: &str) -> Vec<Diag> {
             if d.hint.is_none() {
                 // `= hint: ...`, as the renderer draws a diagnostic's hint.
                 let l = l.trim_start();
-                if let Some(h) = l.strip_prefix("= hint: ").or_else(|| l.strip_prefix("hint: ")) {
+                if let Some(h) = l
+                    .strip_prefix("= hint: ")
+                    .or_else(|| l.strip_prefix("hint: "))
+                {
                     d.hint = Some(h.to_owned());
                 }
             }
@@ -380,7 +383,11 @@ fn judge(expect: &Expect, code: i32, stderr: &str, root: &str) -> Vec<String> {
             problems.push(format!("location {path}:{line} expected, got {got}"));
         }
     }
-    if expect.hint && !cands.iter().any(|d| d.hint.as_deref().is_some_and(|h| !h.is_empty())) {
+    if expect.hint
+        && !cands
+            .iter()
+            .any(|d| d.hint.as_deref().is_some_and(|h| !h.is_empty()))
+    {
         problems.push("no hint".to_owned());
     }
     problems
@@ -437,7 +444,12 @@ fn run_case(case: &Case) -> Vec<String> {
     let mut args: Vec<&str> = case.expect.command.iter().map(String::as_str).collect();
     args.extend(["--log-format", "json", "--log-level", "info"]);
     let run = p.sluice(&args);
-    judge(&case.expect, run.code, &run.stderr, &p.root().to_string_lossy())
+    judge(
+        &case.expect,
+        run.code,
+        &run.stderr,
+        &p.root().to_string_lossy(),
+    )
 }
 
 fn load_cases() -> Vec<Case> {
@@ -543,11 +555,24 @@ fn checker_reports_what_misses_the_expectation() {
     );
 
     // The expected diagnostic: no problem, no failure.
-    let good = diag_line("error", "UnknownRef", Some(("models/x.sql", 3)), Some("did you mean"));
-    assert_eq!(judge(&case.expect, 2, &good, "/tmp/p"), Vec::<String>::new());
+    let good = diag_line(
+        "error",
+        "UnknownRef",
+        Some(("models/x.sql", 3)),
+        Some("did you mean"),
+    );
+    assert_eq!(
+        judge(&case.expect, 2, &good, "/tmp/p"),
+        Vec::<String>::new()
+    );
     assert_eq!(verdict(&case, &[]), None);
     // An absolute path into the project is the same place.
-    let abs = diag_line("error", "UnknownRef", Some(("/tmp/p/models/x.sql", 3)), Some("h"));
+    let abs = diag_line(
+        "error",
+        "UnknownRef",
+        Some(("/tmp/p/models/x.sql", 3)),
+        Some("h"),
+    );
     assert_eq!(judge(&case.expect, 2, &abs, "/tmp/p"), Vec::<String>::new());
 
     // Wrong exit, kind, line and no hint: each is reported, and the case fails.
@@ -555,22 +580,39 @@ fn checker_reports_what_misses_the_expectation() {
     let problems = judge(&case.expect, 1, &bad, "/tmp/p");
     let all = problems.join("\n");
     assert!(all.contains("exit 1, expected 2"), "{all}");
-    assert!(all.contains("no error of kind UnknownRef (got Jinja)"), "{all}");
-    assert!(all.contains("location models/x.sql:3 expected, got models/x.sql:4"), "{all}");
+    assert!(
+        all.contains("no error of kind UnknownRef (got Jinja)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("location models/x.sql:3 expected, got models/x.sql:4"),
+        "{all}"
+    );
     assert!(all.contains("no hint"), "{all}");
     let failure = verdict(&case, &problems).expect("a broken case fails");
     assert!(failure.starts_with("fake: exit 1, expected 2"), "{failure}");
 
     // A panic is a crash whatever the exit code.
-    let crashed = judge(&case.expect, 101, "thread 'main' panicked at src/x.rs", "/tmp/p");
-    assert!(crashed.iter().any(|p| p.starts_with("crash")), "{crashed:?}");
+    let crashed = judge(
+        &case.expect,
+        101,
+        "thread 'main' panicked at src/x.rs",
+        "/tmp/p",
+    );
+    assert!(
+        crashed.iter().any(|p| p.starts_with("crash")),
+        "{crashed:?}"
+    );
 
     // A known gap that still fails passes; one that now meets its header fails.
     let mut gap = case.clone();
     gap.expect.known_gap = Some("no hint yet".into());
     assert_eq!(verdict(&gap, &problems), None);
     let fixed = verdict(&gap, &[]).expect("a fixed gap is reported");
-    assert!(fixed.contains("remove its `# known-gap: no hint yet` line"), "{fixed}");
+    assert!(
+        fixed.contains("remove its `# known-gap: no hint yet` line"),
+        "{fixed}"
+    );
 }
 
 #[test]

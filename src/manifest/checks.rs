@@ -240,7 +240,7 @@ const MORE_CONFIG_KEYS: &[&str] = &[
 /// (`materialised`): dbt would take such a key as a custom one and ignore
 /// it, so the node silently builds with the default. Keys far from every
 /// known one are custom keys and pass, as in dbt.
-pub(crate) fn config_key_typos(nodes: &[Node]) -> Vec<Error> {
+pub(crate) fn config_key_typos(root: &Path, nodes: &[Node]) -> Vec<Error> {
     let mut known: Vec<String> = [
         ResourceType::Model,
         ResourceType::Seed,
@@ -256,6 +256,7 @@ pub(crate) fn config_key_typos(nodes: &[Node]) -> Vec<Error> {
     known.sort();
     known.dedup();
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for node in nodes.iter().filter(|n| {
         matches!(
             n.resource_type,
@@ -282,12 +283,17 @@ pub(crate) fn config_key_typos(nodes: &[Node]) -> Vec<Error> {
                 ),
             )
             .with_hint(format!("did you mean `{close}`?"));
-            if let Some(offset) = node.raw_code.find(key.as_str()) {
-                warning = warning.with_location(Location::from_offset(
-                    &node.original_file_path,
-                    &node.raw_code,
-                    offset,
-                ));
+            let location = crate::manifest::config_values::locate(root, node, key);
+            // A key set once in dbt_project.yml for a folder is one warning
+            // there, not one per node.
+            if location.is_some()
+                && location.as_ref().map(|l| &l.path) != Some(&node.original_file_path)
+                && !seen.insert((key.clone(), location.clone().map(|l| (l.path, l.line))))
+            {
+                continue;
+            }
+            if let Some(location) = location {
+                warning = warning.with_location(location);
             }
             out.push(warning);
         }

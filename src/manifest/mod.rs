@@ -10,6 +10,7 @@
 
 mod checks;
 pub mod config_defaults;
+mod config_values;
 pub mod generic_tests;
 mod naming;
 pub mod node;
@@ -490,7 +491,8 @@ impl Manifest {
             .enumerate()
             .map(|(i, n)| (n.unique_id.clone(), i))
             .collect();
-        let warnings = checks::config_key_typos(&nodes);
+        config_values::check_config_values(&project.root, &nodes)?;
+        let warnings = checks::config_key_typos(&project.root, &nodes);
         Ok(Manifest {
             project_name: pkg,
             nodes,

@@ -61,14 +61,25 @@ impl Config {
     pub fn merge(&mut self, layer: &Config) {
         for (key, value) in &layer.0 {
             match key.as_str() {
+                // Values are kept as written (a number stays a number), so
+                // that the manifest's config check can reject them.
                 "tags" => {
-                    let mut tags = self.tags();
-                    for tag in as_string_list(value) {
+                    let mut tags: Vec<Json> = match self.0.get(key) {
+                        Some(Json::Array(a)) => a.clone(),
+                        Some(Json::Null) | None => Vec::new(),
+                        Some(other) => vec![other.clone()],
+                    };
+                    let layer_tags = match value {
+                        Json::Array(a) => a.clone(),
+                        Json::Null => Vec::new(),
+                        other => vec![other.clone()],
+                    };
+                    for tag in layer_tags {
                         if !tags.contains(&tag) {
                             tags.push(tag);
                         }
                     }
-                    self.0.insert(key.clone(), Json::from(tags));
+                    self.0.insert(key.clone(), Json::Array(tags));
                 }
                 // As dbt: hooks from every layer run, project-level ones first.
                 "pre-hook" | "post-hook" => {

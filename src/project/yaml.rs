@@ -27,15 +27,76 @@ pub fn yaml_error(path: &Path, text: &str, err: &serde_yaml::Error) -> Error {
         Some(i) => message[..i].to_owned(),
         None => message,
     };
-    let mut error = Error::new(
-        ErrorKind::Yaml,
-        format!("invalid YAML in `{}`: {message}", path.display()),
-    )
-    .with_hint("check the indentation and that lists start with `- `");
+    let mut error = match shape_hint(&message) {
+        // Well-formed YAML of the wrong shape: a config mistake, not a syntax one.
+        Some(hint) => Error::new(
+            ErrorKind::Config,
+            format!("unexpected value in `{}`: {message}", path.display()),
+        )
+        .with_hint(hint),
+        None => Error::new(
+            ErrorKind::Yaml,
+            format!("invalid YAML in `{}`: {message}", path.display()),
+        )
+        .with_hint(syntax_hint(&message)),
+    };
     if let Some(loc) = err.location() {
         error = error.with_location(Location::new(path, loc.line(), loc.column(), Some(text)));
     }
     error
+}
+
+/// The hint for a serde_yaml message about well-formed YAML of the wrong
+/// shape (`invalid type`, `missing field`, `unknown field`), or `None` when
+/// the message is about malformed YAML.
+fn shape_hint(message: &str) -> Option<String> {
+    if let Some(rest) = message.split("missing field `").nth(1) {
+        let field = rest.split('`').next().unwrap_or("");
+        return Some(format!("add `{field}:` here: it is required"));
+    }
+    if let Some(rest) = message.split("unknown field `").nth(1) {
+        let field = rest.split('`').next().unwrap_or("");
+        let expected: Vec<&str> = rest
+            .split("expected ")
+            .nth(1)
+            .unwrap_or("")
+            .split(['`', ','])
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && *s != "one of" && *s != "or")
+            .collect();
+        return Some(
+            match crate::error::did_you_mean(field, expected.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("remove `{field}`: it is not a key here"),
+            },
+        );
+    }
+    let rest = message.split("invalid type: ").nth(1)?;
+    let (found, expected) = rest.split_once(", expected ")?;
+    Some(match expected {
+        e if e.contains("sequence") => {
+            format!(
+                "found {found}: write a list here, each item on its own line starting with `- `"
+            )
+        }
+        e if e.contains("map") => {
+            format!("found {found}: write `key: value` lines here, not a list or a single value")
+        }
+        e => format!("found {found}: write {e} here"),
+    })
+}
+
+/// The hint for malformed YAML, by what serde_yaml found.
+fn syntax_hint(message: &str) -> &'static str {
+    if message.contains("mapping values are not allowed") {
+        "a value that contains `: ` must be quoted, e.g. `description: 'note: ...'`"
+    } else if message.contains("cannot start any token") || message.contains("tab") {
+        "YAML indents with spaces, never tabs"
+    } else if message.contains("duplicate") {
+        "a key may appear once in a mapping: remove or merge the second one"
+    } else {
+        "check the indentation and that lists start with `- `"
+    }
 }
 
 /// Renders the Jinja in the string values of a YAML tree read from `path`

@@ -347,14 +347,26 @@ impl Object for ConfigFn {
                         serde_json::to_value(&v).unwrap_or(serde_json::Value::Null),
                     );
                 }
-            } else if let Ok(iter) = arg.try_iter() {
-                for key in iter {
+            } else if arg.kind() == minijinja::value::ValueKind::Map {
+                for key in arg.try_iter()? {
                     let v = arg.get_item(&key)?;
                     layer.set(
                         &key.to_string(),
                         serde_json::to_value(&v).unwrap_or(serde_json::Value::Null),
                     );
                 }
+            } else {
+                // As dbt's "Invalid inline model config": a bare value
+                // names no config key.
+                return Err(wrap(
+                    SluiceError::new(
+                        SluiceKind::Config,
+                        format!("config() was given {arg}, which names no config key"),
+                    )
+                    .with_hint(
+                        "pass keyword arguments, e.g. `config(materialized='table')`, or one dict",
+                    ),
+                ));
             }
         }
         scope.capture(|c| c.config.merge(&layer));
