@@ -50,11 +50,14 @@ pub fn parse(sql: &str, engine: EngineParser) -> Parsed {
     match Parser::parse_sql(&DuckDbDialect {}, sql) {
         Ok(statements) => Parsed::Statements(statements),
         Err(_) if engine(sql) => Parsed::DuckDbOnly,
-        Err(e) => Parsed::Invalid(syntax_error(&e)),
+        Err(e) => Parsed::Invalid(syntax_error(&e, sql)),
     }
 }
 
-fn syntax_error(err: &sqlparser::parser::ParserError) -> SyntaxError {
+/// sqlparser's error as a message and a 1-based position in `sql`. An
+/// error that sqlparser gives no position (`found: EOF`) is placed just
+/// after the last word of `sql`, where the missing part belongs.
+fn syntax_error(err: &sqlparser::parser::ParserError, sql: &str) -> SyntaxError {
     static AT: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"\s*at Line: (\d+), Column: (\d+)\s*$").expect("valid regex"));
     let text = err.to_string();
@@ -65,6 +68,12 @@ fn syntax_error(err: &sqlparser::parser::ParserError) -> SyntaxError {
             c[1].parse().unwrap_or(1),
             c[2].parse().unwrap_or(1),
         ),
+        None if text.contains("EOF") => {
+            let end = sql.trim_end();
+            let line = end.matches('\n').count() + 1;
+            let col = end.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            (text.to_owned(), line, col)
+        }
         None => (text.to_owned(), 1, 1),
     };
     SyntaxError { message, line, col }
@@ -183,6 +192,13 @@ mod tests {
             Parsed::Invalid(e) => Some(e),
             _ => None,
         }
+    }
+
+    #[test]
+    fn an_error_at_the_end_points_after_the_last_word() {
+        let e = check_syntax("select *\nfrom t\nwhere\n\n").expect("invalid");
+        assert!(e.message.contains("EOF"), "{}", e.message);
+        assert_eq!((e.line, e.col), (3, 6));
     }
 
     #[test]
