@@ -4,6 +4,8 @@
 //! judgement, a unit test. [`run`] opens the connections and hands this to
 //! the scheduler ([`crate::execute`]).
 
+mod hints;
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -167,6 +169,7 @@ fn run_one(
             };
         }
         Err(e) => {
+            let e = hints::explain(e, node, cx.manifest);
             result.status = Status::Error;
             result.message = e.message().to_owned();
             result.error = Some(e.render());
