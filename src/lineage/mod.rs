@@ -1,0 +1,24 @@
+//! Column-level lineage: for each output column of a node, the upstream
+//! columns it is computed from, and whether it is a copy, a rename or a
+//! transformation.
+//!
+//! Computed from sqlparser's AST of the compiled SQL, through CTEs,
+//! subqueries (in `FROM` and in expressions, correlated ones included),
+//! joins with aliases, aggregates, window functions (their `PARTITION BY`
+//! and `ORDER BY` columns count), `CASE`, set operations (by position), and
+//! `select *` / `t.*` with DuckDB's `EXCLUDE` and `REPLACE`, expanded from
+//! the columns known for each relation (seeds' CSV headers, YAML columns,
+//! upstream models' own lineage). A column whose table is unknown, or an
+//! unqualified column with several candidate tables of unknown columns, is
+//! attributed to every candidate rather than guessed.
+//!
+//! The types are in `types`, the resolution of a statement's columns in
+//! `resolve`, and the columns known of each relation in `schemas`.
+
+mod resolve;
+mod schemas;
+mod types;
+
+pub use crate::lineage::resolve::lineage;
+pub use crate::lineage::schemas::{warehouse_columns, Lineage, Schemas, WarehouseColumns};
+pub use crate::lineage::types::{ColumnLineage, ColumnRef, LineageKind, Table, Tables};
