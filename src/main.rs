@@ -25,6 +25,17 @@ fn main() -> ExitCode {
     // SAFETY: sets a process-wide allocator option before any other thread exists.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let cli = sluice::cli::Cli::parse();
+    // SIGINT/SIGTERM: while nodes run, stop scheduling, cancel running
+    // statements (their transactions roll back) and report; otherwise, or
+    // on a second signal, end at once. Exit 130 either way.
+    let _ = ctrlc::set_handler(|| {
+        use sluice::warehouse::interrupt;
+        if interrupt::interrupted() || !interrupt::run_active() {
+            std::process::exit(130);
+        }
+        eprintln!("\nInterrupted: cancelling the running statements (again to quit at once)");
+        interrupt::request();
+    });
     let json = cli.global.log_format == sluice::cli::LogFormat::Json;
     sluice::execute::output::set_json_logs(json);
     if cli.global.log_level == sluice::cli::LogLevel::Debug {

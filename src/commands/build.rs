@@ -14,6 +14,7 @@ use crate::compile::Compiled;
 use crate::docs::artifacts::{self, Invocation};
 use crate::error::{Error, ErrorKind, Result};
 use crate::execute::output::Printer;
+use crate::execute::result::Status;
 use crate::execute::{NodeResult, RunOptions};
 use crate::lineage::Lineage;
 use crate::render::Resolver;
@@ -145,6 +146,18 @@ pub fn execute(
             &crate::runner::compiled_paths(&compiled),
         );
     }
+    if crate::warehouse::interrupt::interrupted() {
+        // Always printed, as dbt's "Exited because of keyboard interrupt".
+        let done = results
+            .iter()
+            .filter(|r| r.status != Status::Skipped)
+            .count();
+        eprintln!(
+            "Interrupted: {done} of {} nodes finished or stopped; the rest were cancelled. run_results.json records them; `sluice retry` runs what did not succeed.",
+            results.len()
+        );
+        return Ok(Outcome::Interrupted);
+    }
     Ok(Outcome::failed_if(
         results.iter().any(|r| r.status.is_failure()),
     ))
@@ -197,12 +210,18 @@ fn run_selected(
         Vec::new()
     } else {
         let cx = p.context(resolver);
-        crate::runner::run(
+        crate::warehouse::interrupt::set_run_active(true);
+        let results = crate::runner::run(
             &cx, &p.graph, db, catalog, selected, compiled, &options, printer,
-        )?
+        );
+        crate::warehouse::interrupt::set_run_active(false);
+        results?
     };
     stage("execute", t);
-    p.run_hooks(resolver, db, true)?;
+    // An interrupted run ends here: on-run-end hooks would start new work.
+    if !crate::warehouse::interrupt::interrupted() {
+        p.run_hooks(resolver, db, true)?;
+    }
     Ok(results)
 }
 

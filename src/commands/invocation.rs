@@ -13,14 +13,18 @@ pub enum Outcome {
     Success,
     /// At least one node errored or a test failed.
     NodeFailure,
+    /// SIGINT or SIGTERM stopped the run (exit 130, as a shell reports
+    /// a process ended by Ctrl-C).
+    Interrupted,
 }
 
 impl Outcome {
-    /// The process exit code: 0 or 1.
+    /// The process exit code: 0, 1, or 130 when interrupted.
     pub fn exit_code(self) -> u8 {
         match self {
             Outcome::Success => 0,
             Outcome::NodeFailure => 1,
+            Outcome::Interrupted => 130,
         }
     }
 

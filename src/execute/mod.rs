@@ -19,6 +19,7 @@ use std::sync::{Condvar, Mutex};
 use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::manifest::{Manifest, Node, ResourceType};
+use crate::warehouse::interrupt;
 use output::Printer;
 
 /// The stack size of the threads that parse, render and compile (the
@@ -191,7 +192,12 @@ pub fn execute<W: Send>(
                                         .skip_because
                                         .get(&i)
                                         .cloned()
-                                        .or_else(|| st.aborted.then(|| "fail-fast".to_owned()));
+                                        .or_else(|| st.aborted.then(|| "fail-fast".to_owned()))
+                                        .or_else(|| {
+                                            interrupt::interrupted().then(|| {
+                                                "cancelled: the run was interrupted".to_owned()
+                                            })
+                                        });
                                     break (i, st.started, skip);
                                 }
                                 st = wake.wait(st).expect("scheduler lock");

@@ -1,8 +1,9 @@
 //! What any warehouse is, below every stage that talks to one: a relation's
 //! name and how it renders ([`relation`]), the connection trait engines
-//! implement ([`connection`]), and where files outside the database live
-//! ([`external`]). Pure data and string functions; no engine code.
+//! implement ([`connection`]), where files outside the database live
+//! ([`external`]), and stopping a run on a signal ([`interrupt`]). Pure data and string functions; no engine code.
 
 pub mod connection;
 pub mod external;
+pub mod interrupt;
 pub mod relation;

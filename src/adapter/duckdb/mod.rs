@@ -124,13 +124,14 @@ impl Database {
     ///
     /// Errors: [`ErrorKind::Database`].
     pub fn connect(&self) -> Result<DuckDbConnection> {
-        self.conn
-            .try_clone()
-            .map(|conn| DuckDbConnection {
-                conn,
-                catalog: None,
-            })
-            .map_err(|e| db_error(&e, None))
+        let conn = self.conn.try_clone().map_err(|e| db_error(&e, None))?;
+        // SIGINT cancels what this connection runs (see warehouse::interrupt).
+        let handle = conn.interrupt_handle();
+        crate::warehouse::interrupt::register(Box::new(move || handle.interrupt()));
+        Ok(DuckDbConnection {
+            conn,
+            catalog: None,
+        })
     }
 
     /// Reads every relation of the database once, for [`Database::connect_cached`].
