@@ -49,6 +49,22 @@ pub struct GlobalArgs {
     /// Print only errors and the final summary line.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Treat every warning as an error, as dbt's `--warn-error`: a
+    /// warning while parsing or selecting stops the command (exit 2), and
+    /// a data test with `severity: warn` that finds rows fails.
+    #[arg(long, global = true, env = "DBT_WARN_ERROR")]
+    pub warn_error: bool,
+    /// Which warnings are errors, as dbt's `--warn-error-options`:
+    /// `{error: all, warn: [NoNodesForSelectionCriteria]}` (YAML or JSON;
+    /// `include`/`exclude` are accepted for `error`/`warn`). Names are
+    /// dbt's event names where dbt has one, else the warning's kind.
+    #[arg(
+        long,
+        global = true,
+        value_name = "YAML",
+        env = "DBT_WARN_ERROR_OPTIONS"
+    )]
+    pub warn_error_options: Option<String>,
     /// How much to log on stderr besides the run's lines, as dbt's
     /// `--log-level`: `debug` adds each stage's timing.
     #[arg(long, global = true, value_enum, default_value_t = LogLevel::Info, env = "DBT_LOG_LEVEL")]

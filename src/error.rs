@@ -206,6 +206,39 @@ impl Error {
         self.inner.kind
     }
 
+    /// The kind's name (`Config`, `Selector`), as `--log-format json`
+    /// prints it and `--warn-error-options` matches it.
+    pub fn kind_name(&self) -> &'static str {
+        match self.inner.kind {
+            ErrorKind::Io => "Io",
+            ErrorKind::Yaml => "Yaml",
+            ErrorKind::Config => "Config",
+            ErrorKind::Profile => "Profile",
+            ErrorKind::Jinja => "Jinja",
+            ErrorKind::UnknownRef => "UnknownRef",
+            ErrorKind::UnknownSource => "UnknownSource",
+            ErrorKind::Cycle => "Cycle",
+            ErrorKind::DuplicateNode => "DuplicateNode",
+            ErrorKind::MissingFile => "MissingFile",
+            ErrorKind::Selector => "Selector",
+            ErrorKind::Database => "Database",
+            ErrorKind::Sql => "Sql",
+            ErrorKind::Contract => "Contract",
+            ErrorKind::Usage => "Usage",
+            ErrorKind::Internal => "Internal",
+        }
+    }
+
+    /// dbt's event name for this diagnostic as a warning, where dbt has
+    /// one (a selection that matches nothing is
+    /// `NoNodesForSelectionCriteria`); else the kind's name.
+    pub fn event_name(&self) -> &'static str {
+        match self.inner.kind {
+            ErrorKind::Selector => "NoNodesForSelectionCriteria",
+            _ => self.kind_name(),
+        }
+    }
+
     /// The one-line message, without location or hint.
     pub fn message(&self) -> &str {
         &self.inner.message
@@ -303,6 +336,82 @@ impl Error {
         let mut out = renderer.render(&[group]);
         out.push('\n');
         out
+    }
+}
+
+/// Which warnings are errors: dbt's `--warn-error` (all of them) and
+/// `--warn-error-options` (`error`/`include`: `all` or names; `warn`/
+/// `exclude`: names kept as warnings). A warning is named by its dbt event
+/// name where dbt has one (`NoNodesForSelectionCriteria`) or by its kind
+/// (`Config`, `Sql`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WarnPolicy {
+    all: bool,
+    error: Vec<String>,
+    warn: Vec<String>,
+}
+
+impl WarnPolicy {
+    /// The policy of `--warn-error` (`warn_error`) and
+    /// `--warn-error-options` (`options`, YAML or JSON).
+    ///
+    /// Errors: [`ErrorKind::Usage`] for options that are not a mapping of
+    /// `error`/`include` and `warn`/`exclude`.
+    pub fn parse(warn_error: bool, options: Option<&str>) -> Result<WarnPolicy> {
+        let mut policy = WarnPolicy {
+            all: warn_error,
+            ..WarnPolicy::default()
+        };
+        let Some(text) = options else {
+            return Ok(policy);
+        };
+        let usage = |why: String| {
+            Error::new(ErrorKind::Usage, format!("`--warn-error-options`: {why}"))
+                .with_hint("write e.g. `--warn-error-options '{error: all, warn: [NoNodesForSelectionCriteria]}'`")
+        };
+        let value: serde_yaml::Value =
+            serde_yaml::from_str(text).map_err(|e| usage(e.to_string()))?;
+        let map = value
+            .as_mapping()
+            .ok_or_else(|| usage("not a mapping".to_owned()))?;
+        for (key, v) in map {
+            let key = key.as_str().unwrap_or("");
+            let names: Vec<String> = match v {
+                serde_yaml::Value::String(s) => vec![s.clone()],
+                serde_yaml::Value::Sequence(items) => items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_owned))
+                    .collect(),
+                _ => return Err(usage(format!("`{key}` is not a name or a list of names"))),
+            };
+            match key {
+                "error" | "include" => {
+                    if names.iter().any(|n| n == "all" || n == "*") {
+                        policy.all = true;
+                    }
+                    policy.error.extend(names);
+                }
+                "warn" | "exclude" => policy.warn.extend(names),
+                "silence" => {}
+                other => return Err(usage(format!("unknown key `{other}`"))),
+            }
+        }
+        Ok(policy)
+    }
+
+    /// Whether `warning` is to be raised as an error.
+    pub fn is_error(&self, warning: &Error) -> bool {
+        let names = [warning.event_name(), warning.kind_name()];
+        if names.iter().any(|n| self.warn.iter().any(|w| w == n)) {
+            return false;
+        }
+        self.all || names.iter().any(|n| self.error.iter().any(|e| e == n))
+    }
+
+    /// Whether every warning is an error (`--warn-error`, or `error: all`):
+    /// then a data test that warns fails.
+    pub fn all(&self) -> bool {
+        self.all
     }
 }
 
@@ -412,6 +521,25 @@ mod tests {
         let err = Error::new(ErrorKind::Config, "m");
         assert!(err.render_styled(Severity::Error).contains("\u{1b}["));
         assert!(!err.render().contains('\u{1b}'));
+    }
+
+    #[test]
+    fn warn_error_options_pick_which_warnings_are_errors() {
+        let selection = Error::new(ErrorKind::Selector, "nothing");
+        let config = Error::new(ErrorKind::Config, "typo");
+        let none = WarnPolicy::parse(false, None).unwrap();
+        assert!(!none.is_error(&selection) && !none.all());
+        let all = WarnPolicy::parse(true, None).unwrap();
+        assert!(all.is_error(&selection) && all.is_error(&config) && all.all());
+        let some = WarnPolicy::parse(
+            false,
+            Some("{error: all, warn: [NoNodesForSelectionCriteria]}"),
+        )
+        .unwrap();
+        assert!(!some.is_error(&selection) && some.is_error(&config));
+        let named = WarnPolicy::parse(false, Some(r#"{"include": ["Config"]}"#)).unwrap();
+        assert!(named.is_error(&config) && !named.is_error(&selection) && !named.all());
+        assert!(WarnPolicy::parse(false, Some("[1]")).is_err());
     }
 
     #[test]

@@ -336,6 +336,11 @@ fn run_node(
             } else {
                 Status::Pass
             };
+            // dbt's --warn-error: a test that would warn fails.
+            let status = match status {
+                Status::Warn if options.warn_error => Status::Fail,
+                other => other,
+            };
             Ok(NodeOutcome::Tested { failures, status })
         }
         ResourceType::UnitTest => {

@@ -1238,3 +1238,58 @@ fn seeds_and_snapshots_run_their_pre_and_post_hooks() {
         ]
     );
 }
+
+#[test]
+fn warn_error_raises_warnings_and_fails_warning_tests() {
+    // dbt's --warn-error: "If dbt would normally warn, instead raise an
+    // exception" (exit 2), and a data test that would warn fails (exit 1).
+    let p = TempProject::new();
+    p.write(
+        "models/marts/typo.sql",
+        "{{ config(materialised='table') }}\nselect 1 as x\n",
+    );
+    let run = p.sluice(&["compile", "-q", "--warn-error"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: model `typo` sets config `materialised`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--warn-error"), "{}", run.stderr);
+    std::fs::remove_file(p.root().join("models/marts/typo.sql")).unwrap();
+
+    // A selection that matches nothing: a warning, an error under
+    // --warn-error, and a warning again when the options keep it one.
+    let run = p.sluice(&["build", "-q", "-s", "no_such_model"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = p.sluice(&["build", "-q", "-s", "no_such_model", "--warn-error"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = p.sluice(&[
+        "build",
+        "-q",
+        "-s",
+        "no_such_model",
+        "--warn-error-options",
+        "{error: all, warn: [NoNodesForSelectionCriteria]}",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = p.sluice(&["compile", "-q", "--warn-error-options", "{fail: all}"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("unknown key `fail`"), "{}", run.stderr);
+
+    // A warn-severity test that finds rows: WARN, exit 0; FAIL under --warn-error.
+    p.write(
+        "tests/warns_on_orders.sql",
+        "{{ config(severity='warn') }}\nselect * from {{ ref('orders') }}\n",
+    );
+    let run = p.sluice(&["build", "-q"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = p.sluice(&["test", "-q", "-s", "warns_on_orders", "--warn-error"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let results = p.read("target/run_results.json");
+    assert!(
+        results.contains("\"status\": \"fail\"") || results.contains("\"status\":\"fail\""),
+        "{results}"
+    );
+}

@@ -101,7 +101,7 @@ pub fn execute(
     drop(warehouse);
     stage("compile", t);
     // manifest.json is not needed to execute: it is written beside the run.
-    p.print_warnings(&compiled);
+    p.print_warnings(&compiled)?;
     let (results, manifest) = std::thread::scope(|scope| {
         let (p, inv, compiled) = (&p, &inv, &compiled);
         let manifest = scope.spawn(move || p.write_manifest(compiled, inv));
@@ -203,6 +203,7 @@ fn run_selected(
         build,
         snapshot_time: snapshot_time()?,
         dry_run,
+        warn_error: p.warn_policy.all(),
     };
     let t = Instant::now();
     let results = if selected.is_empty() {

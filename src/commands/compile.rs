@@ -81,7 +81,7 @@ pub fn compile(
         }
     }
     stage("compile", t);
-    p.print_warnings(&compiled);
+    p.print_warnings(&compiled)?;
     p.write_manifest(&compiled, &inv)?;
     let mut order: Vec<usize> = compiled.keys().copied().collect();
     order.sort_unstable();

@@ -25,7 +25,7 @@ pub fn generate(g: &GlobalArgs) -> Result<Outcome> {
     let printer = Printer::new(g.quiet);
     let p = Session::open(g, InvocationArgs::command("generate", g), printer)?;
     let compiled = p.compile_everything();
-    p.print_warnings(&compiled);
+    p.print_warnings(&compiled)?;
     p.write_manifest(&compiled, &inv)?;
     let target = &p.project.target;
     let t = Instant::now();

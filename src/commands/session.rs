@@ -15,7 +15,7 @@ use crate::cli::{GlobalArgs, SelectArgs};
 use crate::commands::invocation::InvocationArgs;
 use crate::compile::{compile_all, CompileContext, Compiled};
 use crate::docs::artifacts::{self, Invocation};
-use crate::error::{Error, ErrorKind, Result, Severity};
+use crate::error::{Error, ErrorKind, Result, Severity, WarnPolicy};
 use crate::execute::output::{print_diagnostic, Printer};
 use crate::graph::Graph;
 use crate::lineage::Lineage;
@@ -48,6 +48,22 @@ pub struct Session {
     /// The command and its flags, as run_results.json's `args` records
     /// them and `flags` shows them to templates.
     pub invocation: InvocationArgs,
+    /// Which warnings are errors (`--warn-error`, `--warn-error-options`).
+    pub warn_policy: WarnPolicy,
+}
+
+/// Prints warning `w` (unless `quiet`), or returns it as the command's
+/// error when `policy` makes it one, as dbt's `--warn-error` raises.
+fn warn(policy: &WarnPolicy, w: &Error, quiet: bool) -> Result<()> {
+    if policy.is_error(w) {
+        return Err(w
+            .duplicate()
+            .with_note("a warning, raised as an error by --warn-error"));
+    }
+    if !quiet {
+        print_diagnostic(w, Severity::Warning);
+    }
+    Ok(())
 }
 
 /// [`Project::load`]'s options from the global flags.
@@ -74,11 +90,10 @@ impl Session {
     /// without artifacts.
     pub fn open(g: &GlobalArgs, invocation: InvocationArgs, printer: Printer) -> Result<Session> {
         let t = Instant::now();
+        let warn_policy = WarnPolicy::parse(g.warn_error, g.warn_error_options.as_deref())?;
         let project = Project::load(&load_options(g), &ProjectJinja)?;
-        if !g.quiet {
-            for w in &project.warnings {
-                print_diagnostic(w, Severity::Warning);
-            }
+        for w in &project.warnings {
+            warn(&warn_policy, w, g.quiet)?;
         }
         stage("load", t);
         let t = Instant::now();
@@ -89,7 +104,7 @@ impl Session {
         let manifest = Manifest::build(&project, &renderer)?;
         stage("parse", t);
         for w in &manifest.warnings {
-            print_diagnostic(w, Severity::Warning);
+            warn(&warn_policy, w, false)?;
         }
         if crate::docs::flat_graph::mentioned(&renderer, &manifest) {
             let t = Instant::now();
@@ -118,6 +133,7 @@ impl Session {
             printer,
             quiet: g.quiet,
             invocation,
+            warn_policy,
         })
     }
 
@@ -127,7 +143,7 @@ impl Session {
     /// Errors: selector errors (see [`selector::select`]).
     pub fn select(&self, select: &SelectArgs, types: &[ResourceType]) -> Result<BTreeSet<usize>> {
         for warning in selector::unmatched(&select.select, &self.manifest, self.state.as_ref()) {
-            print_diagnostic(&warning, Severity::Warning);
+            warn(&self.warn_policy, &warning, false)?;
         }
         selector::select(
             &self.manifest,
@@ -236,19 +252,19 @@ impl Session {
 
     /// Prints the compile warnings (tables read without ref or source), in
     /// node order, unless quiet.
-    pub fn print_warnings(&self, compiled: &HashMap<usize, Result<Compiled>>) {
-        if self.quiet {
-            return;
-        }
+    ///
+    /// Errors: the first warning `--warn-error` makes an error.
+    pub fn print_warnings(&self, compiled: &HashMap<usize, Result<Compiled>>) -> Result<()> {
         let mut order: Vec<&usize> = compiled.keys().collect();
         order.sort_unstable();
         for i in order {
             if let Ok(c) = &compiled[i] {
                 for w in &c.warnings {
-                    print_diagnostic(w, Severity::Warning);
+                    warn(&self.warn_policy, w, self.quiet)?;
                 }
             }
         }
+        Ok(())
     }
 
     /// Renders and runs `on-run-start` (`end` false) or `on-run-end` (`end` true).

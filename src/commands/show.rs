@@ -135,7 +135,7 @@ pub fn show(
             compiled.insert(i, compile_one(&cx, i, &live));
         }
     }
-    p.print_warnings(&compiled);
+    p.print_warnings(&compiled)?;
     let mut failed = false;
     let mut first = true;
     for &i in &selected {

@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub snapshot_time: chrono::NaiveDateTime,
     /// `snapshot --dry-run`: report what snapshots would change, and roll back.
     pub dry_run: bool,
+    /// `--warn-error`: a data test that would warn fails instead.
+    pub warn_error: bool,
 }
 
 struct Sched {
