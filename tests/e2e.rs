@@ -1293,3 +1293,69 @@ fn warn_error_raises_warnings_and_fails_warning_tests() {
         "{results}"
     );
 }
+
+#[test]
+fn deep_sql_and_jinja_build_or_fail_located_never_abort() {
+    // Issue 19: deep SQL once aborted the process with a stack overflow
+    // (exit 134). 20,000 union branches, a Jinja loop of 6,000, 100 nested
+    // function calls and 100 nested macro calls build (dbt builds them
+    // too); 50,000 `+` terms exceed DuckDB's expression depth and fail as
+    // a located node error with a hint.
+    let p = TempProject::new();
+    let union: Vec<String> = (0..20_000).map(|i| format!("select {i} as n")).collect();
+    p.write("models/deep/deep_union.sql", &union.join("\nunion all\n"));
+    p.write(
+        "models/deep/deep_jinja.sql",
+        "{% for i in range(6000) %}select {{ i }} as n{% if not loop.last %} union all {% endif %}\n{% endfor %}",
+    );
+    p.write(
+        "models/deep/deep_calls.sql",
+        &format!("select {}1{} as n\n", "abs(".repeat(100), ")".repeat(100)),
+    );
+    p.write(
+        "macros/nest.sql",
+        "{% macro nest(n) %}{% if n > 0 %}({{ nest(n - 1) }}){% else %}1{% endif %}{% endmacro %}",
+    );
+    p.write(
+        "models/deep/deep_macro.sql",
+        "select {{ nest(100) }} as n\n",
+    );
+    p.write(
+        "models/deep/deep_plus.sql",
+        &format!("select {} as n\n", vec!["1"; 50_000].join(" + ")),
+    );
+    // Tables, so the checks below read rows rather than bind 20,000-branch views.
+    p.write(
+        "dbt_project.yml",
+        &p.read("dbt_project.yml")
+            .replace("models:\n  shop_analytics:\n", "models:\n  shop_analytics:\n    deep:\n      +materialized: table\n"),
+    );
+    let run = p.sluice(&["build", "-s", "path:models/deep"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("OK created sql table model main.deep_union"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Error in model deep_plus (models/deep/deep_plus.sql)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--> models/deep/deep_plus.sql"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("max_expression_depth"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("PASS=4 WARN=0 ERROR=1"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(p.scalar("select count(*) from main.deep_union"), 20_000);
+    assert_eq!(p.scalar("select count(*) from main.deep_jinja"), 6_000);
+    assert_eq!(p.scalar("select n from main.deep_calls"), 1);
+    assert_eq!(p.scalar("select n from main.deep_macro"), 1);
+}

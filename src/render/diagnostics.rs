@@ -214,6 +214,7 @@ fn jinja_hint(err: &minijinja::Error, detail: &str, source: Option<&str>) -> Opt
             let namespace = callee.split('.').next().unwrap_or(callee);
             format!("`{namespace}` is not an installed package or a variable here: check its spelling, or install the package (packages.yml, then `sluice deps`)")
         }
+        K::InvalidOperation if detail.contains("recursion limit") => "a macro calls itself without end, or templates nest thousands of levels deep: check the macro's stopping condition".to_owned(),
         K::UndefinedError => "the value is not defined here: check its spelling, or set it (`{% set %}`, a var, a macro argument)".to_owned(),
         _ if detail.contains("unknown keyword argument") || detail.contains("unexpected keyword") => {
             "check the argument names against the macro's `{% macro %}` line".to_owned()

@@ -41,6 +41,11 @@ use project_jinja::{single_expression, target_value};
 
 pub use scope::{Captured, Introspection, NodeScope, Phase, RefCall, Resolver};
 
+/// Levels of nested calls, blocks and loops a template may use (minijinja
+/// counts a few per macro call): well beyond what dbt's Python recursion
+/// limit allows, with stacker growing the stack as needed.
+const JINJA_RECURSION_LIMIT: usize = 5000;
+
 /// Node-specific template variables besides the scope.
 #[derive(Debug, Clone)]
 pub struct NodeVars {
@@ -210,6 +215,9 @@ impl Renderer {
             }
         }
         let mut env = Environment::new();
+        // Python's own limit lets dbt nest about 200 macro calls; minijinja's
+        // default (500 levels, a few per call) stops near 100.
+        env.set_recursion_limit(JINJA_RECURSION_LIMIT);
         // SQL is never escaped (minijinja would JSON-escape templates named `.yml`).
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_unknown_method_callback(pycompat::unknown_method);

@@ -77,6 +77,9 @@ fn hint(message: &str, missing: &dyn Fn(&str) -> String) -> Option<String> {
     if message.contains("No function matches the given name and argument types") {
         return Some("cast the arguments to the types the function takes (DuckDB does not convert text to numbers implicitly)".to_owned());
     }
+    if message.contains("Max expression depth") {
+        return Some("the expression nests deeper than DuckDB allows: split it into steps (CTEs), or raise the limit with a pre-hook `SET max_expression_depth TO 10000`".to_owned());
+    }
     if message.contains("INTERRUPT Error") {
         return Some("the run was interrupted: the statement was cancelled and rolled back, so the relation keeps what it held before".to_owned());
     }
