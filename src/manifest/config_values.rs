@@ -38,7 +38,8 @@ pub(crate) fn check_config_values(root: &Path, nodes: &[Node]) -> Result<()> {
     for node in nodes {
         if let Some((key, message, hint)) = first_problem(node) {
             let mut err = Error::new(ErrorKind::Config, message).with_hint(hint);
-            if let Some(loc) = locate(root, node, key) {
+            let value = node.config.get(key).and_then(Json::as_str);
+            if let Some(loc) = locate_value(root, node, key, value) {
                 err = err.with_location(loc);
             }
             return Err(err);
@@ -190,7 +191,17 @@ fn is_threshold(s: &str) -> bool {
 /// `config()` call, its schema YAML entry, then its package's
 /// dbt_project.yml (`+key:` or `key:`).
 pub(crate) fn locate(root: &Path, node: &Node, key: &str) -> Option<Location> {
-    let pattern = regex::Regex::new(&format!(r"\+?\b{}\s*[=:]", regex::escape(key))).ok()?;
+    locate_value(root, node, key, None)
+}
+
+/// [`locate`], preferring in each file the place where `key` is set to
+/// `value` (dbt_project.yml may set a key at several folder levels).
+fn locate_value(root: &Path, node: &Node, key: &str, value: Option<&str>) -> Option<Location> {
+    let key_pattern = regex::Regex::new(&format!(r"\+?\b{}\s*[=:]", regex::escape(key))).ok()?;
+    let pattern = Finder {
+        key: key_pattern,
+        value,
+    };
     let dir = package_dir(root, node);
     // The node's own file: `config(key=...)` in SQL, or a generic test's YAML.
     let own = if node.resource_type == ResourceType::Test && node.test_metadata.is_some() {
@@ -231,6 +242,41 @@ pub(crate) fn locate(root: &Path, node: &Node, key: &str) -> Option<Location> {
         &text,
         m.start(),
     ))
+}
+
+/// The first place in a text that sets a key, preferring one on whose line
+/// the value appears.
+struct Finder<'a> {
+    key: regex::Regex,
+    value: Option<&'a str>,
+}
+
+/// A match of [`Finder`]: where it starts.
+struct Found(usize);
+
+impl Found {
+    fn start(&self) -> usize {
+        self.0
+    }
+}
+
+impl Finder<'_> {
+    fn find(&self, text: &str) -> Option<Found> {
+        let mut first = None;
+        for m in self.key.find_iter(text) {
+            first.get_or_insert(m.start());
+            let line_end = text[m.end()..]
+                .find('\n')
+                .map_or(text.len(), |i| m.end() + i);
+            if self
+                .value
+                .is_none_or(|v| text[m.end()..line_end].contains(v))
+            {
+                return Some(Found(m.start()));
+            }
+        }
+        first.map(Found)
+    }
 }
 
 /// The directory `node`'s paths are relative to: its package's, or the
