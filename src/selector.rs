@@ -71,19 +71,6 @@ fn parse_atom(raw: &str) -> Result<Atom> {
     if s.is_empty() {
         return Err(bad("nothing to select"));
     }
-    // Operators left inside a plain name were misplaced (`+@orders`) or
-    // carry a depth that is not a whole number (`1.5+orders`); a method's
-    // value may hold them (`config.incremental_strategy:delete+insert`).
-    if !s.contains(':') {
-        if s.contains('@') {
-            return Err(bad("`@` goes first and alone, as in `@orders`"));
-        }
-        if s.contains('+') {
-            return Err(bad(
-                "a `+` takes a whole-number depth, as in `2+orders` or `orders+1`",
-            ));
-        }
-    }
     let (method, value) = match s.split_once(':') {
         Some((m, v)) => (m.to_owned(), v.to_owned()),
         None if s.contains('/')
@@ -367,16 +354,6 @@ pub fn unmatched(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn misplaced_operators_are_invalid_selectors() {
-        for bad in ["+@orders+", "orders@", "1.5+orders", "orders+x"] {
-            let err = parse_atom(bad).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::Selector, "{bad}");
-        }
-        // A method's value may hold them.
-        assert!(parse_atom("config.incremental_strategy:delete+insert").is_ok());
-    }
 
     #[test]
     fn parses_graph_operators() {
