@@ -114,6 +114,92 @@ fn default_target() -> String {
     "target".into()
 }
 
+/// The top-level keys of dbt's project schema (dbt 1.12).
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "name",
+    "version",
+    "config-version",
+    "profile",
+    "model-paths",
+    "seed-paths",
+    "test-paths",
+    "analysis-paths",
+    "macro-paths",
+    "snapshot-paths",
+    "docs-paths",
+    "asset-paths",
+    "function-paths",
+    "target-path",
+    "log-path",
+    "packages-install-path",
+    "clean-targets",
+    "query-comment",
+    "require-dbt-version",
+    "quoting",
+    "on-run-start",
+    "on-run-end",
+    "dispatch",
+    "models",
+    "seeds",
+    "snapshots",
+    "sources",
+    "data_tests",
+    "tests",
+    "unit_tests",
+    "metrics",
+    "semantic-models",
+    "saved-queries",
+    "exposures",
+    "vars",
+    "restrict-access",
+    "flags",
+    "functions",
+    "analyses",
+    "data-paths",
+    "source-paths",
+];
+
+/// A top-level key one or two edits from one of dbt's (`modles:`) is an
+/// error at its line: dbt rejects unknown keys ("Additional properties are
+/// not allowed"), and the misspelt block's configs would silently vanish.
+/// A key far from every known one is left alone.
+fn check_top_level_keys(path: &Path, text: &str) -> Result<()> {
+    let Ok(serde_yaml::Value::Mapping(map)) = serde_yaml::from_str::<serde_yaml::Value>(text)
+    else {
+        return Ok(());
+    };
+    for key in map.keys().filter_map(serde_yaml::Value::as_str) {
+        if TOP_LEVEL_KEYS.contains(&key) {
+            continue;
+        }
+        let Some(close) = TOP_LEVEL_KEYS
+            .iter()
+            .filter(|k| strsim::levenshtein(k, key) <= 2)
+            .min_by_key(|k| strsim::levenshtein(k, key))
+        else {
+            continue;
+        };
+        let mut err = Error::new(
+            ErrorKind::Config,
+            format!(
+                "`{key}` in `{}` is not a key of dbt_project.yml",
+                path.display()
+            ),
+        )
+        .with_hint(format!(
+            "did you mean `{close}`? (dbt rejects unknown top-level keys)"
+        ));
+        let at_line_start = text
+            .match_indices(&format!("{key}:"))
+            .find(|(i, _)| *i == 0 || text.as_bytes()[i - 1] == b'\n');
+        if let Some((offset, _)) = at_line_start {
+            err = err.with_location(Location::from_offset(path, text, offset));
+        }
+        return Err(err);
+    }
+    Ok(())
+}
+
 impl DbtProject {
     /// Parses `dbt_project.yml` text. `path` is used in error locations.
     ///
@@ -150,6 +236,7 @@ impl DbtProject {
             }
             return Err(err);
         }
+        check_top_level_keys(path, text)?;
         Ok(project)
     }
 
@@ -249,6 +336,18 @@ fn is_hook_key(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_top_level_key_is_an_error_at_its_line() {
+        let text = "name: shop\nversion: '1'\nmodles:\n  shop:\n    +materialized: table\n";
+        let err = DbtProject::parse(Path::new("dbt_project.yml"), text).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert_eq!(err.location().map(|l| l.line), Some(3));
+        assert!(err.hint().unwrap().contains("`models`"), "{}", err.render());
+        // A key far from every known one is someone's own: left alone.
+        let text = "name: shop\nmy-team-notes: x\n";
+        assert!(DbtProject::parse(Path::new("dbt_project.yml"), text).is_ok());
+    }
 
     #[test]
     fn defaults_match_dbt() {
