@@ -7,7 +7,7 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Location, Result};
 use crate::manifest::{slash, Manifest, ResourceType};
 
 /// Edges point from a node to the nodes that depend on it (parent -> child).
@@ -88,6 +88,19 @@ impl Graph {
             .with_hint(
                 "a model cannot depend on itself through its refs; remove one of these refs",
             );
+            // Located at the first ref of the cycle: where `names[0]`
+            // refers to `names[1]` (or the top of its file).
+            let first = &manifest.nodes[path[0].index()];
+            let offset = [format!("'{}'", names[1]), format!("\"{}\"", names[1])]
+                .iter()
+                .filter_map(|quoted| first.raw_code.find(quoted.as_str()))
+                .min();
+            err = err.with_location(match offset {
+                Some(offset) => {
+                    Location::from_offset(&first.original_file_path, &first.raw_code, offset)
+                }
+                None => Location::new(&first.original_file_path, 1, 1, Some(&first.raw_code)),
+            });
             for ix in &path[..path.len() - 1] {
                 let node = &manifest.nodes[ix.index()];
                 err = err.with_note(format!(

@@ -1365,3 +1365,20 @@ fn deep_sql_and_jinja_build_or_fail_located_never_abort() {
     assert_eq!(p.scalar("select n from main.deep_calls"), 1);
     assert_eq!(p.scalar("select n from main.deep_macro"), 1);
 }
+
+#[test]
+fn quiet_build_still_shows_each_error_with_its_location() {
+    // dbt's --quiet hides everything but errors: the failing node's error,
+    // located, is still printed; the passing nodes' lines and the
+    // warning of the warn-severity test are not.
+    let p = TempProject::new();
+    p.write("models/broken.sql", "select no_such_column from {{ ref('stg_orders') }}\n");
+    let run = p.sluice(&["build", "-q"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("Error in model broken (models/broken.sql)"), "{}", run.stderr);
+    assert!(run.stderr.contains("--> models/broken.sql:1:8"), "{}", run.stderr);
+    assert!(run.stderr.contains("no_such_column"), "{}", run.stderr);
+    assert!(!run.stderr.contains("OK created"), "{}", run.stderr);
+    assert!(!run.stderr.contains("Warning in test"), "{}", run.stderr);
+    assert!(done_line(&run.stderr).contains("ERROR=1"), "{}", run.stderr);
+}

@@ -105,6 +105,21 @@ fn coloured_status(line: &str) -> String {
 
 /// One `--log-format json` line of level `level` with message `msg` and
 /// `data`, in dbt's structured-log shape.
+/// Writes one log line on stderr at `level`: stamped for people (`styled`,
+/// ANSI stripped where stderr does not take it), or a JSON object under
+/// `--log-format json`.
+fn emit_line(level: &str, text: &str, styled: &str) {
+    if json_logs() {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}",
+            json_line(level, "Line", text, serde_json::json!({}))
+        );
+        return;
+    }
+    let _ = writeln!(anstream::stderr().lock(), "{}", stamped(styled));
+}
+
 fn json_line(level: &str, name: &str, msg: &str, data: serde_json::Value) -> String {
     serde_json::json!({
         "info": {
@@ -269,15 +284,17 @@ impl Printer {
         if self.quiet {
             return;
         }
-        if json_logs() {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "{}",
-                json_line("info", "Line", text, serde_json::json!({}))
-            );
-            return;
+        emit_line("info", text, styled);
+    }
+
+    /// A line of the error summary: written even under `--quiet`, which
+    /// (as dbt's) hides everything but errors.
+    fn error_line(&self, text: &str) {
+        if self.quiet {
+            emit_line("error", text, text);
+        } else {
+            self.line(text);
         }
-        let _ = writeln!(anstream::stderr().lock(), "{}", stamped(styled));
     }
 
     /// A node's finish line; under `--log-format json` it carries dbt's
@@ -452,26 +469,32 @@ impl Printer {
             ));
         }
         for r in problems {
+            // Under --quiet only errors and failures are shown, as dbt's
+            // quiet keeps error-level lines.
+            let line = |text: &str| match r.status {
+                Status::Warn => self.line(text),
+                _ => self.error_line(text),
+            };
             let node = &manifest.nodes[r.index];
             let kind = node.resource_type.as_str();
             let file = slash(&node.original_file_path);
-            self.line("");
+            line("");
             match r.status {
-                Status::Fail => self.line(&format!("Failure in {kind} {} ({file})", node.name)),
-                Status::Warn => self.line(&format!("Warning in {kind} {} ({file})", node.name)),
-                _ => self.line(&format!("Error in {kind} {} ({file})", node.name)),
+                Status::Fail => line(&format!("Failure in {kind} {} ({file})", node.name)),
+                Status::Warn => line(&format!("Warning in {kind} {} ({file})", node.name)),
+                _ => line(&format!("Error in {kind} {} ({file})", node.name)),
             }
             match &r.error {
                 Some(rendered) => {
                     for l in rendered.lines() {
-                        self.line(&format!("  {l}"));
+                        line(&format!("  {l}"));
                     }
                 }
-                None => self.line(&format!("  {}", r.message)),
+                None => line(&format!("  {}", r.message)),
             }
             if let Some(p) = paths.get(&r.index) {
-                self.line("");
-                self.line(&format!("  compiled code at {}", slash(p)));
+                line("");
+                line(&format!("  compiled code at {}", slash(p)));
             }
         }
         let t = tally(results);
@@ -481,11 +504,7 @@ impl Printer {
             "Done. PASS={} WARN={} ERROR={} SKIP={} TOTAL={}",
             t["PASS"], t["WARN"], t["ERROR"], t["SKIP"], t["TOTAL"]
         );
-        if self.quiet {
-            eprintln!("{done}");
-        } else {
-            self.line(&done);
-        }
+        self.error_line(&done);
     }
 }
 

@@ -183,6 +183,9 @@ pub(crate) fn check_contract(root: &Path, node: &Node) -> Result<()> {
     Ok(())
 }
 
+/// Checks that no two enabled models, seeds or analyses share a name, as
+/// dbt's "found two models with the same name" check: `ref()` finds nodes by
+/// name. Errors: [`ErrorKind::DuplicateNode`] located at the second file.
 pub(crate) fn check_duplicates(nodes: &[Node]) -> Result<()> {
     let mut seen: HashMap<&str, &Node> = HashMap::new();
     for node in nodes {
@@ -206,7 +209,13 @@ pub(crate) fn check_duplicates(nodes: &[Node]) -> Result<()> {
             )
             .with_hint(
                 "`ref()` finds nodes by name, so names must be unique; rename one of the files",
-            ));
+            )
+            .with_location(Location::new(
+                &node.original_file_path,
+                1,
+                1,
+                Some(&node.raw_code),
+            )));
         }
     }
     Ok(())

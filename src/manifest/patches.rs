@@ -11,7 +11,7 @@ use minijinja::Value;
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::manifest::node::{slash, Node};
 use crate::project::config::{config_from_yaml_map, yaml_to_json, Config};
-use crate::project::schema_yaml::NodePatch;
+use crate::project::schema_yaml::{locate_entries, NodePatch};
 use crate::project::Project;
 use crate::render::{NodeScope, NodeVars, Phase, Renderer, Resolver};
 
@@ -108,7 +108,13 @@ pub(crate) fn collect_patches(project: &Project) -> Result<Patches> {
                             slash(yml)
                         ),
                     )
-                    .with_hint("keep one YAML entry per node"));
+                    .with_hint("keep one YAML entry per node")
+                    .or_location(|| {
+                        let text = std::fs::read_to_string(project.root.join(yml)).ok()?;
+                        let entries = locate_entries(yml, &text, &patch.name);
+                        let second = usize::from(prev == yml);
+                        entries.into_iter().nth(second)
+                    }));
                 }
                 map.insert(key, (yml.clone(), patch.clone()));
             }

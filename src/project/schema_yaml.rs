@@ -281,6 +281,37 @@ pub fn unrendered_keypath(keypath: &[String]) -> bool {
     }
 }
 
+/// Every `- name: <name>` line of `text` (the schema file at `path`) at the
+/// indentation of the first, in file order, each located at the name: the
+/// entries a YAML file gives one node (a duplicate is the second).
+pub fn locate_entries(path: &Path, text: &str, name: &str) -> Vec<Location> {
+    let mut indent_of_first = None;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        let Some(v) = t
+            .strip_prefix('-')
+            .map(str::trim_start)
+            .and_then(|t| t.strip_prefix("name:"))
+        else {
+            continue;
+        };
+        let v = v.split(" #").next().unwrap_or(v).trim();
+        if !v
+            .trim_matches(|c| c == '"' || c == '\'')
+            .eq_ignore_ascii_case(name)
+        {
+            continue;
+        }
+        let indent = line.len() - t.len();
+        if *indent_of_first.get_or_insert(indent) == indent {
+            let col = line.rfind(name).map_or(indent, |c| c) + 1;
+            out.push(Location::new(path, i + 1, col, Some(text)));
+        }
+    }
+    out
+}
+
 /// Where model `model`'s YAML entry (or its column `column`, or that
 /// column's `key:` line such as `data_type`) is in `text`, the schema file
 /// at `path`: the line of `- name: <model>` / `- name: <column>` /
