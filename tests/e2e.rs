@@ -1382,3 +1382,24 @@ fn quiet_build_still_shows_each_error_with_its_location() {
     assert!(!run.stderr.contains("Warning in test"), "{}", run.stderr);
     assert!(done_line(&run.stderr).contains("ERROR=1"), "{}", run.stderr);
 }
+
+#[test]
+fn a_truncated_database_file_is_refused_before_any_node_runs() {
+    // DuckDB opens a truncated file and fails only when a statement reads a
+    // missing block, after other nodes ran against it; sluice checks the
+    // file against its header first and leaves it as it is.
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["build", "-q"]).code, 0);
+    let db = p.db_path();
+    let len = std::fs::metadata(&db).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    file.set_len(len / 2).unwrap();
+    drop(file);
+    let run = p.sluice(&["build"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("is not a complete DuckDB database"), "{}", run.stderr);
+    assert!(run.stderr.contains("database file is truncated"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: sluice never overwrites it"), "{}", run.stderr);
+    assert!(!run.stderr.contains("START"), "{}", run.stderr);
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), len / 2);
+}
