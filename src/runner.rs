@@ -248,6 +248,9 @@ fn run_node(
     match node.resource_type {
         // Their schemas were created before the run started.
         ResourceType::Seed => {
+            if !options.full_refresh {
+                warn_seed_type_drift(conn, node, project_root, options.warn_error)?;
+            }
             run_hooks(cx, conn, live, node, None, "pre-hook")?;
             let built =
                 materialize::run_seed(renderer, conn, node, project_root, options.full_refresh)?;
@@ -400,4 +403,54 @@ pub fn compiled_paths(compiled: &HashMap<usize, Result<Compiled>>) -> HashMap<us
         .iter()
         .filter_map(|(&i, c)| c.as_ref().ok().map(|c| (i, c.path.clone())))
         .collect()
+}
+
+/// Warns when seed `node`'s `column_types` differ from its existing
+/// table's: as dbt, the table keeps its definition until `--full-refresh`,
+/// so the change would otherwise pass unnoticed. Under `--warn-error` the
+/// warning fails the seed instead.
+///
+/// Errors: the warning itself under `warn_error`; catalog errors.
+fn warn_seed_type_drift(
+    conn: &dyn Connection,
+    node: &Node,
+    project_root: &std::path::Path,
+    warn_error: bool,
+) -> Result<()> {
+    let drift = materialize::seed_type_drift(conn, node)?;
+    if drift.is_empty() {
+        return Ok(());
+    }
+    let columns = drift
+        .iter()
+        .map(|(col, have, want)| {
+            format!("`{col}` is {have} in the table, `column_types` says {want}")
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let warning = Error::new(
+        crate::ErrorKind::Config,
+        format!(
+            "seed `{}`: {columns}; the existing table keeps its types, as in dbt",
+            node.name
+        ),
+    )
+    .with_hint(format!(
+        "rebuild it with the new types: `sluice seed --full-refresh -s {}`",
+        node.name
+    ))
+    .or_location(|| node.yaml_location(project_root, None, None))
+    .or_location(|| {
+        Some(crate::error::Location::new(
+            &node.original_file_path,
+            1,
+            1,
+            None,
+        ))
+    });
+    if warn_error {
+        return Err(warning.with_note("a warning, raised as an error by --warn-error"));
+    }
+    crate::execute::output::print_diagnostic(&warning, crate::error::Severity::Warning);
+    Ok(())
 }

@@ -1372,11 +1372,23 @@ fn quiet_build_still_shows_each_error_with_its_location() {
     // located, is still printed; the passing nodes' lines and the
     // warning of the warn-severity test are not.
     let p = TempProject::new();
-    p.write("models/broken.sql", "select no_such_column from {{ ref('stg_orders') }}\n");
+    p.write(
+        "models/broken.sql",
+        "select no_such_column from {{ ref('stg_orders') }}\n",
+    );
     let run = p.sluice(&["build", "-q"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("Error in model broken (models/broken.sql)"), "{}", run.stderr);
-    assert!(run.stderr.contains("--> models/broken.sql:1:8"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Error in model broken (models/broken.sql)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--> models/broken.sql:1:8"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("no_such_column"), "{}", run.stderr);
     assert!(!run.stderr.contains("OK created"), "{}", run.stderr);
     assert!(!run.stderr.contains("Warning in test"), "{}", run.stderr);
@@ -1397,9 +1409,71 @@ fn a_truncated_database_file_is_refused_before_any_node_runs() {
     drop(file);
     let run = p.sluice(&["build"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("is not a complete DuckDB database"), "{}", run.stderr);
-    assert!(run.stderr.contains("database file is truncated"), "{}", run.stderr);
-    assert!(run.stderr.contains("hint: sluice never overwrites it"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not a complete DuckDB database"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("database file is truncated"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: sluice never overwrites it"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("START"), "{}", run.stderr);
     assert_eq!(std::fs::metadata(&db).unwrap().len(), len / 2);
+}
+
+#[test]
+fn a_changed_seed_column_type_warns_and_full_refresh_applies_it() {
+    // dbt keeps an existing seed table's definition (delete + insert)
+    // unless --full-refresh: the table is the same as dbt's, and sluice
+    // says so instead of letting the edit pass unnoticed.
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
+    let clean = p.sluice(&["seed"]);
+    assert!(!clean.stderr.contains("warning:"), "{}", clean.stderr);
+    let yml = p.read("seeds/_seeds.yml");
+    p.write(
+        "seeds/_seeds.yml",
+        &yml.replacen("id: integer", "id: varchar", 1),
+    );
+    let type_of = |p: &TempProject| {
+        p.query(
+            "select data_type from information_schema.columns \
+             where table_name = 'raw_customers' and column_name = 'id'",
+        )
+    };
+
+    let run = p.sluice(&["seed"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("warning: seed `raw_customers`: `id` is INTEGER in the table, `column_types` says varchar"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--> seeds/_seeds.yml:4:11"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(type_of(&p), vec![vec![Some("INTEGER".to_owned())]]);
+
+    let strict = p.sluice(&["seed", "--warn-error"]);
+    assert_eq!(strict.code, 1, "{}", strict.stderr);
+
+    let refreshed = p.sluice(&["seed", "--full-refresh"]);
+    assert_eq!(refreshed.code, 0, "{}", refreshed.stderr);
+    assert!(
+        !refreshed.stderr.contains("warning:"),
+        "{}",
+        refreshed.stderr
+    );
+    assert_eq!(type_of(&p), vec![vec![Some("VARCHAR".to_owned())]]);
+    let after = p.sluice(&["seed"]);
+    assert!(!after.stderr.contains("warning:"), "{}", after.stderr);
 }

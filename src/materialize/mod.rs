@@ -16,9 +16,11 @@ pub mod external;
 pub mod incremental;
 pub mod snapshot;
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use minijinja::Value;
+use serde_json::Value as Json;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
@@ -183,6 +185,66 @@ pub fn run_model(
         code: "OK".into(),
         rows: None,
     })
+}
+
+/// The columns whose `column_types` config differs from the type they have
+/// in seed `node`'s existing table, as `(column, warehouse type, configured
+/// type)` with DuckDB's canonical names (`int` and `INTEGER` agree). Empty
+/// when the table does not exist, no `column_types` are set, or a
+/// configured type is not one DuckDB knows (loading reports that).
+///
+/// dbt keeps an existing seed table's definition unless `--full-refresh`,
+/// so a changed `column_types` has no effect until then: this is what the
+/// runner warns about.
+///
+/// Errors: [`ErrorKind::Database`] when the catalog cannot be read.
+pub fn seed_type_drift(
+    conn: &dyn Connection,
+    node: &Node,
+) -> Result<Vec<(String, String, String)>> {
+    let Some(Json::Object(types)) = node.config.get("column_types") else {
+        return Ok(Vec::new());
+    };
+    let target = relation_of(node)?;
+    if types.is_empty() || conn.relation_type(target)? != Some(RelationType::Table) {
+        return Ok(Vec::new());
+    }
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let configured: Vec<(&String, String)> = types
+        .iter()
+        .filter_map(|(col, ty)| ty.as_str().map(|t| (col, t.to_owned())))
+        .collect();
+    let typeofs = configured
+        .iter()
+        .map(|(_, ty)| format!("typeof(null::{ty})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let Ok(canonical) = conn.query(&format!("select {typeofs}")) else {
+        return Ok(Vec::new());
+    };
+    let Some(canonical) = canonical.into_iter().next() else {
+        return Ok(Vec::new());
+    };
+    let existing: HashMap<String, String> = conn
+        .query(&format!(
+            "select lower(column_name), data_type from information_schema.columns \
+             where table_catalog = {} and table_schema = {} and table_name = {}",
+            quote(&target.database),
+            quote(&target.schema),
+            quote(&target.identifier)
+        ))?
+        .into_iter()
+        .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+        .collect();
+    Ok(configured
+        .into_iter()
+        .zip(canonical)
+        .filter_map(|((col, written), canonical)| {
+            let have = existing.get(&col.to_lowercase())?;
+            (canonical.as_deref() != Some(have.as_str()))
+                .then(|| (col.clone(), have.clone(), written))
+        })
+        .collect())
 }
 
 /// Loads a seed CSV with DuckDB's CSV reader.

@@ -36,9 +36,9 @@ pub(super) fn open_with(
     read_only: bool,
 ) -> std::result::Result<duckdb::Connection, String> {
     sluice_duckdb_icu::register()?;
-    if path != ":memory:" {
-        check_complete(std::path::Path::new(path))?;
-    }
+    let short = (path != ":memory:")
+        .then(|| short_file(std::path::Path::new(path)))
+        .flatten();
     let config = || -> duckdb::Result<duckdb::Config> {
         let mode = if read_only {
             duckdb::AccessMode::ReadOnly
@@ -56,35 +56,33 @@ pub(super) fn open_with(
         }
         Ok(config)
     };
-    config()
+    let conn = config()
         .and_then(|config| duckdb::Connection::open_with_flags(path, config))
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    if let Some(in_file) = short {
+        check_blocks(&conn, in_file)?;
+    }
+    Ok(conn)
 }
 
 /// Size of DuckDB's file headers: the main header, then two database
 /// headers, one block each.
 const HEADER_BLOCK: u64 = 4096;
 
-/// Checks that the DuckDB file at `path`, when it exists and has DuckDB's
-/// magic bytes, is as long as its active database header says (3 header
-/// blocks plus `block_count` blocks of `block_alloc_size` bytes). DuckDB
-/// itself opens a truncated file and fails only when a statement reads a
-/// missing block, after other nodes have already run against it.
-///
-/// Errors: `database file is truncated: ...` with both sizes. A missing
-/// file, one too short for its headers, or one without the magic bytes is
-/// left to DuckDB, which creates or rejects it.
-fn check_complete(path: &std::path::Path) -> std::result::Result<(), String> {
+/// Whether the DuckDB file at `path` is shorter than its active database
+/// header's `block_count` blocks: then `Some(n)`, the number of whole
+/// blocks the file holds. DuckDB trims free blocks off the end of a file
+/// without lowering `block_count`, so a short file is not yet a damaged one:
+/// [`check_blocks`] then checks the blocks tables use. `None` for a file
+/// that is missing, too short for its headers, not a DuckDB file (DuckDB
+/// creates or rejects those) or as long as its header says.
+fn short_file(path: &std::path::Path) -> Option<u64> {
     use std::io::Read;
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return Ok(());
-    };
-    let Ok(len) = file.metadata().map(|m| m.len()) else {
-        return Ok(());
-    };
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
     let mut head = vec![0u8; 3 * HEADER_BLOCK as usize];
     if len < head.len() as u64 || file.read_exact(&mut head).is_err() || &head[8..12] != b"DUCK" {
-        return Ok(());
+        return None;
     }
     let field = |at: usize| u64::from_le_bytes(head[at..at + 8].try_into().expect("8 bytes"));
     // Each database header: checksum, iteration, meta_block, free_list,
@@ -94,15 +92,51 @@ fn check_complete(path: &std::path::Path) -> std::result::Result<(), String> {
         .max_by_key(|&h| field(h + 8))
         .expect("two headers");
     let (blocks, block_size) = (field(active + 32), field(active + 40));
-    let needed = blocks
-        .checked_mul(block_size)
-        .and_then(|b| b.checked_add(3 * HEADER_BLOCK));
-    match needed {
-        Some(needed) if block_size > 0 && len < needed => Err(format!(
-            "database file is truncated: {len} bytes, where its header lists {blocks} blocks ({needed} bytes)"
-        )),
-        _ => Ok(()),
+    if block_size == 0 {
+        return None;
     }
+    let in_file = (len - 3 * HEADER_BLOCK) / block_size;
+    (in_file < blocks).then_some(in_file)
+}
+
+/// Checks that no table of `conn`'s database keeps data in a block at or
+/// past `in_file`, the blocks its file holds (from [`short_file`]), by
+/// reading each table's storage metadata (no data is read). DuckDB opens a
+/// truncated file and fails only when a statement reads a missing block,
+/// after other nodes have already run against it.
+///
+/// Errors: `database file is truncated: ...` naming a table that lost data,
+/// or DuckDB's own error when the metadata itself is gone.
+fn check_blocks(conn: &duckdb::Connection, in_file: u64) -> std::result::Result<(), String> {
+    let quote = |s: String| format!("\"{}\"", s.replace('"', "\"\""));
+    let tables: Vec<String> = conn
+        .prepare(
+            "select database_name, schema_name, table_name from duckdb_tables() \
+             where database_name = current_database()",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| {
+                Ok([row.get(0)?, row.get(1)?, row.get(2)?].map(quote).join("."))
+            })?
+            .collect::<duckdb::Result<Vec<String>>>()
+        })
+        .map_err(|e| e.to_string())?;
+    for table in tables {
+        let max_block: Option<i64> = conn
+            .query_row(
+                "select max(block_id) from pragma_storage_info(?)",
+                [&table],
+                |row| row.get(0),
+            )
+            .map_err(|e| e.to_string())?;
+        if max_block.is_some_and(|b| b >= 0 && b as u64 >= in_file) {
+            return Err(format!(
+                "database file is truncated: table {table} keeps data in block {} and the file holds {in_file} blocks",
+                max_block.unwrap_or_default()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The error for an extension that cannot be loaded: named, with what to do.
@@ -162,21 +196,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_truncated_file_is_refused_before_duckdb_opens_it() {
+    fn a_truncated_file_is_refused_when_it_opens() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.duckdb");
         let p = path.to_str().unwrap();
         {
             let conn = open_connection(p, &Default::default()).unwrap();
-            conn.execute_batch("create table t as select range as i from range(200000)")
+            conn.execute_batch("create table t as select range as i from range(2000000)")
                 .unwrap();
         }
-        assert_eq!(check_complete(&path), Ok(()));
+        assert_eq!(short_file(&path), None);
         let len = std::fs::metadata(&path).unwrap().len();
         let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         file.set_len(len / 2 + 1).unwrap();
+        assert!(short_file(&path).is_some());
+        // Refused either by the block check or, when the cut took the
+        // catalog's metadata too, by DuckDB itself; both are worded by
+        // `open_error` as a damaged file.
         let err = open_connection(p, &Default::default()).unwrap_err();
-        assert!(err.starts_with("database file is truncated:"), "{err}");
+        assert!(
+            err.starts_with("database file is truncated:")
+                || err.contains("Could not read enough bytes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_duckdb_trimmed_of_free_blocks_opens() {
+        // Dropping a table frees its blocks; DuckDB trims them off the end
+        // of the file but keeps them in the header's block count.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.duckdb");
+        let p = path.to_str().unwrap();
+        {
+            let conn = open_connection(p, &Default::default()).unwrap();
+            conn.execute_batch(
+                "create table keep as select range as i from range(1000);
+                 create table big as select range as i from range(2000000);
+                 checkpoint; drop table big; checkpoint;",
+            )
+            .unwrap();
+        }
+        let conn = open_connection(p, &Default::default()).unwrap();
+        let n: i64 = conn
+            .query_row("select count(*) from keep", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1000);
     }
 
     #[test]
@@ -184,10 +249,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let empty = dir.path().join("empty.duckdb");
         std::fs::write(&empty, b"").unwrap();
-        assert_eq!(check_complete(&empty), Ok(()));
+        assert_eq!(short_file(&empty), None);
         let other = dir.path().join("other.duckdb");
         std::fs::write(&other, vec![7u8; 20000]).unwrap();
-        assert_eq!(check_complete(&other), Ok(()));
-        assert_eq!(check_complete(&dir.path().join("missing.duckdb")), Ok(()));
+        assert_eq!(short_file(&other), None);
+        assert_eq!(short_file(&dir.path().join("missing.duckdb")), None);
     }
 }
