@@ -51,9 +51,7 @@ fn main() -> ExitCode {
     }
     // Deep SQL and Jinja recurse deeply: every thread doing that work gets
     // a large (lazily committed) stack instead of aborting on overflow.
-    let _ = rayon::ThreadPoolBuilder::new()
-        .stack_size(sluice::execute::DEEP_STACK)
-        .build_global();
+    sluice::execute::init_deep_stacks();
     let t = std::time::Instant::now();
     let r = std::thread::Builder::new()
         .name("main-work".into())

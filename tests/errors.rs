@@ -71,6 +71,7 @@ fn error_fixtures() {
     // reach the fixtures.
     let home = tempfile::tempdir().unwrap();
     std::env::set_var("HOME", home.path());
+    sluice::execute::init_deep_stacks();
     std::env::remove_var("DBT_PROFILES_DIR");
     std::env::remove_var("DBT_PROJECT_DIR");
     let mut settings = insta::Settings::clone_current();

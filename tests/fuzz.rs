@@ -150,27 +150,12 @@ fn run_in_process(args: Vec<String>) -> Outcome {
         Ok(cli) => cli,
         Err(e) => return Outcome::Answer(format!("usage:{:?}", e.kind())),
     };
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .stack_size(sluice::execute::DEEP_STACK)
-        .spawn(move || {
-            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                sluice::execute::output::capture_diagnostics(|| sluice::commands::run(&cli))
-            }));
-            let _ = tx.send(caught);
-        })
-        .expect("spawn");
-    match rx.recv_timeout(HANG) {
-        Err(_) => Outcome::Failure(format!("no answer within {HANG:?} (a hang)")),
-        Ok(Err(panic)) => {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_default();
-            Outcome::Failure(format!("panic: {msg}"))
-        }
-        Ok(Ok((result, mut text))) => {
+    let answer = on_deep_stack(move || {
+        sluice::execute::output::capture_diagnostics(|| sluice::commands::run(&cli))
+    });
+    match answer {
+        Err(failure) => failure,
+        Ok((result, mut text)) => {
             let code = match result {
                 Ok(outcome) => outcome.exit_code(),
                 Err(err) => {
@@ -183,6 +168,34 @@ fn run_in_process(args: Vec<String>) -> Outcome {
             }
             Outcome::Answer(format!("{code}:{}", shape(&text)))
         }
+    }
+}
+
+/// Runs `f` on a thread with the binary's deep stack, as sluice runs its
+/// work, with the [`HANG`] deadline. Returns its result, or the failure: a
+/// panic (with its message) or a hang.
+fn on_deep_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R, Outcome> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .stack_size(sluice::execute::DEEP_STACK)
+        .spawn(move || {
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = tx.send(caught);
+        })
+        .expect("spawn");
+    match rx.recv_timeout(HANG) {
+        Err(_) => Err(Outcome::Failure(format!(
+            "no answer within {HANG:?} (a hang)"
+        ))),
+        Ok(Err(panic)) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            Err(Outcome::Failure(format!("panic: {msg}")))
+        }
+        Ok(Ok(r)) => Ok(r),
     }
 }
 
@@ -257,32 +270,35 @@ fn run_jinja(p: &TempProject, _seed: &str, input: &str) -> Outcome {
 }
 
 fn run_sql(p: &TempProject, _seed: &str, input: &str) -> Outcome {
-    // Column lineage straight from the parser, on tables it knows.
-    let statements = sluice::sql::parse_statements(input);
-    if let Ok(statements) = &statements {
-        let mut tables = sluice::lineage::Tables::default();
-        for (name, columns) in [
-            (
-                "stg_orders",
-                &["order_id", "customer_id", "order_date", "status"][..],
-            ),
-            (
-                "stg_customers",
-                &["customer_id", "first_name", "last_name"][..],
-            ),
-        ] {
-            tables.insert(
-                &["db", "main", name],
-                sluice::lineage::Table {
-                    node: format!("model.shop_analytics.{name}"),
-                    columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-                },
-            );
+    // Column lineage straight from the parser, on tables it knows, on a
+    // thread with the binary's deep stack, as sluice parses.
+    let sql = input.to_owned();
+    let direct = on_deep_stack(move || {
+        if let Ok(statements) = sluice::sql::parse_statements(&sql) {
+            let mut tables = sluice::lineage::Tables::default();
+            for (name, columns) in [
+                (
+                    "stg_orders",
+                    &["order_id", "customer_id", "order_date", "status"][..],
+                ),
+                (
+                    "stg_customers",
+                    &["customer_id", "first_name", "last_name"][..],
+                ),
+            ] {
+                tables.insert(
+                    &["db", "main", name],
+                    sluice::lineage::Table {
+                        node: format!("model.shop_analytics.{name}"),
+                        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+                    },
+                );
+            }
+            sluice::lineage::lineage(&statements, &tables);
         }
-        let guarded = std::panic::catch_unwind(|| sluice::lineage::lineage(statements, &tables));
-        if guarded.is_err() {
-            return Outcome::Failure("panic in column lineage".into());
-        }
+    });
+    if let Err(failure) = direct {
+        return failure;
     }
     // Then the whole front end: render, the compile-time SQL check, and
     // the lineage of every column downstream of stg_orders.
@@ -359,6 +375,7 @@ fn fuzz(target: Target) {
     HOME.call_once(|| {
         std::fs::create_dir_all(&home).unwrap();
         std::env::set_var("HOME", &home);
+        sluice::execute::init_deep_stacks();
         std::env::remove_var("DBT_PROFILES_DIR");
         std::env::remove_var("DBT_PROJECT_DIR");
     });

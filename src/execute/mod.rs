@@ -28,6 +28,17 @@ use output::Printer;
 /// past the default 2-8 MiB. Only the pages a thread touches are committed.
 pub const DEEP_STACK: usize = 1 << 30;
 
+/// Gives rayon's global pool (the threads that render and parse models in
+/// parallel) [`DEEP_STACK`]-sized stacks. Call once, before any parallel
+/// work: the binary's `main` does, and so must anything that runs commands
+/// in-process (the fuzz and fixture tests). A later call, or one after the
+/// pool exists, changes nothing.
+pub fn init_deep_stacks() {
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(DEEP_STACK)
+        .build_global();
+}
+
 /// Options for [`execute`].
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
