@@ -14,6 +14,7 @@ mod call;
 pub mod contract;
 pub mod external;
 pub mod incremental;
+pub mod seed_csv;
 pub mod snapshot;
 
 use std::collections::HashMap;
@@ -271,6 +272,11 @@ pub fn run_seed(
         .config
         .get_str("delimiter")
         .unwrap_or_else(|| ",".into());
+    if let [byte] = delimiter.as_bytes() {
+        let bytes =
+            std::fs::read(&abs).map_err(|e| Error::io("read", &node.original_file_path, e))?;
+        seed_csv::check(&node.original_file_path, &bytes, *byte)?;
+    }
     let column_types = node
         .config
         .get("column_types")
