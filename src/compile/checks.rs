@@ -63,6 +63,48 @@ pub(crate) fn check_sql(
                 "write the {kind}'s select, or turn it off with {{{{ config(enabled=false) }}}}"
             )));
         }
+        crate::sql::Parsed::Statements(s)
+            if s.len() > 1
+                && matches!(
+                    node.resource_type,
+                    ResourceType::Model | ResourceType::Snapshot
+                ) =>
+        {
+            // dbt wraps a model in `create ... as (<sql>)`, where a second
+            // statement is a warehouse syntax error at run time.
+            use sqlparser::ast::Spanned;
+            // At the `;` that ends the first statement.
+            let start = s[0].span().end;
+            let (line, col) = if start.line > 0 {
+                crate::sql::map_to_template(
+                    &node.raw_code,
+                    own,
+                    start.line as usize,
+                    start.column as usize,
+                )
+            } else {
+                (1, 1)
+            };
+            let kind = node.resource_type.as_str();
+            return Err(Error::new(
+                ErrorKind::Sql,
+                format!(
+                    "{kind} `{}` has {} SQL statements: a {kind} is one select",
+                    node.name,
+                    s.len()
+                ),
+            )
+            .with_location(Location::new(
+                &node.original_file_path,
+                line,
+                col,
+                Some(&node.raw_code),
+            ))
+            .with_note(format!("compiled code at {}", slash(compiled)))
+            .with_hint(
+                "remove the `;` and the statement after it: work before or after the select belongs in a `pre_hook` or `post_hook`",
+            ));
+        }
         crate::sql::Parsed::Statements(s) => return Ok(Some(s)),
         crate::sql::Parsed::DuckDbOnly => return Ok(None),
         crate::sql::Parsed::Invalid(err) => err,
