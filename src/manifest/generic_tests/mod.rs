@@ -14,6 +14,7 @@
 
 mod naming;
 mod render;
+mod signature;
 mod spec;
 mod test_node;
 
@@ -94,6 +95,25 @@ pub fn generic_tests(
         .iter()
         .filter_map(|m| m.name.strip_prefix("test_"))
         .collect();
+    // The parameters each test macro requires, by (package, macro name).
+    let required: HashMap<(&str, &str), Vec<String>> = renderer
+        .macros()
+        .iter()
+        .filter(|m| m.name.starts_with("test_"))
+        .filter_map(|m| {
+            let params = signature::required_params(&m.source, &m.name)?;
+            Some(((m.package(), m.name.as_str()), params))
+        })
+        .collect();
+    let required_of = |call: &str, name: &str| -> Option<Vec<String>> {
+        match call.split_once('.') {
+            Some((package, _)) => required.get(&(package, name)),
+            None => required
+                .get(&(project.name(), name))
+                .or_else(|| required.get(&("dbt", name))),
+        }
+        .cloned()
+    };
     // One YAML file's tests; files in parallel (test nodes' configs and
     // ids cost ~0.1 s for 10,000 models one by one), results in file order.
     let file_tests = |(yml, file): &(PathBuf, SchemaFile)| -> Result<Vec<Node>> {
@@ -164,6 +184,32 @@ pub fn generic_tests(
                         Some(hint),
                     ));
                 };
+                let macro_name = format!("test_{}", spec.name);
+                if let Some(missing) = required_of(&macro_call, &macro_name)
+                    .and_then(|params| params.into_iter().find(|p| !spec.args.contains_key(p)))
+                {
+                    let on = column.map_or(target.name.clone(), |c| format!("{}.{c}", target.name));
+                    return Err(yaml_entry_error(
+                        project,
+                        yml,
+                        entry,
+                        &format!(
+                            "data test `{}` on `{on}` is missing its required argument `{missing}`",
+                            spec.name
+                        ),
+                        Some(
+                            match did_you_mean(&missing, spec.args.keys().map(String::as_str)) {
+                                Some(given) => format!(
+                                    "`{given}` is not an argument of `{}`: did you mean `{missing}`?",
+                                    spec.name
+                                ),
+                                None => format!(
+                                    "give `{missing}:` under the test's `arguments:` (or beside its name), as its macro `{macro_name}` requires"
+                                ),
+                            },
+                        ),
+                    ));
+                }
                 out.push(make_test_node(
                     owner,
                     yml,
