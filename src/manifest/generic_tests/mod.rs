@@ -95,25 +95,24 @@ pub fn generic_tests(
         .iter()
         .filter_map(|m| m.name.strip_prefix("test_"))
         .collect();
-    // The parameters each test macro requires, by (package, macro name).
-    let required: HashMap<(&str, &str), Vec<String>> = renderer
+    // The parameters of dbt's own generic tests (unique, not_null,
+    // accepted_values, relationships), when the project does not override
+    // them. Only theirs are checked: a package's test macro may leave a
+    // parameter out on purpose (Jinja passes it as undefined, as in
+    // dbt-expectations' own tests), while a built-in without its argument
+    // compiles to broken SQL.
+    let builtin_params: HashMap<&str, Vec<(String, bool)>> = renderer
         .macros()
         .iter()
-        .filter(|m| m.name.starts_with("test_"))
-        .filter_map(|m| {
-            let params = signature::required_params(&m.source, &m.name)?;
-            Some(((m.package(), m.name.as_str()), params))
+        .filter(|m| m.name.starts_with("test_") && m.package() == "dbt")
+        .filter(|m| {
+            !renderer
+                .macros()
+                .iter()
+                .any(|o| o.name == m.name && o.package() == project.name())
         })
+        .filter_map(|m| Some((m.name.as_str(), signature::params(&m.source, &m.name)?)))
         .collect();
-    let required_of = |call: &str, name: &str| -> Option<Vec<String>> {
-        match call.split_once('.') {
-            Some((package, _)) => required.get(&(package, name)),
-            None => required
-                .get(&(project.name(), name))
-                .or_else(|| required.get(&("dbt", name))),
-        }
-        .cloned()
-    };
     // One YAML file's tests; files in parallel (test nodes' configs and
     // ids cost ~0.1 s for 10,000 models one by one), results in file order.
     let file_tests = |(yml, file): &(PathBuf, SchemaFile)| -> Result<Vec<Node>> {
@@ -160,6 +159,10 @@ pub fn generic_tests(
                 ));
             }
         }
+        let mut names: HashMap<String, usize> = HashMap::new();
+        // How many entries of each test name the file has had so far, to
+        // locate an error at its own entry, not the first of its name.
+        let mut occurrences: HashMap<String, usize> = HashMap::new();
         for (target, columns, model_tests) in targets {
             let mut entries: Vec<(Option<&str>, &serde_yaml::Value)> =
                 model_tests.iter().map(|t| (None, t)).collect();
@@ -184,40 +187,71 @@ pub fn generic_tests(
                         Some(hint),
                     ));
                 };
+                let needle = entry_needle(entry).unwrap_or_default();
+                let nth = {
+                    let n = occurrences.entry(needle).or_insert(0usize);
+                    *n += 1;
+                    *n - 1
+                };
                 let macro_name = format!("test_{}", spec.name);
-                if let Some(missing) = required_of(&macro_call, &macro_name)
-                    .and_then(|params| params.into_iter().find(|p| !spec.args.contains_key(p)))
-                {
-                    let on = column.map_or(target.name.clone(), |c| format!("{}.{c}", target.name));
-                    return Err(yaml_entry_error(
+                let params = (spec.namespace.as_deref().is_none_or(|ns| ns == "dbt")
+                    && !macro_call.contains('.')
+                    || macro_call.starts_with("dbt."))
+                .then(|| builtin_params.get(macro_name.as_str()))
+                .flatten();
+                if let Some(params) = params {
+                    if let Some((missing, _)) = params
+                        .iter()
+                        .find(|(p, required)| *required && !spec.args.contains_key(p))
+                    {
+                        let on =
+                            column.map_or(target.name.clone(), |c| format!("{}.{c}", target.name));
+                        let unknown = spec
+                            .args
+                            .keys()
+                            .map(String::as_str)
+                            .filter(|k| !params.iter().any(|(p, _)| p == k));
+                        let hint = match did_you_mean(missing, unknown) {
+                            Some(given) => format!(
+                                "`{given}` is not an argument of `{}`: did you mean `{missing}`?",
+                                spec.name
+                            ),
+                            None => format!(
+                                "give `{missing}:` under the test's `arguments:` (or beside its name), as dbt's `{}` requires",
+                                spec.name
+                            ),
+                        };
+                        return Err(yaml_entry_error_at(
+                            project,
+                            yml,
+                            entry,
+                            nth,
+                            ErrorKind::Config,
+                            &format!(
+                                "data test `{}` on `{on}` is missing its required argument `{missing}`",
+                                spec.name
+                            ),
+                            Some(hint),
+                        ));
+                    }
+                }
+                let node = make_test_node(owner, yml, tests_tree, &target, spec, &macro_call);
+                // As dbt: two tests with one name (the same test and
+                // arguments twice) are a duplicate node.
+                let seen = names.entry(node.unique_id.clone()).or_insert(0usize);
+                *seen += 1;
+                if *seen > 1 {
+                    return Err(yaml_entry_error_at(
                         project,
                         yml,
                         entry,
-                        &format!(
-                            "data test `{}` on `{on}` is missing its required argument `{missing}`",
-                            spec.name
-                        ),
-                        Some(
-                            match did_you_mean(&missing, spec.args.keys().map(String::as_str)) {
-                                Some(given) => format!(
-                                    "`{given}` is not an argument of `{}`: did you mean `{missing}`?",
-                                    spec.name
-                                ),
-                                None => format!(
-                                    "give `{missing}:` under the test's `arguments:` (or beside its name), as its macro `{macro_name}` requires"
-                                ),
-                            },
-                        ),
+                        nth,
+                        ErrorKind::DuplicateNode,
+                        &format!("two data tests are named `{}`", node.name),
+                        Some("the same test with the same arguments is listed twice: remove one, or give one a `name:`".to_owned()),
                     ));
                 }
-                out.push(make_test_node(
-                    owner,
-                    yml,
-                    tests_tree,
-                    &target,
-                    spec,
-                    &macro_call,
-                ));
+                out.push(node);
             }
         }
         Ok(out)
@@ -270,20 +304,40 @@ fn yaml_entry_error(
     msg: &str,
     hint: Option<String>,
 ) -> Error {
+    yaml_entry_error_at(project, yml, entry, 0, ErrorKind::Config, msg, hint)
+}
+
+/// [`yaml_entry_error`] located at the `nth` (0-based) occurrence of the
+/// test's name in the file, of `kind`.
+fn yaml_entry_error_at(
+    project: &Project,
+    yml: &Path,
+    entry: &serde_yaml::Value,
+    nth: usize,
+    kind: ErrorKind,
+    msg: &str,
+    hint: Option<String>,
+) -> Error {
     let text = std::fs::read_to_string(project.root.join(yml)).unwrap_or_default();
-    let needle = match entry {
-        serde_yaml::Value::String(s) => Some(s.clone()),
-        serde_yaml::Value::Mapping(m) => {
-            m.keys().next().and_then(|k| k.as_str()).map(str::to_owned)
-        }
-        _ => None,
-    };
-    let mut err = Error::new(ErrorKind::Config, format!("{msg} in `{}`", slash(yml)));
-    if let Some(offset) = needle.and_then(|n| text.find(&n)) {
+    let needle = entry_needle(entry);
+    let mut err = Error::new(kind, format!("{msg} in `{}`", slash(yml)));
+    if let Some(offset) = needle.and_then(|n| text.match_indices(&n).nth(nth).map(|(at, _)| at)) {
         err = err.with_location(Location::from_offset(yml, &text, offset));
     }
     match hint {
         Some(h) => err.with_hint(h),
         None => err,
+    }
+}
+
+/// The text a test entry starts with in its YAML file: the test's name
+/// (`not_null`, `dbt_utils.expression_is_true`).
+fn entry_needle(entry: &serde_yaml::Value) -> Option<String> {
+    match entry {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Mapping(m) => {
+            m.keys().next().and_then(|k| k.as_str()).map(str::to_owned)
+        }
+        _ => None,
     }
 }

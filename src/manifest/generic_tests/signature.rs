@@ -5,10 +5,10 @@
 //! in it failing at run time.
 
 /// The parameters of the macro `name` (as called, `test_` prefix included)
-/// defined in `source` that have no default, in order, without `model` and
-/// `column_name` (dbt passes those). `None` when the definition line is
-/// not found or does not parse.
-pub(crate) fn required_params(source: &str, name: &str) -> Option<Vec<String>> {
+/// defined in `source`, in order, without `model` and `column_name` (dbt
+/// passes those), each with whether it is required (has no default).
+/// `None` when the definition line is not found or does not parse.
+pub(crate) fn params(source: &str, name: &str) -> Option<Vec<(String, bool)>> {
     let short = name.strip_prefix("test_").unwrap_or(name);
     let open = [format!("test {short}"), format!("macro {name}")]
         .iter()
@@ -53,11 +53,20 @@ pub(crate) fn required_params(source: &str, name: &str) -> Option<Vec<String>> {
         params
             .iter()
             .map(|p| p.trim())
-            .filter(|p| !p.is_empty() && !p.contains('='))
-            .filter(|p| *p != "model" && *p != "column_name")
-            .map(str::to_owned)
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((name, _)) => (name.trim().to_owned(), false),
+                None => (p.to_owned(), true),
+            })
+            .filter(|(p, _)| p != "model" && p != "column_name")
             .collect(),
     )
+}
+
+/// The required ones of [`params`], by name.
+#[cfg(test)]
+fn required_params(source: &str, name: &str) -> Option<Vec<String>> {
+    params(source, name).map(|ps| ps.into_iter().filter(|(_, r)| *r).map(|(p, _)| p).collect())
 }
 
 #[cfg(test)]
