@@ -408,3 +408,28 @@ pub(crate) fn check_relations(nodes: &[Node]) -> Result<()> {
     }
     Ok(())
 }
+
+/// dbt's duplicate-source error: source table `unique_id` is listed in
+/// `first` and again in `second` (maybe the same file), located at the
+/// second `- name: <table>` entry.
+pub(crate) fn duplicate_source(
+    project: &crate::project::Project,
+    unique_id: &str,
+    first: &Path,
+    second: &Path,
+    table: &str,
+) -> Error {
+    let text = std::fs::read_to_string(project.root.join(second)).unwrap_or_default();
+    let entries = crate::project::schema_yaml::locate_entries(second, &text, table);
+    let nth = usize::from(first == second);
+    Error::new(
+        ErrorKind::DuplicateNode,
+        format!(
+            "source table `{unique_id}` is listed twice: in `{}` and `{}`",
+            slash(first),
+            slash(second)
+        ),
+    )
+    .with_hint("list each table of a source once; to describe it further, add to the first entry")
+    .or_location(|| entries.into_iter().nth(nth))
+}

@@ -110,6 +110,7 @@ impl Manifest {
             schema: target.schema.clone(),
             ..Resolver::default()
         };
+        let mut source_ids: HashMap<String, PathBuf> = HashMap::new();
         for (yml, file) in &project.schema_files {
             // A package's sources are the package's, named and placed from its folder, as dbt's.
             let src_pkg = patches::package_of(project, yml);
@@ -168,6 +169,16 @@ impl Manifest {
                     resolver
                         .sources
                         .insert((src.name.clone(), table.name.clone()), relation.clone());
+                    let unique_id = format!("source.{src_pkg}.{}.{}", src.name, table.name);
+                    if let Some(first) = source_ids.insert(unique_id.clone(), yml.clone()) {
+                        return Err(checks::duplicate_source(
+                            project,
+                            &unique_id,
+                            &first,
+                            yml,
+                            &table.name,
+                        ));
+                    }
                     sources.push(Node {
                         path: yml.clone(),
                         original_file_path: yml.clone(),
