@@ -289,12 +289,29 @@ impl Session {
             test_kwargs: None,
         };
         let conn = db.connect()?;
+        // Errors point at the hook's line in dbt_project.yml: the file the
+        // user wrote it in.
+        let at_hook = |hook: &str, e: Error| {
+            let file = self.project.root.join("dbt_project.yml");
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let first = hook.lines().next().unwrap_or(hook);
+            match text.find(first).filter(|_| !first.trim().is_empty()) {
+                Some(offset) => e.with_location(crate::error::Location::from_offset(
+                    "dbt_project.yml",
+                    &text,
+                    offset,
+                )),
+                None => e,
+            }
+        };
         for (k, hook) in hooks.iter().enumerate() {
-            let sql =
-                self.renderer
-                    .render(&format!("<{which} hook {}>", k + 1), hook, &scope, &vars)?;
+            let sql = self
+                .renderer
+                .render(&format!("<{which} hook {}>", k + 1), hook, &scope, &vars)
+                .map_err(|e| at_hook(hook, e))?;
             conn.execute(&sql).map_err(|e| {
-                e.with_note(format!("in `{which}` hook {} of dbt_project.yml", k + 1))
+                at_hook(hook, e)
+                    .with_note(format!("in `{which}` hook {} of dbt_project.yml", k + 1))
             })?;
         }
         Ok(())

@@ -21,7 +21,7 @@ use chrono::NaiveDateTime;
 use minijinja::Value;
 use serde_json::{json, Value as Json};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
 use crate::manifest::Node;
 use crate::materialize::{call, relation_of, Outcome};
 use crate::project::config::{CheckCols, SnapshotConfig, SnapshotStrategy};
@@ -93,6 +93,27 @@ fn config_error(node: &Node, msg: String, hint: &str) -> Error {
     .with_hint(hint.to_owned())
 }
 
+/// [`config_error`] located at `value` (quoted) after `key` in the
+/// snapshot's `config(...)` call, when the config is set there.
+fn config_error_at(node: &Node, key: &str, value: &str, msg: String, hint: &str) -> Error {
+    let code = &node.raw_code;
+    let offset = code.find(key).and_then(|k| {
+        [format!("'{value}'"), format!("\"{value}\"")]
+            .iter()
+            .filter_map(|q| code[k..].find(q.as_str()).map(|at| k + at + 1))
+            .min()
+    });
+    let err = config_error(node, msg, hint);
+    match offset {
+        Some(offset) => err.with_location(Location::from_offset(
+            &node.original_file_path,
+            code,
+            offset,
+        )),
+        None => err,
+    }
+}
+
 /// Runs snapshot `node` whose compiled select is `compiled`; the outcome's
 /// code gives the rows inserted, updated and invalidated (or deleted).
 ///
@@ -125,6 +146,40 @@ pub fn run(
         .into_iter()
         .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
         .collect();
+    // A unique_key of plain column names must name columns the select
+    // returns: otherwise the merge fails with a binder error on an alias
+    // the user never wrote.
+    let key_columns: Vec<String> = match config.get("unique_key") {
+        Some(Json::String(k)) => vec![k.clone()],
+        Some(Json::Array(ks)) => ks
+            .iter()
+            .filter_map(|k| k.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let plain = |c: &str| !c.is_empty() && c.chars().all(|ch| ch.is_alphanumeric() || ch == '_');
+    if let Some(missing) = key_columns.iter().filter(|c| plain(c)).find(|c| {
+        !source_columns
+            .iter()
+            .any(|(s, _)| s.eq_ignore_ascii_case(c))
+    }) {
+        let names: Vec<&str> = source_columns.iter().map(|(c, _)| c.as_str()).collect();
+        let hint = match did_you_mean(missing, names.iter().copied()) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => "set unique_key to a column the select returns, or an expression over them"
+                .to_owned(),
+        };
+        return Err(config_error_at(
+            node,
+            "unique_key",
+            missing,
+            format!(
+                "unique_key names `{missing}`, which the snapshot's select does not return ({})",
+                names.join(", ")
+            ),
+            &hint,
+        ));
+    }
     let meta_names = meta_names(node)?;
     for (c, _) in &source_columns {
         let reserved =
@@ -224,13 +279,22 @@ pub fn run(
                     .any(|(s, _)| s.eq_ignore_ascii_case(c))
             }) {
                 let names: Vec<&str> = source_columns.iter().map(|(c, _)| c.as_str()).collect();
-                return Err(config_error(
+                let hint = match did_you_mean(missing, names.iter().copied()) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => {
+                        "list columns the select returns in `check_cols`, or use `check_cols: all`"
+                            .to_owned()
+                    }
+                };
+                return Err(config_error_at(
                     node,
+                    "check_cols",
+                    missing,
                     format!(
                         "check_cols names `{missing}`, which the snapshot's select does not return ({})",
                         names.join(", ")
                     ),
-                    "list columns the select returns in `check_cols`, or use `check_cols: all`",
+                    &hint,
                 ));
             }
             cols.iter().map(|c| quote(c)).collect()
