@@ -4,3 +4,4 @@
 //! touching them.
 
 pub mod duckdb;
+pub mod postgres;

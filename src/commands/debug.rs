@@ -9,7 +9,9 @@ use crate::project::Project;
 use crate::render::ProjectJinja;
 use crate::warehouse::connection::Connection;
 
-/// `sluice debug`: checks the project, profile and connection, as `dbt debug`.
+/// `sluice debug`: checks the project, profile and connection, as `dbt debug`;
+/// on PostgreSQL it also reports the server version and the median round
+/// trip of `select 1`, in milliseconds.
 ///
 /// Errors: the first check that fails.
 pub fn debug(g: &GlobalArgs) -> Result<Outcome> {
@@ -28,6 +30,28 @@ pub fn debug(g: &GlobalArgs) -> Result<Outcome> {
             "profiles.yml: none defines profile `{}`; using the embedded DuckDB default",
             t.profile_name
         ),
+    }
+    if let Some(pg) = &t.postgres {
+        // As dbt-postgres's debug: the connection fields but never the password.
+        eprintln!(
+            "target: `{}` (type postgres, host `{}`, port {}, user `{}`, database `{}`, schema `{}`, threads {})",
+            t.name, pg.host, pg.port, pg.user, t.database, t.schema, t.threads
+        );
+        let conn = crate::adapter::postgres::connect(pg)?;
+        let version = conn.server_version()?;
+        let mut trips: Vec<f64> = (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                conn.query("select 1").map(|_| start.elapsed().as_secs_f64() * 1000.0)
+            })
+            .collect::<Result<_>>()?;
+        trips.sort_by(f64::total_cmp);
+        eprintln!(
+            "connection: PostgreSQL {version}, round trip {:.2} ms (median of 5)  [OK connection ok]",
+            trips[2]
+        );
+        eprintln!("All checks passed!");
+        return Ok(Outcome::Success);
     }
     eprintln!(
         "target: `{}` (type {}, path `{}`, database `{}`, schema `{}`, threads {})",

@@ -22,7 +22,7 @@ use serde_json::Value as Json;
 use crate::error::{Error, ErrorKind, Result};
 pub use dbt_project::DbtProject;
 pub use jinja::{ConfigJinja, StrRenderer};
-pub use profile::{ProfileOptions, Target};
+pub use profile::{PostgresProfile, ProfileOptions, Target};
 pub use schema_yaml::SchemaFile;
 
 /// A text file of the project, with its path relative to the project root.

@@ -20,7 +20,8 @@ pub struct Target {
     pub name: String,
     /// Profile name the target came from.
     pub profile_name: String,
-    /// Adapter type; only `duckdb` is supported.
+    /// Adapter type: `duckdb`, or `postgres` (connects; builds on it are
+    /// issue 20's next step).
     pub adapter_type: String,
     /// DuckDB database file, or `:memory:`.
     pub path: String,
@@ -41,6 +42,45 @@ pub struct Target {
     pub attach: Vec<Attachment>,
     /// Where the target came from: the profiles.yml path, or `None` for the embedded default.
     pub profiles_file: Option<PathBuf>,
+    /// The connection of a `type: postgres` target; `None` for DuckDB.
+    pub postgres: Option<PostgresProfile>,
+}
+
+/// dbt-postgres's connection fields, from a profiles.yml output with
+/// `type: postgres`. The password is never printed: `Debug` hides it.
+#[derive(Clone, PartialEq)]
+pub struct PostgresProfile {
+    /// Server host name or address.
+    pub host: String,
+    /// Server port (default 5432).
+    pub port: u16,
+    /// Role to connect as.
+    pub user: String,
+    /// The role's password (usually from `env_var`); empty for none.
+    pub password: String,
+    /// Database to connect to (dbt-postgres's `dbname`, or `database`).
+    pub dbname: String,
+    /// `disable` or `prefer` (connect without TLS); sluice has no TLS yet.
+    pub sslmode: String,
+    /// Seconds to wait for a connection (dbt-postgres's default, 10).
+    pub connect_timeout: u64,
+    /// Where the output's `host:` line is in profiles.yml, for connection
+    /// errors.
+    pub location: Option<Location>,
+}
+
+impl std::fmt::Debug for PostgresProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresProfile")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &if self.password.is_empty() { "" } else { "<hidden>" })
+            .field("dbname", &self.dbname)
+            .field("sslmode", &self.sslmode)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
 }
 
 /// How to find profiles.yml.
@@ -69,6 +109,7 @@ impl Target {
             external_root: ".".into(),
             attach: Vec::new(),
             profiles_file: None,
+            postgres: None,
         }
     }
 }
@@ -197,6 +238,82 @@ pub fn resolve(
     Ok(Target::embedded(project_dir, project_name))
 }
 
+/// What [`postgres_target`] names the target by.
+struct PostgresTargetNames<'a> {
+    file: &'a Path,
+    target_name: &'a str,
+    profile_name: &'a str,
+    threads: usize,
+}
+
+/// A `type: postgres` output, with dbt-postgres's fields: `host`, `user`,
+/// `password`, `port` (5432), `dbname` (or `database`), `schema`,
+/// `sslmode` (`prefer`), `connect_timeout` (10 s), `threads`.
+///
+/// Errors: [`ErrorKind::Profile`] at the output's lines for a missing
+/// `host`, `user`, `dbname` or `schema`, or a port or timeout that is not a
+/// number.
+fn postgres_target(
+    get: &dyn Fn(&str) -> Result<Option<String>>,
+    locate: &dyn Fn(&str) -> Option<Location>,
+    names: PostgresTargetNames<'_>,
+) -> Result<Target> {
+    let required = |key: &str| -> Result<String> {
+        get(key)?.filter(|v| !v.is_empty()).ok_or_else(|| {
+            located(
+                format!(
+                    "target `{}` of profile `{}` (type postgres) has no `{key}`",
+                    names.target_name, names.profile_name
+                ),
+                locate("type:"),
+            )
+            .with_hint(format!("add `{key}:` to the output, as dbt-postgres requires"))
+        })
+    };
+    let number = |key: &str, default: u64| -> Result<u64> {
+        match get(key)? {
+            None => Ok(default),
+            Some(v) => v.trim().parse().map_err(|_| {
+                located(format!("`{key}` must be a number, got `{v}`"), locate(&format!("{key}:")))
+            }),
+        }
+    };
+    let host = required("host")?;
+    let user = required("user")?;
+    let dbname = match get("dbname")? {
+        Some(d) => d,
+        None => required("database")?,
+    };
+    let schema = required("schema")?;
+    let port = number("port", 5432)?;
+    let port = u16::try_from(port)
+        .map_err(|_| located(format!("`port` {port} is not a TCP port"), locate("port:")))?;
+    Ok(Target {
+        name: names.target_name.to_owned(),
+        profile_name: names.profile_name.to_owned(),
+        adapter_type: "postgres".into(),
+        path: String::new(),
+        database: dbname.clone(),
+        schema,
+        threads: names.threads,
+        extensions: Vec::new(),
+        settings: BTreeMap::new(),
+        external_root: ".".into(),
+        attach: Vec::new(),
+        profiles_file: Some(names.file.to_path_buf()),
+        postgres: Some(PostgresProfile {
+            host,
+            port,
+            user,
+            password: get("password")?.unwrap_or_default(),
+            dbname,
+            sslmode: get("sslmode")?.unwrap_or_else(|| "prefer".into()),
+            connect_timeout: number("connect_timeout", 10)?,
+            location: locate("host:"),
+        }),
+    })
+}
+
 fn read_target(
     file: &Path,
     text: &str,
@@ -255,10 +372,31 @@ fn read_target(
         }
     };
     let adapter_type = get("type")?.unwrap_or_default();
+    let threads = match get("threads")? {
+        None => 1,
+        Some(t) => t.trim().parse::<usize>().map_err(|_| {
+            located(
+                format!("`threads` must be a positive integer, got `{t}`"),
+                locate("threads:"),
+            )
+        })?,
+    };
+    if adapter_type == "postgres" {
+        return postgres_target(
+            &get,
+            &locate,
+            PostgresTargetNames {
+                file,
+                target_name: &target_name,
+                profile_name,
+                threads,
+            },
+        );
+    }
     if adapter_type != "duckdb" {
         let mut err = Error::new(
             ErrorKind::Profile,
-            format!("target `{target_name}` of profile `{profile_name}` has type `{adapter_type}`; sluice supports `duckdb`"),
+            format!("target `{target_name}` of profile `{profile_name}` has type `{adapter_type}`; sluice supports `duckdb` and `postgres`"),
         )
         .with_hint("set `type: duckdb` and a `path:` to a DuckDB file");
         if let Some(loc) = locate("type:") {
@@ -274,19 +412,6 @@ fn read_target(
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "main".into()),
-    };
-    let threads = match get("threads")? {
-        None => 1,
-        Some(t) => t.trim().parse::<usize>().map_err(|_| {
-            let mut err = Error::new(
-                ErrorKind::Profile,
-                format!("`threads` must be a positive integer, got `{t}`"),
-            );
-            if let Some(loc) = locate("threads:") {
-                err = err.with_location(loc);
-            }
-            err
-        })?,
     };
     // dbt-duckdb takes names, or mappings with a `name` (and a `repo`).
     let extensions = output
@@ -337,6 +462,7 @@ fn read_target(
         external_root: get("external_root")?.unwrap_or_else(|| ".".to_owned()),
         attach,
         profiles_file: Some(file.to_path_buf()),
+        postgres: None,
     })
 }
 
@@ -347,6 +473,15 @@ fn yaml_text(v: &serde_yaml::Value) -> Option<String> {
         serde_yaml::Value::Bool(b) => Some(b.to_string()),
         serde_yaml::Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+/// A profile error `msg` at `location`, without a hint.
+fn located(msg: String, location: Option<Location>) -> Error {
+    let err = Error::new(ErrorKind::Profile, msg);
+    match location {
+        Some(loc) => err.with_location(loc),
+        None => err,
     }
 }
 

@@ -22,6 +22,28 @@ pub use crate::adapter::duckdb::connection::{Catalog, DuckDbConnection};
 pub use crate::adapter::duckdb::open::open_connection;
 pub use crate::adapter::duckdb::values::{value_to_cell, value_to_json, value_to_string};
 
+/// Refuses a target of another adapter: the runner builds on DuckDB only
+/// until issue 20's materializations for PostgreSQL land.
+///
+/// Errors: [`ErrorKind::Profile`] naming the adapter, with what works today.
+fn not_duckdb(target: &Target) -> Result<()> {
+    if target.adapter_type == "duckdb" {
+        return Ok(());
+    }
+    let err = Error::new(
+        ErrorKind::Profile,
+        format!(
+            "target `{}` is {}: sluice connects to it (`sluice debug`) but builds, tests and previews run on DuckDB only so far",
+            target.name, target.adapter_type
+        ),
+    )
+    .with_hint("`sluice compile --dialect postgres` prints the project's SQL for PostgreSQL; pick a DuckDB target with `--target` to build");
+    Err(match target.postgres.as_ref().and_then(|p| p.location.clone()) {
+        Some(loc) => err.with_location(loc),
+        None => err,
+    })
+}
+
 /// An open DuckDB database.
 pub struct Database {
     conn: duckdb::Connection,
@@ -43,6 +65,7 @@ impl Database {
     /// Errors: [`ErrorKind::Database`]; a file locked by another process
     /// says so, with a hint.
     pub fn open(target: &Target) -> Result<Database> {
+        not_duckdb(target)?;
         if target.path != ":memory:" {
             if let Some(parent) = Path::new(&target.path).parent() {
                 if !parent.as_os_str().is_empty() && !parent.exists() {
@@ -64,6 +87,7 @@ impl Database {
     /// (with a hint to run `sluice build`); [`ErrorKind::Database`] when it
     /// cannot be opened (locked by a writer, not a DuckDB file).
     pub fn open_read_only(target: &Target) -> Result<Database> {
+        not_duckdb(target)?;
         if target.path == ":memory:" {
             return Database::open(target);
         }
