@@ -136,12 +136,7 @@ fn the_connection_trait_on_postgres() {
     let conn = sluice::adapter::postgres::connect(&profile(&s)).expect("connect");
     conn.execute("drop schema if exists sluice_trait cascade; create schema sluice_trait")
         .unwrap();
-    let rel = |name: &str| Relation {
-        database: "postgres".into(),
-        schema: "sluice_trait".into(),
-        identifier: name.into(),
-        ..Relation::default()
-    };
+    let rel = |name: &str| Relation::new("postgres", "sluice_trait", name);
     conn.execute_in_transaction(&[
         "create table sluice_trait.t as select 1 as id, 2.50::numeric as amount, true as ok, date '2024-01-02' as d, 'x' as s".into(),
         "create view sluice_trait.v as select * from sluice_trait.t".into(),

@@ -8,6 +8,7 @@ pub mod dbt_project;
 pub mod installed;
 pub mod jinja;
 pub mod packages;
+pub mod postgres_profile;
 pub mod profile;
 pub mod schema_yaml;
 pub mod semver;
@@ -22,7 +23,8 @@ use serde_json::Value as Json;
 use crate::error::{Error, ErrorKind, Result};
 pub use dbt_project::DbtProject;
 pub use jinja::{ConfigJinja, StrRenderer};
-pub use profile::{PostgresProfile, ProfileOptions, Target};
+pub use postgres_profile::PostgresProfile;
+pub use profile::{ProfileOptions, Target};
 pub use schema_yaml::SchemaFile;
 
 /// A text file of the project, with its path relative to the project root.

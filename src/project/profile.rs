@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Location, Result};
+use crate::project::postgres_profile::{self, PostgresProfile};
 use crate::project::yaml;
 
 /// The resolved connection target: one `outputs:` entry of a profile.
@@ -44,43 +45,6 @@ pub struct Target {
     pub profiles_file: Option<PathBuf>,
     /// The connection of a `type: postgres` target; `None` for DuckDB.
     pub postgres: Option<PostgresProfile>,
-}
-
-/// dbt-postgres's connection fields, from a profiles.yml output with
-/// `type: postgres`. The password is never printed: `Debug` hides it.
-#[derive(Clone, PartialEq)]
-pub struct PostgresProfile {
-    /// Server host name or address.
-    pub host: String,
-    /// Server port (default 5432).
-    pub port: u16,
-    /// Role to connect as.
-    pub user: String,
-    /// The role's password (usually from `env_var`); empty for none.
-    pub password: String,
-    /// Database to connect to (dbt-postgres's `dbname`, or `database`).
-    pub dbname: String,
-    /// `disable` or `prefer` (connect without TLS); sluice has no TLS yet.
-    pub sslmode: String,
-    /// Seconds to wait for a connection (dbt-postgres's default, 10).
-    pub connect_timeout: u64,
-    /// Where the output's `host:` line is in profiles.yml, for connection
-    /// errors.
-    pub location: Option<Location>,
-}
-
-impl std::fmt::Debug for PostgresProfile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresProfile")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("user", &self.user)
-            .field("password", &if self.password.is_empty() { "" } else { "<hidden>" })
-            .field("dbname", &self.dbname)
-            .field("sslmode", &self.sslmode)
-            .field("connect_timeout", &self.connect_timeout)
-            .finish()
-    }
 }
 
 /// How to find profiles.yml.
@@ -238,82 +202,6 @@ pub fn resolve(
     Ok(Target::embedded(project_dir, project_name))
 }
 
-/// What [`postgres_target`] names the target by.
-struct PostgresTargetNames<'a> {
-    file: &'a Path,
-    target_name: &'a str,
-    profile_name: &'a str,
-    threads: usize,
-}
-
-/// A `type: postgres` output, with dbt-postgres's fields: `host`, `user`,
-/// `password`, `port` (5432), `dbname` (or `database`), `schema`,
-/// `sslmode` (`prefer`), `connect_timeout` (10 s), `threads`.
-///
-/// Errors: [`ErrorKind::Profile`] at the output's lines for a missing
-/// `host`, `user`, `dbname` or `schema`, or a port or timeout that is not a
-/// number.
-fn postgres_target(
-    get: &dyn Fn(&str) -> Result<Option<String>>,
-    locate: &dyn Fn(&str) -> Option<Location>,
-    names: PostgresTargetNames<'_>,
-) -> Result<Target> {
-    let required = |key: &str| -> Result<String> {
-        get(key)?.filter(|v| !v.is_empty()).ok_or_else(|| {
-            located(
-                format!(
-                    "target `{}` of profile `{}` (type postgres) has no `{key}`",
-                    names.target_name, names.profile_name
-                ),
-                locate("type:"),
-            )
-            .with_hint(format!("add `{key}:` to the output, as dbt-postgres requires"))
-        })
-    };
-    let number = |key: &str, default: u64| -> Result<u64> {
-        match get(key)? {
-            None => Ok(default),
-            Some(v) => v.trim().parse().map_err(|_| {
-                located(format!("`{key}` must be a number, got `{v}`"), locate(&format!("{key}:")))
-            }),
-        }
-    };
-    let host = required("host")?;
-    let user = required("user")?;
-    let dbname = match get("dbname")? {
-        Some(d) => d,
-        None => required("database")?,
-    };
-    let schema = required("schema")?;
-    let port = number("port", 5432)?;
-    let port = u16::try_from(port)
-        .map_err(|_| located(format!("`port` {port} is not a TCP port"), locate("port:")))?;
-    Ok(Target {
-        name: names.target_name.to_owned(),
-        profile_name: names.profile_name.to_owned(),
-        adapter_type: "postgres".into(),
-        path: String::new(),
-        database: dbname.clone(),
-        schema,
-        threads: names.threads,
-        extensions: Vec::new(),
-        settings: BTreeMap::new(),
-        external_root: ".".into(),
-        attach: Vec::new(),
-        profiles_file: Some(names.file.to_path_buf()),
-        postgres: Some(PostgresProfile {
-            host,
-            port,
-            user,
-            password: get("password")?.unwrap_or_default(),
-            dbname,
-            sslmode: get("sslmode")?.unwrap_or_else(|| "prefer".into()),
-            connect_timeout: number("connect_timeout", 10)?,
-            location: locate("host:"),
-        }),
-    })
-}
-
 fn read_target(
     file: &Path,
     text: &str,
@@ -382,16 +270,22 @@ fn read_target(
         })?,
     };
     if adapter_type == "postgres" {
-        return postgres_target(
-            &get,
-            &locate,
-            PostgresTargetNames {
-                file,
-                target_name: &target_name,
-                profile_name,
-                threads,
-            },
-        );
+        let (profile, schema) = postgres_profile::read(&get, &locate, &target_name, profile_name)?;
+        return Ok(Target {
+            name: target_name,
+            profile_name: profile_name.to_owned(),
+            adapter_type,
+            path: String::new(),
+            database: profile.dbname.clone(),
+            schema,
+            threads,
+            extensions: Vec::new(),
+            settings: BTreeMap::new(),
+            external_root: ".".into(),
+            attach: Vec::new(),
+            profiles_file: Some(file.to_path_buf()),
+            postgres: Some(profile),
+        });
     }
     if adapter_type != "duckdb" {
         let mut err = Error::new(

@@ -1,0 +1,147 @@
+//! A `type: postgres` output of profiles.yml: dbt-postgres's connection
+//! fields, read into a [`PostgresProfile`] (issue 20).
+
+use crate::error::{Error, ErrorKind, Location, Result};
+
+/// dbt-postgres's connection fields, from a profiles.yml output with
+/// `type: postgres`. The password is never printed: `Debug` hides it.
+#[derive(Clone, PartialEq)]
+pub struct PostgresProfile {
+    /// Server host name or address.
+    pub host: String,
+    /// Server port (default 5432).
+    pub port: u16,
+    /// Role to connect as.
+    pub user: String,
+    /// The role's password (usually from `env_var`); empty for none.
+    pub password: String,
+    /// Database to connect to (dbt-postgres's `dbname`, or `database`).
+    pub dbname: String,
+    /// `disable` or `prefer` (connect without TLS); sluice has no TLS yet.
+    pub sslmode: String,
+    /// Seconds to wait for a connection (dbt-postgres's default, 10).
+    pub connect_timeout: u64,
+    /// Where the output's `host:` line is in profiles.yml, for connection
+    /// errors.
+    pub location: Option<Location>,
+}
+
+impl std::fmt::Debug for PostgresProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresProfile")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &if self.password.is_empty() { "" } else { "<hidden>" })
+            .field("dbname", &self.dbname)
+            .field("sslmode", &self.sslmode)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
+}
+
+/// A profile error `msg` at `location`.
+fn located(msg: String, location: Option<Location>) -> Error {
+    let err = Error::new(ErrorKind::Profile, msg);
+    match location {
+        Some(loc) => err.with_location(loc),
+        None => err,
+    }
+}
+
+/// Reads a `type: postgres` output through `get` (a rendered field's value)
+/// and `locate` (a key's line in profiles.yml), with dbt-postgres's fields:
+/// `host`, `user`, `password`, `port` (5432), `dbname` (or `database`),
+/// `schema`, `sslmode` (`prefer`), `connect_timeout` (10 s). Returns the
+/// connection and the schema.
+///
+/// Errors: [`ErrorKind::Profile`] at the output's lines for a missing
+/// `host`, `user`, `dbname` or `schema`, or a port or timeout that is not a
+/// number.
+pub(super) fn read(
+    get: &dyn Fn(&str) -> Result<Option<String>>,
+    locate: &dyn Fn(&str) -> Option<Location>,
+    target_name: &str,
+    profile_name: &str,
+) -> Result<(PostgresProfile, String)> {
+    let required = |key: &str| -> Result<String> {
+        get(key)?.filter(|v| !v.is_empty()).ok_or_else(|| {
+            located(
+                format!("target `{target_name}` of profile `{profile_name}` (type postgres) has no `{key}`"),
+                locate("type:"),
+            )
+            .with_hint(format!("add `{key}:` to the output, as dbt-postgres requires"))
+        })
+    };
+    let number = |key: &str, default: u64| -> Result<u64> {
+        match get(key)? {
+            None => Ok(default),
+            Some(v) => v.trim().parse().map_err(|_| {
+                located(format!("`{key}` must be a number, got `{v}`"), locate(&format!("{key}:")))
+            }),
+        }
+    };
+    let host = required("host")?;
+    let user = required("user")?;
+    let dbname = match get("dbname")? {
+        Some(d) => d,
+        None => required("database")?,
+    };
+    let schema = required("schema")?;
+    let port = number("port", 5432)?;
+    let port = u16::try_from(port)
+        .map_err(|_| located(format!("`port` {port} is not a TCP port"), locate("port:")))?;
+    let profile = PostgresProfile {
+        host,
+        port,
+        user,
+        password: get("password")?.unwrap_or_default(),
+        dbname,
+        sslmode: get("sslmode")?.unwrap_or_else(|| "prefer".into()),
+        connect_timeout: number("connect_timeout", 10)?,
+        location: locate("host:"),
+    };
+    Ok((profile, schema))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_yaml(yaml: &str) -> Result<(PostgresProfile, String)> {
+        let doc: serde_yaml::Value = serde_yaml::from_str(yaml).unwrap();
+        let get = |k: &str| -> Result<Option<String>> {
+            Ok(doc.get(k).map(|v| match v {
+                serde_yaml::Value::String(s) => s.clone(),
+                other => serde_yaml::to_string(other).unwrap().trim().to_owned(),
+            }))
+        };
+        let locate = |needle: &str| {
+            yaml.find(needle)
+                .map(|off| Location::from_offset("profiles.yml", yaml, off))
+        };
+        read(&get, &locate, "pg", "shop")
+    }
+
+    #[test]
+    fn reads_dbt_postgres_fields_with_their_defaults() {
+        let (p, schema) =
+            read_yaml("type: postgres\nhost: db.internal\nuser: etl\npassword: pw\ndbname: warehouse\nschema: analytics\n").unwrap();
+        assert_eq!((p.host.as_str(), p.port, p.user.as_str()), ("db.internal", 5432, "etl"));
+        assert_eq!((p.dbname.as_str(), schema.as_str()), ("warehouse", "analytics"));
+        assert_eq!((p.sslmode.as_str(), p.connect_timeout), ("prefer", 10));
+        assert_eq!(p.location.map(|l| l.line), Some(2));
+        let (p, _) = read_yaml("type: postgres\nhost: h\nport: 6543\nuser: u\ndatabase: d\nschema: s\n").unwrap();
+        assert_eq!((p.port, p.dbname.as_str()), (6543, "d"));
+    }
+
+    #[test]
+    fn missing_fields_and_bad_numbers_are_located() {
+        let err = read_yaml("type: postgres\nhost: h\nuser: u\ndbname: d\n").unwrap_err();
+        assert!(err.message().contains("has no `schema`"), "{}", err.message());
+        assert_eq!(err.location().map(|l| l.line), Some(1));
+        let err = read_yaml("type: postgres\nhost: h\nport: lots\nuser: u\ndbname: d\nschema: s\n").unwrap_err();
+        assert!(err.message().contains("`port` must be a number"), "{}", err.message());
+        assert_eq!(err.location().map(|l| l.line), Some(3));
+    }
+}
