@@ -115,7 +115,7 @@ fn a_refused_login_is_a_located_profile_error_without_the_password() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("could not connect to PostgreSQL"), "{}", run.stderr);
     assert!(run.stderr.contains("password authentication failed"), "{}", run.stderr);
-    assert!(run.stderr.contains("--> profiles.yml:6:7"), "{}", run.stderr);
+    assert!(run.stderr.contains("profiles.yml:6:7"), "{}", run.stderr);
     assert!(run.stderr.contains("hint:"), "{}", run.stderr);
     assert!(!run.stderr.contains(wrong), "{}", run.stderr);
 
@@ -189,5 +189,5 @@ fn building_on_postgres_says_what_works_today() {
     let run = p.sluice_env(&["build"], &[("SLUICE_PG_PASSWORD", &s.password)]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("builds, tests and previews run on DuckDB only so far"), "{}", run.stderr);
-    assert!(run.stderr.contains("--> profiles.yml:6:7"), "{}", run.stderr);
+    assert!(run.stderr.contains("profiles.yml:6:7"), "{}", run.stderr);
 }
