@@ -95,7 +95,11 @@ fn debug_connects_and_reports_the_server_without_the_password() {
     let run = p.sluice_env(&["debug"], &[("SLUICE_PG_PASSWORD", &s.password)]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("type postgres"), "{}", run.stderr);
-    assert!(run.stderr.contains("connection: PostgreSQL 1"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("connection: PostgreSQL 1"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("ms (median of 5)"), "{}", run.stderr);
     assert!(!run.stderr.contains(&s.password) && !run.stdout.contains(&s.password));
     // Nor in anything sluice wrote (target/, logs).
@@ -113,8 +117,16 @@ fn a_refused_login_is_a_located_profile_error_without_the_password() {
     let wrong = "not-the-password-4711";
     let run = p.sluice_env(&["debug"], &[("SLUICE_PG_PASSWORD", wrong)]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("could not connect to PostgreSQL"), "{}", run.stderr);
-    assert!(run.stderr.contains("password authentication failed"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("could not connect to PostgreSQL"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("password authentication failed"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("profiles.yml:6:7"), "{}", run.stderr);
     assert!(run.stderr.contains("hint:"), "{}", run.stderr);
     assert!(!run.stderr.contains(wrong), "{}", run.stderr);
@@ -127,7 +139,11 @@ fn a_refused_login_is_a_located_profile_error_without_the_password() {
     );
     let run = p.sluice_env(&["debug"], &[("SLUICE_PG_PASSWORD", &s.password)]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("could not connect to PostgreSQL at"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("could not connect to PostgreSQL at"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -142,8 +158,14 @@ fn the_connection_trait_on_postgres() {
         "create view sluice_trait.v as select * from sluice_trait.t".into(),
     ])
     .unwrap();
-    assert_eq!(conn.relation_type(&rel("t")).unwrap(), Some(RelationType::Table));
-    assert_eq!(conn.relation_type(&rel("v")).unwrap(), Some(RelationType::View));
+    assert_eq!(
+        conn.relation_type(&rel("t")).unwrap(),
+        Some(RelationType::Table)
+    );
+    assert_eq!(
+        conn.relation_type(&rel("v")).unwrap(),
+        Some(RelationType::View)
+    );
     assert_eq!(conn.relation_type(&rel("nope")).unwrap(), None);
 
     // PostgreSQL's DDL is transactional: a swap that fails half-way leaves
@@ -153,7 +175,10 @@ fn the_connection_trait_on_postgres() {
         "select * from sluice_trait.missing".into(),
     ]);
     assert!(failed.is_err());
-    assert_eq!(conn.relation_type(&rel("t")).unwrap(), Some(RelationType::Table));
+    assert_eq!(
+        conn.relation_type(&rel("t")).unwrap(),
+        Some(RelationType::Table)
+    );
     assert_eq!(conn.relation_type(&rel("t_old")).unwrap(), None);
 
     // A dry run rolls back; a commit keeps.
@@ -162,9 +187,14 @@ fn the_connection_trait_on_postgres() {
         Ok(TxEnd::Rollback)
     })
     .unwrap();
-    assert_eq!(conn.query("select count(*) from sluice_trait.t").unwrap(), vec![vec![Some("1".to_owned())]]);
+    assert_eq!(
+        conn.query("select count(*) from sluice_trait.t").unwrap(),
+        vec![vec![Some("1".to_owned())]]
+    );
 
-    let table = conn.query_table("select id, amount, ok, d, s, null::int as n from sluice_trait.t").unwrap();
+    let table = conn
+        .query_table("select id, amount, ok, d, s, null::int as n from sluice_trait.t")
+        .unwrap();
     assert_eq!(table.columns, ["id", "amount", "ok", "d", "s", "n"]);
     assert_eq!(
         table.rows,
@@ -177,8 +207,14 @@ fn the_connection_trait_on_postgres() {
             serde_json::Value::Null
         ]]
     );
-    let err = conn.query("select no_such_column from sluice_trait.t").unwrap_err();
-    assert!(err.message().contains("no_such_column"), "{}", err.message());
+    let err = conn
+        .query("select no_such_column from sluice_trait.t")
+        .unwrap_err();
+    assert!(
+        err.message().contains("no_such_column"),
+        "{}",
+        err.message()
+    );
     conn.execute("drop schema sluice_trait cascade").unwrap();
 }
 
@@ -188,6 +224,11 @@ fn building_on_postgres_says_what_works_today() {
     let p = project_on(&s, "analytics");
     let run = p.sluice_env(&["build"], &[("SLUICE_PG_PASSWORD", &s.password)]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("builds, tests and previews run on DuckDB only so far"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("builds, tests and previews run on DuckDB only so far"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("profiles.yml:6:7"), "{}", run.stderr);
 }

@@ -14,9 +14,7 @@ use postgres::{Client, NoTls, SimpleQueryMessage};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::PostgresProfile;
-use crate::warehouse::connection::{
-    Cell, CellTable, Connection, RelationType, Table, TxEnd,
-};
+use crate::warehouse::connection::{Cell, CellTable, Connection, RelationType, Table, TxEnd};
 use crate::warehouse::relation::Relation;
 
 /// One connection to a PostgreSQL server, used by one worker at a time.
@@ -41,7 +39,10 @@ pub fn connect(profile: &PostgresProfile) -> Result<PostgresConnection> {
         Some(loc) => err.with_location(loc.clone()),
         None => err,
     };
-    if !matches!(profile.sslmode.as_str(), "" | "disable" | "prefer" | "allow") {
+    if !matches!(
+        profile.sslmode.as_str(),
+        "" | "disable" | "prefer" | "allow"
+    ) {
         return Err(located(
             Error::new(
                 ErrorKind::Profile,
@@ -57,7 +58,9 @@ pub fn connect(profile: &PostgresProfile) -> Result<PostgresConnection> {
         .user(&profile.user)
         .dbname(&profile.dbname)
         .application_name("sluice")
-        .connect_timeout(std::time::Duration::from_secs(profile.connect_timeout.max(1)));
+        .connect_timeout(std::time::Duration::from_secs(
+            profile.connect_timeout.max(1),
+        ));
     if !profile.password.is_empty() {
         config.password(&profile.password);
     }
@@ -116,9 +119,11 @@ fn text_rows(client: &mut Client, sql: &str) -> Result<Vec<Vec<Option<String>>>>
     Ok(messages
         .into_iter()
         .filter_map(|m| match m {
-            SimpleQueryMessage::Row(row) => {
-                Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
-            }
+            SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_owned))
+                    .collect(),
+            ),
             _ => None,
         })
         .collect())
@@ -156,7 +161,12 @@ fn to_json(ty: &Type, text: Option<String>) -> serde_json::Value {
         return serde_json::Value::Null;
     };
     match *ty {
-        Type::INT2 | Type::INT4 | Type::INT8 | Type::OID | Type::FLOAT4 | Type::FLOAT8
+        Type::INT2
+        | Type::INT4
+        | Type::INT8
+        | Type::OID
+        | Type::FLOAT4
+        | Type::FLOAT8
         | Type::NUMERIC => serde_json::from_str::<serde_json::Number>(&text)
             .map(serde_json::Value::Number)
             .unwrap_or(serde_json::Value::String(text)),
@@ -280,14 +290,32 @@ mod tests {
 
     #[test]
     fn text_values_are_typed_by_column_type() {
-        assert_eq!(to_json(&Type::INT8, Some("42".into())), serde_json::json!(42));
-        assert_eq!(to_json(&Type::NUMERIC, Some("12.50".into())), serde_json::json!(12.5));
-        assert_eq!(to_json(&Type::BOOL, Some("t".into())), serde_json::json!(true));
-        assert_eq!(to_json(&Type::TEXT, Some("x".into())), serde_json::json!("x"));
+        assert_eq!(
+            to_json(&Type::INT8, Some("42".into())),
+            serde_json::json!(42)
+        );
+        assert_eq!(
+            to_json(&Type::NUMERIC, Some("12.50".into())),
+            serde_json::json!(12.5)
+        );
+        assert_eq!(
+            to_json(&Type::BOOL, Some("t".into())),
+            serde_json::json!(true)
+        );
+        assert_eq!(
+            to_json(&Type::TEXT, Some("x".into())),
+            serde_json::json!("x")
+        );
         assert_eq!(to_json(&Type::DATE, None), serde_json::Value::Null);
         assert_eq!(to_cell(&Type::INT4, Some("7".into())), Cell::Integer(7));
-        assert_eq!(to_cell(&Type::NUMERIC, Some("1.10".into())), Cell::Number("1.10".into()));
-        assert_eq!(to_cell(&Type::TIMESTAMP, Some("2024-01-01 00:00:00".into())), Cell::DateTime("2024-01-01 00:00:00".into()));
+        assert_eq!(
+            to_cell(&Type::NUMERIC, Some("1.10".into())),
+            Cell::Number("1.10".into())
+        );
+        assert_eq!(
+            to_cell(&Type::TIMESTAMP, Some("2024-01-01 00:00:00".into())),
+            Cell::DateTime("2024-01-01 00:00:00".into())
+        );
     }
 
     #[test]

@@ -42,7 +42,8 @@ pub fn debug(g: &GlobalArgs) -> Result<Outcome> {
         let mut trips: Vec<f64> = (0..5)
             .map(|_| {
                 let start = std::time::Instant::now();
-                conn.query("select 1").map(|_| start.elapsed().as_secs_f64() * 1000.0)
+                conn.query("select 1")
+                    .map(|_| start.elapsed().as_secs_f64() * 1000.0)
             })
             .collect::<Result<_>>()?;
         trips.sort_by(f64::total_cmp);

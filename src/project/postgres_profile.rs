@@ -32,7 +32,14 @@ impl std::fmt::Debug for PostgresProfile {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("user", &self.user)
-            .field("password", &if self.password.is_empty() { "" } else { "<hidden>" })
+            .field(
+                "password",
+                &if self.password.is_empty() {
+                    ""
+                } else {
+                    "<hidden>"
+                },
+            )
             .field("dbname", &self.dbname)
             .field("sslmode", &self.sslmode)
             .field("connect_timeout", &self.connect_timeout)
@@ -77,7 +84,10 @@ pub(super) fn read(
         match get(key)? {
             None => Ok(default),
             Some(v) => v.trim().parse().map_err(|_| {
-                located(format!("`{key}` must be a number, got `{v}`"), locate(&format!("{key}:")))
+                located(
+                    format!("`{key}` must be a number, got `{v}`"),
+                    locate(&format!("{key}:")),
+                )
             }),
         }
     };
@@ -127,21 +137,38 @@ mod tests {
     fn reads_dbt_postgres_fields_with_their_defaults() {
         let (p, schema) =
             read_yaml("type: postgres\nhost: db.internal\nuser: etl\npassword: pw\ndbname: warehouse\nschema: analytics\n").unwrap();
-        assert_eq!((p.host.as_str(), p.port, p.user.as_str()), ("db.internal", 5432, "etl"));
-        assert_eq!((p.dbname.as_str(), schema.as_str()), ("warehouse", "analytics"));
+        assert_eq!(
+            (p.host.as_str(), p.port, p.user.as_str()),
+            ("db.internal", 5432, "etl")
+        );
+        assert_eq!(
+            (p.dbname.as_str(), schema.as_str()),
+            ("warehouse", "analytics")
+        );
         assert_eq!((p.sslmode.as_str(), p.connect_timeout), ("prefer", 10));
         assert_eq!(p.location.map(|l| l.line), Some(2));
-        let (p, _) = read_yaml("type: postgres\nhost: h\nport: 6543\nuser: u\ndatabase: d\nschema: s\n").unwrap();
+        let (p, _) =
+            read_yaml("type: postgres\nhost: h\nport: 6543\nuser: u\ndatabase: d\nschema: s\n")
+                .unwrap();
         assert_eq!((p.port, p.dbname.as_str()), (6543, "d"));
     }
 
     #[test]
     fn missing_fields_and_bad_numbers_are_located() {
         let err = read_yaml("type: postgres\nhost: h\nuser: u\ndbname: d\n").unwrap_err();
-        assert!(err.message().contains("has no `schema`"), "{}", err.message());
+        assert!(
+            err.message().contains("has no `schema`"),
+            "{}",
+            err.message()
+        );
         assert_eq!(err.location().map(|l| l.line), Some(1));
-        let err = read_yaml("type: postgres\nhost: h\nport: lots\nuser: u\ndbname: d\nschema: s\n").unwrap_err();
-        assert!(err.message().contains("`port` must be a number"), "{}", err.message());
+        let err = read_yaml("type: postgres\nhost: h\nport: lots\nuser: u\ndbname: d\nschema: s\n")
+            .unwrap_err();
+        assert!(
+            err.message().contains("`port` must be a number"),
+            "{}",
+            err.message()
+        );
         assert_eq!(err.location().map(|l| l.line), Some(3));
     }
 }

@@ -38,10 +38,12 @@ fn not_duckdb(target: &Target) -> Result<()> {
         ),
     )
     .with_hint("`sluice compile --dialect postgres` prints the project's SQL for PostgreSQL; pick a DuckDB target with `--target` to build");
-    Err(match target.postgres.as_ref().and_then(|p| p.location.clone()) {
-        Some(loc) => err.with_location(loc),
-        None => err,
-    })
+    Err(
+        match target.postgres.as_ref().and_then(|p| p.location.clone()) {
+            Some(loc) => err.with_location(loc),
+            None => err,
+        },
+    )
 }
 
 /// An open DuckDB database.
