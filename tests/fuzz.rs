@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
-use common::TempProject;
+use common::{Rng, TempProject};
 
 /// Longer than any input should take to compile: past it, a hang.
 const HANG: Duration = Duration::from_secs(20);
@@ -39,26 +39,6 @@ const MAX_LEN: usize = 64 * 1024;
 /// process-wide.
 static SERIAL: Mutex<()> = Mutex::new(());
 static HOME: Once = Once::new();
-
-/// xorshift64*: small, deterministic, good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
 
 /// Bytes that change meaning in every grammar we fuzz.
 const SPECIAL: &[u8] = b"{}%()[]'\"\n\t :-#,.+*@|\\=<>;`~!&/\r";

@@ -13,7 +13,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TempProject;
+use common::{Rng, TempProject};
 
 /// The models whose contents carry the build's generation: one per
 /// materialization that replaces a relation, each with a known row count.
@@ -23,19 +23,6 @@ const MODELS: [(&str, i64); 4] = [
     ("kill_incremental", 100),
     ("kill_slow", 1),
 ];
-
-/// A small deterministic generator (xorshift64*), so a failing trial can be
-/// replayed from the seed it prints.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
 
 fn write_models(p: &TempProject) {
     p.write(

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::TempProject;
+use common::{Rng, TempProject};
 
 const SNAPSHOTS: &[&str] = &[
     "ts_ignore",
@@ -312,22 +312,6 @@ fn build_runs_snapshots_before_the_models_that_read_them() {
     assert_eq!(p.scalar("select count(*) from main.current_tiers"), 3);
 }
 
-/// xorshift64*: a small deterministic generator, so failures replay.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 #[test]
 fn random_histories_keep_the_invariants_and_current_rows_equal_the_source() {
     // Property-style: random sequences of source states (keys appearing,
@@ -347,7 +331,7 @@ fn random_histories_keep_the_invariants_and_current_rows_equal_the_source() {
                 match rng.below(4) {
                     0 => k.0 = !k.0,
                     1 => {
-                        k.1 = (k.1 + 1 + rng.below(2) as usize) % 3;
+                        k.1 = (k.1 + 1 + rng.below(2)) % 3;
                         k.2 += 1;
                     }
                     _ => {}

@@ -155,6 +155,30 @@ fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
+/// xorshift64*: a small deterministic generator, so a failing random test
+/// replays from the seed it prints (kill points, fuzz mutations, snapshot
+/// histories).
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
 /// Replaces volatile parts of output (timestamps, timings, temp paths) for snapshots.
 pub fn scrub(text: &str, project: &TempProject) -> String {
     let root = project.dir.path().to_string_lossy().into_owned();
