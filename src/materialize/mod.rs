@@ -16,6 +16,7 @@ pub mod external;
 pub mod incremental;
 pub mod seed_csv;
 pub mod snapshot;
+mod snapshot_errors;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -210,7 +211,6 @@ pub fn seed_type_drift(
     if types.is_empty() || conn.relation_type(target)? != Some(RelationType::Table) {
         return Ok(Vec::new());
     }
-    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let configured: Vec<(&String, String)> = types
         .iter()
         .filter_map(|(col, ty)| ty.as_str().map(|t| (col, t.to_owned())))
@@ -227,15 +227,9 @@ pub fn seed_type_drift(
         return Ok(Vec::new());
     };
     let existing: HashMap<String, String> = conn
-        .query(&format!(
-            "select lower(column_name), data_type from information_schema.columns \
-             where table_catalog = {} and table_schema = {} and table_name = {}",
-            quote(&target.database),
-            quote(&target.schema),
-            quote(&target.identifier)
-        ))?
+        .columns(target)?
         .into_iter()
-        .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+        .map(|(name, ty)| (name.to_lowercase(), ty))
         .collect();
     Ok(configured
         .into_iter()

@@ -27,8 +27,8 @@ use crate::project::config::yaml_to_json;
 use crate::project::schema_yaml::GivenInput;
 use crate::render::{Introspection, Resolver};
 use crate::warehouse::connection::Connection;
+use crate::warehouse::relation::quote;
 use crate::warehouse::relation::Relation;
-use crate::warehouse::relation::{literal, quote};
 use fixtures::{read_fixture, rows_sql, Cell, FixtureData, Input, Rows};
 
 /// What a unit test run found.
@@ -38,20 +38,6 @@ pub struct UnitTestOutcome {
     pub diff: Option<String>,
     /// Rows missing from the output plus rows not expected in it.
     pub differing_rows: i64,
-}
-
-/// Column names and types of `relation` in the warehouse (empty when it does not exist).
-fn warehouse_schema(conn: &dyn Connection, relation: &Relation) -> Result<Vec<(String, String)>> {
-    let rows = conn.query(&format!(
-        "select column_name, data_type from information_schema.columns where table_catalog = {} and table_schema = {} and table_name = {} order by ordinal_position",
-        literal(&relation.database),
-        literal(&relation.schema),
-        literal(&relation.identifier)
-    ))?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
-        .collect())
 }
 
 /// Runs unit test `node` on `conn`: compiles its model over the fixtures,
@@ -154,7 +140,7 @@ pub fn run(cx: &CompileContext, conn: &dyn Connection, node: &Node) -> Result<Un
                 let mut schema = if real.is_cte() {
                     Vec::new()
                 } else {
-                    warehouse_schema(conn, &real)?
+                    conn.columns(&real)?
                 };
                 if schema.is_empty() {
                     if let Input::Ref(_, name) | Input::Source(_, name) = &input {

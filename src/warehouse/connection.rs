@@ -4,8 +4,8 @@
 //! next engines implement the same trait without touching their callers.
 
 use crate::error::Result;
-use crate::warehouse::relation::Relation;
 pub use crate::warehouse::relation::RelationType;
+use crate::warehouse::relation::{literal, Relation};
 
 /// A query result with typed values: what `run_query` and `statement`
 /// hand to templates (as dbt's agate table).
@@ -100,6 +100,24 @@ pub trait Connection: Send {
     ///
     /// Errors: [`crate::ErrorKind::Database`] if the catalog cannot be read.
     fn relation_type(&self, relation: &Relation) -> Result<Option<RelationType>>;
+
+    /// The columns of `relation` in the warehouse, as `(name, data type)` in
+    /// column order, read from `information_schema.columns` (which DuckDB
+    /// and PostgreSQL both have); empty when the relation does not exist.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`] if the catalog cannot be read.
+    fn columns(&self, relation: &Relation) -> Result<Vec<(String, String)>> {
+        let rows = self.query(&format!(
+            "select column_name, data_type from information_schema.columns where table_catalog = {} and table_schema = {} and table_name = {} order by ordinal_position",
+            literal(&relation.database),
+            literal(&relation.schema),
+            literal(&relation.identifier)
+        ))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+            .collect())
+    }
 
     /// Tells a connection with a catalog cache that `relation` now exists as
     /// `kind` (or no longer exists, for `None`). Called by the
