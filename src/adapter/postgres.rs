@@ -15,7 +15,7 @@ use postgres::{Client, NoTls, SimpleQueryMessage};
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::PostgresProfile;
 use crate::warehouse::connection::{Cell, CellTable, Connection, RelationType, Table, TxEnd};
-use crate::warehouse::relation::Relation;
+use crate::warehouse::relation::{literal, Relation};
 
 /// One connection to a PostgreSQL server, used by one worker at a time.
 pub struct PostgresConnection {
@@ -131,7 +131,7 @@ fn text_rows(client: &mut Client, sql: &str) -> Result<Vec<Vec<Option<String>>>>
 
 impl PostgresConnection {
     /// `(column name, type)` of each column `sql` returns, from preparing it.
-    fn columns(&self, sql: &str) -> Result<Vec<(String, Type)>> {
+    fn statement_columns(&self, sql: &str) -> Result<Vec<(String, Type)>> {
         let mut client = self.client.lock().unwrap_or_else(|e| e.into_inner());
         let stmt = client.prepare(sql).map_err(|e| db_error(&e))?;
         Ok(stmt
@@ -139,6 +139,27 @@ impl PostgresConnection {
             .iter()
             .map(|c| (c.name().to_owned(), c.type_().clone()))
             .collect())
+    }
+
+    /// The column names of `sql` and its rows, each text value turned into
+    /// `T` by `convert` with its column's type.
+    fn typed<T>(
+        &self,
+        sql: &str,
+        convert: fn(&Type, Option<String>) -> T,
+    ) -> Result<(Vec<String>, Vec<Vec<T>>)> {
+        let columns = self.statement_columns(sql)?;
+        let rows = self
+            .query(sql)?
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .zip(&columns)
+                    .map(|(v, (_, ty))| convert(ty, v))
+                    .collect()
+            })
+            .collect();
+        Ok((columns.into_iter().map(|(n, _)| n).collect(), rows))
     }
 
     /// The server's version (`show server_version`).
@@ -228,41 +249,16 @@ impl Connection for PostgresConnection {
     }
 
     fn query_table(&self, sql: &str) -> Result<Table> {
-        let columns = self.columns(sql)?;
-        let rows = self.query(sql)?;
-        Ok(Table {
-            rows: rows
-                .into_iter()
-                .map(|r| {
-                    r.into_iter()
-                        .zip(&columns)
-                        .map(|(v, (_, ty))| to_json(ty, v))
-                        .collect()
-                })
-                .collect(),
-            columns: columns.into_iter().map(|(n, _)| n).collect(),
-        })
+        let (columns, rows) = self.typed(sql, to_json)?;
+        Ok(Table { columns, rows })
     }
 
     fn query_cells(&self, sql: &str) -> Result<CellTable> {
-        let columns = self.columns(sql)?;
-        let rows = self.query(sql)?;
-        Ok(CellTable {
-            rows: rows
-                .into_iter()
-                .map(|r| {
-                    r.into_iter()
-                        .zip(&columns)
-                        .map(|(v, (_, ty))| to_cell(ty, v))
-                        .collect()
-                })
-                .collect(),
-            columns: columns.into_iter().map(|(n, _)| n).collect(),
-        })
+        let (columns, rows) = self.typed(sql, to_cell)?;
+        Ok(CellTable { columns, rows })
     }
 
     fn relation_type(&self, relation: &Relation) -> Result<Option<RelationType>> {
-        let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
         let rows = self.query(&format!(
             "select table_type from information_schema.tables \
              where table_catalog = {} and table_schema = {} and table_name = {}",
