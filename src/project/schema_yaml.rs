@@ -281,6 +281,15 @@ pub fn unrendered_keypath(keypath: &[String]) -> bool {
     }
 }
 
+/// The value of a `- name: x`, `name: x` or `- name: "x"` line, unquoted
+/// and without a trailing comment; `None` for any other line.
+fn name_value(line: &str) -> Option<&str> {
+    let t = line.trim_start().trim_start_matches('-').trim_start();
+    let v = t.strip_prefix("name:")?;
+    let v = v.split(" #").next().unwrap_or(v).trim();
+    Some(v.trim_matches(|c| c == '"' || c == '\''))
+}
+
 /// Every `- name: <name>` line of `text` (the schema file at `path`) at the
 /// indentation of the first, in file order, each located at the name: the
 /// entries a YAML file gives one node (a duplicate is the second).
@@ -289,18 +298,7 @@ pub fn locate_entries(path: &Path, text: &str, name: &str) -> Vec<Location> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let t = line.trim_start();
-        let Some(v) = t
-            .strip_prefix('-')
-            .map(str::trim_start)
-            .and_then(|t| t.strip_prefix("name:"))
-        else {
-            continue;
-        };
-        let v = v.split(" #").next().unwrap_or(v).trim();
-        if !v
-            .trim_matches(|c| c == '"' || c == '\'')
-            .eq_ignore_ascii_case(name)
-        {
+        if !t.starts_with('-') || !name_value(line).is_some_and(|v| v.eq_ignore_ascii_case(name)) {
             continue;
         }
         let indent = line.len() - t.len();
@@ -325,13 +323,6 @@ pub fn locate_in_yaml(
 ) -> Option<Location> {
     let lines: Vec<&str> = text.lines().collect();
     let indent = |l: &str| l.len() - l.trim_start().len();
-    // `- name: x`, `name: x`, `- name: "x"`: the name's value, unquoted.
-    let name_of = |l: &str| -> Option<String> {
-        let t = l.trim_start().trim_start_matches('-').trim_start();
-        let v = t.strip_prefix("name:")?;
-        let v = v.split(" #").next().unwrap_or(v).trim();
-        Some(v.trim_matches(|c| c == '"' || c == '\'').to_owned())
-    };
     let at = |i: usize, needle: &str| {
         let l = lines[i];
         let col = l.rfind(needle).map_or(indent(l), |c| c) + 1;
@@ -339,7 +330,7 @@ pub fn locate_in_yaml(
     };
     let start = lines
         .iter()
-        .position(|l| name_of(l).is_some_and(|n| n.eq_ignore_ascii_case(model)))?;
+        .position(|l| name_value(l).is_some_and(|n| n.eq_ignore_ascii_case(model)))?;
     let model_indent = indent(lines[start]);
     let entry_end = (start + 1..lines.len())
         .find(|&i| {
@@ -354,7 +345,7 @@ pub fn locate_in_yaml(
         return Some(at(start, model));
     };
     let col_line = (start + 1..entry_end)
-        .find(|&i| name_of(lines[i]).is_some_and(|n| n.eq_ignore_ascii_case(column)))?;
+        .find(|&i| name_value(lines[i]).is_some_and(|n| n.eq_ignore_ascii_case(column)))?;
     let Some(key) = key else {
         return Some(at(col_line, column));
     };
