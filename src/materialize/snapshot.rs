@@ -21,8 +21,9 @@ use chrono::NaiveDateTime;
 use minijinja::Value;
 use serde_json::{json, Value as Json};
 
-use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
+use crate::materialize::snapshot_errors::{config_error, missing_column};
 use crate::materialize::{call, relation_of, Outcome};
 use crate::project::config::{CheckCols, SnapshotConfig, SnapshotStrategy};
 use crate::render::Renderer;
@@ -85,35 +86,6 @@ impl TimeKind {
     }
 }
 
-fn config_error(node: &Node, msg: String, hint: &str) -> Error {
-    Error::new(
-        ErrorKind::Config,
-        format!("snapshot `{}`: {msg}", node.name),
-    )
-    .with_hint(hint.to_owned())
-}
-
-/// [`config_error`] located at `value` (quoted) after `key` in the
-/// snapshot's `config(...)` call, when the config is set there.
-fn config_error_at(node: &Node, key: &str, value: &str, msg: String, hint: &str) -> Error {
-    let code = &node.raw_code;
-    let offset = code.find(key).and_then(|k| {
-        [format!("'{value}'"), format!("\"{value}\"")]
-            .iter()
-            .filter_map(|q| code[k..].find(q.as_str()).map(|at| k + at + 1))
-            .min()
-    });
-    let err = config_error(node, msg, hint);
-    match offset {
-        Some(offset) => err.with_location(Location::from_offset(
-            &node.original_file_path,
-            code,
-            offset,
-        )),
-        None => err,
-    }
-}
-
 /// Runs snapshot `node` whose compiled select is `compiled`; the outcome's
 /// code gives the rows inserted, updated and invalidated (or deleted).
 ///
@@ -158,27 +130,15 @@ pub fn run(
         _ => Vec::new(),
     };
     let plain = |c: &str| !c.is_empty() && c.chars().all(|ch| ch.is_alphanumeric() || ch == '_');
-    if let Some(missing) = key_columns.iter().filter(|c| plain(c)).find(|c| {
-        !source_columns
-            .iter()
-            .any(|(s, _)| s.eq_ignore_ascii_case(c))
-    }) {
-        let names: Vec<&str> = source_columns.iter().map(|(c, _)| c.as_str()).collect();
-        let hint = match did_you_mean(missing, names.iter().copied()) {
-            Some(close) => format!("did you mean `{close}`?"),
-            None => "set unique_key to a column the select returns, or an expression over them"
-                .to_owned(),
-        };
-        return Err(config_error_at(
-            node,
-            "unique_key",
-            missing,
-            format!(
-                "unique_key names `{missing}`, which the snapshot's select does not return ({})",
-                names.join(", ")
-            ),
-            &hint,
-        ));
+    let keys = key_columns.iter().map(String::as_str).filter(|c| plain(c));
+    if let Some(err) = missing_column(
+        node,
+        "unique_key",
+        keys,
+        &source_columns,
+        "set unique_key to a column the select returns, or an expression over them",
+    ) {
+        return Err(err);
     }
     let meta_names = meta_names(node)?;
     for (c, _) in &source_columns {
@@ -273,29 +233,14 @@ pub fn run(
         Some(CheckCols::Columns(cols)) => {
             // Checked on the first run too: the comparison that would
             // reject a missing column only runs from the second.
-            if let Some(missing) = cols.iter().find(|c| {
-                !source_columns
-                    .iter()
-                    .any(|(s, _)| s.eq_ignore_ascii_case(c))
-            }) {
-                let names: Vec<&str> = source_columns.iter().map(|(c, _)| c.as_str()).collect();
-                let hint = match did_you_mean(missing, names.iter().copied()) {
-                    Some(close) => format!("did you mean `{close}`?"),
-                    None => {
-                        "list columns the select returns in `check_cols`, or use `check_cols: all`"
-                            .to_owned()
-                    }
-                };
-                return Err(config_error_at(
-                    node,
-                    "check_cols",
-                    missing,
-                    format!(
-                        "check_cols names `{missing}`, which the snapshot's select does not return ({})",
-                        names.join(", ")
-                    ),
-                    &hint,
-                ));
+            if let Some(err) = missing_column(
+                node,
+                "check_cols",
+                cols.iter().map(String::as_str),
+                &source_columns,
+                "list columns the select returns in `check_cols`, or use `check_cols: all`",
+            ) {
+                return Err(err);
             }
             cols.iter().map(|c| quote(c)).collect()
         }
