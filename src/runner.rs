@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use crate::adapter::duckdb::{Catalog, Database};
 use crate::compile::{compile_one, CompileContext, Compiled};
 use crate::data_tests;
 use crate::error::{Error, Result};
@@ -24,33 +23,21 @@ use crate::manifest::{Node, ResourceType};
 use crate::materialize;
 use crate::project::config::Materialization;
 use crate::render::Introspection;
+use crate::warehouse::catalog::Catalog;
 use crate::warehouse::connection::Connection;
+use crate::warehouse::engine::Warehouse;
 
-/// Runs `selected` nodes (positions in `cx.manifest`) on `db` and returns
-/// their results in the order they finished.
+/// Creates each schema the `selected` models, seeds and snapshots write to,
+/// once each, as dbt's `create_schemas` does before the on-run-start hooks
+/// (which may write to them).
 ///
-/// `catalog` is what the warehouse held when the run started (one snapshot
-/// for the run: per-model information_schema lookups would cost more than
-/// building the models). `compiled` holds the compile result of every
-/// selected model and test; those marked [`Compiled::introspective`] are
-/// compiled again on a live connection right before they run, as dbt
-/// compiles each node just before running it.
-///
-/// Errors: only a failure to open connections or create the run's schemas;
-/// node failures are results.
-#[allow(clippy::too_many_arguments)]
-pub fn run(
-    cx: &CompileContext,
-    graph: &Graph,
-    db: &Database,
-    catalog: Arc<Catalog>,
+/// Errors: [`crate::ErrorKind::Database`] when a schema cannot be created.
+pub fn create_schemas(
+    renderer: &crate::render::Renderer,
+    manifest: &crate::manifest::Manifest,
     selected: &BTreeSet<usize>,
-    compiled: &HashMap<usize, Result<Compiled>>,
-    options: &RunOptions,
-    printer: &Printer,
-) -> Result<Vec<NodeResult>> {
-    let manifest = cx.manifest;
-    // Create each schema the run writes to once, not once per node.
+    db: &dyn Warehouse,
+) -> Result<()> {
     let setup = db.connect()?;
     let mut schemas = BTreeSet::new();
     for &i in selected {
@@ -62,10 +49,37 @@ pub fn run(
             (&node.relation, node.resource_type)
         {
             if schemas.insert((rel.database.clone(), rel.schema.clone())) {
-                materialize::ensure_schema(cx.renderer, &setup, rel)?;
+                materialize::ensure_schema(renderer, setup.as_ref(), rel)?;
             }
         }
     }
+    Ok(())
+}
+
+/// Runs `selected` nodes (positions in `cx.manifest`) on `db` and returns
+/// their results in the order they finished.
+///
+/// `catalog` is what the warehouse held when the run started (one snapshot
+/// for the run: per-model information_schema lookups would cost more than
+/// building the models). `compiled` holds the compile result of every
+/// selected model and test; those marked [`Compiled::introspective`] are
+/// compiled again on a live connection right before they run, as dbt
+/// compiles each node just before running it.
+///
+/// Errors: only a failure to open connections (the schemas are made first,
+/// by [`create_schemas`]); node failures are results.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    cx: &CompileContext,
+    graph: &Graph,
+    db: &dyn Warehouse,
+    catalog: Arc<Catalog>,
+    selected: &BTreeSet<usize>,
+    compiled: &HashMap<usize, Result<Compiled>>,
+    options: &RunOptions,
+    printer: &Printer,
+) -> Result<Vec<NodeResult>> {
+    let manifest = cx.manifest;
     // Statements run while compiling go through a connection of their own
     // (without the catalog cache: they may see relations hooks created).
     let introspective = compiled.values().any(|c| {
@@ -73,9 +87,9 @@ pub fn run(
             .is_ok_and(|c| c.introspective || c.hooks_introspective)
     });
     let make_worker = || -> Result<(Box<dyn Connection>, Option<Introspection>)> {
-        let conn: Box<dyn Connection> = Box::new(db.connect_cached(catalog.clone())?);
+        let conn = db.connect_cached(catalog.clone())?;
         let live = if introspective {
-            let live: Box<dyn Connection> = Box::new(db.connect()?);
+            let live = db.connect()?;
             Some(Introspection::Live(Arc::new(Mutex::new(live))))
         } else {
             None
@@ -252,8 +266,13 @@ fn run_node(
                 warn_seed_type_drift(conn, node, project_root, options.warn_error)?;
             }
             run_hooks(cx, conn, live, node, None, "pre-hook")?;
-            let built =
-                materialize::run_seed(renderer, conn, node, project_root, options.full_refresh)?;
+            let built = materialize::seed::run_seed(
+                renderer,
+                conn,
+                node,
+                project_root,
+                options.full_refresh,
+            )?;
             run_hooks(cx, conn, live, node, None, "post-hook")?;
             Ok(NodeOutcome::Built(built))
         }
@@ -417,7 +436,7 @@ fn warn_seed_type_drift(
     project_root: &std::path::Path,
     warn_error: bool,
 ) -> Result<()> {
-    let drift = materialize::seed_type_drift(conn, node)?;
+    let drift = materialize::seed::seed_type_drift(conn, node)?;
     if drift.is_empty() {
         return Ok(());
     }

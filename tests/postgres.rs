@@ -11,82 +11,10 @@
 
 mod common;
 
+use common::pg::{all_text, canonical_rows, drop_schemas, profile, project_on, server};
 use common::TempProject;
 use sluice::warehouse::connection::{Connection, RelationType, TxEnd};
 use sluice::warehouse::relation::Relation;
-
-struct Server {
-    host: String,
-    port: String,
-    user: String,
-    password: String,
-}
-
-fn server() -> Option<Server> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    match (
-        var("SLUICE_PG_HOST"),
-        var("SLUICE_PG_PORT"),
-        var("SLUICE_PG_USER"),
-        var("SLUICE_PG_PASSWORD"),
-    ) {
-        (Some(host), Some(port), Some(user), Some(password)) => Some(Server {
-            host,
-            port,
-            user,
-            password,
-        }),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("no PostgreSQL test server: .ci/run starts one with scripts/pg-server and exports SLUICE_PG_*")
-        }
-        _ => {
-            eprintln!(
-                "PostgreSQL tests not run: start a server with `eval \"$(scripts/pg-server start)\"` and run them again"
-            );
-            None
-        }
-    }
-}
-
-/// A temp example_project whose profiles.yml targets the server, the
-/// password read with `env_var` as dbt users write it.
-fn project_on(s: &Server, schema: &str) -> TempProject {
-    let p = TempProject::new();
-    p.write(
-        "profiles.yml",
-        &format!(
-            "shop_analytics:\n  target: pg\n  outputs:\n    pg:\n      type: postgres\n      host: {}\n      port: {}\n      user: {}\n      password: \"{{{{ env_var('SLUICE_PG_PASSWORD') }}}}\"\n      dbname: postgres\n      schema: {schema}\n      threads: 2\n",
-            s.host, s.port, s.user
-        ),
-    );
-    p
-}
-
-fn profile(s: &Server) -> sluice::project::PostgresProfile {
-    sluice::project::PostgresProfile {
-        host: s.host.clone(),
-        port: s.port.parse().unwrap(),
-        user: s.user.clone(),
-        password: s.password.clone(),
-        dbname: "postgres".into(),
-        sslmode: "prefer".into(),
-        connect_timeout: 10,
-        location: None,
-    }
-}
-
-/// Every file under `dir`, as text, for secret scans.
-fn all_text(dir: &std::path::Path) -> String {
-    let mut out = String::new();
-    for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
-        if entry.file_type().is_file() {
-            if let Ok(bytes) = std::fs::read(entry.path()) {
-                out.push_str(&String::from_utf8_lossy(&bytes));
-            }
-        }
-    }
-    out
-}
 
 #[test]
 fn debug_connects_and_reports_the_server_without_the_password() {
@@ -218,17 +146,101 @@ fn the_connection_trait_on_postgres() {
     conn.execute("drop schema sluice_trait cascade").unwrap();
 }
 
+/// The example project's relations, as `(schema suffix, name)`: a suffix is
+/// appended to the target schema (`_raw`, `_marts`), `snapshots` is absolute.
+const EXAMPLE_RELATIONS: &[(&str, &str)] = &[
+    ("_raw", "raw_customers"),
+    ("_raw", "raw_orders"),
+    ("_raw", "raw_payments"),
+    ("", "stg_customers"),
+    ("", "stg_orders"),
+    ("", "stg_payments"),
+    ("_marts", "customers"),
+    ("_marts", "orders"),
+    ("_marts", "monthly_revenue"),
+];
+
+/// The snapshot's columns that hold times of the run, not data.
+const SNAPSHOT_TIMES: &[&str] = &["dbt_scd_id", "dbt_updated_at", "dbt_valid_from"];
+
+/// Issue 20's first promise: the project a team already has builds on
+/// PostgreSQL unchanged, and every table holds what the DuckDB build holds,
+/// row for row: seeds (loaded by COPY with DuckDB's types), staging views,
+/// marts and the SCD2 snapshot. A second build replaces every relation in
+/// place (dbt-postgres's order: drop cascade, rename), again equal.
 #[test]
-fn building_on_postgres_says_what_works_today() {
+fn example_project_builds_on_postgres_with_duckdbs_tables() {
     let Some(s) = server() else { return };
-    let p = project_on(&s, "analytics");
-    let run = p.sluice_env(&["build"], &[("SLUICE_PG_PASSWORD", &s.password)]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let duck = TempProject::new();
+    let built = duck.sluice(&["build"]);
+    assert_eq!(built.code, 0, "{}{}", built.stdout, built.stderr);
+    let duck_target = sluice::project::Target::embedded(&duck.root(), "shop_analytics");
+    let duck_db = sluice::adapter::duckdb::Database::open(&duck_target).unwrap();
+    let duck_conn = duck_db.connect().unwrap();
+
+    drop_schemas(&s, &["ex_pg", "ex_pg_raw", "ex_pg_marts", "snapshots"]);
+    let pg = project_on(&s, "ex_pg");
+    let env = [("SLUICE_PG_PASSWORD", s.password.as_str())];
+    let pg_conn = sluice::adapter::postgres::connect(&profile(&s)).unwrap();
+    for round in ["first build", "rebuild"] {
+        let run = pg.sluice_env(&["build"], &env);
+        assert_eq!(run.code, 0, "{round}: {}{}", run.stdout, run.stderr);
+        let out = format!("{}{}", run.stdout, run.stderr);
+        assert!(out.contains("PASS=37 WARN=0 ERROR=0"), "{round}: {out}");
+        for (suffix, name) in EXAMPLE_RELATIONS {
+            let on_duck = canonical_rows(&duck_conn, &format!("main{suffix}.{name}"), &[]);
+            let on_pg = canonical_rows(&pg_conn, &format!("ex_pg{suffix}.{name}"), &[]);
+            assert!(!on_duck.is_empty(), "{name} is empty on DuckDB");
+            assert_eq!(on_pg, on_duck, "{round}: {name} differs");
+        }
+        let on_duck = canonical_rows(&duck_conn, "snapshots.customers_snapshot", SNAPSHOT_TIMES);
+        let on_pg = canonical_rows(&pg_conn, "snapshots.customers_snapshot", SNAPSHOT_TIMES);
+        assert_eq!(on_pg, on_duck, "{round}: the snapshot differs");
+    }
+    // The artifacts say which warehouse, and never hold the password.
+    let manifest = pg.read("target/manifest.json");
     assert!(
-        run.stderr
-            .contains("builds, tests and previews run on DuckDB only so far"),
-        "{}",
-        run.stderr
+        manifest.contains("\"adapter_type\":\"postgres\""),
+        "manifest metadata"
     );
-    assert!(run.stderr.contains("profiles.yml:6:7"), "{}", run.stderr);
+    assert!(!all_text(&pg.root().join("target")).contains(&s.password));
+}
+
+/// A model that fails on PostgreSQL keeps its previous table, rows and all:
+/// the swap runs in one transaction and PostgreSQL's DDL is transactional,
+/// as dbt-postgres's table materialization promises. The error names the
+/// model, as on DuckDB, and the build's exit code is dbt's 1.
+#[test]
+fn a_failing_model_keeps_its_previous_table_on_postgres() {
+    let Some(s) = server() else { return };
+    drop_schemas(&s, &["keep_pg", "keep_pg_raw", "keep_pg_marts"]);
+    let pg = project_on(&s, "keep_pg");
+    std::fs::remove_dir_all(pg.root().join("snapshots")).unwrap();
+    let env = [("SLUICE_PG_PASSWORD", s.password.as_str())];
+    let run = pg.sluice_env(&["build"], &env);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let conn = sluice::adapter::postgres::connect(&profile(&s)).unwrap();
+    let before = canonical_rows(&conn, "keep_pg_marts.customers", &[]);
+    assert!(!before.is_empty());
+
+    let sql = pg.read("models/marts/customers.sql");
+    pg.write(
+        "models/marts/customers.sql",
+        &sql.replacen("select", "select no_such_column,", 1),
+    );
+    let run = pg.sluice_env(&["run", "--select", "customers"], &env);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(out.contains("no_such_column"), "{out}");
+    assert!(out.contains("customers"), "{out}");
+    assert_eq!(
+        canonical_rows(&conn, "keep_pg_marts.customers", &[]),
+        before
+    );
+    let leftovers = conn
+        .query(
+            "select table_name from information_schema.tables where table_name like '%__sluice_%'",
+        )
+        .unwrap();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

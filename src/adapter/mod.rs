@@ -1,7 +1,56 @@
-//! The warehouse engines. DuckDB is the first (and embedded default) one:
-//! it implements [`crate::warehouse::connection::Connection`], the trait
-//! materializations and tests call, so another engine can be added without
-//! touching them.
+//! The warehouse engines, each implementing
+//! [`crate::warehouse::connection::Warehouse`] and `Connection`, the traits
+//! materializations and tests call: DuckDB (embedded, the default) and
+//! PostgreSQL. [`open`] picks one from the target's `type`.
 
 pub mod duckdb;
 pub mod postgres;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::project::Target;
+use crate::warehouse::engine::Warehouse;
+
+/// Opens `target`'s warehouse: its DuckDB file (created if needed) or a
+/// connection to its PostgreSQL server.
+///
+/// Errors: [`ErrorKind::Database`] when a DuckDB file cannot be opened;
+/// [`ErrorKind::Profile`], located in profiles.yml, when a server cannot be
+/// reached or the target's adapter is unknown.
+pub fn open(target: &Target) -> Result<Box<dyn Warehouse>> {
+    match &target.postgres {
+        Some(profile) => Ok(Box::new(postgres::PostgresWarehouse::open(profile)?)),
+        None if target.adapter_type == "duckdb" => Ok(Box::new(duckdb::Database::open(target)?)),
+        None => Err(Error::new(
+            ErrorKind::Profile,
+            format!(
+                "target `{}` has type `{}`, which sluice cannot connect to",
+                target.name, target.adapter_type
+            ),
+        )
+        .with_hint("sluice supports `type: duckdb` and `type: postgres`")),
+    }
+}
+
+/// Opens `target`'s warehouse for commands that only read (`sluice show`):
+/// DuckDB's file in `READ_ONLY` mode, which must exist; a server as [`open`].
+///
+/// Errors: as [`open`]; [`ErrorKind::MissingFile`] for a DuckDB file not built yet.
+pub fn open_read_only(target: &Target) -> Result<Box<dyn Warehouse>> {
+    match &target.postgres {
+        Some(_) => open(target),
+        None => Ok(Box::new(duckdb::Database::open_read_only(target)?)),
+    }
+}
+
+/// The target's warehouse when it already holds something to read, for
+/// commands that do not build (compile's lineage, docs): an existing DuckDB
+/// file, or a reachable server. `None` when there is none yet or it cannot
+/// be opened (a locked file, a server down).
+pub fn open_existing(target: &Target) -> Option<Box<dyn Warehouse>> {
+    if target.postgres.is_none()
+        && (target.path == ":memory:" || !std::path::Path::new(&target.path).exists())
+    {
+        return None;
+    }
+    open(target).ok()
+}

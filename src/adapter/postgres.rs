@@ -1,25 +1,71 @@
 //! PostgreSQL through the `postgres` crate (the synchronous client of
-//! tokio-postgres): a [`PostgresConnection`] implements the warehouse
-//! [`Connection`] trait, so materializations, tests and templates can run
-//! on it as they run on DuckDB (issue 20; today `sluice debug` uses it).
+//! tokio-postgres): [`PostgresWarehouse`] opens one [`PostgresConnection`]
+//! per worker thread, each implementing the warehouse [`Connection`] trait,
+//! so materializations, tests and templates run on it as they run on DuckDB.
 //!
 //! Values are read with PostgreSQL's text protocol (`simple_query`) and
 //! typed from the statement's column types (`prepare`), so no per-type
 //! binary decoding (numeric, dates, timestamps) is needed.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use postgres::types::Type;
 use postgres::{Client, NoTls, SimpleQueryMessage};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::PostgresProfile;
+use crate::warehouse::catalog::Catalog;
 use crate::warehouse::connection::{Cell, CellTable, Connection, RelationType, Table, TxEnd};
+use crate::warehouse::engine::Warehouse;
 use crate::warehouse::relation::{literal, Relation};
 
 /// One connection to a PostgreSQL server, used by one worker at a time.
 pub struct PostgresConnection {
     client: Mutex<Client>,
+    catalog: Option<Arc<Catalog>>,
+}
+
+/// A PostgreSQL target: the profile to connect with. Each
+/// [`Warehouse::connect`] opens a session of its own, one per worker thread
+/// as dbt-postgres does.
+#[derive(Debug)]
+pub struct PostgresWarehouse {
+    profile: PostgresProfile,
+    version: String,
+}
+
+impl PostgresWarehouse {
+    /// Connects once to check the server answers and to read its version.
+    ///
+    /// Errors: as [`connect`].
+    pub fn open(profile: &PostgresProfile) -> Result<PostgresWarehouse> {
+        let version = connect(profile)?.server_version()?;
+        Ok(PostgresWarehouse {
+            profile: profile.clone(),
+            version,
+        })
+    }
+}
+
+impl Warehouse for PostgresWarehouse {
+    fn adapter_type(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn version(&self) -> String {
+        format!("PostgreSQL {}", self.version)
+    }
+
+    fn connect(&self) -> Result<Box<dyn Connection>> {
+        Ok(Box::new(connect(&self.profile)?))
+    }
+
+    fn connect_cached(&self, catalog: Arc<Catalog>) -> Result<Box<dyn Connection>> {
+        Ok(Box::new(PostgresConnection {
+            catalog: Some(catalog),
+            ..connect(&self.profile)?
+        }))
+    }
 }
 
 impl std::fmt::Debug for PostgresConnection {
@@ -82,6 +128,7 @@ pub fn connect(profile: &PostgresProfile) -> Result<PostgresConnection> {
     })?;
     Ok(PostgresConnection {
         client: Mutex::new(client),
+        catalog: None,
     })
 }
 
@@ -214,6 +261,10 @@ fn to_cell(ty: &Type, text: Option<String>) -> Cell {
 }
 
 impl Connection for PostgresConnection {
+    fn adapter_type(&self) -> &'static str {
+        "postgres"
+    }
+
     fn execute(&self, sql: &str) -> Result<()> {
         let mut client = self.client.lock().unwrap_or_else(|e| e.into_inner());
         client.batch_execute(sql).map_err(|e| db_error(&e))
@@ -259,6 +310,9 @@ impl Connection for PostgresConnection {
     }
 
     fn relation_type(&self, relation: &Relation) -> Result<Option<RelationType>> {
+        if let Some(catalog) = &self.catalog {
+            return Ok(catalog.get(relation));
+        }
         let rows = self.query(&format!(
             "select table_type from information_schema.tables \
              where table_catalog = {} and table_schema = {} and table_name = {}",
@@ -278,6 +332,116 @@ impl Connection for PostgresConnection {
                 }
             }))
     }
+
+    fn describe(&self, query: &str) -> Result<Vec<(String, String)>> {
+        // A temporary view types every column as the server would, typmods
+        // included (`numeric(10,2)`); it is dropped at once.
+        self.execute(&format!(
+            "create or replace temp view __sluice_describe as {query}"
+        ))?;
+        let described = self.query(
+            "select attname, format_type(atttypid, atttypmod) from pg_attribute \
+             where attrelid = 'pg_temp.__sluice_describe'::regclass and attnum > 0 and not attisdropped order by attnum",
+        );
+        self.execute("drop view if exists pg_temp.__sluice_describe")?;
+        Ok(described?
+            .into_iter()
+            .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+            .collect())
+    }
+
+    fn record_relation(&self, relation: &Relation, kind: Option<RelationType>) {
+        if let Some(catalog) = &self.catalog {
+            catalog.record(relation, kind);
+        }
+    }
+
+    fn copy_rows(
+        &self,
+        relation: &Relation,
+        columns: &[String],
+        rows: &[Vec<Option<String>>],
+    ) -> Result<u64> {
+        use std::io::Write;
+        let mut client = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        let names = columns
+            .iter()
+            .map(|c| crate::warehouse::relation::quote(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut writer = client
+            .copy_in(&format!("copy {relation} ({names}) from stdin"))
+            .map_err(|e| db_error(&e))?;
+        let io = |e: std::io::Error| {
+            Error::new(
+                ErrorKind::Database,
+                format!("COPY into `{relation}` failed: {e}"),
+            )
+        };
+        let mut line = String::new();
+        for row in rows {
+            line.clear();
+            copy_text_line(row, &mut line);
+            writer.write_all(line.as_bytes()).map_err(io)?;
+        }
+        writer.finish().map_err(|e| db_error(&e))
+    }
+}
+
+/// The PostgreSQL type for a column DuckDB typed `duckdb_type`: how a seed
+/// read by DuckDB's CSV sniffer gets its PostgreSQL table, so both
+/// warehouses hold the same values (`DECIMAL(10,2)` is `numeric(10,2)`,
+/// `VARCHAR` is `text`, `TIMESTAMP WITH TIME ZONE` is `timestamptz`).
+/// Unsigned and 128-bit integers widen to the next type that holds them;
+/// anything else is `text`.
+pub fn type_from_duckdb(duckdb_type: &str) -> String {
+    let upper = duckdb_type.trim().to_ascii_uppercase();
+    if let Some(args) = upper.strip_prefix("DECIMAL") {
+        return format!("numeric{args}");
+    }
+    match upper.as_str() {
+        "BIGINT" | "UINTEGER" => "bigint",
+        "INTEGER" | "USMALLINT" => "integer",
+        "SMALLINT" | "TINYINT" | "UTINYINT" => "smallint",
+        "HUGEINT" | "UBIGINT" | "UHUGEINT" => "numeric",
+        "DOUBLE" => "double precision",
+        "FLOAT" => "real",
+        "BOOLEAN" => "boolean",
+        "DATE" => "date",
+        "TIME" => "time",
+        "TIMESTAMP" | "TIMESTAMP_NS" | "TIMESTAMP_MS" | "TIMESTAMP_S" => "timestamp",
+        "TIMESTAMP WITH TIME ZONE" => "timestamptz",
+        "INTERVAL" => "interval",
+        "UUID" => "uuid",
+        "BLOB" => "bytea",
+        _ => "text",
+    }
+    .to_owned()
+}
+
+/// One row in `COPY`'s text format: tab-separated, `\N` for NULL,
+/// backslash, tab, newline and carriage return escaped, ending in a newline.
+fn copy_text_line(row: &[Option<String>], out: &mut String) {
+    for (i, value) in row.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        match value {
+            None => out.push_str("\\N"),
+            Some(v) => {
+                for c in v.chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '\t' => out.push_str("\\t"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        c => out.push(c),
+                    }
+                }
+            }
+        }
+    }
+    out.push('\n');
 }
 
 #[cfg(test)]
@@ -312,6 +476,25 @@ mod tests {
             to_cell(&Type::TIMESTAMP, Some("2024-01-01 00:00:00".into())),
             Cell::DateTime("2024-01-01 00:00:00".into())
         );
+    }
+
+    #[test]
+    fn duckdb_types_map_to_postgres_types() {
+        assert_eq!(type_from_duckdb("DECIMAL(10,2)"), "numeric(10,2)");
+        assert_eq!(type_from_duckdb("BIGINT"), "bigint");
+        assert_eq!(type_from_duckdb("VARCHAR"), "text");
+        assert_eq!(type_from_duckdb("TIMESTAMP WITH TIME ZONE"), "timestamptz");
+        assert_eq!(type_from_duckdb("INTEGER[]"), "text");
+    }
+
+    #[test]
+    fn copy_lines_escape_what_the_text_format_reserves() {
+        let mut line = String::new();
+        copy_text_line(
+            &[Some("a\tb\\c\nd".into()), None, Some(String::new())],
+            &mut line,
+        );
+        assert_eq!(line, "a\\tb\\\\c\\nd\t\\N\t\n");
     }
 
     #[test]

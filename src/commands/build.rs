@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::adapter::duckdb::{Catalog, Database};
 use crate::cli::{GlobalArgs, SelectArgs};
 use crate::commands::invocation::{InvocationArgs, Outcome, RunCommand};
 use crate::commands::session::{incremental_models, Session};
@@ -19,6 +18,8 @@ use crate::execute::{NodeResult, RunOptions};
 use crate::lineage::Lineage;
 use crate::render::Resolver;
 use crate::timing::stage;
+use crate::warehouse::catalog::Catalog;
+use crate::warehouse::engine::Warehouse;
 
 /// `run`, `test`, `seed`, `snapshot` and `build`, as dbt's: parses the
 /// project, selects `command`'s nodes, reads the warehouse's catalog,
@@ -59,7 +60,7 @@ pub fn execute(
         ));
     }
     let t = Instant::now();
-    let db = Database::open(target)?;
+    let db = crate::adapter::open(target)?;
     stage("open database", t);
     let t = Instant::now();
     // Column lineage reads the warehouse's columns as they are before the
@@ -67,7 +68,7 @@ pub fn execute(
     // first system-catalog query of its connection, ~10-20 ms).
     let columns_conn = db.connect()?;
     let (catalog, warehouse) = std::thread::scope(|scope| {
-        let columns = scope.spawn(move || crate::lineage::warehouse_columns(&columns_conn));
+        let columns = scope.spawn(move || crate::lineage::warehouse_columns(columns_conn.as_ref()));
         // `is_incremental()` depends on what the warehouse holds, so it is known before compiling.
         // One catalog read answers every model (a lookup each costs ~9 ms on a
         // large catalog), and serves the run too unless on-run-start hooks may
@@ -83,7 +84,7 @@ pub fn execute(
         incremental: incremental_models(
             &p.manifest,
             &selected,
-            &db.connect_cached(catalog.clone())?,
+            db.connect_cached(catalog.clone())?.as_ref(),
             full_refresh,
         )?,
         empty: g.empty,
@@ -109,7 +110,7 @@ pub fn execute(
             g,
             p,
             &resolver,
-            &db,
+            db.as_ref(),
             catalog,
             &selected,
             compiled,
@@ -172,7 +173,7 @@ fn run_selected(
     g: &GlobalArgs,
     p: &Session,
     resolver: &Arc<Resolver>,
-    db: &Database,
+    db: &dyn Warehouse,
     catalog: Arc<Catalog>,
     selected: &BTreeSet<usize>,
     compiled: &HashMap<usize, Result<Compiled>>,
@@ -182,6 +183,7 @@ fn run_selected(
 ) -> Result<Vec<NodeResult>> {
     let printer = &p.printer;
     let target = &p.project.target;
+    crate::runner::create_schemas(&p.renderer, &p.manifest, selected, db)?;
     let catalog = if p.project.config.run_hooks(false).is_empty() {
         catalog
     } else {

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::adapter::duckdb::Database;
 use crate::cli::{GlobalArgs, SelectArgs};
 use crate::commands::invocation::{InvocationArgs, Outcome};
 use crate::commands::session::{release_at_exit, Session};
@@ -72,8 +71,8 @@ pub fn compile(
         .collect();
     if !introspective.is_empty() {
         introspective.sort_unstable();
-        let db = Database::open(&p.project.target)?;
-        let conn: Box<dyn crate::warehouse::connection::Connection> = Box::new(db.connect()?);
+        let db = crate::adapter::open(&p.project.target)?;
+        let conn = db.connect()?;
         let live = Introspection::Live(Arc::new(std::sync::Mutex::new(conn)));
         let cx = p.context(&resolver);
         for i in introspective {

@@ -1,17 +1,15 @@
 //! `debug`, as dbt's.
 
-use crate::adapter::duckdb::Database;
 use crate::cli::GlobalArgs;
 use crate::commands::invocation::Outcome;
 use crate::commands::session::load_options;
 use crate::error::Result;
 use crate::project::Project;
 use crate::render::ProjectJinja;
-use crate::warehouse::connection::Connection;
 
-/// `sluice debug`: checks the project, profile and connection, as `dbt debug`;
-/// on PostgreSQL it also reports the server version and the median round
-/// trip of `select 1`, in milliseconds.
+/// `sluice debug`: checks the project, profile and connection, as `dbt debug`,
+/// and reports the engine's version and the median round trip of `select 1`,
+/// in milliseconds.
 ///
 /// Errors: the first check that fails.
 pub fn debug(g: &GlobalArgs) -> Result<Outcome> {
@@ -31,37 +29,32 @@ pub fn debug(g: &GlobalArgs) -> Result<Outcome> {
             t.profile_name
         ),
     }
-    if let Some(pg) = &t.postgres {
+    match &t.postgres {
         // As dbt-postgres's debug: the connection fields but never the password.
-        eprintln!(
+        Some(pg) => eprintln!(
             "target: `{}` (type postgres, host `{}`, port {}, user `{}`, database `{}`, schema `{}`, threads {})",
             t.name, pg.host, pg.port, pg.user, t.database, t.schema, t.threads
-        );
-        let conn = crate::adapter::postgres::connect(pg)?;
-        let version = conn.server_version()?;
-        let mut trips: Vec<f64> = (0..5)
-            .map(|_| {
-                let start = std::time::Instant::now();
-                conn.query("select 1")
-                    .map(|_| start.elapsed().as_secs_f64() * 1000.0)
-            })
-            .collect::<Result<_>>()?;
-        trips.sort_by(f64::total_cmp);
-        eprintln!(
-            "connection: PostgreSQL {version}, round trip {:.2} ms (median of 5)  [OK connection ok]",
-            trips[2]
-        );
-        eprintln!("All checks passed!");
-        return Ok(Outcome::Success);
+        ),
+        None => eprintln!(
+            "target: `{}` (type {}, path `{}`, database `{}`, schema `{}`, threads {})",
+            t.name, t.adapter_type, t.path, t.database, t.schema, t.threads
+        ),
     }
+    let warehouse = crate::adapter::open(t)?;
+    let conn = warehouse.connect()?;
+    let mut trips: Vec<f64> = (0..5)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            conn.query("select 1")
+                .map(|_| start.elapsed().as_secs_f64() * 1000.0)
+        })
+        .collect::<Result<_>>()?;
+    trips.sort_by(f64::total_cmp);
     eprintln!(
-        "target: `{}` (type {}, path `{}`, database `{}`, schema `{}`, threads {})",
-        t.name, t.adapter_type, t.path, t.database, t.schema, t.threads
+        "connection: {}, round trip {:.2} ms (median of 5)  [OK connection ok]",
+        warehouse.version(),
+        trips[2]
     );
-    let db = Database::open(t)?;
-    let conn = db.connect()?;
-    conn.query("select 1")?;
-    eprintln!("connection: DuckDB {}  [OK connection ok]", db.version());
     eprintln!("All checks passed!");
     Ok(Outcome::Success)
 }

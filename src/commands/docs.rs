@@ -1,9 +1,7 @@
 //! `docs generate` and `docs serve`.
 
-use std::path::Path;
 use std::time::Instant;
 
-use crate::adapter::duckdb::Database;
 use crate::cli::GlobalArgs;
 use crate::commands::invocation::{InvocationArgs, Outcome};
 use crate::commands::session::{load_options, Session};
@@ -29,9 +27,8 @@ pub fn generate(g: &GlobalArgs) -> Result<Outcome> {
     p.write_manifest(&compiled, &inv)?;
     let target = &p.project.target;
     let t = Instant::now();
-    let catalog = if target.path == ":memory:" || Path::new(&target.path).exists() {
-        let db = Database::open(target)?;
-        crate::docs::catalog::catalog_json(&p.manifest, &db.connect()?, &inv)?
+    let catalog = if let Some(db) = crate::adapter::open_existing(target) {
+        crate::docs::catalog::catalog_json(&p.manifest, db.connect()?.as_ref(), &inv)?
     } else {
         printer.line(&format!(
             "No database at `{}` yet: catalog.json lists no tables (run `sluice build` first)",

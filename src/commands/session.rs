@@ -4,13 +4,12 @@
 //! writing manifest.json, running hooks).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::json;
 
-use crate::adapter::duckdb::Database;
 use crate::cli::{GlobalArgs, SelectArgs};
 use crate::commands::invocation::InvocationArgs;
 use crate::compile::{compile_all, CompileContext, Compiled};
@@ -26,6 +25,7 @@ use crate::selector;
 use crate::state::PreviousState;
 use crate::timing::stage;
 use crate::warehouse::connection::{Connection, RelationType};
+use crate::warehouse::engine::Warehouse;
 
 /// One invocation's parsed project: everything a command reads, built once.
 pub struct Session {
@@ -207,14 +207,11 @@ impl Session {
         )
     }
 
-    /// The project's database when its file already exists (compile does
-    /// not create one); `None` when it is missing or cannot be opened (locked).
-    pub fn existing_database(&self) -> Option<Database> {
-        let target = &self.project.target;
-        if target.path == ":memory:" || !Path::new(&target.path).exists() {
-            return None;
-        }
-        Database::open(target).ok()
+    /// The project's warehouse when it already holds something (compile
+    /// does not create a DuckDB file); `None` when the file is missing or
+    /// cannot be opened (locked), or the server cannot be reached.
+    pub fn existing_database(&self) -> Option<Box<dyn Warehouse>> {
+        crate::adapter::open_existing(&self.project.target)
     }
 
     /// The columns of every relation in the project's database, for column
@@ -223,7 +220,7 @@ impl Session {
     pub fn existing_warehouse_columns(&self) -> Option<crate::lineage::WarehouseColumns> {
         self.existing_database()
             .and_then(|db| db.connect().ok())
-            .and_then(|c| crate::lineage::warehouse_columns(&c).ok())
+            .and_then(|c| crate::lineage::warehouse_columns(c.as_ref()).ok())
     }
 
     /// Writes target/manifest.json with `compiled`'s SQL and lineage.
@@ -270,7 +267,7 @@ impl Session {
     /// Renders and runs `on-run-start` (`end` false) or `on-run-end` (`end` true).
     ///
     /// Errors: Jinja or [`ErrorKind::Database`] errors, naming the hook.
-    pub fn run_hooks(&self, resolver: &Arc<Resolver>, db: &Database, end: bool) -> Result<()> {
+    pub fn run_hooks(&self, resolver: &Arc<Resolver>, db: &dyn Warehouse, end: bool) -> Result<()> {
         let hooks = self.project.config.run_hooks(end);
         if hooks.is_empty() {
             return Ok(());
@@ -278,7 +275,7 @@ impl Session {
         let which = if end { "on-run-end" } else { "on-run-start" };
         let uid = format!("operation.{}.{which}", self.manifest.project_name);
         // `run_query` and `statement` blocks in a hook run as it renders, as dbt's.
-        let live: Box<dyn Connection> = Box::new(db.connect()?);
+        let live: Box<dyn Connection> = db.connect()?;
         let scope = Arc::new(
             NodeScope::new(Phase::Compile, &uid, Default::default(), resolver.clone())
                 .with_introspection(Introspection::Live(Arc::new(Mutex::new(live)))),

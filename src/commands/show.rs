@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use crate::adapter::duckdb::Database;
 use crate::cli::{GlobalArgs, SelectArgs};
 use crate::commands::invocation::{InvocationArgs, Outcome};
 use crate::commands::session::{incremental_models, Session};
@@ -63,7 +62,7 @@ pub fn show(
     };
     if let Some(sql) = inline {
         let code = p.compile_inline(sql)?;
-        let db = Database::open_read_only(&p.project.target)?;
+        let db = crate::adapter::open_read_only(&p.project.target)?;
         let conn = db.connect()?;
         let query = preview::show_sql(
             &p.renderer,
@@ -109,12 +108,12 @@ pub fn show(
         });
     }
     p.set_selected_resources(&selected);
-    let db = Database::open_read_only(&p.project.target)?;
+    let db = crate::adapter::open_read_only(&p.project.target)?;
     let conn = db.connect()?;
     // is_incremental() is true for an incremental model whose table exists,
     // as in dbt's show: the preview is what the next run would add.
     let resolver = Arc::new(Resolver {
-        incremental: incremental_models(&p.manifest, &selected, &conn, false)?,
+        incremental: incremental_models(&p.manifest, &selected, conn.as_ref(), false)?,
         empty: g.empty,
         ..(*p.manifest.resolver).clone()
     });
@@ -128,7 +127,7 @@ pub fn show(
         .filter(|i| compiled[i].as_ref().is_ok_and(|c| c.introspective))
         .collect();
     if !introspective.is_empty() {
-        let live_conn: Box<dyn Connection> = Box::new(db.connect()?);
+        let live_conn: Box<dyn Connection> = db.connect()?;
         let live = Introspection::Live(Arc::new(std::sync::Mutex::new(live_conn)));
         let cx = p.context(&resolver);
         for i in introspective {
@@ -144,7 +143,7 @@ pub fn show(
             .as_ref()
             .map_err(Error::duplicate)
             .and_then(|c| {
-                missing_parent(&p.manifest, node, &conn)?;
+                missing_parent(&p.manifest, node, conn.as_ref())?;
                 let query = preview::show_sql(
                     &p.renderer,
                     crate::sql::strip_trailing_semicolons(&c.code),

@@ -40,9 +40,13 @@ pub fn catalog_json(manifest: &Manifest, conn: &dyn Connection, inv: &Invocation
     }
     // DuckDB keeps each table's row count in its catalog: one query, not one per table.
     let mut rows: HashMap<Key, i64> = HashMap::new();
-    for r in conn.query(
-        "select database_name, schema_name, table_name, estimated_size from duckdb_tables()",
-    )? {
+    // PostgreSQL's planner estimate (`reltuples`, -1 before the first analyze) stands in there.
+    let counts = if conn.adapter_type() == "duckdb" {
+        "select database_name, schema_name, table_name, estimated_size from duckdb_tables()"
+    } else {
+        "select current_database(), n.nspname, c.relname, greatest(c.reltuples, 0)::bigint from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r'"
+    };
+    for r in conn.query(counts)? {
         let text = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
         rows.insert(
             key(&text(0), &text(1), &text(2)),

@@ -134,14 +134,14 @@ pub fn warehouse_columns(
     conn: &dyn crate::warehouse::connection::Connection,
 ) -> crate::error::Result<WarehouseColumns> {
     let mut out = WarehouseColumns::new();
-    for r in conn.query(
-        // duckdb_columns(): information_schema's views cost ~15 ms to bind.
-        "select database_name, schema_name, table_name, column_name from duckdb_columns() where not internal order by database_name, schema_name, table_name, column_index",
-    )? {
-        let text = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
-        out.entry((text(0).to_lowercase(), text(1).to_lowercase(), text(2).to_lowercase()))
-            .or_default()
-            .push(text(3));
+    for [db, schema, table, column] in conn.all_columns()? {
+        out.entry((
+            db.to_lowercase(),
+            schema.to_lowercase(),
+            table.to_lowercase(),
+        ))
+        .or_default()
+        .push(column);
     }
     Ok(out)
 }

@@ -74,6 +74,9 @@ struct Unit<'a> {
 pub struct Manifest {
     /// Project (root package) name.
     pub project_name: String,
+    /// The target's adapter (`duckdb`, `postgres`), as manifest.json's
+    /// `metadata.adapter_type`.
+    pub adapter_type: String,
     /// Every enabled node, sorted by unique_id.
     pub nodes: Vec<Node>,
     /// Nodes disabled by config, sorted by unique_id.
@@ -506,6 +509,7 @@ impl Manifest {
         let warnings = checks::config_key_typos(&project.root, &nodes);
         Ok(Manifest {
             project_name: pkg,
+            adapter_type: project.target.adapter_type.clone(),
             nodes,
             disabled,
             index,

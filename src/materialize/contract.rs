@@ -15,15 +15,12 @@ use crate::render::Renderer;
 use crate::warehouse::connection::Connection;
 use crate::warehouse::relation::Relation;
 
-/// `(name, type)` of each column `describe <sql>` reports.
+/// `(name, type)` of each column of `sql`'s result, as the warehouse types them.
 fn describe(conn: &dyn Connection, sql: &str) -> Result<Vec<ColumnType>> {
     Ok(conn
-        .query(&format!("describe {sql}"))?
+        .describe(sql)?
         .into_iter()
-        .map(|r| {
-            let text = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
-            ColumnType::new(text(0), Some(text(1)))
-        })
+        .map(|(name, ty)| ColumnType::new(name, Some(ty)))
         .collect())
 }
 

@@ -24,12 +24,13 @@ use serde_json::{json, Value as Json};
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
 use crate::materialize::snapshot_errors::{config_error, missing_column};
+use crate::materialize::snapshot_keys::cell;
 use crate::materialize::{call, relation_of, Outcome};
 use crate::project::config::{CheckCols, SnapshotConfig, SnapshotStrategy};
 use crate::render::Renderer;
 use crate::sql::strip_trailing_semicolons;
 use crate::warehouse::connection::{Connection, TxEnd};
-use crate::warehouse::relation::{literal, quote};
+use crate::warehouse::relation::quote;
 
 /// Options of a snapshot run.
 #[derive(Debug, Clone, Copy)]
@@ -106,18 +107,20 @@ pub fn run(
     let typed = SnapshotConfig::of(config).map_err(|(msg, hint)| config_error(node, msg, &hint))?;
     let strategy = typed.strategy;
     let type1 = strategy == SnapshotStrategy::Type1;
-    let key = typed.unique_key.clone();
+    // PostgreSQL cannot keep an anonymous record in a table: a list key's
+    // `row(a, b)` is staged as its text there.
+    let key = match config.get("unique_key") {
+        Some(Json::Array(_)) if conn.adapter_type() != "duckdb" => {
+            format!("cast({} as text)", typed.unique_key)
+        }
+        _ => typed.unique_key.clone(),
+    };
     let hard_deletes = typed.hard_deletes.clone();
 
     // The source's columns, and the reserved names they must not use.
     let prepare = std::time::Instant::now();
-    let described = conn.query(&format!(
-        "describe select * from (\n{source_sql}\n) __sluice_source"
-    ))?;
-    let source_columns: Vec<(String, String)> = described
-        .into_iter()
-        .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
-        .collect();
+    let source_columns =
+        conn.describe(&format!("select * from (\n{source_sql}\n) __sluice_source"))?;
     // A unique_key of plain column names must name columns the select
     // returns: otherwise the merge fails with a binder error on an alias
     // the user never wrote.
@@ -160,8 +163,8 @@ pub fn run(
             .find(|(c, _)| c == u)
             .map(|(_, t)| t.clone()),
         Some(u) => Some(
-            conn.query(&format!(
-                "describe select {u} as u from (\n{source_sql}\n) __sluice_source"
+            conn.describe(&format!(
+                "select {u} as u from (\n{source_sql}\n) __sluice_source"
             ))
             .map_err(|e| {
                 e.with_note(format!(
@@ -169,8 +172,9 @@ pub fn run(
                     node.name
                 ))
             })?
-            .first()
-            .and_then(|r| r.get(1).cloned().flatten())
+            .into_iter()
+            .next()
+            .map(|(_, t)| t)
             .unwrap_or_default(),
         ),
         None => None,
@@ -179,10 +183,7 @@ pub fn run(
     let target_columns: Vec<(String, String)> = if exists {
         // `describe` binds one table (~1 ms); the first duckdb_columns()
         // call of a process binds every system view (~15 ms).
-        conn.query(&format!("describe {target}"))?
-            .into_iter()
-            .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
-            .collect()
+        conn.describe(&format!("select * from {target}"))?
     } else {
         Vec::new()
     };
@@ -332,7 +333,7 @@ pub fn run(
         // A primary key DuckDB enforces on the table the select reads makes
         // the check a second proof of what the engine already guarantees.
         let star_of = plain.as_ref().and_then(|p| p.star_of.as_deref());
-        let dupes = if key_is_primary(conn, star_of, config.get("unique_key"))? {
+        let dupes = if super::snapshot_keys::key_is_primary(conn, star_of, config.get("unique_key"))? {
             Vec::new()
         } else {
             conn.query(&m("snapshot_duplicate_keys_sql")?)?
@@ -430,57 +431,6 @@ pub fn run(
     })
 }
 
-/// Whether the snapshot's select is `select * from <db>.<schema>.<table>
-/// [where ...]` (`star_of`: the table's name parts, see
-/// [`crate::sql::PlainSelect`]) and that table has a PRIMARY KEY on some of the
-/// `unique_key` columns (a column name or a list of them): then DuckDB
-/// guarantees the source has no NULL and no repeated key, and the
-/// duplicate-key scan (a sort of every key) can be skipped. Anything else,
-/// including a key expression or a one- or two-part table name (resolved by
-/// DuckDB's search path), answers `false`, so the scan runs.
-///
-/// Errors: [`ErrorKind::Database`] if DuckDB's constraint list cannot be read.
-fn key_is_primary(
-    conn: &dyn Connection,
-    star_of: Option<&[String]>,
-    unique_key: Option<&Json>,
-) -> Result<bool> {
-    let Some([db, schema, table]) = star_of else {
-        return Ok(false);
-    };
-    let key: Vec<&str> = match unique_key {
-        Some(Json::String(k)) => vec![k.as_str()],
-        Some(Json::Array(ks)) => ks.iter().filter_map(Json::as_str).collect(),
-        _ => return Ok(false),
-    };
-    let plain =
-        |k: &&str| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if key.is_empty() || !key.iter().all(plain) {
-        return Ok(false);
-    }
-    let columns = key
-        .iter()
-        .map(|k| literal(&k.to_lowercase()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let rows = conn.query(&format!(
-        "select count(*) from duckdb_constraints() \
-         where database_name = {} and schema_name = {} and table_name = {} and constraint_type = 'PRIMARY KEY' \
-           and list_has_all([{columns}], list_transform(constraint_column_names, lambda c: lower(c)))",
-        literal(db),
-        literal(schema),
-        literal(table)
-    ))?;
-    Ok(cell(&rows) > 0)
-}
-
-fn cell(rows: &[Vec<Option<String>>]) -> i64 {
-    rows.first()
-        .and_then(|r| r.first().cloned().flatten())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
-}
-
 fn invariant_error(node: &Node, what: &str, rows: &[Vec<Option<String>>], hint: &str) -> Error {
     let keys: Vec<String> = rows
         .iter()
@@ -535,66 +485,4 @@ fn meta_names(node: &Node) -> Result<BTreeMap<String, String>> {
         }
     }
     Ok(names)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::key_is_primary;
-    use crate::adapter::duckdb::Database;
-    use crate::project::Target;
-    use serde_json::json;
-
-    #[test]
-    fn only_a_declared_primary_key_skips_the_duplicate_scan() {
-        let target = Target {
-            path: ":memory:".into(),
-            database: "memory".into(),
-            ..Target::embedded(std::path::Path::new("."), "t")
-        };
-        let db = Database::open(&target).unwrap();
-        let conn = db.connect().unwrap();
-        use crate::warehouse::connection::Connection;
-        conn.execute(
-            "create table pk (id int primary key, region varchar, v int); \
-             create table uq (id int unique, v int); \
-             create table plain (id int, v int)",
-        )
-        .unwrap();
-        let pk = r#"select * from "memory"."main"."pk""#;
-        let yes = |sql: &str, key| {
-            let plain = crate::sql::plain_select(sql);
-            let star_of = plain.as_ref().and_then(|p| p.star_of.as_deref());
-            key_is_primary(&conn, star_of, Some(&key)).unwrap()
-        };
-        assert!(yes(pk, json!("id")));
-        assert!(
-            yes(pk, json!("ID")),
-            "DuckDB column names are case-insensitive"
-        );
-        assert!(yes(&format!("{pk} where v > 1"), json!("id")));
-        assert!(
-            yes(pk, json!(["region", "id"])),
-            "a key containing the primary key"
-        );
-        assert!(!yes(pk, json!("region")));
-        assert!(!yes(pk, json!("id || ''")), "an expression");
-        assert!(
-            !yes(r#"select id, v from "memory"."main"."pk""#, json!("id")),
-            "not select *"
-        );
-        assert!(!yes(
-            r#"select * exclude (v) from "memory"."main"."pk""#,
-            json!("id")
-        ));
-        assert!(
-            !yes("select * from main.pk", json!("id")),
-            "a name DuckDB resolves by search path"
-        );
-        // UNIQUE allows several NULL keys.
-        assert!(!yes(r#"select * from "memory"."main"."uq""#, json!("id")));
-        assert!(!yes(
-            r#"select * from "memory"."main"."plain""#,
-            json!("id")
-        ));
-    }
 }

@@ -194,10 +194,21 @@ pub fn columns(state: &State, relation: &Relation) -> Result<Vec<Column>, Error>
         quote(&relation.schema),
         quote(&relation.identifier)
     );
-    let sql = format!(
-        "select name, type from pragma_table_info({})",
-        literal(&name)
-    );
+    let sql = if adapter_type(state) == "duckdb" {
+        format!(
+            "select name, type from pragma_table_info({})",
+            literal(&name)
+        )
+    } else {
+        // Other engines answer from information_schema (a missing relation
+        // has no rows), as dbt-postgres's get_columns_in_relation.
+        format!(
+            "select column_name, data_type from information_schema.columns where table_catalog = {} and table_schema = {} and table_name = {} order by ordinal_position",
+            literal(&relation.database),
+            literal(&relation.schema),
+            literal(&relation.identifier)
+        )
+    };
     match rows(state, &sql) {
         Ok(table) => Ok(table
             .map(|t| {
@@ -210,6 +221,16 @@ pub fn columns(state: &State, relation: &Relation) -> Result<Vec<Column>, Error>
         Err(e) if e.to_string().contains("Catalog Error") => Ok(Vec::new()),
         Err(e) => Err(e),
     }
+}
+
+/// The target's adapter type (`duckdb`, `postgres`), from the `target`
+/// global; `duckdb` when rendering without one.
+pub fn adapter_type(state: &State) -> String {
+    state
+        .lookup("target")
+        .and_then(|t| t.get_attr("type").ok())
+        .and_then(|t| t.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "duckdb".to_owned())
 }
 
 /// As dbt's `get_columns_in_relation`: a Python list (macros append to and

@@ -442,7 +442,7 @@ struct Adapter;
 
 impl fmt::Display for Adapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<adapter duckdb>")
+        f.write_str("<adapter>")
     }
 }
 
@@ -455,7 +455,7 @@ impl Object for Adapter {
     ) -> Result<Value, Error> {
         let arg = |i: usize| args.get(i).and_then(Value::as_str).map(str::to_owned);
         match method {
-            // As dbt's adapter.dispatch: `duckdb__name`, then `default__name`.
+            // As dbt's adapter.dispatch: `<adapter>__name`, then `default__name`.
             "dispatch" => {
                 let name = arg(0).ok_or_else(|| {
                     Error::new(
@@ -491,7 +491,8 @@ impl Object for Adapter {
                     Value::from_object(AgateTable::new(&table)),
                 ]))
             }
-            "type" => Ok(Value::from("duckdb")),
+            // The target's `type`, as dbt's `adapter.type()`.
+            "type" => Ok(Value::from(crate::render::adapter::adapter_type(state))),
             _ => crate::render::adapter::call_method(state, method, args).unwrap_or_else(|| {
                 Err(Error::new(
                     ErrorKind::UnknownMethod,

@@ -480,6 +480,10 @@ pub const BUILTIN_MACRO_FILES: &[(&str, &str)] = &[
         include_str!("../../templates/macros/cross_database/dates.sql"),
     ),
     (
+        "templates/macros/cross_database/postgres.sql",
+        include_str!("../../templates/macros/cross_database/postgres.sql"),
+    ),
+    (
         "templates/macros/cross_database/sets.sql",
         include_str!("../../templates/macros/cross_database/sets.sql"),
     ),
@@ -514,6 +518,10 @@ pub const BUILTIN_MACRO_FILES: &[(&str, &str)] = &[
     (
         "templates/materializations/view.sql",
         include_str!("../../templates/materializations/view.sql"),
+    ),
+    (
+        "templates/materializations/postgres.sql",
+        include_str!("../../templates/materializations/postgres.sql"),
     ),
     (
         "templates/materializations/seed.sql",

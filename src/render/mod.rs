@@ -11,6 +11,7 @@ pub mod call;
 pub mod column;
 pub mod context;
 pub mod diagnostics;
+mod docs_blocks;
 pub mod itertools;
 pub mod macros;
 pub mod modules;
@@ -25,13 +26,12 @@ pub mod table;
 pub mod timezone;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 use std::sync::Arc;
 
 use minijinja::{Environment, Value};
 use serde_json::Value as Json;
 
-use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
+use crate::error::{did_you_mean, Error, ErrorKind, Result};
 use crate::project::{Project, Target};
 use crate::warehouse::relation::Relation;
 pub use diagnostics::jinja_error;
@@ -115,54 +115,8 @@ impl Renderer {
     ///
     /// Errors: [`ErrorKind::DuplicateNode`] for two blocks of the same name.
     pub fn add_docs(&mut self, files: &[crate::project::SourceFile]) -> Result<()> {
-        static BLOCK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-            regex::Regex::new(
-                r"(?s)\{%-?\s*docs\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}",
-            )
-            .expect("valid regex")
-        });
-        let mut docs: BTreeMap<String, (String, String)> = BTreeMap::new();
-        for file in files {
-            let path = macros::display_path(&file.path);
-            for cap in BLOCK.captures_iter(&file.text) {
-                let name = cap[1].to_owned();
-                if let Some((prev, _)) = docs.get(&name) {
-                    let offset = cap.get(0).map_or(0, |m| m.start());
-                    return Err(Error::new(
-                        ErrorKind::DuplicateNode,
-                        format!("docs block `{name}` is defined twice: in `{prev}` and `{path}`"),
-                    )
-                    .with_location(Location::from_offset(Path::new(&path), &file.text, offset))
-                    .with_hint("rename or delete one of them"));
-                }
-                docs.insert(name, (path.clone(), cap[2].trim().to_owned()));
-            }
-        }
-        let texts: Arc<BTreeMap<String, String>> = Arc::new(
-            docs.iter()
-                .map(|(k, (_, t))| (k.clone(), t.clone()))
-                .collect(),
-        );
-        self.env.add_function(
-            "doc",
-            move |first: String, second: Option<String>| -> std::result::Result<Value, minijinja::Error> {
-                // doc('name') or doc('package', 'name').
-                let name = second.unwrap_or(first);
-                match texts.get(&name) {
-                    Some(text) => Ok(Value::from(text.clone())),
-                    None => {
-                        let err = Error::new(ErrorKind::Config, format!("docs block `{name}` is not defined"));
-                        let err = match did_you_mean(&name, texts.keys().map(String::as_str)) {
-                            Some(s) => err.with_hint(format!("did you mean `{s}`?")),
-                            None => err.with_hint(
-                                "define it with `{% docs name %}...{% enddocs %}` in a .md file under the model paths",
-                            ),
-                        };
-                        Err(call::wrap(err))
-                    }
-                }
-            },
-        );
+        let docs = docs_blocks::parse(files)?;
+        docs_blocks::register_doc(&mut self.env, &docs);
         self.docs = docs;
         Ok(())
     }
@@ -231,6 +185,7 @@ impl Renderer {
                 .iter()
                 .map(|d| (d.macro_namespace.clone(), d.search_order.clone()))
                 .collect(),
+            prefixes: namespace::dispatch_prefixes(&target.adapter_type),
         };
         let mut registry = HashMap::new();
         for (pkg, names) in &by_pkg {
@@ -296,7 +251,8 @@ impl Renderer {
             .map(|m| {
                 let name = m.name.as_str();
                 let base = name.strip_prefix("default__");
-                base.or_else(|| name.strip_prefix("duckdb__"))
+                let adapter_prefix = format!("{}__", target.adapter_type);
+                base.or_else(|| name.strip_prefix(adapter_prefix.as_str()))
                     .unwrap_or(name)
                     .to_owned()
             })
@@ -497,6 +453,8 @@ mod tests;
 /// modules may wire layers together (see tests/architecture.rs).
 #[cfg(test)]
 mod engine_tests {
+    use std::path::Path;
+
     use super::tests::{renderer, scope, vars};
     use super::*;
 

@@ -6,8 +6,8 @@
 //! macros. Every package is also a namespace of its own
 //! (`dbt_utils.star(...)`, `my_project.helper(...)`, `dbt.date_trunc(...)`),
 //! and `adapter.dispatch(name, macro_namespace)` searches the packages the
-//! project's `dispatch:` config lists for `duckdb__name` then
-//! `default__name`. A package's macros are not visible unqualified outside
+//! project's `dispatch:` config lists for `<adapter>__name` (the target's
+//! adapter: `duckdb__`, `postgres__`) then `default__name`. A package's macros are not visible unqualified outside
 //! the package, as in dbt.
 
 use std::collections::HashMap;
@@ -23,9 +23,12 @@ use crate::render::call::wrap;
 /// The global every macro call and `adapter.dispatch` finds the namespaces under.
 pub const NAMESPACES_VAR: &str = "__sluice_ns";
 
-/// The adapter prefixes `adapter.dispatch` tries, in order (dbt-duckdb's
-/// adapter type, then dbt's `default`).
-pub const DISPATCH_PREFIXES: &[&str] = &["duckdb", "default"];
+/// The adapter prefixes `adapter.dispatch` tries for a target of type
+/// `adapter_type`, in order: the adapter's own, then dbt's `default`
+/// (dbt-duckdb and dbt-postgres name no parent adapter).
+pub fn dispatch_prefixes(adapter_type: &str) -> [String; 2] {
+    [adapter_type.to_owned(), "default".to_owned()]
+}
 
 /// One package's macros by name: the value `<package>.<macro>` reads.
 #[derive(Debug, Default)]
@@ -107,6 +110,8 @@ pub struct Namespaces {
     pub packages: HashMap<String, Arc<PackageNamespace>>,
     /// `macro_namespace` to `search_order`, from dbt_project.yml `dispatch:`.
     pub dispatch: HashMap<String, Vec<String>>,
+    /// The dispatch prefixes, from [`dispatch_prefixes`] of the target's adapter.
+    pub prefixes: [String; 2],
 }
 
 impl fmt::Display for Namespaces {
@@ -178,7 +183,7 @@ impl Namespaces {
 }
 
 /// `adapter.dispatch(name, macro_namespace)`: the first of
-/// `<package>.duckdb__<name>`, `<package>.default__<name>` over the search
+/// `<package>.<adapter>__<name>`, `<package>.default__<name>` over the search
 /// packages (see [`Namespaces::search_packages`]), as dbt's dispatch.
 ///
 /// Errors: a Jinja error listing every name searched, as dbt's "No macro
@@ -196,7 +201,7 @@ pub fn dispatch(
     };
     let mut attempts = Vec::new();
     for package in ns.search_packages(namespace) {
-        for prefix in DISPATCH_PREFIXES {
+        for prefix in &ns.prefixes {
             let candidate = format!("{prefix}__{name}");
             let found = match &package {
                 None => state.lookup(&candidate).filter(|v| v.as_object().is_some()),
@@ -226,7 +231,7 @@ pub fn dispatch(
         Some(n) if !ns.packages.contains_key(n) => format!(
             "package `{n}` is not installed: add it to packages.yml and run `sluice deps`"
         ),
-        _ => format!("define `default__{name}` (or `duckdb__{name}`) in one of the searched packages"),
+        _ => format!("define `default__{name}` (or `{}__{name}`) in one of the searched packages", ns.prefixes[0]),
     });
     Err(wrap(err))
 }
@@ -249,6 +254,7 @@ mod tests {
                 .map(|n| (n.to_owned(), package(n)))
                 .collect(),
             dispatch: HashMap::new(),
+            prefixes: dispatch_prefixes("duckdb"),
         }
     }
 

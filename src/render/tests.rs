@@ -1,6 +1,8 @@
 //! Tests of the renderer: macros, `return`, scopes, secrets, Jinja
 //! error hints, rendered against small in-memory projects.
 
+use std::path::Path;
+
 use super::*;
 use crate::project::SourceFile;
 

@@ -380,11 +380,7 @@ pub fn run(cx: &CompileContext, conn: &dyn Connection, node: &Node) -> Result<Un
 
 /// Column names and types of a query's result.
 fn describe(conn: &dyn Connection, sql: &str) -> Result<Vec<(String, String)>> {
-    Ok(conn
-        .query(&format!("describe select * from (\n{sql}\n) __sluice_unit"))?
-        .into_iter()
-        .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
-        .collect())
+    conn.describe(&format!("select * from (\n{sql}\n) __sluice_unit"))
 }
 
 /// Column types the project declares for an input without a table yet:

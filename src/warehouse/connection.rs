@@ -1,7 +1,7 @@
 //! What sluice needs from any warehouse connection: the [`Connection`]
 //! trait the materializations, tests and templates call, and the shapes of
-//! what it returns. DuckDB implements it in [`crate::adapter::duckdb`]; the
-//! next engines implement the same trait without touching their callers.
+//! what it returns. DuckDB and PostgreSQL implement it in
+//! [`crate::adapter`]; callers never see which.
 
 use crate::error::Result;
 pub use crate::warehouse::relation::RelationType;
@@ -62,6 +62,10 @@ pub enum TxEnd {
 
 /// One connection to the warehouse, used by one worker thread at a time.
 pub trait Connection: Send {
+    /// The adapter this connection belongs to, as profiles.yml's `type`
+    /// (`duckdb`, `postgres`).
+    fn adapter_type(&self) -> &'static str;
+
     /// Runs one or more statements outside an explicit transaction.
     ///
     /// Errors: [`crate::ErrorKind::Database`] with the engine's message.
@@ -119,10 +123,99 @@ pub trait Connection: Send {
             .collect())
     }
 
+    /// The columns a query returns, as `(name, type)` in select order, with
+    /// the engine's type names (DuckDB's `DECIMAL(10,2)`, PostgreSQL's
+    /// `numeric(10,2)`), without running it. The default asks DuckDB's
+    /// `describe`.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`] when the query does not bind.
+    fn describe(&self, query: &str) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .query(&format!("describe {query}"))?
+            .into_iter()
+            .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+            .collect())
+    }
+
+    /// `(database, schema, identifier, table_type)` of every relation the
+    /// warehouse holds, `table_type` as information_schema's (`BASE TABLE`,
+    /// `VIEW`); what a run's `Catalog` starts from.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`] if the catalog cannot be read.
+    fn relations(&self) -> Result<Vec<[String; 4]>> {
+        information_schema_relations(self)
+    }
+
+    /// `(database, schema, identifier, column)` of every column of every
+    /// relation, in column order, for column lineage.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`] if the catalog cannot be read.
+    fn all_columns(&self) -> Result<Vec<[String; 4]>> {
+        information_schema_columns(self)
+    }
+
+    /// Loads rows into the existing table `relation` through the engine's
+    /// bulk path (PostgreSQL's `COPY ... FROM STDIN`), inside whatever
+    /// transaction the connection is in. `columns` name the table's columns
+    /// the values fill, in order; each value is text the column's type
+    /// parses, `None` for NULL. Returns the number of rows loaded.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`]; engines without a bulk path
+    /// (DuckDB reads seed files itself) say so.
+    fn copy_rows(
+        &self,
+        relation: &Relation,
+        columns: &[String],
+        rows: &[Vec<Option<String>>],
+    ) -> Result<u64> {
+        let _ = (columns, rows);
+        Err(crate::error::Error::new(
+            crate::error::ErrorKind::Database,
+            format!("this warehouse has no bulk load path for `{relation}`"),
+        ))
+    }
+
     /// Tells a connection with a catalog cache that `relation` now exists as
     /// `kind` (or no longer exists, for `None`). Called by the
     /// materializations after a committed change; a no-op without a cache.
     fn record_relation(&self, relation: &Relation, kind: Option<RelationType>) {
         let _ = (relation, kind);
     }
+}
+
+/// Text cell `i` of a catalog row, empty for NULL.
+fn text(row: &[Option<String>], i: usize) -> String {
+    row.get(i).cloned().flatten().unwrap_or_default()
+}
+
+/// `(database, schema, identifier, table_type)` of every user relation,
+/// from `information_schema.tables`: [`Connection::relations`]' default.
+///
+/// Errors: [`crate::ErrorKind::Database`].
+pub fn information_schema_relations<C: Connection + ?Sized>(conn: &C) -> Result<Vec<[String; 4]>> {
+    Ok(conn
+        .query(
+            "select table_catalog, table_schema, table_name, table_type from information_schema.tables \
+             where table_schema not in ('information_schema', 'pg_catalog') and table_schema not like 'pg_temp%' and table_schema not like 'pg_toast%'",
+        )?
+        .iter()
+        .map(|r| [text(r, 0), text(r, 1), text(r, 2), text(r, 3)])
+        .collect())
+}
+
+/// `(database, schema, identifier, column)` of every column of every user
+/// relation, in column order, from `information_schema.columns`:
+/// [`Connection::all_columns`]' default.
+///
+/// Errors: [`crate::ErrorKind::Database`].
+pub fn information_schema_columns<C: Connection + ?Sized>(conn: &C) -> Result<Vec<[String; 4]>> {
+    Ok(conn
+        .query(
+            "select table_catalog, table_schema, table_name, column_name from information_schema.columns \
+             where table_schema not in ('information_schema', 'pg_catalog') \
+             order by table_catalog, table_schema, table_name, ordinal_position",
+        )?
+        .iter()
+        .map(|r| [text(r, 0), text(r, 1), text(r, 2), text(r, 3)])
+        .collect())
 }

@@ -34,7 +34,8 @@
     view: reading the table again costs less than copying it (and its
     commit). Anything heavier (joins, grouping, windows) is computed once. -#}
 {% macro snapshot_stage_source_sql(s) -%}
-create or replace temp {{ s.stage_as }} __sluice_snap_src as
+drop {{ s.stage_as }} if exists __sluice_snap_src;
+create temp {{ s.stage_as }} __sluice_snap_src as
 select *, {{ s.key }} as __sluice_key, {{ s.version_time }} as __sluice_time
 from (
 {{ s.source_sql }}
@@ -73,7 +74,8 @@ limit 10
     delete (the key left the source), resurrect (its current version is a
     deletion marker and the key is back). -#}
 {% macro snapshot_changes_sql(s) -%}
-create or replace temp table __sluice_snap_changes as
+drop table if exists __sluice_snap_changes;
+create temp table __sluice_snap_changes as
 select src.__sluice_key,
        case when cur.__sluice_key is null then 'insert'
             {%- if s.hard_deletes == 'new_record' %}
@@ -209,7 +211,8 @@ from __sluice_snap_src;
 {%- endmacro %}
 
 {% macro snapshot_type1_changes_sql(s) -%}
-create or replace temp table __sluice_snap_changes as
+drop table if exists __sluice_snap_changes;
+create temp table __sluice_snap_changes as
 select src.__sluice_key,
        case when cur.__sluice_key is null then 'insert' else 'update' end as __sluice_change,
        {{ s.now }} as __sluice_time

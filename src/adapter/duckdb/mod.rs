@@ -9,42 +9,19 @@ mod open;
 mod values;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use crate::adapter::duckdb::connection::{catalog_key, db_error, relation_type_of};
+use crate::adapter::duckdb::connection::db_error;
 use crate::adapter::duckdb::open::{extension_error, open_error, open_with, OPEN_SETTINGS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::Target;
+use crate::warehouse::catalog::Catalog;
 use crate::warehouse::connection::Connection;
-use crate::warehouse::relation::Relation;
+use crate::warehouse::engine::Warehouse;
 
-pub use crate::adapter::duckdb::connection::{Catalog, DuckDbConnection};
+pub use crate::adapter::duckdb::connection::DuckDbConnection;
 pub use crate::adapter::duckdb::open::open_connection;
 pub use crate::adapter::duckdb::values::{value_to_cell, value_to_json, value_to_string};
-
-/// Refuses a target of another adapter: the runner builds on DuckDB only
-/// until issue 20's materializations for PostgreSQL land.
-///
-/// Errors: [`ErrorKind::Profile`] naming the adapter, with what works today.
-fn not_duckdb(target: &Target) -> Result<()> {
-    if target.adapter_type == "duckdb" {
-        return Ok(());
-    }
-    let err = Error::new(
-        ErrorKind::Profile,
-        format!(
-            "target `{}` is {}: sluice connects to it (`sluice debug`) but builds, tests and previews run on DuckDB only so far",
-            target.name, target.adapter_type
-        ),
-    )
-    .with_hint("`sluice compile --dialect postgres` prints the project's SQL for PostgreSQL; pick a DuckDB target with `--target` to build");
-    Err(
-        match target.postgres.as_ref().and_then(|p| p.location.clone()) {
-            Some(loc) => err.with_location(loc),
-            None => err,
-        },
-    )
-}
 
 /// An open DuckDB database.
 pub struct Database {
@@ -67,7 +44,6 @@ impl Database {
     /// Errors: [`ErrorKind::Database`]; a file locked by another process
     /// says so, with a hint.
     pub fn open(target: &Target) -> Result<Database> {
-        not_duckdb(target)?;
         if target.path != ":memory:" {
             if let Some(parent) = Path::new(&target.path).parent() {
                 if !parent.as_os_str().is_empty() && !parent.exists() {
@@ -89,7 +65,6 @@ impl Database {
     /// (with a hint to run `sluice build`); [`ErrorKind::Database`] when it
     /// cannot be opened (locked by a writer, not a DuckDB file).
     pub fn open_read_only(target: &Target) -> Result<Database> {
-        not_duckdb(target)?;
         if target.path == ":memory:" {
             return Database::open(target);
         }
@@ -160,29 +135,6 @@ impl Database {
         })
     }
 
-    /// Reads every relation of the database once, for [`Database::connect_cached`].
-    ///
-    /// Errors: [`ErrorKind::Database`].
-    pub fn catalog(&self) -> Result<Arc<Catalog>> {
-        let conn = self.connect()?;
-        let rows = conn.query(
-            // Not information_schema.tables: its views cost ~15 ms to bind.
-            "select database_name, schema_name, table_name, 'BASE TABLE' from duckdb_tables() where not internal \
-             union all select database_name, schema_name, view_name, 'VIEW' from duckdb_views() where not internal",
-        )?;
-        let relations = rows
-            .into_iter()
-            .map(|r| {
-                let text = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
-                let rel = Relation::new(&text(0), &text(1), &text(2));
-                (catalog_key(&rel), relation_type_of(&text(3)))
-            })
-            .collect();
-        Ok(Arc::new(Catalog {
-            relations: Mutex::new(relations),
-        }))
-    }
-
     /// A connection that answers `relation_type` from `catalog` instead of
     /// querying DuckDB; for a run, where only sluice changes the catalog.
     ///
@@ -195,11 +147,52 @@ impl Database {
     }
 
     /// The DuckDB version string (`v1.2.0`).
-    pub fn version(&self) -> String {
+    pub fn duckdb_version(&self) -> String {
         self.conn
             .query_row("select version()", [], |r| r.get::<_, String>(0))
             .unwrap_or_default()
     }
+}
+
+impl Warehouse for Database {
+    fn adapter_type(&self) -> &'static str {
+        "duckdb"
+    }
+
+    fn version(&self) -> String {
+        format!("DuckDB {}", self.duckdb_version())
+    }
+
+    fn connect(&self) -> Result<Box<dyn Connection>> {
+        Ok(Box::new(Database::connect(self)?))
+    }
+
+    fn connect_cached(&self, catalog: Arc<Catalog>) -> Result<Box<dyn Connection>> {
+        Ok(Box::new(Database::connect_cached(self, catalog)?))
+    }
+}
+
+/// Rows of values as text, `None` for NULL.
+pub type TextRows = Vec<Vec<Option<String>>>;
+
+/// Runs `select` on an in-memory DuckDB and returns its columns as
+/// `(name, DuckDB type)` and its rows with every value cast to DuckDB's
+/// text (`None` for NULL): how a seed is read and typed for a warehouse
+/// without a CSV reader of its own, exactly as a DuckDB build reads it.
+///
+/// Errors: [`ErrorKind::Database`] with DuckDB's message.
+pub fn read_text_rows(select: &str) -> Result<(Vec<(String, String)>, TextRows)> {
+    let conn = open_connection(":memory:", &Default::default())
+        .map_err(|e| Error::new(ErrorKind::Database, e))?;
+    let conn = DuckDbConnection {
+        conn,
+        catalog: None,
+    };
+    let columns = conn.describe(select)?;
+    let rows = conn.query(&format!(
+        "select columns(*)::varchar from ({select}) as __sluice_rows"
+    ))?;
+    Ok((columns, rows))
 }
 
 /// Whether DuckDB's parser accepts `sql` (no binding: tables need not

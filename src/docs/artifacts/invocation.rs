@@ -32,8 +32,8 @@ impl Default for Invocation {
 }
 
 /// The `metadata` block of an artifact: dbt's schema URL, versions, time,
-/// invocation and, for project artifacts, the project and adapter.
-pub fn metadata(inv: &Invocation, schema: &str, project: Option<&str>) -> Json {
+/// invocation and, for project artifacts, `(project name, adapter type)`.
+pub fn metadata(inv: &Invocation, schema: &str, project: Option<(&str, &str)>) -> Json {
     let mut m = json!({
         "dbt_schema_version": schema,
         "dbt_version": DBT_VERSION_COMPAT,
@@ -42,9 +42,9 @@ pub fn metadata(inv: &Invocation, schema: &str, project: Option<&str>) -> Json {
         "env": {},
         "generator": format!("sluice {}", env!("CARGO_PKG_VERSION")),
     });
-    if let Some(p) = project {
-        m["project_name"] = json!(p);
-        m["adapter_type"] = json!("duckdb");
+    if let Some((name, adapter_type)) = project {
+        m["project_name"] = json!(name);
+        m["adapter_type"] = json!(adapter_type);
     }
     m
 }

@@ -134,7 +134,7 @@ pub fn write_manifest_json(
             &metadata(
                 inv,
                 "https://schemas.getdbt.com/dbt/manifest/v12.json",
-                Some(&manifest.project_name),
+                Some((&manifest.project_name, &manifest.adapter_type)),
             ),
         ),
         ("macros", &macros),
