@@ -1,13 +1,12 @@
-//! The PostgreSQL adapter against a real server (issue 20's first part):
-//! a `type: postgres` profile with dbt-postgres's fields, `sluice debug`
-//! connecting and reporting the server, the warehouse `Connection` trait
-//! (transactional DDL, typed results, the catalog), located connection
-//! errors, and a password that never appears in any output or artifact.
+//! The PostgreSQL adapter against a real server (issue 20): a `type:
+//! postgres` profile with dbt-postgres's fields, `sluice debug` reporting the
+//! server, the warehouse `Connection` trait (transactional DDL, typed
+//! results, the catalog), example_project built with DuckDB's tables row for
+//! row, previews and docs read from the server, a failing model keeping its
+//! table, located connection errors, and a password that never appears in
+//! any output or artifact.
 //!
-//! The server: `.ci/run` starts one with `scripts/pg-server` and exports
-//! `SLUICE_PG_HOST`, `SLUICE_PG_PORT`, `SLUICE_PG_USER` and
-//! `SLUICE_PG_PASSWORD`. Under `CI` a missing server fails the tests;
-//! locally they print how to start one and return.
+//! The server: see tests/common/pg.rs.
 
 mod common;
 
@@ -197,6 +196,25 @@ fn example_project_builds_on_postgres_with_duckdbs_tables() {
         let on_pg = canonical_rows(&pg_conn, "snapshots.customers_snapshot", SNAPSHOT_TIMES);
         assert_eq!(on_pg, on_duck, "{round}: the snapshot differs");
     }
+    // Previews and docs read the server too.
+    let shown = pg.sluice_env(&["show", "--select", "customers", "--limit", "3"], &env);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(shown.stdout.contains("| customer_id"), "{}", shown.stdout);
+    // A header, its rule and the three rows.
+    let table_lines = shown.stdout.lines().filter(|l| l.starts_with('|')).count();
+    assert_eq!(table_lines, 5, "{}", shown.stdout);
+    let docs = pg.sluice_env(&["docs", "generate"], &env);
+    assert_eq!(docs.code, 0, "{}", docs.stderr);
+    let catalog: serde_json::Value = serde_json::from_str(&pg.read("target/catalog.json")).unwrap();
+    let customers = &catalog["nodes"]["model.shop_analytics.customers"];
+    assert_eq!(
+        customers["metadata"]["schema"], "ex_pg_marts",
+        "{customers}"
+    );
+    assert_eq!(
+        customers["columns"]["customer_id"]["type"], "integer",
+        "{customers}"
+    );
     // The artifacts say which warehouse, and never hold the password.
     let manifest = pg.read("target/manifest.json");
     assert!(

@@ -40,11 +40,17 @@ pub fn catalog_json(manifest: &Manifest, conn: &dyn Connection, inv: &Invocation
     }
     // DuckDB keeps each table's row count in its catalog: one query, not one per table.
     let mut rows: HashMap<Key, i64> = HashMap::new();
-    // PostgreSQL's planner estimate (`reltuples`, -1 before the first analyze) stands in there.
-    let counts = if conn.adapter_type() == "duckdb" {
+    // PostgreSQL: its planner estimate (`reltuples`); none before the first analyze.
+    let duckdb = conn.adapter_type() == "duckdb";
+    let counted_by = if duckdb {
+        "Rows in the table, from DuckDB's catalog"
+    } else {
+        "Rows in the table, as PostgreSQL last estimated them (pg_class.reltuples)"
+    };
+    let counts = if duckdb {
         "select database_name, schema_name, table_name, estimated_size from duckdb_tables()"
     } else {
-        "select current_database(), n.nspname, c.relname, greatest(c.reltuples, 0)::bigint from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r'"
+        "select current_database(), n.nspname, c.relname, c.reltuples::bigint from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' and c.reltuples >= 0"
     };
     for r in conn.query(counts)? {
         let text = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
@@ -92,7 +98,7 @@ pub fn catalog_json(manifest: &Manifest, conn: &dyn Connection, inv: &Invocation
         });
         if let Some(n) = rows.get(&k).filter(|_| kind == "BASE TABLE") {
             stats = json!({
-                "row_count": {"id": "row_count", "label": "Row Count", "value": n, "include": true, "description": "Rows in the table, from DuckDB's catalog"},
+                "row_count": {"id": "row_count", "label": "Row Count", "value": n, "include": true, "description": counted_by},
                 "has_stats": {"id": "has_stats", "label": "Has Stats?", "value": true, "include": false, "description": "Indicates whether there are statistics for this table"},
             });
         }
