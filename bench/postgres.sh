@@ -10,7 +10,7 @@
 #      target schema)
 #      built on PostgreSQL with --threads 1 and --threads 4.
 #
-#   scripts/bench-postgres [RUNS] [MODELS]
+#   bench/postgres.sh [RUNS] [MODELS]
 #
 # Uses the server in SLUICE_PG_* (scripts/pg-server's variables) or starts
 # one, and the release binary (built if missing).
