@@ -262,3 +262,97 @@ fn a_failing_model_keeps_its_previous_table_on_postgres() {
         .unwrap();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// Whether the session of `conn` is encrypted, from the server's own view.
+fn encrypted(conn: &dyn Connection) -> bool {
+    conn.query("select ssl from pg_stat_ssl where pid = pg_backend_pid()")
+        .unwrap()
+        == vec![vec![Some("t".to_owned())]]
+}
+
+/// libpq's `sslmode`s, as dbt-postgres passes them: `disable` is plain,
+/// `prefer` and `require` encrypt without checking the certificate,
+/// `verify-ca` checks the chain against `sslrootcert` but not the name,
+/// `verify-full` both; a certificate that does not check out is a located
+/// profile error, not a silent plain connection.
+#[test]
+fn sslmodes_encrypt_and_check_as_libpq_does() {
+    let Some(s) = server() else { return };
+    let Some(rootcert) = s.rootcert.clone() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "scripts/pg-server exports SLUICE_PG_ROOTCERT"
+        );
+        eprintln!("TLS test not run: this server was started without TLS (restart it with scripts/pg-server)");
+        return;
+    };
+    let with = |mode: &str, root: &str, host: &str| sluice::project::PostgresProfile {
+        sslmode: mode.into(),
+        sslrootcert: root.into(),
+        host: host.into(),
+        ..profile(&s)
+    };
+    let connect = |p: &sluice::project::PostgresProfile| sluice::adapter::postgres::connect(p);
+    assert!(!encrypted(
+        &connect(&with("disable", "", "127.0.0.1")).unwrap()
+    ));
+    assert!(encrypted(
+        &connect(&with("prefer", "", "127.0.0.1")).unwrap()
+    ));
+    assert!(encrypted(
+        &connect(&with("require", "", "127.0.0.1")).unwrap()
+    ));
+    assert!(encrypted(
+        &connect(&with("verify-full", &rootcert, "127.0.0.1")).unwrap()
+    ));
+    // The certificate names 127.0.0.1, not localhost: verify-ca accepts it,
+    // verify-full does not.
+    assert!(encrypted(
+        &connect(&with("verify-ca", &rootcert, "localhost")).unwrap()
+    ));
+    let wrong_name = connect(&with("verify-full", &rootcert, "localhost")).unwrap_err();
+    assert!(
+        wrong_name.message().contains("not valid for name"),
+        "{}",
+        wrong_name.message()
+    );
+    assert!(wrong_name.hint().is_some_and(|h| h.contains("sslrootcert")));
+    assert!(
+        wrong_name.message().contains("could not connect"),
+        "{}",
+        wrong_name.message()
+    );
+    // Without the test CA, the public roots do not vouch for the server.
+    let unknown = connect(&with("verify-full", "", "127.0.0.1")).unwrap_err();
+    assert!(
+        unknown.message().contains("could not connect"),
+        "{}",
+        unknown.message()
+    );
+
+    // From profiles.yml: an unknown mode and a missing root file are located.
+    let p = project_on(&s, "analytics");
+    let yml = p.read("profiles.yml");
+    p.write(
+        "profiles.yml",
+        &format!("{yml}      sslmode: verify-everything\n"),
+    );
+    let run = p.sluice_env(&["debug"], &[("SLUICE_PG_PASSWORD", &s.password)]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("profiles.yml:13:"), "{}", run.stderr);
+    assert!(run.stderr.contains("verify-full"), "{}", run.stderr);
+    p.write(
+        "profiles.yml",
+        &format!("{yml}      sslmode: verify-full\n      sslrootcert: /nonexistent/ca.pem\n"),
+    );
+    let run = p.sluice_env(&["debug"], &[("SLUICE_PG_PASSWORD", &s.password)]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("/nonexistent/ca.pem"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+    p.write(
+        "profiles.yml",
+        &format!("{yml}      sslmode: verify-full\n      sslrootcert: {rootcert}\n"),
+    );
+    let run = p.sluice_env(&["debug"], &[("SLUICE_PG_PASSWORD", &s.password)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

@@ -5,6 +5,7 @@
 
 pub mod duckdb;
 pub mod postgres;
+mod postgres_tls;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::Target;

@@ -79,24 +79,13 @@ impl std::fmt::Debug for PostgresConnection {
 /// Errors: [`ErrorKind::Profile`] located at the profile's `host:` line
 /// when the server cannot be reached or refuses the login (the message is
 /// the server's or the network's; the password never appears), or when
-/// `sslmode` asks for TLS, which sluice does not have yet.
+/// TLS fails as `sslmode` asks for it (no TLS offered, a certificate that
+/// does not check out, an unreadable `sslrootcert`).
 pub fn connect(profile: &PostgresProfile) -> Result<PostgresConnection> {
     let located = |err: Error| match &profile.location {
         Some(loc) => err.with_location(loc.clone()),
         None => err,
     };
-    if !matches!(
-        profile.sslmode.as_str(),
-        "" | "disable" | "prefer" | "allow"
-    ) {
-        return Err(located(
-            Error::new(
-                ErrorKind::Profile,
-                format!("sslmode `{}` needs TLS, which sluice's PostgreSQL adapter does not have yet", profile.sslmode),
-            )
-            .with_hint("use `sslmode: disable` (or `prefer`) on a trusted network, or a local TLS-terminating proxy"),
-        ));
-    }
     let mut config = postgres::Config::new();
     config
         .host(&profile.host)
@@ -110,20 +99,30 @@ pub fn connect(profile: &PostgresProfile) -> Result<PostgresConnection> {
     if !profile.password.is_empty() {
         config.password(&profile.password);
     }
-    let client = config.connect(NoTls).map_err(|e| {
+    let tls = crate::adapter::postgres_tls::connector(profile).map_err(located)?;
+    let connected = match tls {
+        None => config.connect(NoTls),
+        Some((mode, tls)) => {
+            config.ssl_mode(mode);
+            config.connect(tls)
+        }
+    };
+    let client = connected.map_err(|e| {
+        let text = message(&e);
+        let hint = if text.contains("TLS") || text.contains("certificate") || text.contains("SSL") {
+            format!("`sslmode: {}` asked for this check: point `sslrootcert` at the PEM file of the CA that signed the server's certificate, connect by the name the certificate gives (`verify-full`), or relax `sslmode` (`verify-ca` skips the name, `require` the certificate)", profile.sslmode)
+        } else {
+            "check that the server runs and accepts TCP connections there, and the profile's `user`, `password` (e.g. `{{ env_var('PGPASSWORD') }}`) and `dbname`".to_owned()
+        };
         located(
             Error::new(
                 ErrorKind::Profile,
                 format!(
-                    "could not connect to PostgreSQL at {}:{} as `{}` (database `{}`): {}",
-                    profile.host,
-                    profile.port,
-                    profile.user,
-                    profile.dbname,
-                    message(&e)
+                    "could not connect to PostgreSQL at {}:{} as `{}` (database `{}`): {text}",
+                    profile.host, profile.port, profile.user, profile.dbname,
                 ),
             )
-            .with_hint("check that the server runs and accepts TCP connections there, and the profile's `user`, `password` (e.g. `{{ env_var('PGPASSWORD') }}`) and `dbname`"),
+            .with_hint(hint),
         )
     })?;
     Ok(PostgresConnection {
@@ -506,6 +505,7 @@ mod tests {
             password: "s3cret-pw".into(),
             dbname: "d".into(),
             sslmode: "prefer".into(),
+            sslrootcert: String::new(),
             connect_timeout: 10,
             location: None,
         };

@@ -32,8 +32,8 @@ pub fn debug(g: &GlobalArgs) -> Result<Outcome> {
     match &t.postgres {
         // As dbt-postgres's debug: the connection fields but never the password.
         Some(pg) => eprintln!(
-            "target: `{}` (type postgres, host `{}`, port {}, user `{}`, database `{}`, schema `{}`, threads {})",
-            t.name, pg.host, pg.port, pg.user, t.database, t.schema, t.threads
+            "target: `{}` (type postgres, host `{}`, port {}, user `{}`, database `{}`, schema `{}`, sslmode {}, threads {})",
+            t.name, pg.host, pg.port, pg.user, t.database, t.schema, pg.sslmode, t.threads
         ),
         None => eprintln!(
             "target: `{}` (type {}, path `{}`, database `{}`, schema `{}`, threads {})",

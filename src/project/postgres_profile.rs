@@ -17,8 +17,15 @@ pub struct PostgresProfile {
     pub password: String,
     /// Database to connect to (dbt-postgres's `dbname`, or `database`).
     pub dbname: String,
-    /// `disable` or `prefer` (connect without TLS); sluice has no TLS yet.
+    /// libpq's `sslmode`, as dbt-postgres passes it: `disable`, `allow`,
+    /// `prefer` (the default: TLS when the server offers it), `require`
+    /// (TLS, the certificate not checked), `verify-ca` (checked against
+    /// `sslrootcert` or the public roots), `verify-full` (and the host name).
     pub sslmode: String,
+    /// A PEM file of the certificate authorities to trust (libpq's
+    /// `sslrootcert`); empty for the public web roots. With `require`, as in
+    /// libpq, it makes the mode `verify-ca`.
+    pub sslrootcert: String,
     /// Seconds to wait for a connection (dbt-postgres's default, 10).
     pub connect_timeout: u64,
     /// Where the output's `host:` line is in profiles.yml, for connection
@@ -42,10 +49,21 @@ impl std::fmt::Debug for PostgresProfile {
             )
             .field("dbname", &self.dbname)
             .field("sslmode", &self.sslmode)
+            .field("sslrootcert", &self.sslrootcert)
             .field("connect_timeout", &self.connect_timeout)
             .finish()
     }
 }
+
+/// libpq's `sslmode` values, weakest first.
+pub const SSL_MODES: &[&str] = &[
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
 
 /// A profile error `msg` at `location`.
 fn located(msg: String, location: Option<Location>) -> Error {
@@ -101,13 +119,31 @@ pub(super) fn read(
     let port = number("port", 5432)?;
     let port = u16::try_from(port)
         .map_err(|_| located(format!("`port` {port} is not a TCP port"), locate("port:")))?;
+    let sslmode = get("sslmode")?.unwrap_or_else(|| "prefer".into());
+    if !SSL_MODES.contains(&sslmode.as_str()) {
+        return Err(located(
+            format!("`sslmode` `{sslmode}` is not one of libpq's modes"),
+            locate("sslmode:"),
+        )
+        .with_hint(format!("use one of: {}", SSL_MODES.join(", "))));
+    }
+    for key in ["sslcert", "sslkey"] {
+        if get(key)?.is_some_and(|v| !v.is_empty()) {
+            return Err(located(
+                format!("`{key}`: client certificates are not supported by sluice's PostgreSQL adapter yet"),
+                locate(&format!("{key}:")),
+            )
+            .with_hint("authenticate with `password` (TLS still encrypts the connection with `sslmode: require` or stricter)"));
+        }
+    }
     let profile = PostgresProfile {
         host,
         port,
         user,
         password: get("password")?.unwrap_or_default(),
         dbname,
-        sslmode: get("sslmode")?.unwrap_or_else(|| "prefer".into()),
+        sslmode,
+        sslrootcert: get("sslrootcert")?.unwrap_or_default(),
         connect_timeout: number("connect_timeout", 10)?,
         location: locate("host:"),
     };
@@ -151,6 +187,29 @@ mod tests {
             read_yaml("type: postgres\nhost: h\nport: 6543\nuser: u\ndatabase: d\nschema: s\n")
                 .unwrap();
         assert_eq!((p.port, p.dbname.as_str()), (6543, "d"));
+    }
+
+    #[test]
+    fn sslmodes_are_libpqs_and_client_certificates_are_refused() {
+        let base = "type: postgres\nhost: h\nuser: u\ndbname: d\nschema: s\n";
+        let (p, _) = read_yaml(&format!(
+            "{base}sslmode: verify-full\nsslrootcert: /etc/ca.pem\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            (p.sslmode.as_str(), p.sslrootcert.as_str()),
+            ("verify-full", "/etc/ca.pem")
+        );
+        let err = read_yaml(&format!("{base}sslmode: strict\n")).unwrap_err();
+        assert!(err.message().contains("`strict`"), "{}", err.message());
+        assert_eq!(err.location().map(|l| l.line), Some(6));
+        let err = read_yaml(&format!("{base}sslcert: c.pem\n")).unwrap_err();
+        assert!(
+            err.message().contains("client certificates"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(err.location().map(|l| l.line), Some(6));
     }
 
     #[test]

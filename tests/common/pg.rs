@@ -15,6 +15,9 @@ pub struct Server {
     pub port: String,
     pub user: String,
     pub password: String,
+    /// The CA that signed the server's certificate (scripts/pg-server's
+    /// `SLUICE_PG_ROOTCERT`), when the server offers TLS.
+    pub rootcert: Option<String>,
 }
 
 pub fn server() -> Option<Server> {
@@ -30,6 +33,7 @@ pub fn server() -> Option<Server> {
             port,
             user,
             password,
+            rootcert: var("SLUICE_PG_ROOTCERT"),
         }),
         _ if std::env::var_os("CI").is_some() => {
             panic!("no PostgreSQL test server: .ci/run starts one with scripts/pg-server and exports SLUICE_PG_*")
@@ -75,6 +79,7 @@ pub fn profile(s: &Server) -> sluice::project::PostgresProfile {
         password: s.password.clone(),
         dbname: "postgres".into(),
         sslmode: "prefer".into(),
+        sslrootcert: String::new(),
         connect_timeout: 10,
         location: None,
     }
