@@ -2,7 +2,7 @@
 //! SCD history on PostgreSQL, run step by step beside the same steps on
 //! DuckDB: after every step each table on the server equals DuckDB's row for
 //! row, and the SCD invariants hold on the server, checked by SQL of its own
-//! (not sluice's checks). The states are tests/snapshots_replay.rs's and
+//! (not sluice's checks). The states are tests/common/snapshot_states.rs's and
 //! tests/compat.rs's.
 //!
 //! The server: see tests/common/pg.rs.
@@ -10,6 +10,7 @@
 mod common;
 
 use common::pg::{canonical_rows, copy_on, drop_schemas, profile, server, Server};
+use common::snapshot_states::{write_state, STATES};
 use common::TempProject;
 use sluice::warehouse::connection::Connection;
 
@@ -153,29 +154,6 @@ fn compat_incremental_strategies_match_duckdb_step_by_step() {
     assert_same_relations("append_new_columns", &duck, "compat", &conn, "compat_pg");
 }
 
-/// The source states of tests/snapshots_replay.rs: insert, update,
-/// delete, re-insert, an unchanged rerun.
-const STATES: &[&str] = &[
-    "1,eu,Ann,gold,2024-01-01 00:00:00
-2,eu,Bob,silver,2024-01-01 00:00:00
-3,us,Cid,bronze,2024-01-01 00:00:00",
-    "1,eu,Ann,platinum,2024-01-05 00:00:00
-2,eu,Bobby,silver,2024-01-05 00:00:00
-3,us,Cid,bronze,2024-01-01 00:00:00
-4,us,Dee,gold,2024-01-06 00:00:00",
-    "1,eu,Ann,platinum,2024-01-05 00:00:00
-2,eu,Bobby,silver,2024-01-05 00:00:00
-4,us,Dee,gold,2024-01-06 00:00:00",
-    "1,eu,Ann,platinum,2024-01-05 00:00:00
-2,eu,Bobby,silver,2024-01-05 00:00:00
-3,us,Cid,bronze,2024-01-01 00:00:00
-4,us,Dee,gold,2024-01-06 00:00:00",
-    "1,eu,Ann,platinum,2024-01-05 00:00:00
-2,eu,Bobby,silver,2024-01-05 00:00:00
-3,us,Cid,bronze,2024-01-01 00:00:00
-4,us,Dee,gold,2024-01-06 00:00:00",
-];
-
 /// One SCD Type 2 snapshot of the project: its name, unique key, and the
 /// names of its validity and id columns (`yaml_check` renames them with
 /// `snapshot_meta_column_names` and ends current rows at 9999-12-31).
@@ -219,21 +197,6 @@ const TYPE2: &[Type2] = &[
 /// The type 1 snapshots: one row per key, no history.
 const TYPE1: &[&str] = &["t1_ignore", "t1_delete"];
 
-fn write_state(p: &TempProject, rows: &str) {
-    let header = "id,region,name,tier,updated_at\n";
-    p.write("seeds/src.csv", &format!("{header}{rows}\n"));
-    let extra = rows
-        .lines()
-        .filter(|l| l.starts_with("1,"))
-        .map(|l| l.replacen(",eu,", ",us,", 1))
-        .collect::<Vec<_>>()
-        .join("\n");
-    p.write(
-        "seeds/src_regions.csv",
-        &format!("{header}{rows}\n{extra}\n"),
-    );
-}
-
 /// Rows breaking an SCD Type 2 invariant in `snapshot` on the server, by
 /// SQL independent of sluice's own checks: more than one current row per
 /// key, a version that ends before it starts, or two versions of a key
@@ -270,7 +233,7 @@ fn snapshots_replay_on_postgres_as_on_duckdb() {
     let conn = sluice::adapter::postgres::connect(&profile(&s)).unwrap();
     let project: serde_yaml::Value = serde_yaml::from_str(&duck.read("dbt_project.yml")).unwrap();
     let name = project["name"].as_str().unwrap().to_owned();
-    for (step, rows) in STATES.iter().enumerate() {
+    for (step, (_, rows)) in STATES.iter().enumerate() {
         let time = format!("2024-02-0{} 00:00:00", step + 1);
         for p in [&duck, &pg] {
             write_state(p, rows);

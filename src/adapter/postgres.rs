@@ -343,10 +343,7 @@ impl Connection for PostgresConnection {
              where attrelid = 'pg_temp.__sluice_describe'::regclass and attnum > 0 and not attisdropped order by attnum",
         );
         self.execute("drop view if exists pg_temp.__sluice_describe")?;
-        Ok(described?
-            .into_iter()
-            .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
-            .collect())
+        Ok(crate::warehouse::connection::name_type_pairs(described?))
     }
 
     fn record_relation(&self, relation: &Relation, kind: Option<RelationType>) {

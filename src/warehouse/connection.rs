@@ -117,10 +117,7 @@ pub trait Connection: Send {
             literal(&relation.schema),
             literal(&relation.identifier)
         ))?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
-            .collect())
+        Ok(name_type_pairs(rows))
     }
 
     /// The columns a query returns, as `(name, type)` in select order, with
@@ -130,11 +127,7 @@ pub trait Connection: Send {
     ///
     /// Errors: [`crate::ErrorKind::Database`] when the query does not bind.
     fn describe(&self, query: &str) -> Result<Vec<(String, String)>> {
-        Ok(self
-            .query(&format!("describe {query}"))?
-            .into_iter()
-            .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
-            .collect())
+        Ok(name_type_pairs(self.query(&format!("describe {query}"))?))
     }
 
     /// `(database, schema, identifier, table_type)` of every relation the
@@ -218,4 +211,12 @@ pub fn information_schema_columns<C: Connection + ?Sized>(conn: &C) -> Result<Ve
         .iter()
         .map(|r| [text(r, 0), text(r, 1), text(r, 2), text(r, 3)])
         .collect())
+}
+
+/// The first two cells of each row, `(name, type)`, skipping rows where
+/// either is NULL: how column listings come back from catalog queries.
+pub fn name_type_pairs(rows: Vec<Vec<Option<String>>>) -> Vec<(String, String)> {
+    rows.into_iter()
+        .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+        .collect()
 }
