@@ -12,6 +12,7 @@ mod common;
 
 use common::pg::{all_text, canonical_rows, drop_schemas, profile, project_on, server};
 use common::TempProject;
+use common::{EXAMPLE_RELATIONS, SNAPSHOT_TIMES};
 use sluice::warehouse::connection::{Connection, RelationType, TxEnd};
 use sluice::warehouse::relation::Relation;
 
@@ -144,23 +145,6 @@ fn the_connection_trait_on_postgres() {
     );
     conn.execute("drop schema sluice_trait cascade").unwrap();
 }
-
-/// The example project's relations, as `(schema suffix, name)`: a suffix is
-/// appended to the target schema (`_raw`, `_marts`), `snapshots` is absolute.
-const EXAMPLE_RELATIONS: &[(&str, &str)] = &[
-    ("_raw", "raw_customers"),
-    ("_raw", "raw_orders"),
-    ("_raw", "raw_payments"),
-    ("", "stg_customers"),
-    ("", "stg_orders"),
-    ("", "stg_payments"),
-    ("_marts", "customers"),
-    ("_marts", "orders"),
-    ("_marts", "monthly_revenue"),
-];
-
-/// The snapshot's columns that hold times of the run, not data.
-const SNAPSHOT_TIMES: &[&str] = &["dbt_scd_id", "dbt_updated_at", "dbt_valid_from"];
 
 /// Issue 20's first promise: the project a team already has builds on
 /// PostgreSQL unchanged, and every table holds what the DuckDB build holds,

@@ -10,7 +10,7 @@
 mod common;
 
 use common::pg::{canonical_rows, copy_on, drop_schemas, profile, server, Server};
-use common::snapshot_states::{write_state, STATES};
+use common::snapshot_states::{type2_violations, write_state, STATES, TYPE1, TYPE2};
 use common::TempProject;
 use sluice::warehouse::connection::Connection;
 
@@ -154,71 +154,6 @@ fn compat_incremental_strategies_match_duckdb_step_by_step() {
     assert_same_relations("append_new_columns", &duck, "compat", &conn, "compat_pg");
 }
 
-/// One SCD Type 2 snapshot of the project: its name, unique key, and the
-/// names of its validity and id columns (`yaml_check` renames them with
-/// `snapshot_meta_column_names` and ends current rows at 9999-12-31).
-struct Type2 {
-    name: &'static str,
-    key: &'static str,
-    valid_from: &'static str,
-    valid_to: &'static str,
-    scd_id: &'static str,
-    current: &'static str,
-}
-
-const fn type2(name: &'static str, key: &'static str) -> Type2 {
-    Type2 {
-        name,
-        key,
-        valid_from: "dbt_valid_from",
-        valid_to: "dbt_valid_to",
-        scd_id: "dbt_scd_id",
-        current: "dbt_valid_to is null",
-    }
-}
-
-const TYPE2: &[Type2] = &[
-    type2("ts_ignore", "id"),
-    type2("ts_invalidate", "id"),
-    type2("ts_new_record", "id"),
-    type2("ts_composite", "id, region"),
-    type2("check_tier", "id"),
-    type2("check_all", "id"),
-    Type2 {
-        name: "yaml_check",
-        key: "id",
-        valid_from: "valid_from",
-        valid_to: "valid_to",
-        scd_id: "scd_id",
-        current: "valid_to = timestamp '9999-12-31'",
-    },
-];
-
-/// The type 1 snapshots: one row per key, no history.
-const TYPE1: &[&str] = &["t1_ignore", "t1_delete"];
-
-/// Rows breaking an SCD Type 2 invariant in `snapshot` on the server, by
-/// SQL independent of sluice's own checks: more than one current row per
-/// key, a version that ends before it starts, or two versions of a key
-/// whose validity overlaps.
-fn type2_violations(conn: &dyn Connection, s: &Type2) -> Vec<Vec<Option<String>>> {
-    let t = format!("snapshots.{}", s.name);
-    let (key, from, to, id, current) = (s.key, s.valid_from, s.valid_to, s.scd_id, s.current);
-    let on = key
-        .split(", ")
-        .map(|k| format!("a.{k} is not distinct from b.{k}"))
-        .collect::<Vec<_>>()
-        .join(" and ");
-    conn.query(&format!(
-        "select 'two current rows', count(*)::text from {t} where {current} group by {key} having count(*) > 1
-         union all select 'ends before it starts', {id} from {t} where {to} < {from}
-         union all select 'overlap', a.{id} from {t} a join {t} b on {on} and a.{id} <> b.{id}
-             and a.{from} < coalesce(b.{to}, 'infinity'::timestamp)
-             and b.{from} < coalesce(a.{to}, 'infinity'::timestamp)"
-    ))
-    .unwrap()
-}
-
 /// Every snapshot strategy (timestamp and check, each hard_deletes mode, a
 /// composite key, type 1) through insert, update, delete, re-insert and an
 /// unchanged rerun with a pinned clock: after every run each snapshot on
@@ -255,7 +190,7 @@ fn snapshots_replay_on_postgres_as_on_duckdb() {
             );
         }
         for snapshot in TYPE2 {
-            let bad = type2_violations(&conn, snapshot);
+            let bad = type2_violations(&conn, snapshot, "text", "'infinity'::timestamp");
             assert!(bad.is_empty(), "step {step}: {}: {bad:?}", snapshot.name);
         }
         for snapshot in TYPE1 {

@@ -1,23 +1,28 @@
 //! The warehouse engines, each implementing
 //! [`crate::warehouse::connection::Warehouse`] and `Connection`, the traits
 //! materializations and tests call: DuckDB (embedded, the default) and
-//! PostgreSQL. [`open`] picks one from the target's `type`.
+//! PostgreSQL and Apache Spark (Spark Connect). [`open`] picks one from the
+//! target's `type`.
 
 pub mod duckdb;
 pub mod postgres;
 mod postgres_tls;
+pub mod spark;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::Target;
 use crate::warehouse::engine::Warehouse;
 
-/// Opens `target`'s warehouse: its DuckDB file (created if needed) or a
-/// connection to its PostgreSQL server.
+/// Opens `target`'s warehouse: its DuckDB file (created if needed), or a
+/// connection to its PostgreSQL or Spark Connect server.
 ///
 /// Errors: [`ErrorKind::Database`] when a DuckDB file cannot be opened;
 /// [`ErrorKind::Profile`], located in profiles.yml, when a server cannot be
 /// reached or the target's adapter is unknown.
 pub fn open(target: &Target) -> Result<Box<dyn Warehouse>> {
+    if let Some(profile) = &target.spark {
+        return Ok(Box::new(spark::SparkWarehouse::open(profile)?));
+    }
     match &target.postgres {
         Some(profile) => Ok(Box::new(postgres::PostgresWarehouse::open(profile)?)),
         None if target.adapter_type == "duckdb" => Ok(Box::new(duckdb::Database::open(target)?)),
@@ -28,7 +33,7 @@ pub fn open(target: &Target) -> Result<Box<dyn Warehouse>> {
                 target.name, target.adapter_type
             ),
         )
-        .with_hint("sluice supports `type: duckdb` and `type: postgres`")),
+        .with_hint("sluice supports `type: duckdb`, `type: postgres` and `type: spark`")),
     }
 }
 
@@ -37,10 +42,10 @@ pub fn open(target: &Target) -> Result<Box<dyn Warehouse>> {
 ///
 /// Errors: as [`open`]; [`ErrorKind::MissingFile`] for a DuckDB file not built yet.
 pub fn open_read_only(target: &Target) -> Result<Box<dyn Warehouse>> {
-    match &target.postgres {
-        Some(_) => open(target),
-        None => Ok(Box::new(duckdb::Database::open_read_only(target)?)),
+    if target.postgres.is_some() || target.spark.is_some() {
+        return open(target);
     }
+    Ok(Box::new(duckdb::Database::open_read_only(target)?))
 }
 
 /// The target's warehouse when it already holds something to read, for
@@ -48,10 +53,23 @@ pub fn open_read_only(target: &Target) -> Result<Box<dyn Warehouse>> {
 /// file, or a reachable server. `None` when there is none yet or it cannot
 /// be opened (a locked file, a server down).
 pub fn open_existing(target: &Target) -> Option<Box<dyn Warehouse>> {
-    if target.postgres.is_none()
+    if target.adapter_type == "duckdb"
         && (target.path == ":memory:" || !std::path::Path::new(&target.path).exists())
     {
         return None;
     }
     open(target).ok()
+}
+
+/// The parser that judges SQL sqlparser rejects, for compile-time checks
+/// ([`crate::sql::parse`]): DuckDB's own on a DuckDB target. Other
+/// warehouses' parsers are on their servers, not at compile time, so there
+/// SQL that sqlparser cannot read is left to the warehouse (it gets no
+/// column lineage, and no syntax error before it runs).
+pub fn engine_parser(target: &Target) -> crate::sql::EngineParser {
+    if target.adapter_type == "duckdb" {
+        duckdb::parser_accepts
+    } else {
+        |_| true
+    }
 }

@@ -15,7 +15,9 @@ use postgres::{Client, NoTls, SimpleQueryMessage};
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::PostgresProfile;
 use crate::warehouse::catalog::Catalog;
-use crate::warehouse::connection::{Cell, CellTable, Connection, RelationType, Table, TxEnd};
+use crate::warehouse::connection::{
+    Cell, CellTable, Connection, RelationType, RowCounts, Table, TxEnd,
+};
 use crate::warehouse::engine::Warehouse;
 use crate::warehouse::relation::{literal, Relation};
 
@@ -27,11 +29,13 @@ pub struct PostgresConnection {
 
 /// A PostgreSQL target: the profile to connect with. Each
 /// [`Warehouse::connect`] opens a session of its own, one per worker thread
-/// as dbt-postgres does.
+/// as dbt-postgres does; the session opened to check the server (and read
+/// its version) becomes the first one handed out.
 #[derive(Debug)]
 pub struct PostgresWarehouse {
     profile: PostgresProfile,
     version: String,
+    first: Mutex<Option<PostgresConnection>>,
 }
 
 impl PostgresWarehouse {
@@ -39,11 +43,22 @@ impl PostgresWarehouse {
     ///
     /// Errors: as [`connect`].
     pub fn open(profile: &PostgresProfile) -> Result<PostgresWarehouse> {
-        let version = connect(profile)?.server_version()?;
+        let first = connect(profile)?;
+        let version = first.server_version()?;
         Ok(PostgresWarehouse {
             profile: profile.clone(),
             version,
+            first: Mutex::new(Some(first)),
         })
+    }
+
+    /// The checking session if no one has it yet, else a new one.
+    fn session(&self) -> Result<PostgresConnection> {
+        let reused = self.first.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match reused {
+            Some(conn) => Ok(conn),
+            None => connect(&self.profile),
+        }
     }
 }
 
@@ -57,13 +72,13 @@ impl Warehouse for PostgresWarehouse {
     }
 
     fn connect(&self) -> Result<Box<dyn Connection>> {
-        Ok(Box::new(connect(&self.profile)?))
+        Ok(Box::new(self.session()?))
     }
 
     fn connect_cached(&self, catalog: Arc<Catalog>) -> Result<Box<dyn Connection>> {
         Ok(Box::new(PostgresConnection {
             catalog: Some(catalog),
-            ..connect(&self.profile)?
+            ..self.session()?
         }))
     }
 }
@@ -350,6 +365,30 @@ impl Connection for PostgresConnection {
         if let Some(catalog) = &self.catalog {
             catalog.record(relation, kind);
         }
+    }
+
+    fn column_type_for(&self, duckdb_type: &str) -> String {
+        type_from_duckdb(duckdb_type)
+    }
+
+    fn row_counts(&self) -> Result<Option<RowCounts>> {
+        // The planner's estimate (`reltuples`); none before the first analyze.
+        let rows = self.query(
+            "select current_database(), n.nspname, c.relname, c.reltuples::bigint from pg_class c \
+             join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' and c.reltuples >= 0",
+        )?;
+        let text = |r: &[Option<String>], i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+        Ok(Some((
+            "Rows in the table, as PostgreSQL last estimated them (pg_class.reltuples)",
+            rows.iter()
+                .map(|r| {
+                    (
+                        [text(r, 0), text(r, 1), text(r, 2)],
+                        text(r, 3).parse().unwrap_or(0),
+                    )
+                })
+                .collect(),
+        )))
     }
 
     fn copy_rows(

@@ -29,7 +29,14 @@ pub fn debug(g: &GlobalArgs) -> Result<Outcome> {
             t.profile_name
         ),
     }
-    match &t.postgres {
+    if let Some(spark) = &t.spark {
+        // As dbt-spark's debug: where the server is, never its token.
+        eprintln!(
+            "target: `{}` (type spark, method connect, host `{}`, port {}, schema `{}`, threads {})",
+            t.name, spark.host, spark.port, t.schema, t.threads
+        );
+    } else {
+        match &t.postgres {
         // As dbt-postgres's debug: the connection fields but never the password.
         Some(pg) => eprintln!(
             "target: `{}` (type postgres, host `{}`, port {}, user `{}`, database `{}`, schema `{}`, sslmode {}, threads {})",
@@ -39,6 +46,7 @@ pub fn debug(g: &GlobalArgs) -> Result<Outcome> {
             "target: `{}` (type {}, path `{}`, database `{}`, schema `{}`, threads {})",
             t.name, t.adapter_type, t.path, t.database, t.schema, t.threads
         ),
+        }
     }
     let warehouse = crate::adapter::open(t)?;
     let conn = warehouse.connect()?;

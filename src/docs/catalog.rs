@@ -1,7 +1,7 @@
 //! `catalog.json` in dbt's shape (catalog v1): for every model, seed,
 //! snapshot and source table that exists in the warehouse, its type,
-//! columns (name, type, position) and row count, read from DuckDB's
-//! catalog after a build.
+//! columns (name, type, position) and row count (where the warehouse keeps
+//! one), read from the warehouse's catalog after a build.
 
 use std::collections::HashMap;
 
@@ -22,43 +22,22 @@ type Key = (String, String, String);
 pub fn catalog_json(manifest: &Manifest, conn: &dyn Connection, inv: &Invocation) -> Result<Json> {
     let key = |d: &str, s: &str, t: &str| (d.to_lowercase(), s.to_lowercase(), t.to_lowercase());
     let mut columns: HashMap<Key, Vec<(String, String, i64)>> = HashMap::new();
-    for r in conn.query(
-        "select table_catalog, table_schema, table_name, column_name, data_type, ordinal_position from information_schema.columns order by 1, 2, 3, 6",
-    )? {
-        let text = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
-        columns
-            .entry(key(&text(0), &text(1), &text(2)))
-            .or_default()
-            .push((text(3), text(4), text(5).parse().unwrap_or(0)));
+    for [db, schema, table, column, ty] in conn.column_types()? {
+        let entry = columns.entry(key(&db, &schema, &table)).or_default();
+        // `index` is the column's position, from 1, as information_schema's ordinal_position.
+        let index = entry.len() as i64 + 1;
+        entry.push((column, ty, index));
     }
-    let mut kinds: HashMap<Key, String> = HashMap::new();
-    for r in conn.query(
-        "select table_catalog, table_schema, table_name, table_type from information_schema.tables",
-    )? {
-        let text = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
-        kinds.insert(key(&text(0), &text(1), &text(2)), text(3));
-    }
-    // DuckDB keeps each table's row count in its catalog: one query, not one per table.
-    let mut rows: HashMap<Key, i64> = HashMap::new();
-    // PostgreSQL: its planner estimate (`reltuples`); none before the first analyze.
-    let duckdb = conn.adapter_type() == "duckdb";
-    let counted_by = if duckdb {
-        "Rows in the table, from DuckDB's catalog"
-    } else {
-        "Rows in the table, as PostgreSQL last estimated them (pg_class.reltuples)"
-    };
-    let counts = if duckdb {
-        "select database_name, schema_name, table_name, estimated_size from duckdb_tables()"
-    } else {
-        "select current_database(), n.nspname, c.relname, c.reltuples::bigint from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' and c.reltuples >= 0"
-    };
-    for r in conn.query(counts)? {
-        let text = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
-        rows.insert(
-            key(&text(0), &text(1), &text(2)),
-            text(3).parse().unwrap_or(0),
-        );
-    }
+    let kinds: HashMap<Key, String> = conn
+        .relations()?
+        .into_iter()
+        .map(|[db, schema, table, kind]| (key(&db, &schema, &table), kind))
+        .collect();
+    let (counted_by, counts) = conn.row_counts()?.unwrap_or(("", Vec::new()));
+    let rows: HashMap<Key, i64> = counts
+        .into_iter()
+        .map(|([db, schema, table], n)| (key(&db, &schema, &table), n))
+        .collect();
     let mut nodes = Map::new();
     let mut sources = Map::new();
     for node in &manifest.nodes {

@@ -2,8 +2,9 @@
 //! refresh) builds the table like `table`; later runs build only the new
 //! rows (the model filters them with `{% if is_incremental() %}`), reconcile
 //! the schema per `on_schema_change`, and apply them with the configured
-//! `incremental_strategy` (`append`, `delete+insert`, `merge`), all in one
-//! transaction: a failure leaves the table exactly as it was.
+//! `incremental_strategy` (`append`, `delete+insert`, `merge`; on Spark
+//! `append` and `insert_overwrite`), all in one transaction where the
+//! warehouse has them: a failure leaves the table exactly as it was.
 //!
 //! Default strategy: `delete+insert` when a `unique_key` is set, `append`
 //! otherwise (dbt-postgres' and dbt-duckdb's default).
@@ -184,6 +185,20 @@ pub fn run(
             .with_hint("set `unique_key` (a column or a list of columns), or use incremental_strategy `append`"));
         }
         "merge" => ("get_merge_sql", true),
+        // dbt-spark's: the new rows replace the table's (its partitions'
+        // with `partition_by`, which sluice does not create yet).
+        "insert_overwrite" if conn.adapter_type() == "spark" => ("get_insert_overwrite_sql", false),
+        "insert_overwrite" => {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "model `{}` uses incremental_strategy `insert_overwrite`, which is Spark's (dbt-spark's), not `{}`'s",
+                    node.name,
+                    conn.adapter_type()
+                ),
+            )
+            .with_hint("use one of: append, delete+insert, merge"));
+        }
         other => {
             return Err(Error::new(
                 ErrorKind::Config,
@@ -195,6 +210,18 @@ pub fn run(
             .with_hint("use one of: append, delete+insert, merge"));
         }
     };
+    if !conn.transactional() && uses_keys {
+        // Spark cannot DELETE from or MERGE into a Parquet table.
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "model `{}` uses incremental_strategy `{strategy}`, which needs row-level deletes that sluice's `{}` tables (Parquet) do not have",
+                node.name,
+                conn.adapter_type()
+            ),
+        )
+        .with_hint("use `append`, or `insert_overwrite` to replace the table's rows with the new ones"));
+    }
     let new_rows = target.with_identifier(&format!("{}{NEW_ROWS_SUFFIX}", target.identifier));
     let sql = strip_trailing_semicolons(compiled).to_owned();
     let mut body = || -> Result<TxEnd> {

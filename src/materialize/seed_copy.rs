@@ -1,8 +1,9 @@
-//! Seeds on a warehouse without a CSV reader of its own (PostgreSQL):
+//! Seeds on a warehouse without a CSV reader of its own (PostgreSQL, Spark):
 //! DuckDB reads and types the file in memory, as a DuckDB build does (its
 //! sniffer, `delimiter`), the types are mapped to the warehouse's, and the
-//! rows go in through the engine's bulk path (`COPY ... FROM STDIN`), inside
-//! one transaction with the swap. So a seed holds the same values on every
+//! rows go in through the engine's bulk path (`COPY ... FROM STDIN`; Spark's
+//! `insert ... values`), inside one transaction with the swap where the
+//! engine has transactions. So a seed holds the same values on every
 //! warehouse; `column_types` name the warehouse's own types and are used as
 //! written, the column read as text and cast by the warehouse.
 
@@ -63,7 +64,9 @@ pub(crate) fn run(
     let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
     let existing = conn.relation_type(target)?;
     let mut loaded = 0;
-    if existing == Some(RelationType::Table) && !full_refresh {
+    // Without transactions (Spark) emptying and refilling the table could
+    // leave it empty: the table is rebuilt and swapped in instead.
+    if existing == Some(RelationType::Table) && !full_refresh && conn.transactional() {
         conn.transaction(&mut || {
             conn.execute(&format!("delete from {target}"))?;
             loaded = conn.copy_rows(target, &names, &rows)?;
@@ -78,7 +81,7 @@ pub(crate) fn run(
                     .iter()
                     .find(|(c, _)| c.eq_ignore_ascii_case(name))
                     .map(|(_, t)| t.clone())
-                    .unwrap_or_else(|| crate::adapter::postgres::type_from_duckdb(duck));
+                    .unwrap_or_else(|| conn.column_type_for(duck));
                 format!("{} {ty}", quote(name))
             })
             .collect::<Vec<_>>()

@@ -109,12 +109,35 @@ pub fn run(
     let type1 = strategy == SnapshotStrategy::Type1;
     // PostgreSQL cannot keep an anonymous record in a table: a list key's
     // `row(a, b)` is staged as its text there.
+    // Spark has no `row()`: a struct, staged as its JSON text.
     let key = match config.get("unique_key") {
+        Some(Json::Array(_)) if conn.adapter_type() == "spark" => {
+            let fields = typed
+                .unique_key
+                .strip_prefix("row")
+                .unwrap_or(&typed.unique_key);
+            format!("to_json(struct{fields})")
+        }
         Some(Json::Array(_)) if conn.adapter_type() != "duckdb" => {
             format!("cast({} as text)", typed.unique_key)
         }
         _ => typed.unique_key.clone(),
     };
+    // Without transactions (Spark) a run cannot update the table in place
+    // and roll back: it rebuilds the table under `staged` and swaps it in
+    // once the invariants hold (snapshot_rebuild_sql).
+    let rebuild = !conn.transactional();
+    if rebuild && type1 {
+        return Err(config_error(
+            node,
+            format!(
+                "strategy `type1` updates rows in place, which sluice does not do on `{}` yet",
+                conn.adapter_type()
+            ),
+            "use the `timestamp` or `check` strategy (SCD Type 2) on this warehouse",
+        ));
+    }
+    let staged = target.with_identifier(&format!("{}{}", target.identifier, super::TMP_SUFFIX));
     let hard_deletes = typed.hard_deletes.clone();
 
     // The source's columns, and the reserved names they must not use.
@@ -282,7 +305,19 @@ pub fn run(
     };
     let plain = crate::sql::plain_select(&source_sql);
     let stage_as = if plain.is_some() { "view" } else { "table" };
-    let plan = Value::from_serialize(json!({
+    // The table's columns once this run's `alter table ... add column`s
+    // (below) have run: what a rebuilt table holds, in order.
+    let table_columns: Vec<String> = target_columns
+        .iter()
+        .map(|(c, _)| c)
+        .chain(source_columns.iter().map(|(c, _)| c).filter(|c| {
+            !target_columns
+                .iter()
+                .any(|(tc, _)| tc.eq_ignore_ascii_case(c))
+        }))
+        .map(|c| quote(c))
+        .collect();
+    let plan_json = json!({
         "target": target.to_string(),
         "source_sql": source_sql,
         "key": key,
@@ -297,8 +332,23 @@ pub fn run(
         "valid_to_current": valid_to_current.clone().unwrap_or_else(|| format!("cast(null as {})", kind.sql_type())),
         "hard_deletes": hard_deletes,
         "type1_time": type1_time,
-    }));
+        "text_type": if conn.adapter_type() == "spark" { "string" } else { "varchar" },
+        "staged": staged.to_string(),
+        "target_columns": table_columns,
+    });
+    let plan = Value::from_serialize(&plan_json);
+    // The same plan aimed at the staged table: where the new versions go and
+    // the invariants are checked when the table is rebuilt.
+    let staged_plan = {
+        let mut p = plan_json.clone();
+        p["target"] = Json::String(staged.to_string());
+        Value::from_serialize(&p)
+    };
     let m = |name: &str| call(renderer, name, std::slice::from_ref(&plan));
+    let into = |name: &str| {
+        let p = if rebuild { &staged_plan } else { &plan };
+        call(renderer, name, std::slice::from_ref(p))
+    };
     let timed = |what: &str, sql: &str| -> Result<()> {
         let t = std::time::Instant::now();
         let r = conn.execute(sql);
@@ -383,17 +433,33 @@ pub fn run(
             if type1 {
                 timed("snap type1_apply", &m("snapshot_type1_apply_sql")?)?;
             } else {
-                timed("snap close", &m("snapshot_close_sql")?)?;
-                timed("snap insert", &m("snapshot_insert_sql")?)?;
+                if rebuild {
+                    timed("snap rebuild", &m("snapshot_rebuild_sql")?)?;
+                } else {
+                    timed("snap close", &m("snapshot_close_sql")?)?;
+                }
+                timed("snap insert", &into("snapshot_insert_sql")?)?;
                 if hard_deletes == "new_record" {
-                    conn.execute(&m("snapshot_deletion_markers_sql")?)?;
+                    conn.execute(&into("snapshot_deletion_markers_sql")?)?;
                 }
             }
             let t = std::time::Instant::now();
-            let problems = conn.query(&m(if type1 { "snapshot_type1_invariants_sql" } else { "snapshot_invariants_sql" })?)?;
+            let problems = conn.query(&into(if type1 { "snapshot_type1_invariants_sql" } else { "snapshot_invariants_sql" })?)?;
             crate::timing::stage("snap invariants", t);
             if !problems.is_empty() {
+                if rebuild {
+                    conn.execute(&format!("drop table if exists {staged}"))?;
+                }
                 return Err(invariant_error(node, "the snapshot's invariants would break", &problems, "nothing was written; this is a bug in the snapshot's SQL or its data (for example a pinned SLUICE_SNAPSHOT_TIME that does not move forward)"));
+            }
+            if rebuild && options.dry_run {
+                conn.execute(&format!("drop table if exists {staged}"))?;
+            } else if rebuild {
+                // Publish: the old table goes, the rebuilt one takes its name.
+                for s in super::swap_statements(renderer, conn, target, &staged, crate::warehouse::connection::RelationType::Table)? {
+                    conn.execute(&s)?;
+                }
+                conn.record_relation(&staged, None);
             }
         }
         conn.execute(&format!(

@@ -12,6 +12,7 @@ pub mod postgres_profile;
 pub mod profile;
 pub mod schema_yaml;
 pub mod semver;
+pub mod spark_profile;
 pub mod yaml;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::project::postgres_profile::{self, PostgresProfile};
+use crate::project::spark_profile::{self, SparkProfile};
 use crate::project::yaml;
 
 /// The resolved connection target: one `outputs:` entry of a profile.
@@ -21,8 +22,7 @@ pub struct Target {
     pub name: String,
     /// Profile name the target came from.
     pub profile_name: String,
-    /// Adapter type: `duckdb`, or `postgres` (connects; builds on it are
-    /// issue 20's next step).
+    /// Adapter type: `duckdb`, `postgres` or `spark`.
     pub adapter_type: String,
     /// DuckDB database file, or `:memory:`.
     pub path: String,
@@ -45,6 +45,8 @@ pub struct Target {
     pub profiles_file: Option<PathBuf>,
     /// The connection of a `type: postgres` target; `None` for DuckDB.
     pub postgres: Option<PostgresProfile>,
+    /// The Spark Connect server of a `type: spark` target; `None` otherwise.
+    pub spark: Option<SparkProfile>,
 }
 
 /// How to find profiles.yml.
@@ -74,6 +76,7 @@ impl Target {
             attach: Vec::new(),
             profiles_file: None,
             postgres: None,
+            spark: None,
         }
     }
 }
@@ -285,12 +288,42 @@ fn read_target(
             attach: Vec::new(),
             profiles_file: Some(file.to_path_buf()),
             postgres: Some(profile),
+            spark: None,
+        });
+    }
+    if adapter_type == "spark" {
+        let params = match output.get("server_side_parameters") {
+            Some(serde_yaml::Value::Mapping(m)) => m
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), yaml_text(v)?)))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        let (profile, schema) =
+            spark_profile::read(&get, params, &locate, &target_name, profile_name)?;
+        return Ok(Target {
+            name: target_name,
+            profile_name: profile_name.to_owned(),
+            adapter_type,
+            path: String::new(),
+            // Spark has schemas only: relations render `schema.identifier`,
+            // and manifest.json's `database` is empty, as dbt-spark's.
+            database: String::new(),
+            schema,
+            threads,
+            extensions: Vec::new(),
+            settings: BTreeMap::new(),
+            external_root: ".".into(),
+            attach: Vec::new(),
+            profiles_file: Some(file.to_path_buf()),
+            postgres: None,
+            spark: Some(profile),
         });
     }
     if adapter_type != "duckdb" {
         let mut err = Error::new(
             ErrorKind::Profile,
-            format!("target `{target_name}` of profile `{profile_name}` has type `{adapter_type}`; sluice supports `duckdb` and `postgres`"),
+            format!("target `{target_name}` of profile `{profile_name}` has type `{adapter_type}`; sluice supports `duckdb`, `postgres` and `spark`"),
         )
         .with_hint("set `type: duckdb` and a `path:` to a DuckDB file");
         if let Some(loc) = locate("type:") {
@@ -357,6 +390,7 @@ fn read_target(
         attach,
         profiles_file: Some(file.to_path_buf()),
         postgres: None,
+        spark: None,
     })
 }
 

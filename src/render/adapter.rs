@@ -10,7 +10,7 @@
 
 use minijinja::{Error, ErrorKind, State, Value};
 
-use crate::render::call::{kwarg, relation_parts, run_statement, scope, warehouse};
+use crate::render::call::{kwarg, relation_parts, run_statement, scope, warehouse, wrap};
 use crate::render::column::Column;
 use crate::render::pycompat::MutableList;
 use crate::warehouse::connection::{Connection, Table};
@@ -156,23 +156,31 @@ fn get_relation_call(state: &State, args: &[Value]) -> Result<Value, Error> {
 ///
 /// Errors: the catalog query fails.
 pub fn get_relation(state: &State, parts: &[String; 3]) -> Result<Value, Error> {
-    let sql = format!(
-        "select table_catalog, table_schema, table_name, table_type from information_schema.tables where lower(table_catalog) = lower({}) and lower(table_schema) = lower({}) and lower(table_name) = lower({})",
-        literal(&parts[0]),
-        literal(&parts[1]),
-        literal(&parts[2])
-    );
-    Ok(
-        match rows(state, &sql)?.and_then(|t| t.rows.into_iter().next()) {
-            Some(r) => Value::from_object(typed(
-                &cell(&r, 0),
-                &cell(&r, 1),
-                &cell(&r, 2),
-                &cell(&r, 3),
-            )),
-            None => Value::from(()),
-        },
-    )
+    let found = on_warehouse(state, |conn| {
+        conn.find_relation(&parts[0], &parts[1], &parts[2])
+    })?;
+    Ok(match found.flatten() {
+        Some([db, schema, name, kind]) => Value::from_object(typed(&db, &schema, &name, &kind)),
+        None => Value::from(()),
+    })
+}
+
+/// `f` on the connection statements run on in this render (see
+/// [`warehouse`]), or `None` while parsing. Its errors say they came from
+/// a catalog lookup made while compiling.
+fn on_warehouse<T>(
+    state: &State,
+    f: impl FnOnce(&dyn Connection) -> crate::error::Result<T>,
+) -> Result<Option<T>, Error> {
+    let Some(conn) = warehouse(state) else {
+        return Ok(None);
+    };
+    let conn = conn
+        .lock()
+        .map_err(|_| Error::new(ErrorKind::InvalidOperation, "connection lock poisoned"))?;
+    f(conn.as_ref()).map(Some).map_err(|e| {
+        wrap(e.with_note("in a catalog lookup made while compiling (an adapter method)"))
+    })
 }
 
 /// The columns of `relation` in the warehouse, in order, as dbt-duckdb
@@ -194,21 +202,25 @@ pub fn columns(state: &State, relation: &Relation) -> Result<Vec<Column>, Error>
         quote(&relation.schema),
         quote(&relation.identifier)
     );
-    let sql = if adapter_type(state) == "duckdb" {
-        format!(
-            "select name, type from pragma_table_info({})",
-            literal(&name)
-        )
-    } else {
-        // Other engines answer from information_schema (a missing relation
-        // has no rows), as dbt-postgres's get_columns_in_relation.
-        format!(
-            "select column_name, data_type from information_schema.columns where table_catalog = {} and table_schema = {} and table_name = {} order by ordinal_position",
-            literal(&relation.database),
-            literal(&relation.schema),
-            literal(&relation.identifier)
-        )
-    };
+    if adapter_type(state) != "duckdb" {
+        // Other engines answer through the connection (information_schema on
+        // PostgreSQL, as dbt-postgres's get_columns_in_relation; `describe
+        // table` on Spark): a missing relation has no columns.
+        let Some(conn) = warehouse(state) else {
+            return Ok(Vec::new());
+        };
+        let conn = conn
+            .lock()
+            .map_err(|_| Error::new(ErrorKind::InvalidOperation, "connection lock poisoned"))?;
+        return conn
+            .columns(relation)
+            .map(|cols| cols.iter().map(|(n, t)| Column::new(n, t)).collect())
+            .map_err(wrap);
+    }
+    let sql = format!(
+        "select name, type from pragma_table_info({})",
+        literal(&name)
+    );
     match rows(state, &sql) {
         Ok(table) => Ok(table
             .map(|t| {
@@ -263,17 +275,12 @@ fn get_missing_columns(state: &State, args: &[Value]) -> Result<Value, Error> {
 /// The relations of one schema, typed, as dbt-duckdb's
 /// `list_relations_without_caching` (sorted by name), in a Python list.
 fn list_relations(state: &State, database: &str, schema: &str) -> Result<Value, Error> {
-    let sql = format!(
-        "select table_schema, table_name, table_type from information_schema.tables where lower(table_schema) = lower({}) and lower(table_catalog) = lower({}) order by table_name",
-        literal(schema),
-        literal(database)
-    );
+    let found = on_warehouse(state, |conn| conn.schema_relations(database, schema))?;
     Ok(MutableList::value(
-        rows(state, &sql)?
-            .map(|t| t.rows)
+        found
             .unwrap_or_default()
             .iter()
-            .map(|r| Value::from_object(typed(database, &cell(r, 0), &cell(r, 1), &cell(r, 2))))
+            .map(|[s, name, kind]| Value::from_object(typed(database, s, name, kind)))
             .collect(),
     ))
 }
@@ -288,18 +295,8 @@ fn list_schemas(state: &State, args: &[Value]) -> Result<Value, Error> {
             .database
             .clone(),
     };
-    let sql = format!(
-        "select schema_name from information_schema.schemata where lower(catalog_name) = lower({}) order by schema_name",
-        literal(&database)
-    );
-    Ok(Value::from(
-        rows(state, &sql)?
-            .map(|t| t.rows)
-            .unwrap_or_default()
-            .iter()
-            .map(|r| Value::from(cell(r, 0)))
-            .collect::<Vec<_>>(),
-    ))
+    let names = on_warehouse(state, |conn| conn.schema_names(&database))?;
+    Ok(Value::from(names.unwrap_or_default()))
 }
 
 /// As dbt's `check_schema_exists(database, schema)`; false while parsing.
@@ -311,14 +308,10 @@ fn check_schema_exists(state: &State, args: &[Value]) -> Result<Value, Error> {
             "`adapter.check_schema_exists` needs a database and a schema",
         ));
     };
-    let sql = format!(
-        "select 1 from information_schema.schemata where lower(catalog_name) = lower({}) and lower(schema_name) = lower({})",
-        literal(&database),
-        literal(&schema)
-    );
-    Ok(Value::from(
-        rows(state, &sql)?.is_some_and(|t| !t.rows.is_empty()),
-    ))
+    let names = on_warehouse(state, |conn| conn.schema_names(&database))?;
+    Ok(Value::from(names.is_some_and(|names| {
+        names.iter().any(|n| n.eq_ignore_ascii_case(&schema))
+    })))
 }
 
 /// dbt's deprecated `already_exists(schema, name)`: whether the relation

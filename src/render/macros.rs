@@ -524,6 +524,10 @@ pub const BUILTIN_MACRO_FILES: &[(&str, &str)] = &[
         include_str!("../../templates/materializations/postgres.sql"),
     ),
     (
+        "templates/materializations/spark.sql",
+        include_str!("../../templates/materializations/spark.sql"),
+    ),
+    (
         "templates/materializations/seed.sql",
         include_str!("../../templates/materializations/seed.sql"),
     ),

@@ -66,6 +66,23 @@ pub trait Connection: Send {
     /// (`duckdb`, `postgres`).
     fn adapter_type(&self) -> &'static str;
 
+    /// Whether the engine runs several statements as one transaction, DDL
+    /// included (DuckDB, PostgreSQL). Spark does not: its materializations
+    /// build under an intermediate name and publish last, so a failure
+    /// leaves the previous relation, but a crash between publishing steps
+    /// can leave it dropped (docs/decisions/spark-connect.md).
+    fn transactional(&self) -> bool {
+        true
+    }
+
+    /// The engine's type for a column DuckDB's CSV reader typed
+    /// `duckdb_type` (`DECIMAL(10,2)`, `VARCHAR`): how a seed read by DuckDB
+    /// gets its table on another warehouse, so both hold the same values.
+    /// The default is DuckDB's own name.
+    fn column_type_for(&self, duckdb_type: &str) -> String {
+        duckdb_type.to_owned()
+    }
+
     /// Runs one or more statements outside an explicit transaction.
     ///
     /// Errors: [`crate::ErrorKind::Database`] with the engine's message.
@@ -147,6 +164,89 @@ pub trait Connection: Send {
         information_schema_columns(self)
     }
 
+    /// The relation `database.schema.identifier`, matched ignoring case, as
+    /// the warehouse names it: `[database, schema, identifier, table_type]`
+    /// (`BASE TABLE`, `VIEW`), or `None`; what dbt's `adapter.get_relation`
+    /// answers. The default reads `information_schema.tables`.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`] if the catalog cannot be read.
+    fn find_relation(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Option<[String; 4]>> {
+        Ok(self
+            .query(&format!(
+                "select table_catalog, table_schema, table_name, table_type from information_schema.tables \
+                 where lower(table_catalog) = lower({}) and lower(table_schema) = lower({}) and lower(table_name) = lower({})",
+                literal(database),
+                literal(schema),
+                literal(identifier)
+            ))?
+            .first()
+            .map(|r| [text(r, 0), text(r, 1), text(r, 2), text(r, 3)]))
+    }
+
+    /// `[schema, identifier, table_type]` of every relation in `schema`,
+    /// sorted by name: dbt's `list_relations_without_caching`. The default
+    /// reads `information_schema.tables`.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`] if the catalog cannot be read.
+    fn schema_relations(&self, database: &str, schema: &str) -> Result<Vec<[String; 3]>> {
+        Ok(self
+            .query(&format!(
+                "select table_schema, table_name, table_type from information_schema.tables \
+                 where lower(table_schema) = lower({}) and lower(table_catalog) = lower({}) order by table_name",
+                literal(schema),
+                literal(database)
+            ))?
+            .iter()
+            .map(|r| [text(r, 0), text(r, 1), text(r, 2)])
+            .collect())
+    }
+
+    /// The schema names of `database`, sorted: dbt's `list_schemas`. The
+    /// default reads `information_schema.schemata`.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`] if the catalog cannot be read.
+    fn schema_names(&self, database: &str) -> Result<Vec<String>> {
+        Ok(self
+            .query(&format!(
+                "select schema_name from information_schema.schemata where lower(catalog_name) = lower({}) order by schema_name",
+                literal(database)
+            ))?
+            .iter()
+            .map(|r| text(r, 0))
+            .collect())
+    }
+
+    /// `(database, schema, identifier, column, type)` of every column of
+    /// every relation, in column order, for catalog.json. The default reads
+    /// `information_schema.columns` (DuckDB, PostgreSQL).
+    ///
+    /// Errors: [`crate::ErrorKind::Database`] if the catalog cannot be read.
+    fn column_types(&self) -> Result<Vec<[String; 5]>> {
+        Ok(self
+            .query(
+                "select table_catalog, table_schema, table_name, column_name, data_type from information_schema.columns \
+                 where table_schema not in ('information_schema', 'pg_catalog') order by 1, 2, 3, ordinal_position",
+            )?
+            .iter()
+            .map(|r| [text(r, 0), text(r, 1), text(r, 2), text(r, 3), text(r, 4)])
+            .collect())
+    }
+
+    /// The tables' row counts where the engine keeps them without counting,
+    /// as `((database, schema, table), rows)`, with a sentence saying where
+    /// they come from (catalog.json's `row_count` description). `None`
+    /// (the default) when it keeps none.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`] if the catalog cannot be read.
+    fn row_counts(&self) -> Result<Option<RowCounts>> {
+        Ok(None)
+    }
+
     /// Loads rows into the existing table `relation` through the engine's
     /// bulk path (PostgreSQL's `COPY ... FROM STDIN`), inside whatever
     /// transaction the connection is in. `columns` name the table's columns
@@ -175,6 +275,10 @@ pub trait Connection: Send {
         let _ = (relation, kind);
     }
 }
+
+/// Row counts by `(database, schema, table)` and where they come from:
+/// what [`Connection::row_counts`] returns.
+pub type RowCounts = (&'static str, Vec<([String; 3], i64)>);
 
 /// Text cell `i` of a catalog row, empty for NULL.
 fn text(row: &[Option<String>], i: usize) -> String {

@@ -39,3 +39,10 @@ when matched then update set
 when not matched then insert ({{ dest_columns | join(', ') }})
 values ({% for col in dest_columns %}DBT_INTERNAL_SOURCE.{{ col }}{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endmacro %}
+
+{#- `insert_overwrite` (Spark, as dbt-spark's): the new rows replace the
+    table's rows (only the partitions they write, for a partitioned table). -#}
+{% macro get_insert_overwrite_sql(target_relation, temp_relation, dest_columns) -%}
+insert overwrite table {{ target_relation }} ({{ dest_columns | join(', ') }})
+select {{ dest_columns | join(', ') }} from {{ temp_relation }}
+{%- endmacro %}

@@ -27,15 +27,29 @@
     s.hard_deletes  ignore | invalidate | new_record (type 2); ignore | delete (type 1)
     s.version_time  when a new version starts: the row's updated_at
                     (timestamp) or s.now (check)
+    s.text_type     the engine's name for text in casts (`varchar`; `string` on Spark)
+    s.staged        where a warehouse without transactions (Spark) builds the
+                    new table before it replaces s.target (snapshot_rebuild_sql)
+    s.target_columns  the snapshot table's columns, quoted, in table order
 -#}
+
+{#- `drop` + `create temp <kind> <name> as`, the start of a staging
+    statement: a temporary table or view that lives as long as the session. -#}
+{% macro snapshot_temp_relation_sql(kind, name) -%}
+    {{ return(adapter.dispatch('snapshot_temp_relation_sql', 'dbt')(kind, name)) }}
+{%- endmacro %}
+
+{% macro default__snapshot_temp_relation_sql(kind, name) -%}
+drop {{ kind }} if exists {{ name }};
+create temp {{ kind }} {{ name }} as
+{%- endmacro %}
 
 {#- Staging: the source with its key and version time, read three times
     (duplicate check, changes, inserts). A plain select from one table is a
     view: reading the table again costs less than copying it (and its
     commit). Anything heavier (joins, grouping, windows) is computed once. -#}
 {% macro snapshot_stage_source_sql(s) -%}
-drop {{ s.stage_as }} if exists __sluice_snap_src;
-create temp {{ s.stage_as }} __sluice_snap_src as
+{{ snapshot_temp_relation_sql(s.stage_as, '__sluice_snap_src') }}
 select *, {{ s.key }} as __sluice_key, {{ s.version_time }} as __sluice_time
 from (
 {{ s.source_sql }}
@@ -57,7 +71,7 @@ where {{ s.current }}
     (key, rows) with key NULL for the rows without one. -#}
 {% macro snapshot_duplicate_keys_sql(s) -%}
 {#- Neighbours in key order (a sort is cheaper here than a hash aggregate). -#}
-select cast(__sluice_key as varchar) as key,
+select cast(__sluice_key as {{ s.text_type }}) as key,
        count(*) + case when __sluice_key is null then 0 else 1 end as n
 from (
     select __sluice_key, lead(__sluice_key) over (order by __sluice_key) as __sluice_next
@@ -74,8 +88,7 @@ limit 10
     delete (the key left the source), resurrect (its current version is a
     deletion marker and the key is back). -#}
 {% macro snapshot_changes_sql(s) -%}
-drop table if exists __sluice_snap_changes;
-create temp table __sluice_snap_changes as
+{{ snapshot_temp_relation_sql('table', '__sluice_snap_changes') }}
 select src.__sluice_key,
        case when cur.__sluice_key is null then 'insert'
             {%- if s.hard_deletes == 'new_record' %}
@@ -131,12 +144,38 @@ where ch.__sluice_change in ('update', 'delete', 'resurrect')
   and {{ s.current }};
 {%- endmacro %}
 
+{#- For a warehouse that cannot UPDATE in place (Spark on Parquet), instead
+    of snapshot_close_sql: the snapshot's rows, with the current version of
+    every updated, deleted or resurrected key closed, written to s.staged.
+    The new versions are then inserted there and the invariants checked
+    there, and only then does s.staged replace the snapshot table. -#}
+{% macro snapshot_rebuild_sql(s) -%}
+{%- set select_sql -%}
+select
+{%- for c in s.target_columns %}
+    {% if c | lower == s.meta.valid_to | lower -%}
+    case when ch.__sluice_key is not null then ch.__sluice_time else t.{{ c }} end as {{ c }}
+    {%- else -%}
+    t.{{ c }}
+    {%- endif %}{{ "," if not loop.last }}
+{%- endfor %}
+from {{ s.target }} t
+left join (
+    select __sluice_key, __sluice_time
+    from __sluice_snap_changes
+    where __sluice_change in ('update', 'delete', 'resurrect')
+) ch on ch.__sluice_key = {{ s.key }} and {{ s.current }}
+{%- endset -%}
+drop table if exists {{ s.staged }};
+{{ create_table_as(false, s.staged, select_sql) }}
+{%- endmacro %}
+
 {#- New current versions: new keys, changed rows, keys that came back. -#}
 {% macro snapshot_insert_sql(s) -%}
 insert into {{ s.target }} ({{ s.columns | join(', ') }}, {{ s.meta.scd_id }}, {{ s.meta.updated_at }}, {{ s.meta.valid_from }}, {{ s.meta.valid_to }}
     {%- if s.hard_deletes == 'new_record' %}, {{ s.meta.is_deleted }}{% endif %})
 select {% for c in s.columns %}src.{{ c }}, {% endfor %}
-       md5(cast(src.__sluice_key as varchar) || '|' || cast(ch.__sluice_time as varchar)),
+       md5(cast(src.__sluice_key as {{ s.text_type }}) || '|' || cast(ch.__sluice_time as {{ s.text_type }})),
        {#- updated_at keeps the row's own time; valid_from may be later (see changes). #}
        src.__sluice_time, ch.__sluice_time, {{ s.valid_to_current }}
        {%- if s.hard_deletes == 'new_record' %}, 'False'{% endif %}
@@ -145,14 +184,19 @@ join __sluice_snap_src src on src.__sluice_key = ch.__sluice_key
 where ch.__sluice_change in ('insert', 'update', 'resurrect');
 {%- endmacro %}
 
-{#- hard_deletes: new_record adds a deletion marker as the key's current version. -#}
+{#- hard_deletes: new_record adds a deletion marker as the key's current
+    version (dbt's `dbt_is_deleted = 'True'` row), with the columns of the
+    version this run closed: read from the table itself, where that version
+    now ends at the change's time (the current-rows view no longer lists it). -#}
 {% macro snapshot_deletion_markers_sql(s) -%}
 insert into {{ s.target }} ({{ s.columns | join(', ') }}, {{ s.meta.scd_id }}, {{ s.meta.updated_at }}, {{ s.meta.valid_from }}, {{ s.meta.valid_to }}, {{ s.meta.is_deleted }})
-select {% for c in s.columns %}cur.{{ c }}, {% endfor %}
-       md5(cast(cur.__sluice_key as varchar) || '|' || cast(ch.__sluice_time as varchar)),
+select {% for c in s.columns %}closed.{{ c }}, {% endfor %}
+       md5(cast(ch.__sluice_key as {{ s.text_type }}) || '|' || cast(ch.__sluice_time as {{ s.text_type }})),
        ch.__sluice_time, ch.__sluice_time, {{ s.valid_to_current }}, 'True'
 from __sluice_snap_changes ch
-join __sluice_snap_cur cur on cur.__sluice_key = ch.__sluice_key
+join (
+    select *, {{ s.key }} as __sluice_key from {{ s.target }}
+) closed on closed.__sluice_key = ch.__sluice_key and closed.{{ s.meta.valid_to }} = ch.__sluice_time
 where ch.__sluice_change = 'delete';
 {%- endmacro %}
 
@@ -160,7 +204,7 @@ where ch.__sluice_change = 'delete';
 {% macro snapshot_create_sql(s) -%}
 create table {{ s.target }} as
 select {% for c in s.columns %}{{ c }}, {% endfor %}
-       md5(cast(__sluice_key as varchar) || '|' || cast(__sluice_time as varchar)) as {{ s.meta.scd_id }},
+       md5(cast(__sluice_key as {{ s.text_type }}) || '|' || cast(__sluice_time as {{ s.text_type }})) as {{ s.meta.scd_id }},
        __sluice_time as {{ s.meta.updated_at }},
        __sluice_time as {{ s.meta.valid_from }},
        {{ s.valid_to_current }} as {{ s.meta.valid_to }}
@@ -191,7 +235,7 @@ ordered as (
     from versions
     window w as (order by __sluice_key, vf, vt nulls last)
 )
-select cast(__sluice_key as varchar) as key,
+select cast(__sluice_key as {{ s.text_type }}) as key,
        case when vt is not null and vt <= vf then 'dbt_valid_from is not before dbt_valid_to'
             when vt is null and next_current then 'more than one current row'
             else 'versions overlap'
@@ -211,8 +255,7 @@ from __sluice_snap_src;
 {%- endmacro %}
 
 {% macro snapshot_type1_changes_sql(s) -%}
-drop table if exists __sluice_snap_changes;
-create temp table __sluice_snap_changes as
+{{ snapshot_temp_relation_sql('table', '__sluice_snap_changes') }}
 select src.__sluice_key,
        case when cur.__sluice_key is null then 'insert' else 'update' end as __sluice_change,
        {{ s.now }} as __sluice_time
@@ -239,7 +282,7 @@ where ch.__sluice_change in ('insert', 'update');
 
 {#- Type 1 invariant: one row per key. -#}
 {% macro snapshot_type1_invariants_sql(s) -%}
-select cast({{ s.key }} as varchar) as key, 'more than one row' as problem
+select cast({{ s.key }} as {{ s.text_type }}) as key, 'more than one row' as problem
 from {{ s.target }}
 group by {{ s.key }}
 having count(*) > 1

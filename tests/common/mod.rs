@@ -5,6 +5,7 @@
 
 pub mod pg;
 pub mod snapshot_states;
+pub mod spark;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -191,3 +192,20 @@ pub fn scrub(text: &str, project: &TempProject) -> String {
     let secs = regex::Regex::new(r"\d+\.\d\ds").unwrap();
     secs.replace_all(&out, "[T]s").into_owned()
 }
+
+/// The example project's relations, as `(schema suffix, name)`: a suffix is
+/// appended to the target schema (`_raw`, `_marts`), `snapshots` is absolute.
+pub const EXAMPLE_RELATIONS: &[(&str, &str)] = &[
+    ("_raw", "raw_customers"),
+    ("_raw", "raw_orders"),
+    ("_raw", "raw_payments"),
+    ("", "stg_customers"),
+    ("", "stg_orders"),
+    ("", "stg_payments"),
+    ("_marts", "customers"),
+    ("_marts", "orders"),
+    ("_marts", "monthly_revenue"),
+];
+
+/// The snapshot's columns that hold times of the run, not data.
+pub const SNAPSHOT_TIMES: &[&str] = &["dbt_scd_id", "dbt_updated_at", "dbt_valid_from"];
