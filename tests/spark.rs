@@ -187,3 +187,54 @@ fn a_failing_model_keeps_its_previous_table_on_spark() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// Incremental models on Spark, as dbt-spark's strategies: `append` adds
+/// the new rows; `insert_overwrite` replaces the table's rows with them
+/// (an unpartitioned table, as dbt-spark); `merge` (and `delete+insert`)
+/// need row-level deletes that Parquet tables lack, and are a located
+/// config error with a hint instead of a Spark error mid-run.
+#[test]
+fn incremental_strategies_on_spark() {
+    let Some(url) = server() else { return };
+    let conn = connect(&url);
+    drop_schemas(&conn, &["inc_spark"]);
+    let p = copy_on(&url, "example_project", "inc_spark");
+    let model = |strategy: &str, filter: &str| {
+        format!(
+            "{{{{ config(materialized='incremental', incremental_strategy='{strategy}', unique_key='id') }}}}\n\
+             select id, 'v{{{{ var(\"v\", 1) }}}}' as v from (select explode(sequence(1, 3)) as id)\n\
+             {{% if is_incremental() %}} where {filter} {{% endif %}}\n"
+        )
+    };
+    p.write("models/ev_append.sql", &model("append", "id = 3"));
+    p.write("models/ev_over.sql", &model("insert_overwrite", "id >= 2"));
+    p.write("models/ev_merge.sql", &model("merge", "true"));
+    let select = ["--select", "ev_append", "ev_over", "ev_merge"];
+    let first = p.sluice(&[&["run"], &select[..]].concat());
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let second = p.sluice(&[&["run", "--vars", "{v: 2}"], &select[..]].concat());
+    assert_eq!(second.code, 1, "{}{}", second.stdout, second.stderr);
+    let out = format!("{}{}", second.stdout, second.stderr);
+    assert!(
+        out.contains("uses incremental_strategy `merge`, which needs row-level deletes"),
+        "{out}"
+    );
+    assert!(out.contains("PASS=2 WARN=0 ERROR=1"), "{out}");
+    let conn = connect(&url);
+    let rows = |t: &str| canonical_rows(&conn, &format!("inc_spark.{t}"), &[]);
+    let s = |v: &[[&str; 2]]| -> Vec<Vec<String>> {
+        v.iter()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect()
+    };
+    assert_eq!(
+        rows("ev_append"),
+        s(&[["1", "v1"], ["2", "v1"], ["3", "v1"], ["3", "v2"]])
+    );
+    assert_eq!(rows("ev_over"), s(&[["2", "v2"], ["3", "v2"]]));
+    // The merge model kept its first build.
+    assert_eq!(
+        rows("ev_merge"),
+        s(&[["1", "v1"], ["2", "v1"], ["3", "v1"]])
+    );
+}

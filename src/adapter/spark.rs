@@ -503,12 +503,13 @@ impl Connection for SparkConnection {
     }
 
     fn columns(&self, relation: &Relation) -> Result<Vec<(String, String)>> {
-        if self.relation_type(relation)?.is_none() {
-            return Ok(Vec::new());
+        // Asked of the server, not a run's catalog cache: the relation may
+        // be an intermediate one the cache does not list.
+        match self.query(&format!("describe table {relation}")) {
+            Ok(rows) => Ok(described(rows)),
+            Err(e) if e.message().contains("TABLE_OR_VIEW_NOT_FOUND") => Ok(Vec::new()),
+            Err(e) => Err(e),
         }
-        Ok(described(
-            self.query(&format!("describe table {relation}"))?,
-        ))
     }
 
     fn describe(&self, query: &str) -> Result<Vec<(String, String)>> {
@@ -552,8 +553,16 @@ impl Connection for SparkConnection {
         if !self.schemas()?.contains(&schema) {
             return Ok(Vec::new());
         }
-        let views = self.names("views", &schema, None)?;
-        let mut names = self.names("tables", &schema, None)?;
+        // A schema dropped since it was listed (by another session) is empty.
+        let gone = |e: &Error| e.message().contains("SCHEMA_NOT_FOUND");
+        let views = match self.names("views", &schema, None) {
+            Err(e) if gone(&e) => return Ok(Vec::new()),
+            other => other?,
+        };
+        let mut names = match self.names("tables", &schema, None) {
+            Err(e) if gone(&e) => return Ok(Vec::new()),
+            other => other?,
+        };
         names.sort();
         Ok(names
             .into_iter()
@@ -587,7 +596,9 @@ impl Connection for SparkConnection {
         let mut out = Vec::new();
         for [db, schema, name, _] in self.relations()? {
             let relation = Relation::new(&db, &schema, &name);
-            for (column, ty) in described(self.query(&format!("describe table {relation}"))?) {
+            // A relation dropped since it was listed (another session's
+            // intermediate) has no columns.
+            for (column, ty) in self.columns(&relation)? {
                 out.push([db.clone(), schema.clone(), name.clone(), column, ty]);
             }
         }
@@ -603,9 +614,7 @@ impl Connection for SparkConnection {
         // No bulk path over Spark Connect's SQL: `insert ... values` in
         // batches, each text value cast to its column's type.
         let types: Vec<String> = {
-            // Read from the server: the table was just created, and a run's
-            // catalog cache does not list intermediate tables.
-            let known = described(self.query(&format!("describe table {relation}"))?);
+            let known = self.columns(relation)?;
             columns
                 .iter()
                 .map(|c| {

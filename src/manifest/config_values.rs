@@ -19,7 +19,8 @@ use crate::manifest::node::{Node, ResourceType};
 const MODEL_MATERIALIZATIONS: &[&str] = &["view", "table", "incremental", "ephemeral", "external"];
 
 /// The incremental strategies sluice runs, as dbt names them.
-const INCREMENTAL_STRATEGIES: &[&str] = &["append", "delete+insert", "merge"];
+/// `insert_overwrite` is Spark's (dbt-spark's); other warehouses refuse it when the model runs.
+const INCREMENTAL_STRATEGIES: &[&str] = &["append", "delete+insert", "merge", "insert_overwrite"];
 
 /// dbt's `on_schema_change` values.
 const ON_SCHEMA_CHANGE: &[&str] = &["ignore", "fail", "append_new_columns", "sync_all_columns"];

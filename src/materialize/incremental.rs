@@ -91,23 +91,7 @@ fn unique_key(node: &Node) -> Vec<String> {
 
 /// `(name, type)` of each column of `relation`, in table order.
 fn columns(conn: &dyn Connection, relation: &Relation) -> Result<Vec<(String, String)>> {
-    let esc = |s: &str| s.replace('\'', "''");
-    let rows = conn.query(&format!(
-        "select column_name, data_type from information_schema.columns \
-         where table_catalog = '{}' and table_schema = '{}' and table_name = '{}' order by ordinal_position",
-        esc(&relation.database),
-        esc(&relation.schema),
-        esc(&relation.identifier)
-    ))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            (
-                r[0].clone().unwrap_or_default(),
-                r[1].clone().unwrap_or_default(),
-            )
-        })
-        .collect())
+    conn.columns(relation)
 }
 
 /// Builds or updates an incremental model (see the module docs).
