@@ -8,7 +8,7 @@ use crate::adapter::duckdb::values::{value_to_cell, value_to_json, value_to_stri
 use crate::error::{Error, ErrorKind, Result};
 use crate::warehouse::catalog::{relation_type_of, Catalog};
 use crate::warehouse::connection::{CellTable, Connection, RelationType, RowCounts, Table, TxEnd};
-use crate::warehouse::relation::Relation;
+use crate::warehouse::relation::{literal, Relation};
 
 pub(super) fn db_error(err: &duckdb::Error, sql: Option<&str>) -> Error {
     let msg = err.to_string();
@@ -163,6 +163,18 @@ impl Connection for DuckDbConnection {
             "select database_name, schema_name, table_name, 'BASE TABLE' from duckdb_tables() where not internal \
              union all select database_name, schema_name, view_name, 'VIEW' from duckdb_views() where not internal",
         )
+    }
+
+    fn columns(&self, relation: &Relation) -> Result<Vec<(String, String)>> {
+        // DuckDB resolves names ignoring case: schema `main_Marts` is the
+        // `main_marts` another model created first.
+        let rows = self.query(&format!(
+            "select column_name, data_type from information_schema.columns where lower(table_catalog) = lower({}) and lower(table_schema) = lower({}) and lower(table_name) = lower({}) order by ordinal_position",
+            literal(&relation.database),
+            literal(&relation.schema),
+            literal(&relation.identifier)
+        ))?;
+        Ok(crate::warehouse::connection::name_type_pairs(rows))
     }
 
     fn row_counts(&self) -> Result<Option<RowCounts>> {
