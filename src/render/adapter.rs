@@ -206,16 +206,12 @@ pub fn columns(state: &State, relation: &Relation) -> Result<Vec<Column>, Error>
         // Other engines answer through the connection (information_schema on
         // PostgreSQL, as dbt-postgres's get_columns_in_relation; `describe
         // table` on Spark): a missing relation has no columns.
-        let Some(conn) = warehouse(state) else {
-            return Ok(Vec::new());
-        };
-        let conn = conn
-            .lock()
-            .map_err(|_| Error::new(ErrorKind::InvalidOperation, "connection lock poisoned"))?;
-        return conn
-            .columns(relation)
-            .map(|cols| cols.iter().map(|(n, t)| Column::new(n, t)).collect())
-            .map_err(wrap);
+        let cols = on_warehouse(state, |conn| conn.columns(relation))?;
+        return Ok(cols
+            .unwrap_or_default()
+            .iter()
+            .map(|(n, t)| Column::new(n, t))
+            .collect());
     }
     let sql = format!(
         "select name, type from pragma_table_info({})",
