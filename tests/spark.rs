@@ -188,11 +188,14 @@ fn a_failing_model_keeps_its_previous_table_on_spark() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
-/// Incremental models on Spark, as dbt-spark's strategies: `append` adds
-/// the new rows; `insert_overwrite` replaces the table's rows with them
-/// (an unpartitioned table, as dbt-spark); `merge` (and `delete+insert`)
-/// need row-level deletes that Parquet tables lack, and are a located
-/// config error with a hint instead of a Spark error mid-run.
+/// Incremental models on Spark: `append` adds the new rows;
+/// `insert_overwrite` (dbt-spark's) replaces the table's rows with them (an
+/// unpartitioned table, as dbt-spark); `merge` and `delete+insert` replace
+/// the rows whose key is among the new rows and keep the others, as on
+/// DuckDB, by rebuilding the Parquet table and swapping it in. A column the
+/// new rows lack (`extra`, selected only on the first run) keeps its value
+/// under merge (dbt's merge updates only the shared columns) and is NULL
+/// under delete+insert (the row is inserted anew).
 #[test]
 fn incremental_strategies_on_spark() {
     let Some(url) = server() else { return };
@@ -202,39 +205,59 @@ fn incremental_strategies_on_spark() {
     let model = |strategy: &str, filter: &str| {
         format!(
             "{{{{ config(materialized='incremental', incremental_strategy='{strategy}', unique_key='id') }}}}\n\
-             select id, 'v{{{{ var(\"v\", 1) }}}}' as v from (select explode(sequence(1, 3)) as id)\n\
+             select id, 'v{{{{ var(\"v\", 1) }}}}' as v\n\
+             {{% if not is_incremental() %}}, 'x' as extra{{% endif %}}\n\
+             from (select explode(sequence(1, 3)) as id)\n\
              {{% if is_incremental() %}} where {filter} {{% endif %}}\n"
         )
     };
     p.write("models/ev_append.sql", &model("append", "id = 3"));
     p.write("models/ev_over.sql", &model("insert_overwrite", "id >= 2"));
-    p.write("models/ev_merge.sql", &model("merge", "true"));
-    let select = ["--select", "ev_append", "ev_over", "ev_merge"];
+    p.write("models/ev_merge.sql", &model("merge", "id >= 2"));
+    p.write("models/ev_delins.sql", &model("delete+insert", "id >= 2"));
+    let select = ["--select", "ev_append", "ev_over", "ev_merge", "ev_delins"];
     let first = p.sluice(&[&["run"], &select[..]].concat());
     assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
     let second = p.sluice(&[&["run", "--vars", "{v: 2}"], &select[..]].concat());
-    assert_eq!(second.code, 1, "{}{}", second.stdout, second.stderr);
-    let out = format!("{}{}", second.stdout, second.stderr);
-    assert!(
-        out.contains("uses incremental_strategy `merge`, which needs row-level deletes"),
-        "{out}"
-    );
-    assert!(out.contains("PASS=2 WARN=0 ERROR=1"), "{out}");
+    assert_eq!(second.code, 0, "{}{}", second.stdout, second.stderr);
     let conn = connect(&url);
     let rows = |t: &str| canonical_rows(&conn, &format!("inc_spark.{t}"), &[]);
-    let s = |v: &[[&str; 2]]| -> Vec<Vec<String>> {
+    let s = |v: &[&[&str]]| -> Vec<Vec<String>> {
         v.iter()
             .map(|r| r.iter().map(|c| c.to_string()).collect())
             .collect()
     };
     assert_eq!(
         rows("ev_append"),
-        s(&[["1", "v1"], ["2", "v1"], ["3", "v1"], ["3", "v2"]])
+        s(&[
+            &["1", "v1", "x"],
+            &["2", "v1", "x"],
+            &["3", "v1", "x"],
+            &["3", "v2", "NULL"]
+        ])
     );
-    assert_eq!(rows("ev_over"), s(&[["2", "v2"], ["3", "v2"]]));
-    // The merge model kept its first build.
+    assert_eq!(
+        rows("ev_over"),
+        s(&[&["2", "v2", "NULL"], &["3", "v2", "NULL"]])
+    );
     assert_eq!(
         rows("ev_merge"),
-        s(&[["1", "v1"], ["2", "v1"], ["3", "v1"]])
+        s(&[&["1", "v1", "x"], &["2", "v2", "x"], &["3", "v2", "x"]])
     );
+    assert_eq!(
+        rows("ev_delins"),
+        s(&[
+            &["1", "v1", "x"],
+            &["2", "v2", "NULL"],
+            &["3", "v2", "NULL"]
+        ])
+    );
+    let leftovers: Vec<String> = conn
+        .query("show tables in inc_spark")
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r[1].clone())
+        .filter(|name| name.contains("__sluice"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -2,9 +2,12 @@
 //! refresh) builds the table like `table`; later runs build only the new
 //! rows (the model filters them with `{% if is_incremental() %}`), reconcile
 //! the schema per `on_schema_change`, and apply them with the configured
-//! `incremental_strategy` (`append`, `delete+insert`, `merge`; on Spark
-//! `append` and `insert_overwrite`), all in one transaction where the
-//! warehouse has them: a failure leaves the table exactly as it was.
+//! `incremental_strategy` (`append`, `delete+insert`, `merge`, and on Spark
+//! `insert_overwrite`), all in one transaction where the warehouse has
+//! them: a failure leaves the table exactly as it was. Where it has neither
+//! transactions nor row-level deletes (Spark's Parquet tables), `append`
+//! and `insert_overwrite` are single statements and the keyed strategies
+//! rebuild the table and swap it in ([`rebuild_and_swap`]).
 //!
 //! Default strategy: `delete+insert` when a `unique_key` is set, `append`
 //! otherwise (dbt-postgres' and dbt-duckdb's default).
@@ -13,7 +16,9 @@ use minijinja::Value;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Node;
-use crate::materialize::{call, relation_of, Outcome};
+use crate::materialize::{
+    call, clear_intermediate, rel, relation_of, swap_statements, Outcome, TMP_SUFFIX,
+};
 use crate::project::config::as_string_list;
 use crate::render::Renderer;
 use crate::sql::strip_trailing_semicolons;
@@ -92,6 +97,64 @@ fn unique_key(node: &Node) -> Vec<String> {
 /// `(name, type)` of each column of `relation`, in table order.
 fn columns(conn: &dyn Connection, relation: &Relation) -> Result<Vec<(String, String)>> {
     conn.columns(relation)
+}
+
+/// Applies `delete+insert` or `merge` where the table cannot be changed row
+/// by row (Spark's Parquet tables): builds the table's next state under the
+/// intermediate name (its rows whose key is not among the new rows, plus
+/// the new rows, as `get_incremental_rebuild_sql`), then drops the table
+/// and renames the rebuilt one into place. A failure before the swap
+/// leaves the table as it was; the rows are those DuckDB's `delete` +
+/// `insert` or `merge into` would leave.
+///
+/// Errors: [`ErrorKind::Database`] from any statement.
+#[allow(clippy::too_many_arguments)]
+fn rebuild_and_swap(
+    renderer: &Renderer,
+    conn: &dyn Connection,
+    target: &Relation,
+    new_rows: &Relation,
+    strategy: &str,
+    keys: &[String],
+    target_cols: &[(String, String)],
+    source_cols: &[(String, String)],
+) -> Result<()> {
+    let staged = target.with_identifier(&format!("{}{TMP_SUFFIX}", target.identifier));
+    for s in clear_intermediate(renderer, conn, &staged)? {
+        conn.execute(&s)?;
+    }
+    let columns: Vec<Value> = target_cols
+        .iter()
+        .map(|(name, ty)| {
+            Value::from(vec![
+                Value::from(quote(name)),
+                Value::from(ty.clone()),
+                Value::from(source_cols.iter().any(|(m, _)| m == name)),
+            ])
+        })
+        .collect();
+    let select = call(
+        renderer,
+        "get_incremental_rebuild_sql",
+        &[
+            Value::from(strategy),
+            rel(target),
+            rel(new_rows),
+            Value::from(keys.iter().map(|k| quote(k)).collect::<Vec<_>>()),
+            Value::from(columns),
+        ],
+    )?;
+    conn.execute(&call(
+        renderer,
+        "create_table_as",
+        &[Value::from(false), rel(&staged), Value::from(select)],
+    )?)?;
+    for s in swap_statements(renderer, conn, target, &staged, RelationType::Table)? {
+        conn.execute(&s)?;
+    }
+    conn.record_relation(&staged, None);
+    conn.record_relation(target, Some(RelationType::Table));
+    Ok(())
 }
 
 /// Builds or updates an incremental model (see the module docs).
@@ -194,18 +257,10 @@ pub fn run(
             .with_hint("use one of: append, delete+insert, merge"));
         }
     };
-    if !conn.transactional() && uses_keys {
-        // Spark cannot DELETE from or MERGE into a Parquet table.
-        return Err(Error::new(
-            ErrorKind::Config,
-            format!(
-                "model `{}` uses incremental_strategy `{strategy}`, which needs row-level deletes that sluice's `{}` tables (Parquet) do not have",
-                node.name,
-                conn.adapter_type()
-            ),
-        )
-        .with_hint("use `append`, or `insert_overwrite` to replace the table's rows with the new ones"));
-    }
+    // Spark cannot DELETE from or MERGE into a Parquet table: the keyed
+    // strategies rebuild it instead (kept rows plus new ones) and swap the
+    // rebuilt table in, as its tables are published.
+    let rebuild = uses_keys && !conn.transactional();
     let new_rows = target.with_identifier(&format!("{}{NEW_ROWS_SUFFIX}", target.identifier));
     let sql = strip_trailing_semicolons(compiled).to_owned();
     let mut body = || -> Result<TxEnd> {
@@ -288,8 +343,20 @@ pub fn run(
             ));
         }
         args.push(Value::from(dest));
-        let apply = call(renderer, apply_macro, &args)?;
-        conn.execute(&apply)?;
+        if rebuild {
+            rebuild_and_swap(
+                renderer,
+                conn,
+                target,
+                &new_rows,
+                &strategy,
+                &keys,
+                &target_now,
+                &source_cols,
+            )?;
+        } else {
+            conn.execute(&call(renderer, apply_macro, &args)?)?;
+        }
         conn.execute(&format!("drop table {new_rows}"))?;
         Ok(TxEnd::Commit)
     };

@@ -46,3 +46,40 @@ values ({% for col in dest_columns %}DBT_INTERNAL_SOURCE.{{ col }}{% if not loop
 insert overwrite table {{ target_relation }} ({{ dest_columns | join(', ') }})
 select {{ dest_columns | join(', ') }} from {{ temp_relation }}
 {%- endmacro %}
+
+{#- `delete+insert` and `merge` where rows cannot be deleted or updated in
+    place (Spark's Parquet tables): the table's next state as one query, which
+    sluice writes to an intermediate table and swaps in. The table's rows
+    whose key is not among the new rows are kept; each new row is cast to
+    the table's column types, as an insert casts. A table column the new rows
+    lack is NULL under delete+insert and keeps its value under merge (which
+    updates only the shared columns). `columns` are [quoted name, type,
+    whether the new rows have it], in table order. -#}
+{% macro get_incremental_rebuild_sql(strategy, target_relation, temp_relation, unique_key, columns) -%}
+{%- set key_match -%}
+{% for key in unique_key -%}
+DBT_INTERNAL_SOURCE.{{ key }} = DBT_INTERNAL_DEST.{{ key }}{% if not loop.last %} and {% endif %}
+{%- endfor %}
+{%- endset -%}
+select {% for c in columns %}DBT_INTERNAL_DEST.{{ c[0] }}{% if not loop.last %}, {% endif %}{% endfor %}
+from {{ target_relation }} as DBT_INTERNAL_DEST
+where not exists (
+    select 1 from {{ temp_relation }} as DBT_INTERNAL_SOURCE
+    where {{ key_match }}
+)
+union all
+select {% for c in columns -%}
+{%- if c[2] -%}
+cast(DBT_INTERNAL_SOURCE.{{ c[0] }} as {{ c[1] }})
+{%- elif strategy == 'merge' -%}
+DBT_INTERNAL_DEST.{{ c[0] }}
+{%- else -%}
+cast(null as {{ c[1] }})
+{%- endif %} as {{ c[0] }}{% if not loop.last %}, {% endif %}
+{%- endfor %}
+from {{ temp_relation }} as DBT_INTERNAL_SOURCE
+{%- if strategy == 'merge' %}
+left join {{ target_relation }} as DBT_INTERNAL_DEST
+    on {{ key_match }}
+{%- endif %}
+{%- endmacro %}
