@@ -3,16 +3,17 @@
 //! points at the line the user wrote.
 //!
 //! Every compiled model, snapshot and singular test is parsed with
-//! sqlparser's dialect for the target (DuckDB). sqlparser does not know all
-//! of DuckDB's grammar, so a statement it rejects is also given to DuckDB's
-//! own parser (`json_serialize_sql`, in an in-memory database, parsing only):
-//! only SQL both reject is reported, and never a false alarm on valid DuckDB.
+//! sqlparser's dialect for the target ([`SqlDialect`]: DuckDB's, PostgreSQL's,
+//! or Hive's for Spark). sqlparser does not know all of DuckDB's grammar, so
+//! a statement it rejects is also given to DuckDB's own parser
+//! (`json_serialize_sql`, in an in-memory database, parsing only): only SQL
+//! both reject is reported, and never a false alarm on valid DuckDB.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 use similar::{Algorithm, DiffOp, TextDiff};
-use sqlparser::dialect::DuckDbDialect;
+use sqlparser::dialect::{Dialect, DuckDbDialect};
 use sqlparser::parser::Parser;
 
 /// A syntax error in a compiled SQL text.
@@ -42,14 +43,46 @@ pub enum Parsed {
 /// caller, so SQL checks need no engine of their own.
 pub type EngineParser = fn(&str) -> bool;
 
-/// Parses `sql` with sqlparser's DuckDB dialect and, when that fails, with
-/// the engine's own parser `engine`; an error is reported only when both
+/// How a target's SQL is read at compile time: sqlparser's dialect for its
+/// warehouse (for syntax checks, column lineage and contract inference), and
+/// the judge of SQL that dialect rejects. Chosen per adapter by
+/// `crate::adapter::sql_dialect`.
+#[derive(Clone, Copy)]
+pub struct SqlDialect {
+    /// sqlparser's dialect: DuckDB's, PostgreSQL's, or Hive's (Spark SQL).
+    pub parser: &'static (dyn Dialect + Sync),
+    /// The engine's own parser, for SQL the dialect rejects; `|_| true`
+    /// leaves such SQL to the warehouse.
+    pub engine: EngineParser,
+}
+
+impl SqlDialect {
+    /// DuckDB's: sqlparser's DuckDB dialect, judged by `engine` (DuckDB's
+    /// own parser) where sqlparser falls short.
+    pub fn duckdb(engine: EngineParser) -> Self {
+        SqlDialect {
+            parser: &DuckDbDialect {},
+            engine,
+        }
+    }
+}
+
+impl std::fmt::Debug for SqlDialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlDialect")
+            .field("parser", &self.parser.dialect())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses `sql` with `dialect`'s sqlparser dialect and, when that fails,
+/// with the engine's own parser; an error is reported only when both
 /// reject it (with sqlparser's message and position, which say what was
 /// expected).
-pub fn parse(sql: &str, engine: EngineParser) -> Parsed {
-    match parse_statements(sql) {
+pub fn parse(sql: &str, dialect: SqlDialect) -> Parsed {
+    match parse_statements_in(dialect.parser, sql) {
         Ok(statements) => Parsed::Statements(statements),
-        Err(_) if engine(sql) => Parsed::DuckDbOnly,
+        Err(_) if (dialect.engine)(sql) => Parsed::DuckDbOnly,
         Err(e) => Parsed::Invalid(syntax_error(&e, sql)),
     }
 }
@@ -69,7 +102,18 @@ const SQL_RECURSION_LIMIT: usize = 1000;
 pub fn parse_statements(
     sql: &str,
 ) -> Result<Vec<sqlparser::ast::Statement>, sqlparser::parser::ParserError> {
-    Parser::new(&DuckDbDialect {})
+    parse_statements_in(&DuckDbDialect {}, sql)
+}
+
+/// `sql` parsed by sqlparser's `dialect`, nesting up to
+/// [`SQL_RECURSION_LIMIT`] levels.
+///
+/// Errors: sqlparser's error, with its position.
+pub fn parse_statements_in(
+    dialect: &dyn Dialect,
+    sql: &str,
+) -> Result<Vec<sqlparser::ast::Statement>, sqlparser::parser::ParserError> {
+    Parser::new(dialect)
         .with_recursion_limit(SQL_RECURSION_LIMIT)
         .try_with_sql(sql)?
         .parse_statements()
@@ -206,10 +250,36 @@ mod tests {
     use super::*;
 
     fn check_syntax(sql: &str) -> Option<SyntaxError> {
-        match parse(sql, |_| false) {
+        match parse(sql, SqlDialect::duckdb(|_| false)) {
             Parsed::Invalid(e) => Some(e),
             _ => None,
         }
+    }
+
+    /// Each adapter's SQL is read with its own grammar: Spark SQL's
+    /// backquoted names and `explode` in Hive's dialect, PostgreSQL's `::`
+    /// casts and dollar quoting in PostgreSQL's; with no engine to ask,
+    /// what the dialect rejects is an error.
+    #[test]
+    fn each_dialect_reads_its_warehouses_sql() {
+        use sqlparser::dialect::{HiveDialect, PostgreSqlDialect};
+        let hive = SqlDialect {
+            parser: &HiveDialect {},
+            engine: |_| false,
+        };
+        let pg = SqlDialect {
+            parser: &PostgreSqlDialect {},
+            engine: |_| false,
+        };
+        let spark_sql = "select `id`, explode(sequence(1, 3)) as n from `db`.`t`";
+        assert!(matches!(parse(spark_sql, hive), Parsed::Statements(_)));
+        assert!(matches!(parse(spark_sql, pg), Parsed::Invalid(_)));
+        let pg_sql = "select $$it's$$ as s, id::text from t";
+        assert!(matches!(parse(pg_sql, pg), Parsed::Statements(_)));
+        assert!(matches!(
+            parse("select from from", hive),
+            Parsed::Invalid(_)
+        ));
     }
 
     #[test]
@@ -223,8 +293,14 @@ mod tests {
     fn sql_the_engine_accepts_is_not_an_error() {
         // Whatever sqlparser rejects is left to the engine's parser.
         let sql = "select a,\n  b frm t where";
-        assert!(matches!(parse(sql, |_| true), Parsed::DuckDbOnly));
-        assert!(matches!(parse(sql, |_| false), Parsed::Invalid(_)));
+        assert!(matches!(
+            parse(sql, SqlDialect::duckdb(|_| true)),
+            Parsed::DuckDbOnly
+        ));
+        assert!(matches!(
+            parse(sql, SqlDialect::duckdb(|_| false)),
+            Parsed::Invalid(_)
+        ));
     }
 
     #[test]

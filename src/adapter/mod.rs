@@ -61,15 +61,49 @@ pub fn open_existing(target: &Target) -> Option<Box<dyn Warehouse>> {
     open(target).ok()
 }
 
-/// The parser that judges SQL sqlparser rejects, for compile-time checks
-/// ([`crate::sql::parse`]): DuckDB's own on a DuckDB target. Other
-/// warehouses' parsers are on their servers, not at compile time, so there
-/// SQL that sqlparser cannot read is left to the warehouse (it gets no
-/// column lineage, and no syntax error before it runs).
-pub fn engine_parser(target: &Target) -> crate::sql::EngineParser {
-    if target.adapter_type == "duckdb" {
-        duckdb::parser_accepts
-    } else {
-        |_| true
+/// How compile-time checks read `target`'s SQL ([`crate::sql::parse`]):
+/// sqlparser's DuckDB dialect judged by DuckDB's own parser on DuckDB;
+/// sqlparser's PostgreSQL dialect on PostgreSQL; its Hive dialect (Spark
+/// SQL's grammar, with `"` quoting identifiers as sluice's Spark sessions
+/// set) on Spark. Other warehouses' parsers are on their servers, not at
+/// compile time, so there SQL that sqlparser cannot read is left to the
+/// warehouse (it gets no column lineage, and no syntax error before it runs).
+pub fn sql_dialect(target: &Target) -> crate::sql::SqlDialect {
+    use sqlparser::dialect::{HiveDialect, PostgreSqlDialect};
+    match target.adapter_type.as_str() {
+        "postgres" => crate::sql::SqlDialect {
+            parser: &PostgreSqlDialect {},
+            engine: |_| true,
+        },
+        "spark" => crate::sql::SqlDialect {
+            parser: &HiveDialect {},
+            engine: |_| true,
+        },
+        _ => crate::sql::SqlDialect::duckdb(duckdb::parser_accepts),
+    }
+}
+
+/// The session a server warehouse opened to check the server (and read its
+/// version), kept for the first worker that asks, so checking costs no
+/// session of its own (PostgreSQL's and Spark's warehouses).
+#[derive(Debug)]
+pub(crate) struct KeptSession<C>(std::sync::Mutex<Option<C>>);
+
+impl<C> KeptSession<C> {
+    /// Keeps `session` for the first taker.
+    pub(crate) fn new(session: C) -> Self {
+        KeptSession(std::sync::Mutex::new(Some(session)))
+    }
+
+    /// The kept session if no one has taken it yet, else a new one from
+    /// `open`.
+    ///
+    /// Errors: `open`'s.
+    pub(crate) fn take_or(&self, open: impl FnOnce() -> Result<C>) -> Result<C> {
+        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match kept {
+            Some(session) => Ok(session),
+            None => open(),
+        }
     }
 }

@@ -174,7 +174,7 @@ impl Session {
             resolver,
             project_root: &self.project.root,
             target_path: &self.project.config.target_path,
-            engine_parser: crate::adapter::engine_parser(&self.project.target),
+            sql_dialect: crate::adapter::sql_dialect(&self.project.target),
         }
     }
 

@@ -22,10 +22,10 @@ pub(crate) fn check_sql(
     own: &str,
     compiled: &Path,
     macros: &[crate::render::MacroDef],
-    engine_parser: crate::sql::EngineParser,
+    sql_dialect: crate::sql::SqlDialect,
 ) -> Result<Option<Vec<sqlparser::ast::Statement>>> {
     if node.resource_type == ResourceType::Test && node.test_metadata.is_some() {
-        return check_generic_test(node, own, compiled, macros, engine_parser).map(|()| None);
+        return check_generic_test(node, own, compiled, macros, sql_dialect).map(|()| None);
     }
     let checked = matches!(
         node.resource_type,
@@ -38,7 +38,7 @@ pub(crate) fn check_sql(
     if !checked || !from_sql_file {
         return Ok(None);
     }
-    let err = match crate::sql::parse(own, engine_parser) {
+    let err = match crate::sql::parse(own, sql_dialect) {
         crate::sql::Parsed::Statements(s)
             if s.is_empty()
                 && matches!(
@@ -165,9 +165,9 @@ pub(crate) fn check_generic_test(
     own: &str,
     compiled: &Path,
     macros: &[crate::render::MacroDef],
-    engine_parser: crate::sql::EngineParser,
+    sql_dialect: crate::sql::SqlDialect,
 ) -> Result<()> {
-    let err = match crate::sql::parse(own, engine_parser) {
+    let err = match crate::sql::parse(own, sql_dialect) {
         crate::sql::Parsed::Statements(_) | crate::sql::Parsed::DuckDbOnly => return Ok(()),
         crate::sql::Parsed::Invalid(err) => err,
     };

@@ -316,8 +316,7 @@ fn finish(
     let mut statements = None;
     if !introspective && !skip_sql_for_bench() {
         if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
-            if let Some(parsed) =
-                check_sql(node, own, &path, cx.renderer.macros(), cx.engine_parser)?
+            if let Some(parsed) = check_sql(node, own, &path, cx.renderer.macros(), cx.sql_dialect)?
             {
                 warnings.extend(undeclared_reads(cx, node, &parsed));
                 statements = Some(parsed);

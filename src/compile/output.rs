@@ -89,6 +89,6 @@ pub struct CompileContext<'a> {
     pub project_root: &'a Path,
     /// The project's `target-path`.
     pub target_path: &'a str,
-    /// The engine's own parser, for SQL that sqlparser rejects.
-    pub engine_parser: crate::sql::EngineParser,
+    /// How the target's SQL is parsed and checked.
+    pub sql_dialect: crate::sql::SqlDialect,
 }
