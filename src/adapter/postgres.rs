@@ -35,7 +35,7 @@ pub struct PostgresConnection {
 pub struct PostgresWarehouse {
     profile: PostgresProfile,
     version: String,
-    first: Mutex<Option<PostgresConnection>>,
+    first: super::KeptSession<PostgresConnection>,
 }
 
 impl PostgresWarehouse {
@@ -48,17 +48,13 @@ impl PostgresWarehouse {
         Ok(PostgresWarehouse {
             profile: profile.clone(),
             version,
-            first: Mutex::new(Some(first)),
+            first: super::KeptSession::new(first),
         })
     }
 
     /// The checking session if no one has it yet, else a new one.
     fn session(&self) -> Result<PostgresConnection> {
-        let reused = self.first.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match reused {
-            Some(conn) => Ok(conn),
-            None => connect(&self.profile),
-        }
+        self.first.take_or(|| connect(&self.profile))
     }
 }
 

@@ -15,7 +15,7 @@
 //! - Spark runs one statement per request: a script is split on `;`
 //!   outside quotes and comments.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use spark_connect::row::{Row, Value};
 use spark_connect::{SparkError, SparkSession};
@@ -55,7 +55,7 @@ impl std::fmt::Debug for SparkConnection {
 pub struct SparkWarehouse {
     profile: SparkProfile,
     version: String,
-    first: Mutex<Option<SparkConnection>>,
+    first: super::KeptSession<SparkConnection>,
 }
 
 impl std::fmt::Debug for SparkWarehouse {
@@ -76,16 +76,12 @@ impl SparkWarehouse {
         Ok(SparkWarehouse {
             profile: profile.clone(),
             version,
-            first: Mutex::new(Some(first)),
+            first: super::KeptSession::new(first),
         })
     }
 
     fn session(&self) -> Result<SparkConnection> {
-        let reused = self.first.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match reused {
-            Some(conn) => Ok(conn),
-            None => connect(&self.profile),
-        }
+        self.first.take_or(|| connect(&self.profile))
     }
 }
 

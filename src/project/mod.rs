@@ -7,6 +7,7 @@ pub mod config;
 pub mod dbt_project;
 pub mod installed;
 pub mod jinja;
+mod output_fields;
 pub mod packages;
 pub mod postgres_profile;
 pub mod profile;

@@ -1,7 +1,9 @@
 //! A `type: postgres` output of profiles.yml: dbt-postgres's connection
 //! fields, read into a [`PostgresProfile`] (issue 20).
 
-use crate::error::{Error, ErrorKind, Location, Result};
+use crate::error::{Location, Result};
+
+use super::output_fields::{located, OutputFields};
 
 /// dbt-postgres's connection fields, from a profiles.yml output with
 /// `type: postgres`. The password is never printed: `Debug` hides it.
@@ -65,15 +67,6 @@ pub const SSL_MODES: &[&str] = &[
     "verify-full",
 ];
 
-/// A profile error `msg` at `location`.
-fn located(msg: String, location: Option<Location>) -> Error {
-    let err = Error::new(ErrorKind::Profile, msg);
-    match location {
-        Some(loc) => err.with_location(loc),
-        None => err,
-    }
-}
-
 /// Reads a `type: postgres` output through `get` (a rendered field's value)
 /// and `locate` (a key's line in profiles.yml), with dbt-postgres's fields:
 /// `host`, `user`, `password`, `port` (5432), `dbname` (or `database`),
@@ -89,26 +82,15 @@ pub(super) fn read(
     target_name: &str,
     profile_name: &str,
 ) -> Result<(PostgresProfile, String)> {
-    let required = |key: &str| -> Result<String> {
-        get(key)?.filter(|v| !v.is_empty()).ok_or_else(|| {
-            located(
-                format!("target `{target_name}` of profile `{profile_name}` (type postgres) has no `{key}`"),
-                locate("type:"),
-            )
-            .with_hint(format!("add `{key}:` to the output, as dbt-postgres requires"))
-        })
+    let fields = OutputFields {
+        get,
+        locate,
+        target_name,
+        profile_name,
+        adapter: "postgres",
     };
-    let number = |key: &str, default: u64| -> Result<u64> {
-        match get(key)? {
-            None => Ok(default),
-            Some(v) => v.trim().parse().map_err(|_| {
-                located(
-                    format!("`{key}` must be a number, got `{v}`"),
-                    locate(&format!("{key}:")),
-                )
-            }),
-        }
-    };
+    let required = |key: &str| fields.required(key);
+    let number = |key: &str, default: u64| fields.number(key, default);
     let host = required("host")?;
     let user = required("user")?;
     let dbname = match get("dbname")? {

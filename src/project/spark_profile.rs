@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Error, ErrorKind, Location, Result};
+use crate::error::{Location, Result};
+
+use super::output_fields::{located, OutputFields};
 
 /// Spark Connect's default port, as `pyspark --remote sc://host`.
 pub const DEFAULT_PORT: u16 = 15002;
@@ -48,15 +50,6 @@ impl std::fmt::Debug for SparkProfile {
 /// dbt-spark's methods sluice does not speak, and what each is.
 const OTHER_METHODS: &[&str] = &["thrift", "http", "odbc", "session"];
 
-/// A profile error `msg` at `location`.
-fn located(msg: String, location: Option<Location>) -> Error {
-    let err = Error::new(ErrorKind::Profile, msg);
-    match location {
-        Some(loc) => err.with_location(loc),
-        None => err,
-    }
-}
-
 /// Reads a `type: spark` output through `get` (a rendered field's value),
 /// `params` (the `server_side_parameters` mapping, rendered) and `locate`
 /// (a key's line in profiles.yml). `host` is a name (`spark.internal`) or a
@@ -85,26 +78,15 @@ pub(super) fn read(
             "set `method: connect` and point `host` at the Spark Connect server (`sc://host:15002`; Spark 3.4+ starts one with `start-connect-server.sh`)",
         ));
     }
-    let required = |key: &str| -> Result<String> {
-        get(key)?.filter(|v| !v.is_empty()).ok_or_else(|| {
-            located(
-                format!("target `{target_name}` of profile `{profile_name}` (type spark) has no `{key}`"),
-                locate("type:"),
-            )
-            .with_hint(format!("add `{key}:` to the output, as dbt-spark requires"))
-        })
+    let fields = OutputFields {
+        get,
+        locate,
+        target_name,
+        profile_name,
+        adapter: "spark",
     };
-    let number = |key: &str, default: u64| -> Result<u64> {
-        match get(key)? {
-            None => Ok(default),
-            Some(v) => v.trim().parse().map_err(|_| {
-                located(
-                    format!("`{key}` must be a number, got `{v}`"),
-                    locate(&format!("{key}:")),
-                )
-            }),
-        }
-    };
+    let required = |key: &str| fields.required(key);
+    let number = |key: &str, default: u64| fields.number(key, default);
     let written = required("host")?;
     let schema = required("schema")?;
     if let Some(db) = get("database")?.filter(|d| !d.is_empty() && *d != schema) {
