@@ -5,6 +5,7 @@
 //! target's `type`.
 
 pub mod duckdb;
+mod kept_session;
 pub mod postgres;
 mod postgres_tls;
 pub mod spark;
@@ -80,30 +81,5 @@ pub fn sql_dialect(target: &Target) -> crate::sql::SqlDialect {
             engine: |_| true,
         },
         _ => crate::sql::SqlDialect::duckdb(duckdb::parser_accepts),
-    }
-}
-
-/// The session a server warehouse opened to check the server (and read its
-/// version), kept for the first worker that asks, so checking costs no
-/// session of its own (PostgreSQL's and Spark's warehouses).
-#[derive(Debug)]
-pub(crate) struct KeptSession<C>(std::sync::Mutex<Option<C>>);
-
-impl<C> KeptSession<C> {
-    /// Keeps `session` for the first taker.
-    pub(crate) fn new(session: C) -> Self {
-        KeptSession(std::sync::Mutex::new(Some(session)))
-    }
-
-    /// The kept session if no one has taken it yet, else a new one from
-    /// `open`.
-    ///
-    /// Errors: `open`'s.
-    pub(crate) fn take_or(&self, open: impl FnOnce() -> Result<C>) -> Result<C> {
-        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match kept {
-            Some(session) => Ok(session),
-            None => open(),
-        }
     }
 }

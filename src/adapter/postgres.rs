@@ -35,7 +35,7 @@ pub struct PostgresConnection {
 pub struct PostgresWarehouse {
     profile: PostgresProfile,
     version: String,
-    first: super::KeptSession<PostgresConnection>,
+    first: super::kept_session::KeptSession<PostgresConnection>,
 }
 
 impl PostgresWarehouse {
@@ -48,7 +48,7 @@ impl PostgresWarehouse {
         Ok(PostgresWarehouse {
             profile: profile.clone(),
             version,
-            first: super::KeptSession::new(first),
+            first: super::kept_session::KeptSession::new(first),
         })
     }
 

@@ -55,7 +55,7 @@ impl std::fmt::Debug for SparkConnection {
 pub struct SparkWarehouse {
     profile: SparkProfile,
     version: String,
-    first: super::KeptSession<SparkConnection>,
+    first: super::kept_session::KeptSession<SparkConnection>,
 }
 
 impl std::fmt::Debug for SparkWarehouse {
@@ -76,7 +76,7 @@ impl SparkWarehouse {
         Ok(SparkWarehouse {
             profile: profile.clone(),
             version,
-            first: super::KeptSession::new(first),
+            first: super::kept_session::KeptSession::new(first),
         })
     }
 
