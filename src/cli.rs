@@ -186,6 +186,22 @@ pub enum DocsCommand {
     },
 }
 
+/// `source` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SourceCommand {
+    /// Check how old each selected source's newest row is against its
+    /// `freshness` (warn_after, error_after), and write target/sources.json,
+    /// as `dbt source freshness`; exits 1 when a source is past error_after.
+    Freshness {
+        /// Selection (`source:raw`, `source:raw.orders`).
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Where to write sources.json (default: target/sources.json).
+        #[arg(long, short = 'o', value_name = "PATH")]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -300,6 +316,12 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: DocsCommand,
+    },
+    /// Commands on sources: `source freshness`.
+    Source {
+        /// What to do.
+        #[command(subcommand)]
+        command: SourceCommand,
     },
     /// Re-run what errored, failed or was skipped in the last run, build, seed or test.
     Retry,

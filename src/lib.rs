@@ -37,6 +37,7 @@ pub mod dialect;
 pub mod docs;
 pub mod error;
 pub mod execute;
+pub mod freshness;
 pub mod graph;
 pub mod lineage;
 pub mod manifest;

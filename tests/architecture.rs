@@ -43,6 +43,7 @@ const LAYERS: &[&[&str]] = &[
         "data_tests",
         "unit_tests",
         "show",
+        "freshness",
     ],
     // 9. Artifacts, the docs site, package installation.
     &["docs", "deps"],

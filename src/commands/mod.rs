@@ -9,6 +9,7 @@ mod dag;
 mod debug;
 mod deps;
 mod docs;
+mod freshness;
 pub mod invocation;
 mod lineage;
 mod ls;
@@ -16,7 +17,7 @@ mod retry;
 pub mod session;
 mod show;
 
-use crate::cli::{Cli, Command, DocsCommand};
+use crate::cli::{Cli, Command, DocsCommand, SourceCommand};
 use crate::error::Result;
 
 pub use invocation::{Outcome, RunCommand};
@@ -43,6 +44,9 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Dag { select, format } => dag::dag(g, select, *format),
         Command::Lineage { column, output } => lineage::lineage(g, column, *output),
         Command::Retry => retry::retry(g),
+        Command::Source {
+            command: SourceCommand::Freshness { select, output },
+        } => freshness::source_freshness(g, select, output.as_deref()),
         Command::Debug => debug::debug(g),
         Command::Compile {
             select,

@@ -331,6 +331,12 @@ impl Printer {
         self.write_line(&text, &coloured_status(&text));
     }
 
+    /// A progress line of a command that runs no nodes (`source
+    /// freshness`): `1 of 5 <msg> ..... [<status>]`, coloured by status.
+    pub fn step(&self, n: usize, total: usize, msg: &str, status: &str) {
+        self.progress(n, total, msg, status);
+    }
+
     /// `1 of 5 START sql view model main.stg_orders ..... [RUN]`
     pub fn start(&self, n: usize, total: usize, node: &Node) {
         self.progress(n, total, &format!("START {}", describe(node)), "RUN");

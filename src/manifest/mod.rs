@@ -127,9 +127,19 @@ impl Manifest {
                 None => project.config.model_paths.clone(),
             };
             for src in &file.sources {
-                let src_config = config_from_yaml_map(&src.config);
+                let mut src_config = freshness_properties(
+                    &src.freshness,
+                    &src.loaded_at_field,
+                    &src.loaded_at_query,
+                );
+                src_config.merge(&config_from_yaml_map(&src.config));
                 for table in &src.tables {
                     let mut config = src_config.clone();
+                    config.merge(&freshness_properties(
+                        &table.freshness,
+                        &table.loaded_at_field,
+                        &table.loaded_at_query,
+                    ));
                     config.merge(&config_from_yaml_map(&table.config));
                     let mut tags: Vec<String> = src.tags.clone();
                     tags.extend(table.tags.iter().cloned());
@@ -527,6 +537,29 @@ impl Manifest {
     pub fn position(&self, unique_id: &str) -> Option<usize> {
         self.index.get(unique_id).copied()
     }
+}
+
+/// A source's or source table's `freshness`, `loaded_at_field` and
+/// `loaded_at_query` written as properties beside `config:` (dbt before
+/// 1.9 and 1.10), as config: the source's apply to its tables, a table's
+/// override them (`freshness: null` turns the check off), and `config:`
+/// at the same level overrides both, as dbt merges them.
+fn freshness_properties(
+    freshness: &Option<serde_yaml::Value>,
+    loaded_at_field: &Option<String>,
+    loaded_at_query: &Option<String>,
+) -> Config {
+    let mut config = Config::default();
+    if let Some(f) = freshness {
+        config.set("freshness", crate::project::config::yaml_to_json(f));
+    }
+    if let Some(field) = loaded_at_field {
+        config.set("loaded_at_field", Json::from(field.clone()));
+    }
+    if let Some(query) = loaded_at_query {
+        config.set("loaded_at_query", Json::from(query.clone()));
+    }
+    config
 }
 
 #[cfg(test)]

@@ -166,6 +166,14 @@ pub struct SourceDef {
     pub meta: serde_yaml::Value,
     /// Tags applied to every table.
     pub tags: Vec<String>,
+    /// `freshness:` written beside `config:` (dbt before 1.9): `None`
+    /// when absent, `Some(Null)` for `freshness: null` (no check).
+    #[serde(deserialize_with = "present")]
+    pub freshness: Option<serde_yaml::Value>,
+    /// `loaded_at_field:` written beside `config:` (dbt before 1.10).
+    pub loaded_at_field: Option<String>,
+    /// `loaded_at_query:` written beside `config:`.
+    pub loaded_at_query: Option<String>,
 }
 
 /// One table of a source.
@@ -189,6 +197,20 @@ pub struct SourceTable {
     pub meta: serde_yaml::Value,
     /// Tags.
     pub tags: Vec<String>,
+    /// `freshness:` written beside `config:` (dbt before 1.9): `None`
+    /// when absent, `Some(Null)` for `freshness: null` (no check).
+    #[serde(deserialize_with = "present")]
+    pub freshness: Option<serde_yaml::Value>,
+    /// `loaded_at_field:` written beside `config:` (dbt before 1.10).
+    pub loaded_at_field: Option<String>,
+    /// `loaded_at_query:` written beside `config:`.
+    pub loaded_at_query: Option<String>,
+}
+
+/// A key that is present, even as `null`: `Some(Null)` for `key: null`,
+/// where a plain `Option` would give `None` as for an absent key.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_yaml::Value>, D::Error> {
+    serde_yaml::Value::deserialize(d).map(Some)
 }
 
 /// One `unit_tests:` entry, as dbt's YAML.

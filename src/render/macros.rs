@@ -460,6 +460,10 @@ pub const BUILTIN_MACRO_FILES: &[(&str, &str)] = &[
         include_str!("../../templates/macros/statement.sql"),
     ),
     (
+        "templates/macros/freshness.sql",
+        include_str!("../../templates/macros/freshness.sql"),
+    ),
+    (
         "templates/macros/show.sql",
         include_str!("../../templates/macros/show.sql"),
     ),

@@ -56,6 +56,33 @@ impl Config {
                     }
                     self.0.insert(key.clone(), Json::Array(hooks));
                 }
+                // As dbt's `merge_freshness`: a table's thresholds merge into
+                // its source's one level deep (a table's `warn_after` keeps
+                // the source's `error_after`); `freshness: null` turns it off.
+                "freshness" if value.is_object() => {
+                    let mut merged = self
+                        .0
+                        .get(key)
+                        .and_then(Json::as_object)
+                        .cloned()
+                        .unwrap_or_default();
+                    for (k, v) in value.as_object().into_iter().flatten() {
+                        match (merged.get_mut(k), v) {
+                            (Some(Json::Object(base)), Json::Object(update)) => {
+                                for (field, x) in update {
+                                    if !x.is_null() {
+                                        base.insert(field.clone(), x.clone());
+                                    }
+                                }
+                            }
+                            (_, Json::Null) if k == "filter" => {}
+                            _ => {
+                                merged.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                    self.0.insert(key.clone(), Json::Object(merged));
+                }
                 // `contract` merges key by key too (dbt's MergeBehavior.Update).
                 "meta" | "docs" | "contract" if key != "contract" || value.is_object() => {
                     let mut merged = self
