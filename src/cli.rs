@@ -46,6 +46,15 @@ pub struct GlobalArgs {
     /// the `state:modified`, `state:new` and `result:<status>` selectors.
     #[arg(long, global = true, value_name = "DIR")]
     pub state: Option<PathBuf>,
+    /// Refs to models, seeds and snapshots that are not selected and not
+    /// built in the target read the relations the `--state` manifest
+    /// records instead, as dbt's `--defer` (run, test, seed, snapshot, build).
+    #[arg(long, global = true, requires = "state")]
+    pub defer: bool,
+    /// With `--defer`, read the state's relation even where the target has
+    /// one, as dbt's `--favor-state`.
+    #[arg(long, global = true, requires = "defer")]
+    pub favor_state: bool,
     /// Print only errors and the final summary line.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
@@ -317,6 +326,25 @@ pub enum Command {
         #[command(subcommand)]
         command: DocsCommand,
     },
+    /// Call a macro against the warehouse, as `dbt run-operation`: its
+    /// `run_query` calls and `statement` blocks run; exits 1 when it fails.
+    RunOperation {
+        /// The macro: `name`, or `package.name`.
+        #[arg(value_name = "MACRO")]
+        macro_name: String,
+        /// Its keyword arguments, as a YAML mapping: `--args '{days: 7}'`.
+        #[arg(long)]
+        args: Option<String>,
+    },
+    /// Create a new project folder that builds as it is (two example
+    /// models with tests, on the embedded DuckDB default), as `dbt init`.
+    Init {
+        /// The project's name, and its folder's.
+        name: String,
+    },
+    /// Parse the project and write target/manifest.json and
+    /// target/perf_info.json, without compiling or connecting.
+    Parse,
     /// Commands on sources: `source freshness`.
     Source {
         /// What to do.

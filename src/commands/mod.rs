@@ -10,10 +10,13 @@ mod debug;
 mod deps;
 mod docs;
 mod freshness;
+mod init;
 pub mod invocation;
 mod lineage;
 mod ls;
+mod parse;
 mod retry;
+mod run_operation;
 pub mod session;
 mod show;
 
@@ -44,6 +47,11 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Dag { select, format } => dag::dag(g, select, *format),
         Command::Lineage { column, output } => lineage::lineage(g, column, *output),
         Command::Retry => retry::retry(g),
+        Command::Parse => parse::parse(g),
+        Command::Init { name } => init::init(name),
+        Command::RunOperation { macro_name, args } => {
+            run_operation::run_operation(g, macro_name, args.as_deref())
+        }
         Command::Source {
             command: SourceCommand::Freshness { select, output },
         } => freshness::source_freshness(g, select, output.as_deref()),
