@@ -239,7 +239,13 @@ pub fn execute<W: Send>(
                         };
                         let mut st = state.lock().expect("scheduler lock");
                         st.running -= 1;
-                        let failed = result.status.is_failure() || result.status == Status::Skipped;
+                        // dbt 1.12's `on_error: continue`: a model's own
+                        // failure does not skip what is downstream of it.
+                        let continues = result.status.is_failure()
+                            && node.resource_type == crate::manifest::ResourceType::Model
+                            && node.config.get_str("on_error").as_deref() == Some("continue");
+                        let failed = (result.status.is_failure() && !continues)
+                            || result.status == Status::Skipped;
                         if result.status.is_failure() && options.fail_fast {
                             st.aborted = true;
                         }

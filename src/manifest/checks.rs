@@ -242,6 +242,9 @@ const MORE_CONFIG_KEYS: &[&str] = &[
     "cluster_by",
     "freshness",
     "docs",
+    "on_error",
+    "loaded_at_field",
+    "loaded_at_query",
 ];
 
 /// Warnings for config keys a model, seed or snapshot sets that no config

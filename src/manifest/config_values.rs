@@ -22,6 +22,10 @@ const MODEL_MATERIALIZATIONS: &[&str] = &["view", "table", "incremental", "ephem
 /// `insert_overwrite` is Spark's (dbt-spark's); other warehouses refuse it when the model runs.
 const INCREMENTAL_STRATEGIES: &[&str] = &["append", "delete+insert", "merge", "insert_overwrite"];
 
+/// dbt's `on_error` values (dbt 1.12): what a model's failure does to the
+/// models downstream of it.
+const ON_ERROR: &[&str] = &["skip_children", "continue"];
+
 /// dbt's `on_schema_change` values.
 const ON_SCHEMA_CHANGE: &[&str] = &["ignore", "fail", "append_new_columns", "sync_all_columns"];
 
@@ -86,6 +90,15 @@ fn first_problem(node: &Node) -> Option<(&'static str, String, String)> {
                     format!("{what} has materialized `{m}`, which is not a materialization sluice knows"),
                     one_of(m, MODEL_MATERIALIZATIONS),
                 ));
+            }
+            if let Some(s) = text("on_error") {
+                if !ON_ERROR.contains(&s) {
+                    return Some((
+                        "on_error",
+                        format!("{what} has on_error `{s}`, which dbt does not know"),
+                        one_of(s, ON_ERROR),
+                    ));
+                }
             }
             if m == "incremental" {
                 if let Some(s) = text("incremental_strategy") {

@@ -301,6 +301,46 @@ impl DbtProject {
         Ok(())
     }
 
+    /// Takes the vars of `vars.yml` (dbt 1.12: a `vars:` mapping in a file
+    /// beside dbt_project.yml) when the project has that file. `text` is
+    /// dbt_project.yml's, for locating a clash.
+    ///
+    /// Errors: [`ErrorKind::Yaml`] for a vars.yml that is not YAML or not a
+    /// `vars:` mapping; [`ErrorKind::Config`] when dbt_project.yml sets
+    /// `vars:` too (dbt takes them from one place), at its `vars:` line.
+    pub fn read_vars_yml(&mut self, root: &Path, text: &str) -> Result<()> {
+        let path = Path::new("vars.yml");
+        let Ok(vars_text) = std::fs::read_to_string(root.join(path)) else {
+            return Ok(());
+        };
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct VarsFile {
+            vars: BTreeMap<String, serde_yaml::Value>,
+        }
+        let file: VarsFile = yaml::parse(path, &vars_text)?;
+        if !self.vars.is_empty() {
+            let mut err = Error::new(
+                ErrorKind::Config,
+                "vars are set in both vars.yml and dbt_project.yml",
+            )
+            .with_hint("keep them in one place: move dbt_project.yml's `vars:` into vars.yml");
+            let at_line_start = text
+                .match_indices("vars:")
+                .find(|(i, _)| *i == 0 || text.as_bytes()[i - 1] == b'\n');
+            if let Some((offset, _)) = at_line_start {
+                err = err.with_location(Location::from_offset(
+                    Path::new("dbt_project.yml"),
+                    text,
+                    offset,
+                ));
+            }
+            return Err(err);
+        }
+        self.vars = file.vars;
+        Ok(())
+    }
+
     /// The project's vars for its own package: global keys, then keys scoped
     /// under the project name (scoped wins), as dbt resolves `var()`.
     pub fn own_vars(&self) -> BTreeMap<String, serde_yaml::Value> {

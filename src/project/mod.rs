@@ -121,6 +121,7 @@ impl Project {
                 .with_hint("run sluice inside a dbt project, or pass `--project-dir <dir>`")
         })?;
         let mut config = DbtProject::parse(Path::new("dbt_project.yml"), &text)?;
+        config.read_vars_yml(&root, &text)?;
 
         let mut vars: BTreeMap<String, Json> = config
             .own_vars()
@@ -142,8 +143,13 @@ impl Project {
             &render,
         )?;
         // dbt renders the config trees of every dbt_project.yml once the
-        // target is known (its `TargetContext`), with `--vars` only.
-        let render_value = |s: &str| jinja.project_value(s, &cli_vars, &target);
+        // target is known (its `TargetContext`), with `--vars` only, and
+        // (dbt 1.12) the vars of vars.yml, which it reads first.
+        let mut early_vars = cli_vars.clone();
+        if root.join("vars.yml").is_file() {
+            early_vars = vars.clone();
+        }
+        let render_value = |s: &str| jinja.project_value(s, &early_vars, &target);
         config.render_config_trees(Path::new("dbt_project.yml"), &text, &render_value)?;
 
         let files = read_files(&root, Path::new(""), &config)?;
