@@ -21,9 +21,32 @@ pub struct PreviousState {
     results: HashMap<String, String>,
     /// Macro unique_id -> macro_sql from manifest.json.
     macros: HashMap<String, String>,
+    /// unique_id -> max_loaded_at from the state's sources.json.
+    freshness: HashMap<String, String>,
+    /// unique_id -> max_loaded_at from the current target's sources.json,
+    /// when it has one ([`PreviousState::with_current_sources`]).
+    current_freshness: Option<HashMap<String, String>>,
+    /// unique_id -> `(database, schema, identifier)` of the relation each
+    /// model, seed and snapshot of manifest.json was built as, for `--defer`.
+    relations: HashMap<String, (String, String, String)>,
     /// Current macros whose text changed since the previous manifest, or
     /// that call (directly or not) one that did; see [`PreviousState::with_current_macros`].
     changed_macros: HashSet<String>,
+}
+
+/// unique_id -> max_loaded_at of each checked source in sources.json.
+fn max_loaded_at(doc: &Json) -> HashMap<String, String> {
+    doc["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            Some((
+                r["unique_id"].as_str()?.to_owned(),
+                r["max_loaded_at"].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
 }
 
 impl PreviousState {
@@ -51,7 +74,8 @@ impl PreviousState {
         };
         let manifest = read("manifest.json")?;
         let results = read("run_results.json")?;
-        if manifest.is_none() && results.is_none() {
+        let sources = read("sources.json")?;
+        if manifest.is_none() && results.is_none() && sources.is_none() {
             return Err(Error::new(ErrorKind::Usage, format!("no manifest.json or run_results.json in `{}`", dir.display()))
                 .with_hint("pass --state the target directory of an earlier run (copy it aside before running again)"));
         }
@@ -60,6 +84,22 @@ impl PreviousState {
             for section in ["nodes", "sources"] {
                 if let Some(nodes) = m[section].as_object() {
                     for (uid, n) in nodes {
+                        let built = matches!(
+                            n["resource_type"].as_str(),
+                            Some("model" | "seed" | "snapshot")
+                        ) && !n["relation_name"].is_null()
+                            && n["config"]["materialized"] != "ephemeral";
+                        if built {
+                            let text = |k: &str| n[k].as_str().unwrap_or_default().to_owned();
+                            let identifier = n["alias"]
+                                .as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| text("name"));
+                            state.relations.insert(
+                                uid.clone(),
+                                (text("database"), text("schema"), identifier),
+                            );
+                        }
                         let checksum = n["checksum"]["checksum"]
                             .as_str()
                             .unwrap_or_default()
@@ -79,6 +119,9 @@ impl PreviousState {
                 }
             }
         }
+        if let Some(doc) = &sources {
+            state.freshness = max_loaded_at(doc);
+        }
         if let Some(r) = results {
             for result in r["results"].as_array().into_iter().flatten() {
                 if let (Some(uid), Some(status)) =
@@ -89,6 +132,62 @@ impl PreviousState {
             }
         }
         Ok(state)
+    }
+
+    /// Reads the current target's sources.json (`target_dir`), which
+    /// `source_status:` compares with the state's, when there is one.
+    pub fn with_current_sources(mut self, target_dir: &Path) -> PreviousState {
+        self.current_freshness = std::fs::read_to_string(target_dir.join("sources.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<Json>(&text).ok())
+            .map(|doc| max_loaded_at(&doc));
+        self
+    }
+
+    /// dbt's `source_status:fresher`: source `node` has a newer
+    /// `max_loaded_at` in the current sources.json than in the state's (or
+    /// none in the state's). Timestamps compare as dbt writes them (ISO
+    /// 8601 in UTC, which orders as text).
+    ///
+    /// Errors: [`ErrorKind::Selector`] for another value than `fresher`,
+    /// or when either sources.json is missing.
+    pub fn matches_source_status(&self, value: &str, node: &Node) -> Result<bool> {
+        if value != "fresher" {
+            return Err(Error::new(ErrorKind::Selector, format!("source_status `{value}` is not one dbt knows"))
+                .with_hint("use `source_status:fresher` (sources loaded since the --state run's `source freshness`)"));
+        }
+        let Some(current) = &self.current_freshness else {
+            return Err(Error::new(ErrorKind::Selector, "source_status:fresher needs the current target's sources.json")
+                .with_hint("run `sluice source freshness` first, then select with --state <the earlier run's target>"));
+        };
+        if self.freshness.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Selector,
+                "source_status:fresher needs sources.json in the --state directory",
+            )
+            .with_hint(
+                "keep the target/ of an earlier `sluice source freshness` and pass it as --state",
+            ));
+        }
+        Ok(
+            match (
+                current.get(&node.unique_id),
+                self.freshness.get(&node.unique_id),
+            ) {
+                (Some(now), Some(before)) => now > before,
+                (Some(_), None) => true,
+                _ => false,
+            },
+        )
+    }
+
+    /// The `(database, schema, identifier)` node `unique_id` was built as
+    /// in the previous manifest (models, seeds and snapshots that are not
+    /// ephemeral), for dbt's `--defer`.
+    pub fn relation(&self, unique_id: &str) -> Option<(&str, &str, &str)> {
+        self.relations
+            .get(unique_id)
+            .map(|(d, s, i)| (d.as_str(), s.as_str(), i.as_str()))
     }
 
     /// Compares the previous manifest's macros with `current`: a macro is

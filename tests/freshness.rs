@@ -215,3 +215,54 @@ fn bad_thresholds_and_clocks_are_usage_errors() {
         clock.stderr
     );
 }
+
+/// dbt's `source_status:fresher`: with `--state` holding an earlier
+/// `source freshness` run's sources.json, the sources whose newest row is
+/// newer now are selected (a source whose filter hides the new row, or
+/// whose check failed, is not); without a current sources.json the
+/// selector is an error, not an empty selection.
+#[test]
+fn source_status_fresher_selects_sources_loaded_since_the_state() {
+    let p = project();
+    let env = [("SLUICE_FRESHNESS_TIME", NOW)];
+    p.sluice_env(&["source", "freshness"], &env);
+    let before = p.root().join("before");
+    std::fs::rename(p.root().join("target"), &before).unwrap();
+    let before = before.to_str().unwrap();
+    let no_current = p.sluice(&["ls", "-s", "source_status:fresher", "--state", before]);
+    assert_eq!(
+        no_current.code, 2,
+        "{}{}",
+        no_current.stdout, no_current.stderr
+    );
+    assert!(
+        no_current
+            .stderr
+            .contains("needs the current target's sources.json"),
+        "{}",
+        no_current.stderr
+    );
+    let mut orders = p.read("seeds/raw_orders.csv");
+    orders.push_str("9999,1,2024-11-30,completed\n");
+    p.write("seeds/raw_orders.csv", &orders);
+    assert_eq!(p.sluice(&["seed", "-q"]).code, 0);
+    p.sluice_env(&["source", "freshness"], &env);
+    let out = p.sluice(&["ls", "-s", "source_status:fresher", "--state", before]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut listed: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("source:"))
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            "source:shop_analytics.staging.loads.pass_orders",
+            "source:shop_analytics.staging.loads.stale_orders",
+            "source:shop_analytics.staging.loads.warn_orders"
+        ],
+        "{}",
+        out.stdout
+    );
+}

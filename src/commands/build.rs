@@ -80,16 +80,18 @@ pub fn execute(
         (catalog, columns)
     });
     let (catalog, warehouse) = (catalog?, warehouse?);
-    let resolver = Arc::new(Resolver {
-        incremental: incremental_models(
-            &p.manifest,
-            &selected,
-            db.connect_cached(catalog.clone())?.as_ref(),
-            full_refresh,
-        )?,
-        empty: g.empty,
-        ..(*p.manifest.resolver).clone()
-    });
+    let cached = db.connect_cached(catalog.clone())?;
+    let resolver = Arc::new(p.deferred(
+        Resolver {
+            incremental: incremental_models(&p.manifest, &selected, cached.as_ref(), full_refresh)?,
+            empty: g.empty,
+            ..(*p.manifest.resolver).clone()
+        },
+        &selected,
+        cached.as_ref(),
+        g.defer,
+        g.favor_state,
+    )?);
     stage("catalog", t);
     let t = Instant::now();
     let compiled = p.compile(

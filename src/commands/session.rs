@@ -120,8 +120,10 @@ impl Session {
             .state
             .as_deref()
             .map(|dir| {
-                PreviousState::load(dir)
-                    .map(|s| s.with_current_macros(renderer.macros(), project.name()))
+                PreviousState::load(dir).map(|s| {
+                    s.with_current_macros(renderer.macros(), project.name())
+                        .with_current_sources(&project.target_dir())
+                })
             })
             .transpose()?;
         Ok(Session {
@@ -153,6 +155,49 @@ impl Session {
             types,
             self.state.as_ref(),
         )
+    }
+
+    /// `resolver` with dbt's `--defer` applied when `defer` is set: each
+    /// model, seed and snapshot outside `selected` whose relation `conn`
+    /// does not find (or every one, with `favor_state`) resolves to the
+    /// relation the `--state` manifest records for it, when it records one.
+    ///
+    /// Errors: [`crate::ErrorKind::Database`] from the existence check.
+    pub fn deferred(
+        &self,
+        mut resolver: Resolver,
+        selected: &BTreeSet<usize>,
+        conn: &dyn Connection,
+        defer: bool,
+        favor_state: bool,
+    ) -> Result<Resolver> {
+        let Some(state) = self.state.as_ref().filter(|_| defer) else {
+            return Ok(resolver);
+        };
+        for (i, node) in self.manifest.nodes.iter().enumerate() {
+            if selected.contains(&i) {
+                continue;
+            }
+            let (Some(relation), Some((database, schema, identifier))) =
+                (&node.relation, state.relation(&node.unique_id))
+            else {
+                continue;
+            };
+            if !favor_state && conn.relation_type(relation)?.is_some() {
+                continue;
+            }
+            let mut from_state = relation.clone();
+            from_state.database = database.to_owned();
+            from_state.schema = schema.to_owned();
+            from_state.identifier = identifier.to_owned();
+            if resolver.refs.get(&node.name) == Some(relation) {
+                resolver.refs.insert(node.name.clone(), from_state.clone());
+            }
+            resolver
+                .package_refs
+                .insert((node.package_name.clone(), node.name.clone()), from_state);
+        }
+        Ok(resolver)
     }
 
     /// Hands templates dbt's `selected_resources`: the unique_ids of the
