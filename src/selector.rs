@@ -94,6 +94,8 @@ fn parse_atom(raw: &str) -> Result<Atom> {
         "test_name",
         "state",
         "result",
+        "source_status",
+        "exposure",
         "unique_id",
     ];
     if !METHODS.contains(&method.as_str()) && !method.starts_with("config.") {
@@ -142,6 +144,10 @@ fn matches(atom: &Atom, node: &Node, project: &str, state: Option<&PreviousState
         "tag" => node.config.tags().iter().any(|t| glob(v, t)),
         "state" => state.is_some_and(|s| s.matches_state(v, node)),
         "result" => state.is_some_and(|s| s.matches_result(v, node)),
+        "source_status" => {
+            node.resource_type == ResourceType::Source
+                && state.is_some_and(|s| s.matches_source_status(v, node).unwrap_or(false))
+        }
         "unique_id" => node.unique_id == v,
         "path" | "file" => {
             let path = slash(&node.original_file_path);
@@ -227,9 +233,49 @@ fn evaluate(
         let mut intersection: Option<BTreeSet<usize>> = None;
         for raw in term.split(',') {
             let atom = parse_atom(raw)?;
-            if matches!(atom.method.as_str(), "state" | "result") && state.is_none() {
+            if matches!(atom.method.as_str(), "state" | "result" | "source_status")
+                && state.is_none()
+            {
                 return Err(Error::new(ErrorKind::Selector, format!("selector `{raw}` needs a previous run's artifacts"))
                     .with_hint("pass --state <dir> with the manifest.json / run_results.json of an earlier run"));
+            }
+            if atom.method == "source_status" {
+                if let (Some(s), Some(node)) = (state, manifest.nodes.first()) {
+                    // Missing sources.json or an unknown value is an error, not an empty set.
+                    s.matches_source_status(&atom.value, node)?;
+                }
+            }
+            if atom.method == "exposure" {
+                // Exposures are not built: `exposure:x` selects no node,
+                // `+exposure:x` (`n+exposure:x`) what it reads and above.
+                let mut set = BTreeSet::new();
+                if let Some(depth) = atom.parents {
+                    for e in manifest
+                        .exposures
+                        .iter()
+                        .filter(|e| glob(&atom.value, &e.name))
+                    {
+                        for uid in &e.depends_on {
+                            let Some(d) = manifest.nodes.iter().position(|n| &n.unique_id == uid)
+                            else {
+                                continue;
+                            };
+                            set.insert(d);
+                            if depth != Some(1) {
+                                set.extend(graph.reach(
+                                    d,
+                                    Direction::Incoming,
+                                    depth.map(|n| n - 1),
+                                ));
+                            }
+                        }
+                    }
+                }
+                intersection = Some(match intersection {
+                    None => set,
+                    Some(prev) => prev.intersection(&set).copied().collect(),
+                });
+                continue;
             }
             let mut set: BTreeSet<usize> = manifest
                 .nodes
@@ -327,7 +373,15 @@ pub fn unmatched(
         .flat_map(|t| t.split(','))
     {
         let Ok(atom) = parse_atom(raw) else { continue };
-        if matches!(atom.method.as_str(), "state" | "result") && state.is_none() {
+        if matches!(atom.method.as_str(), "state" | "result" | "source_status") && state.is_none() {
+            continue;
+        }
+        if atom.method == "exposure"
+            && manifest
+                .exposures
+                .iter()
+                .any(|e| glob(&atom.value, &e.name))
+        {
             continue;
         }
         if manifest

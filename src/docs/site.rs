@@ -197,6 +197,28 @@ pub fn site_data(
             n
         })
         .collect();
+    // Exposures: pages of their own, drawn in the lineage downstream of
+    // what they read.
+    let mut nodes = nodes;
+    nodes.extend(manifest.exposures.iter().map(|e| {
+        let f = &e.fields;
+        json!({
+            "id": e.unique_id,
+            "name": e.name,
+            "type": "exposure",
+            "package": e.package_name,
+            "path": f["original_file_path"],
+            "description": markdown(f["description"].as_str().unwrap_or_default()),
+            "columns": [],
+            "config": {},
+            "tags": f["tags"],
+            "depends_on": e.depends_on,
+            "exposure_type": f["type"],
+            "maturity": f["maturity"],
+            "owner": f["owner"],
+            "url": f["url"],
+        })
+    }));
     let mut doc = Map::new();
     doc.insert("project".into(), json!(manifest.project_name));
     doc.insert("generated_at".into(), json!(generated_at));

@@ -8,9 +8,11 @@
 //! generated from schema YAML; and every ref and source is resolved to a
 //! unique_id (an unknown one is an error at the call's file:line).
 
+pub mod access;
 mod checks;
 pub mod config_defaults;
 mod config_values;
+pub mod exposures;
 pub mod generic_tests;
 mod naming;
 pub mod node;
@@ -87,6 +89,10 @@ pub struct Manifest {
     /// Warnings found while parsing (config keys that look like typos), as
     /// diagnostics to print with [`crate::error::Severity::Warning`].
     pub warnings: Vec<crate::error::Error>,
+    /// `groups:` declared in YAML (dbt 1.5), in file order.
+    pub groups: Vec<access::Group>,
+    /// `exposures:` declared in YAML, sorted by unique_id.
+    pub exposures: Vec<exposures::Exposure>,
 }
 
 impl Manifest {
@@ -516,8 +522,35 @@ impl Manifest {
             .map(|(i, n)| (n.unique_id.clone(), i))
             .collect();
         config_values::check_config_values(&project.root, &nodes)?;
+        let groups: Vec<access::Group> = project
+            .schema_files
+            .iter()
+            .flat_map(|(yml, file)| {
+                let package = patches::package_of(project, yml);
+                file.groups
+                    .iter()
+                    .map(move |g| access::Group::new(g, package, yml))
+            })
+            .collect();
+        access::check_access(&groups, &nodes, &index)?;
+        let mut exposures = Vec::new();
+        for (yml, file) in &project.schema_files {
+            if file.exposures.is_empty() {
+                continue;
+            }
+            let package = patches::package_of(project, yml);
+            let text = std::fs::read_to_string(project.root.join(yml)).unwrap_or_default();
+            for def in &file.exposures {
+                exposures.push(exposures::Exposure::resolve(
+                    def, package, yml, &text, &nodes,
+                )?);
+            }
+        }
+        exposures.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
         let warnings = checks::config_key_typos(&project.root, &nodes);
         Ok(Manifest {
+            groups,
+            exposures,
             project_name: pkg,
             adapter_type: project.target.adapter_type.clone(),
             nodes,

@@ -129,6 +129,13 @@ pub(crate) fn apply_patch_config(config: &mut Config, patch: Option<&(PathBuf, N
     if patch.meta.is_mapping() {
         layer.set("meta", yaml_to_json(&patch.meta));
     }
+    for (key, value) in [("access", &patch.access), ("group", &patch.group)] {
+        if let Some(v) = value {
+            if layer.get(key).is_none() {
+                layer.set(key, serde_json::Value::from(v.clone()));
+            }
+        }
+    }
     if patch.docs.is_mapping() {
         layer.set("docs", yaml_to_json(&patch.docs));
     }

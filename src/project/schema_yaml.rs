@@ -24,6 +24,52 @@ pub struct SchemaFile {
     pub sources: Vec<SourceDef>,
     /// dbt 1.8 `unit_tests:`.
     pub unit_tests: Vec<UnitTestDef>,
+    /// dbt 1.5 `groups:`: named owners of models, for `access`.
+    pub groups: Vec<GroupDef>,
+    /// `exposures:`: dashboards, applications and notebooks that use the
+    /// project's models.
+    pub exposures: Vec<ExposureDef>,
+}
+
+/// An `exposures:` entry, as dbt's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ExposureDef {
+    /// Name, unique in the project (`exposure:<name>` selects it).
+    pub name: String,
+    /// A display name.
+    pub label: Option<String>,
+    /// dashboard, notebook, analysis, ml or application.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `owner:` (`name`, `email`).
+    pub owner: serde_yaml::Value,
+    /// `ref('m')`, `ref('package', 'm')` and `source('s', 't')` calls, as text.
+    pub depends_on: Vec<String>,
+    /// Where it lives.
+    pub url: Option<String>,
+    /// high, medium or low.
+    pub maturity: Option<String>,
+    /// Markdown description.
+    pub description: String,
+    /// `meta:`.
+    pub meta: serde_yaml::Value,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// `config:` (`enabled`, `tags`, `meta`).
+    pub config: serde_yaml::Value,
+}
+
+/// A `groups:` entry: a name models join with `group:`, and its owner.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct GroupDef {
+    /// Group name.
+    pub name: String,
+    /// `owner:` (`name`, `email`, ...), as written.
+    pub owner: serde_yaml::Value,
+    /// Markdown description.
+    pub description: String,
 }
 
 /// Properties of one model, seed, snapshot or analysis.
@@ -50,6 +96,10 @@ pub struct NodePatch {
     pub relation: Option<String>,
     /// Model-level `constraints:` (dbt 1.5), each naming its `columns`.
     pub constraints: Vec<Constraint>,
+    /// `access:` written beside `config:` (dbt 1.5): private, protected, public.
+    pub access: Option<String>,
+    /// `group:` written beside `config:`.
+    pub group: Option<String>,
 }
 
 /// One column of a node or source table.

@@ -95,6 +95,20 @@ pub fn write_manifest_json(
                 .insert(&node.unique_id);
         }
     }
+    // As dbt: an exposure is a child of what it reads.
+    for e in &manifest.exposures {
+        parent_map
+            .entry(&e.unique_id)
+            .or_default()
+            .extend(e.depends_on.iter().map(String::as_str));
+        child_map.entry(&e.unique_id).or_default();
+        for dep in &e.depends_on {
+            child_map
+                .entry(dep.as_str())
+                .or_default()
+                .insert(&e.unique_id);
+        }
+    }
     let disabled: Map<String, Json> = manifest
         .disabled
         .iter()
@@ -128,6 +142,16 @@ pub fn write_manifest_json(
     // The remaining keys, in dbt's order, each serialized straight to `out`
     // (the parent and child maps are ~6 MB at 28,000 nodes).
     let empty = Map::new();
+    let exposures: Map<String, Json> = manifest
+        .exposures
+        .iter()
+        .map(|e| (e.unique_id.clone(), e.to_json()))
+        .collect();
+    let groups: Map<String, Json> = manifest
+        .groups
+        .iter()
+        .map(|g| (g.unique_id.clone(), g.to_json()))
+        .collect();
     let rest: [(&str, &dyn erased::Serialize); 13] = [
         (
             "metadata",
@@ -139,9 +163,9 @@ pub fn write_manifest_json(
         ),
         ("macros", &macros),
         ("docs", &docs),
-        ("exposures", &empty),
+        ("exposures", &exposures),
         ("metrics", &empty),
-        ("groups", &empty),
+        ("groups", &groups),
         ("selectors", &empty),
         ("disabled", &disabled),
         ("parent_map", &parent_map),
