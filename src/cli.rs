@@ -342,6 +342,17 @@ pub enum Command {
         /// The project's name, and its folder's.
         name: String,
     },
+    /// Make the selected nodes' relations in the target as views over the
+    /// relations of the `--state` run, as `dbt clone` (existing ones are
+    /// kept unless --full-refresh).
+    Clone {
+        /// Selection.
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Replace relations the target already has.
+        #[arg(long)]
+        full_refresh: bool,
+    },
     /// Parse the project and write target/manifest.json and
     /// target/perf_info.json, without compiling or connecting.
     Parse,

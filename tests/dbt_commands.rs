@@ -425,3 +425,60 @@ fn exposures_land_in_the_manifest_and_select_their_upstream() {
         bad.stderr
     );
 }
+
+/// dbt's `clone` on DuckDB (no zero-copy clones, so views, as dbt-duckdb):
+/// the selected models become views in the new target over the state
+/// run's relations, with their rows; a relation the target already has is
+/// kept unless `--full-refresh`; without `--state` it is a usage error.
+#[test]
+fn clone_makes_views_over_the_state_relations() {
+    let p = TempProject::new();
+    let db = p.root().join("shop.duckdb");
+    p.write(
+        "profiles.yml",
+        &format!(
+            "shop_analytics:\n  target: prod\n  outputs:\n    prod: {{type: duckdb, path: '{0}', schema: main}}\n    dev: {{type: duckdb, path: '{0}', schema: dev}}\n",
+            db.display()
+        ),
+    );
+    assert_eq!(p.sluice(&["build", "-q"]).code, 0);
+    let state = p.root().join("prod_state");
+    std::fs::rename(p.root().join("target"), &state).unwrap();
+    let state = state.to_str().unwrap();
+    let no_state = p.sluice(&["clone", "--target", "dev"]);
+    assert_eq!(no_state.code, 2, "{}", no_state.stderr);
+    let out = p.sluice(&["clone", "-s", "marts", "--target", "dev", "--state", state]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("Done. PASS=3 WARN=0 ERROR=0 SKIP=0 TOTAL=3"),
+        "{}",
+        out.stderr
+    );
+    let q = |sql: &str| common::query_db(&db, sql);
+    assert_eq!(
+        q("select table_type from information_schema.tables where table_schema = 'dev_marts' and table_name = 'orders'"),
+        vec![vec![Some("VIEW".to_owned())]]
+    );
+    assert_eq!(
+        q("select count(*) from (select * from dev_marts.orders except select * from main_marts.orders)"),
+        vec![vec![Some("0".to_owned())]]
+    );
+    assert_eq!(
+        q("select count(*) from dev_marts.orders"),
+        q("select count(*) from main_marts.orders")
+    );
+    let again = p.sluice(&["clone", "-s", "marts", "--target", "dev", "--state", state]);
+    assert!(again.stderr.contains("SKIP=3"), "{}", again.stderr);
+    let forced = p.sluice(&[
+        "clone",
+        "-s",
+        "marts",
+        "--target",
+        "dev",
+        "--state",
+        state,
+        "--full-refresh",
+    ]);
+    assert!(forced.stderr.contains("PASS=3"), "{}", forced.stderr);
+}

@@ -4,6 +4,7 @@
 
 mod build;
 mod clean;
+mod clone;
 mod compile;
 mod dag;
 mod debug;
@@ -48,6 +49,10 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Lineage { column, output } => lineage::lineage(g, column, *output),
         Command::Retry => retry::retry(g),
         Command::Parse => parse::parse(g),
+        Command::Clone {
+            select,
+            full_refresh,
+        } => clone::clone(g, select, *full_refresh),
         Command::Init { name } => init::init(name),
         Command::RunOperation { macro_name, args } => {
             run_operation::run_operation(g, macro_name, args.as_deref())

@@ -52,6 +52,20 @@ pub struct Session {
     pub warn_policy: WarnPolicy,
 }
 
+/// `node`'s relation as `state`'s manifest records it (its database, schema
+/// and alias there; quoting as now), for `--defer` and `clone`.
+fn state_relation(
+    state: &PreviousState,
+    node: &crate::manifest::Node,
+) -> Option<crate::warehouse::relation::Relation> {
+    let (database, schema, identifier) = state.relation(&node.unique_id)?;
+    let mut from_state = node.relation.clone()?;
+    from_state.database = database.to_owned();
+    from_state.schema = schema.to_owned();
+    from_state.identifier = identifier.to_owned();
+    Some(from_state)
+}
+
 /// Prints warning `w` (unless `quiet`), or returns it as the command's
 /// error when `policy` makes it one, as dbt's `--warn-error` raises.
 fn warn(policy: &WarnPolicy, w: &Error, quiet: bool) -> Result<()> {
@@ -178,18 +192,13 @@ impl Session {
             if selected.contains(&i) {
                 continue;
             }
-            let (Some(relation), Some((database, schema, identifier))) =
-                (&node.relation, state.relation(&node.unique_id))
+            let (Some(relation), Some(from_state)) = (&node.relation, state_relation(state, node))
             else {
                 continue;
             };
             if !favor_state && conn.relation_type(relation)?.is_some() {
                 continue;
             }
-            let mut from_state = relation.clone();
-            from_state.database = database.to_owned();
-            from_state.schema = schema.to_owned();
-            from_state.identifier = identifier.to_owned();
             if resolver.refs.get(&node.name) == Some(relation) {
                 resolver.refs.insert(node.name.clone(), from_state.clone());
             }
@@ -198,6 +207,15 @@ impl Session {
                 .insert((node.package_name.clone(), node.name.clone()), from_state);
         }
         Ok(resolver)
+    }
+
+    /// The relation the `--state` manifest records for `node` (see
+    /// [`state_relation`]); `None` without `--state`.
+    pub fn state_relation(
+        &self,
+        node: &crate::manifest::Node,
+    ) -> Option<crate::warehouse::relation::Relation> {
+        state_relation(self.state.as_ref()?, node)
     }
 
     /// Hands templates dbt's `selected_resources`: the unique_ids of the

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value as Json};
 
 use crate::error::{Error, ErrorKind, Location, Result};
-use crate::manifest::{Node, ResourceType};
+use crate::manifest::node::{Node, ResourceType};
 use crate::project::schema_yaml::GroupDef;
 
 /// One group, as manifest.json's `groups` entry.

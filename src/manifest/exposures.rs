@@ -10,7 +10,7 @@ use regex::Regex;
 use serde_json::{json, Value as Json};
 
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Result};
-use crate::manifest::{Node, ResourceType};
+use crate::manifest::node::{Node, ResourceType};
 use crate::project::config::yaml_to_json;
 use crate::project::schema_yaml::ExposureDef;
 
