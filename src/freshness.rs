@@ -264,8 +264,8 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.and_utc())
 }
 
-/// How one source's newest row is found: a query whose one row is
-/// `(max_loaded_at, snapshotted_at)` as text, or a time already known.
+/// How one source's newest row is found: a query whose one row has the
+/// columns `max_loaded_at` and `snapshotted_at`, or a time already known.
 #[derive(Debug, Clone)]
 enum Probe {
     /// The query, and the key that configured it (for locating errors).
@@ -275,8 +275,8 @@ enum Probe {
 }
 
 /// The [`Probe`] for source `node`: `loaded_at_query`, or
-/// `collect_freshness(source, loaded_at_field, filter)`, each cast to text
-/// (which every warehouse prints alike); for an external file source with
+/// `collect_freshness(source, loaded_at_field, filter)` (cast to text by
+/// [`row_sql`]); for an external file source with
 /// neither, the file's modification time (`root` is the project's folder).
 ///
 /// Errors: [`ErrorKind::Config`] when there is nothing to read the time
@@ -303,12 +303,10 @@ fn probe(
         .config
         .get_str("loaded_at_query")
         .filter(|q| !q.trim().is_empty());
-    let text = renderer.call_macro("type_string", &[])?.to_string();
-    let text = text.trim();
     if let Some(q) = query {
         let q = crate::sql::strip_trailing_semicolons(&q).to_owned();
         return Ok(Probe::Query(
-            format!("select cast(({q}) as {text}) as max_loaded_at, cast(null as {text}) as snapshotted_at"),
+            format!("select ({q}) as max_loaded_at, null as snapshotted_at"),
             "loaded_at_query",
         ));
     }
@@ -337,10 +335,7 @@ fn probe(
         )?
         .to_string();
     Ok(Probe::Query(
-        format!(
-            "select cast(max_loaded_at as {text}) as max_loaded_at, cast(snapshotted_at as {text}) as snapshotted_at from (\n{}\n) as __sluice_freshness",
-            crate::sql::strip_trailing_semicolons(&collect)
-        ),
+        crate::sql::strip_trailing_semicolons(&collect).to_owned(),
         "loaded_at_field",
     ))
 }
@@ -384,6 +379,16 @@ fn interpret(
     })
 }
 
+/// The query of check `i` whose one row is `(i, max_loaded_at,
+/// snapshotted_at)`, the two cast to `text` (the adapter's string type,
+/// which every warehouse prints alike for dates and timestamps), around
+/// `inner` (a [`Probe::Query`]'s SQL).
+fn row_sql(i: usize, inner: &str, text: &str) -> String {
+    format!(
+        "select {i} as __sluice_check, cast(max_loaded_at as {text}) as max_loaded_at, cast(snapshotted_at as {text}) as snapshotted_at from (\n{inner}\n) as __sluice_q{i}"
+    )
+}
+
 /// One source to check: the node, its thresholds, and the text of the
 /// YAML file that declared it (for locating errors).
 pub type Check<'a> = (&'a Node, &'a Criteria, &'a str);
@@ -407,6 +412,10 @@ pub fn observe_all(
     root: &Path,
     now: Option<DateTime<Utc>>,
 ) -> Vec<Result<Observation>> {
+    let text = match renderer.call_macro("type_string", &[]) {
+        Ok(t) => t.to_string().trim().to_owned(),
+        Err(e) => return checks.iter().map(|_| Err(e.duplicate())).collect(),
+    };
     let probes: Vec<Result<Probe>> = checks
         .iter()
         .map(|(node, criteria, yml)| {
@@ -426,7 +435,7 @@ pub fn observe_all(
     for chunk in queries.chunks(BATCH) {
         let union = chunk
             .iter()
-            .map(|(i, sql)| format!("select {i} as __sluice_check, max_loaded_at, snapshotted_at from (\n{sql}\n) as __sluice_q{i}"))
+            .map(|(i, sql)| row_sql(*i, sql, &text))
             .collect::<Vec<_>>()
             .join("\nunion all\n");
         let t = std::time::Instant::now();
@@ -455,8 +464,8 @@ pub fn observe_all(
             continue;
         };
         let (node, _, yml) = checks[i];
-        match conn.query(sql) {
-            Ok(found) => rows[i] = found.into_iter().next(),
+        match conn.query(&row_sql(i, sql, &text)) {
+            Ok(found) => rows[i] = found.into_iter().next().map(|row| row[1..].to_vec()),
             Err(e) => {
                 failed[i] = Some(e.with_location(locate(node, yml, key)).with_note(format!(
                     "while checking the freshness of source `{}`",
