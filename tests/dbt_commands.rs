@@ -297,6 +297,12 @@ fn private_models_are_referenced_from_their_group_only() {
         manifest["nodes"]["model.shop_analytics.ledger"]["config"]["access"],
         "private"
     );
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(
+            "manifest_groups",
+            serde_json::to_string_pretty(&manifest["groups"]).unwrap()
+        );
+    });
 
     p.write(
         "models/outsider.sql",
@@ -365,6 +371,12 @@ fn exposures_land_in_the_manifest_and_select_their_upstream() {
             "source.shop_analytics.shop.raw_orders"
         ])
     );
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(
+            "manifest_exposures",
+            serde_json::to_string_pretty(&manifest["exposures"]).unwrap()
+        );
+    });
     let children = manifest["child_map"]["model.shop_analytics.orders"]
         .as_array()
         .unwrap();
