@@ -7,14 +7,8 @@
 
 mod common;
 
+use common::compat_states::CHANGED_EVENTS as CHANGED;
 use common::TempProject;
-
-const CHANGED: &str = "id,status,amount,updated_at
-1,new,10,2024-01-01 00:00:00
-2,shipped,25,2024-02-01 00:00:00
-3,new,30,2024-01-03 00:00:00
-4,new,40,2024-02-02 00:00:00
-";
 
 fn rows(p: &TempProject, model: &str) -> Vec<String> {
     p.query(&format!("select id, status from main.{model} order by all"))

@@ -226,13 +226,11 @@ fn on_error_continue_runs_the_children_of_a_failed_model() {
     assert!(bad.stderr.contains("models/flaky.sql:1:"), "{}", bad.stderr);
 }
 
-/// dbt's `--defer --state`: a model built in a new target reads the
-/// parents it does not build from the relations the state's manifest
-/// records (here the `prod` target's), where the target lacks them; without
-/// `--defer` the same run fails on the missing parents.
-#[test]
-fn defer_reads_unselected_parents_from_the_state() {
-    let p = TempProject::new();
+/// Gives `p` two targets in one database file, `prod` (schema main, the
+/// default) and `dev` (schema dev), builds prod, and moves its target/ to
+/// `prod_state/` as a `--state` directory. Returns the database file and
+/// that directory.
+fn built_prod_state(p: &TempProject) -> (std::path::PathBuf, std::path::PathBuf) {
     let db = p.root().join("shop.duckdb");
     p.write(
         "profiles.yml",
@@ -245,6 +243,17 @@ fn defer_reads_unselected_parents_from_the_state() {
     assert_eq!(prod.code, 0, "{}", prod.stderr);
     let state = p.root().join("prod_state");
     std::fs::rename(p.root().join("target"), &state).unwrap();
+    (db, state)
+}
+
+/// dbt's `--defer --state`: a model built in a new target reads the
+/// parents it does not build from the relations the state's manifest
+/// records (here the `prod` target's), where the target lacks them; without
+/// `--defer` the same run fails on the missing parents.
+#[test]
+fn defer_reads_unselected_parents_from_the_state() {
+    let p = TempProject::new();
+    let (db, state) = built_prod_state(&p);
     let alone = p.sluice(&["run", "-s", "orders", "--target", "dev"]);
     assert_eq!(alone.code, 1, "{}", alone.stderr);
     let deferred = p.sluice(&[
@@ -445,17 +454,7 @@ fn exposures_land_in_the_manifest_and_select_their_upstream() {
 #[test]
 fn clone_makes_views_over_the_state_relations() {
     let p = TempProject::new();
-    let db = p.root().join("shop.duckdb");
-    p.write(
-        "profiles.yml",
-        &format!(
-            "shop_analytics:\n  target: prod\n  outputs:\n    prod: {{type: duckdb, path: '{0}', schema: main}}\n    dev: {{type: duckdb, path: '{0}', schema: dev}}\n",
-            db.display()
-        ),
-    );
-    assert_eq!(p.sluice(&["build", "-q"]).code, 0);
-    let state = p.root().join("prod_state");
-    std::fs::rename(p.root().join("target"), &state).unwrap();
+    let (db, state) = built_prod_state(&p);
     let state = state.to_str().unwrap();
     let no_state = p.sluice(&["clone", "--target", "dev"]);
     assert_eq!(no_state.code, 2, "{}", no_state.stderr);

@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::compat_states::{add_amount_column, CHANGED_EVENTS, INCREMENTAL_RUN, STATUSES_AFTER};
 use common::pg::{canonical_rows, copy_on, drop_schemas, profile, server, Server};
 use common::snapshot_states::{type2_violations, write_state, STATES, TYPE1, TYPE2};
 use common::TempProject;
@@ -102,53 +103,25 @@ fn compat_incremental_strategies_match_duckdb_step_by_step() {
         .unwrap();
     assert_eq!(labels, vec![vec![Some("generic".to_owned())]]);
 
-    let changed = "id,status,amount,updated_at
-1,new,10,2024-01-01 00:00:00
-2,shipped,25,2024-02-01 00:00:00
-3,new,30,2024-01-03 00:00:00
-4,new,40,2024-02-02 00:00:00
-";
-    duck.write("seeds/events.csv", changed);
-    pg.write("seeds/events.csv", changed);
+    duck.write("seeds/events.csv", CHANGED_EVENTS);
+    pg.write("seeds/events.csv", CHANGED_EVENTS);
     both(&["seed"], "changed seed");
-    both(
-        &[
-            "run",
-            "-s",
-            "events_append",
-            "events_merge",
-            "events_delete_insert",
-        ],
-        "incremental run",
-    );
+    both(INCREMENTAL_RUN, "incremental run");
     assert_same_relations("incremental run", &duck, "compat", &conn, "compat_pg");
-    let statuses = |model: &str| {
-        conn.query(&format!(
-            "select id || ':' || status from compat_pg.{model} order by id, status"
-        ))
-        .unwrap()
-        .into_iter()
-        .map(|r| r[0].clone().unwrap())
-        .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        statuses("events_append"),
-        ["1:new", "2:new", "2:shipped", "3:new", "4:new"]
-    );
-    assert_eq!(
-        statuses("events_merge"),
-        ["1:new", "2:shipped", "3:new", "4:new"]
-    );
-    assert_eq!(
-        statuses("events_delete_insert"),
-        ["1:new", "2:shipped", "3:new", "4:new"]
-    );
+    for (model, expected) in STATUSES_AFTER {
+        let statuses: Vec<String> = conn
+            .query(&format!(
+                "select id || ':' || status from compat_pg.{model} order by id, status"
+            ))
+            .unwrap()
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect();
+        assert_eq!(&statuses, expected, "{model}");
+    }
 
     for p in [&duck, &pg] {
-        let sql = p
-            .read("models/incremental/events_new_columns.sql")
-            .replace("select id, status,", "select id, status, amount,");
-        p.write("models/incremental/events_new_columns.sql", &sql);
+        add_amount_column(p);
     }
     both(&["run", "-s", "events_new_columns"], "append_new_columns");
     assert_same_relations("append_new_columns", &duck, "compat", &conn, "compat_pg");

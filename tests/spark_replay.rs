@@ -12,6 +12,7 @@
 
 mod common;
 
+use common::compat_states::{add_amount_column, CHANGED_EVENTS, INCREMENTAL_RUN, STATUSES_AFTER};
 use common::pg::canonical_rows;
 use common::snapshot_states::{type2_violations, write_state, STATES, TYPE2};
 use common::spark::{connect, copy_on, drop_schemas, server};
@@ -95,53 +96,25 @@ fn compat_incremental_strategies_on_spark_as_on_duckdb() {
         .unwrap();
     assert_eq!(labels, vec![vec![Some("generic".to_owned())]]);
 
-    let changed = "id,status,amount,updated_at
-1,new,10,2024-01-01 00:00:00
-2,shipped,25,2024-02-01 00:00:00
-3,new,30,2024-01-03 00:00:00
-4,new,40,2024-02-02 00:00:00
-";
-    duck.write("seeds/events.csv", changed);
-    spark.write("seeds/events.csv", changed);
+    duck.write("seeds/events.csv", CHANGED_EVENTS);
+    spark.write("seeds/events.csv", CHANGED_EVENTS);
     both(&["seed"], "changed seed");
-    let conn = both(
-        &[
-            "run",
-            "-s",
-            "events_append",
-            "events_merge",
-            "events_delete_insert",
-        ],
-        "incremental run",
-    );
+    let conn = both(INCREMENTAL_RUN, "incremental run");
     assert_same_relations("incremental run", &duck, &conn, "compat_spark");
-    let statuses = |model: &str| {
-        conn.query(&format!(
-            "select concat(id, ':', status) from compat_spark.{model} order by id, status"
-        ))
-        .unwrap()
-        .into_iter()
-        .map(|r| r[0].clone().unwrap())
-        .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        statuses("events_append"),
-        ["1:new", "2:new", "2:shipped", "3:new", "4:new"]
-    );
-    assert_eq!(
-        statuses("events_merge"),
-        ["1:new", "2:shipped", "3:new", "4:new"]
-    );
-    assert_eq!(
-        statuses("events_delete_insert"),
-        ["1:new", "2:shipped", "3:new", "4:new"]
-    );
+    for (model, expected) in STATUSES_AFTER {
+        let statuses: Vec<String> = conn
+            .query(&format!(
+                "select concat(id, ':', status) from compat_spark.{model} order by id, status"
+            ))
+            .unwrap()
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect();
+        assert_eq!(&statuses, expected, "{model}");
+    }
 
     for p in [&duck, &spark] {
-        let sql = p
-            .read("models/incremental/events_new_columns.sql")
-            .replace("select id, status,", "select id, status, amount,");
-        p.write("models/incremental/events_new_columns.sql", &sql);
+        add_amount_column(p);
     }
     let conn = both(&["run", "-s", "events_new_columns"], "append_new_columns");
     assert_same_relations("append_new_columns", &duck, &conn, "compat_spark");

@@ -72,14 +72,8 @@ pub fn source_freshness(
         p.printer.line("");
         let mut n = 0;
         for (chunk, (started_at, share, observed)) in chunks.iter().zip(batches) {
-            let batch: Vec<crate::freshness::Check<'_>> = chunk
-                .iter()
-                .map(|(i, criteria)| {
-                    let node = &p.manifest.nodes[*i];
-                    (node, criteria, yml_texts[&node.original_file_path].as_str())
-                })
-                .collect();
-            for ((node, criteria, _), observed) in batch.iter().zip(observed) {
+            for ((i, criteria), observed) in chunk.iter().zip(observed) {
+                let node = &p.manifest.nodes[*i];
                 n += 1;
                 let what = format!("freshness of {}", source_name(node));
                 p.printer.step(n, total, &format!("START {what}"), "RUN");
@@ -98,7 +92,7 @@ pub fn source_freshness(
                     unique_id: node.unique_id.clone(),
                     status,
                     observation,
-                    criteria: (*criteria).clone(),
+                    criteria: criteria.clone(),
                     error,
                     started_at,
                     completed_at: started_at + share,

@@ -64,3 +64,29 @@ impl OutputFields<'_> {
         }
     }
 }
+
+/// For the adapters' profile tests: calls `read` with the `get` and
+/// `locate` a reader takes, over one output written as YAML (scalars as
+/// text, as profiles.yml's rendering gives them; keys located in `yaml` as
+/// `profiles.yml`).
+#[cfg(test)]
+pub(super) fn with_yaml_output<T>(
+    yaml: &str,
+    read: impl FnOnce(&dyn Fn(&str) -> Result<Option<String>>, &dyn Fn(&str) -> Option<Location>) -> T,
+) -> T {
+    let doc: serde_yaml::Value = serde_yaml::from_str(yaml).expect("valid YAML");
+    let get = |k: &str| -> Result<Option<String>> {
+        Ok(doc.get(k).map(|v| match v {
+            serde_yaml::Value::String(s) => s.clone(),
+            other => serde_yaml::to_string(other)
+                .expect("YAML")
+                .trim()
+                .to_owned(),
+        }))
+    };
+    let locate = |needle: &str| {
+        yaml.find(needle)
+            .map(|off| Location::from_offset("profiles.yml", yaml, off))
+    };
+    read(&get, &locate)
+}

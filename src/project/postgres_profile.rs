@@ -137,18 +137,9 @@ mod tests {
     use super::*;
 
     fn read_yaml(yaml: &str) -> Result<(PostgresProfile, String)> {
-        let doc: serde_yaml::Value = serde_yaml::from_str(yaml).unwrap();
-        let get = |k: &str| -> Result<Option<String>> {
-            Ok(doc.get(k).map(|v| match v {
-                serde_yaml::Value::String(s) => s.clone(),
-                other => serde_yaml::to_string(other).unwrap().trim().to_owned(),
-            }))
-        };
-        let locate = |needle: &str| {
-            yaml.find(needle)
-                .map(|off| Location::from_offset("profiles.yml", yaml, off))
-        };
-        read(&get, &locate, "pg", "shop")
+        super::super::output_fields::with_yaml_output(yaml, |get, locate| {
+            read(get, locate, "pg", "shop")
+        })
     }
 
     #[test]

@@ -147,18 +147,9 @@ mod tests {
     use super::*;
 
     fn read_yaml(yaml: &str) -> Result<(SparkProfile, String)> {
-        let doc: serde_yaml::Value = serde_yaml::from_str(yaml).unwrap();
-        let get = |k: &str| -> Result<Option<String>> {
-            Ok(doc.get(k).map(|v| match v {
-                serde_yaml::Value::String(s) => s.clone(),
-                other => serde_yaml::to_string(other).unwrap().trim().to_owned(),
-            }))
-        };
-        let locate = |needle: &str| {
-            yaml.find(needle)
-                .map(|off| Location::from_offset("profiles.yml", yaml, off))
-        };
-        read(&get, BTreeMap::new(), &locate, "spark", "shop")
+        super::super::output_fields::with_yaml_output(yaml, |get, locate| {
+            read(get, BTreeMap::new(), locate, "spark", "shop")
+        })
     }
 
     #[test]
