@@ -55,6 +55,15 @@ pub struct GlobalArgs {
     /// one, as dbt's `--favor-state`.
     #[arg(long, global = true, requires = "defer")]
     pub favor_state: bool,
+    /// Microbatch models start their first batch at this event time
+    /// (`YYYY-MM-DD[ HH:MM:SS]`, UTC) instead of `begin` or the lookback,
+    /// as dbt's `--event-time-start`.
+    #[arg(long, global = true, value_name = "TIMESTAMP")]
+    pub event_time_start: Option<String>,
+    /// Microbatch models end their last batch at this event time instead
+    /// of now, as dbt's `--event-time-end`.
+    #[arg(long, global = true, value_name = "TIMESTAMP")]
+    pub event_time_end: Option<String>,
     /// Print only errors and the final summary line.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,

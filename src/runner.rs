@@ -17,10 +17,12 @@ use crate::compile::{compile_one, CompileContext, Compiled};
 use crate::data_tests;
 use crate::error::{Error, Result};
 use crate::execute::output::Printer;
+use crate::execute::result::BatchResults;
 use crate::execute::{self, NodeResult, RunOptions, Status};
 use crate::graph::Graph;
 use crate::manifest::{Node, ResourceType};
 use crate::materialize;
+use crate::project::config::microbatch::{Batch, Microbatch};
 use crate::project::config::Materialization;
 use crate::render::Introspection;
 use crate::warehouse::catalog::Catalog;
@@ -140,7 +142,7 @@ fn run_one(
         }
         _ => compiled,
     };
-    let outcome = run_node(cx, conn, live, node, compiled, options);
+    let outcome = run_node(cx, conn, live, i, compiled, options);
     let elapsed: Duration = clock.elapsed();
     let mut result = NodeResult {
         started_at,
@@ -151,6 +153,45 @@ fn run_one(
         Ok(NodeOutcome::Built(o)) => {
             result.message = o.code;
             result.rows = o.rows;
+        }
+        Ok(NodeOutcome::Batched { run, prior }) => {
+            let total = prior.len() + run.successful.len() + run.failed.len();
+            let mut successful = prior;
+            successful.extend(run.successful.iter().copied());
+            let done = successful.len();
+            result.batch_results = Some(BatchResults {
+                successful,
+                failed: run.failed.iter().map(|(b, _)| *b).collect(),
+            });
+            if run.failed.is_empty() {
+                result.message = format!("OK {done} batch{}", if done == 1 { "" } else { "es" });
+            } else {
+                result.status = if done == 0 {
+                    Status::Error
+                } else {
+                    Status::PartialSuccess
+                };
+                result.message = format!(
+                    "{} of {total} batches failed, the first ({}): {}",
+                    run.failed.len(),
+                    run.failed[0].0.start.format("%Y-%m-%d %H:%M:%S"),
+                    run.failed[0].1.message()
+                );
+                result.error = Some(
+                    run.failed
+                        .iter()
+                        .map(|(b, e)| {
+                            format!(
+                                "batch [{}, {}):\n{}",
+                                b.start.format("%Y-%m-%d %H:%M:%S"),
+                                b.end.format("%Y-%m-%d %H:%M:%S"),
+                                e.render()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
+            }
         }
         Ok(NodeOutcome::UnitTested(o)) => match o.diff {
             None => result.status = Status::Pass,
@@ -190,6 +231,52 @@ fn run_one(
         }
     }
     result
+}
+
+/// Runs microbatch model `i` (config `config`): the batches the clock and
+/// the `--event-time-*` flags give, or, for `retry`, the ones that failed
+/// before; each rendered for its window and applied on its own.
+///
+/// Errors: the table could not be looked up, or the first batch of a new
+/// table failed.
+fn run_microbatch(
+    cx: &CompileContext,
+    conn: &dyn Connection,
+    live: Option<&Introspection>,
+    i: usize,
+    config: &Microbatch,
+    options: &RunOptions,
+) -> Result<NodeOutcome> {
+    let node = &cx.manifest.nodes[i];
+    let mb = &options.microbatch;
+    let (batches, prior, adds) = match mb.retry.get(&node.unique_id) {
+        Some(before) => (
+            before.failed.clone(),
+            before.successful.clone(),
+            materialize::microbatch::adds_to_table(conn, node, false)?,
+        ),
+        None => {
+            let adds = materialize::microbatch::adds_to_table(conn, node, options.full_refresh)?;
+            let batches = config.batches(adds, mb.now, mb.event_time_start, mb.event_time_end);
+            (batches, Vec::new(), adds)
+        }
+    };
+    let introspection = live.cloned().unwrap_or(Introspection::Off);
+    let render = |scope: &crate::render::BatchScope| {
+        crate::compile::render_batch(cx, i, scope, &introspection)
+    };
+    let run = materialize::microbatch::run(
+        cx.renderer,
+        conn,
+        node,
+        config,
+        &batches,
+        adds,
+        &|scope| render(scope),
+        &|e, sql| locate_in_template(e, node, sql),
+    )
+    .map_err(|e| e.with_note("in the first batch, which builds the table"))?;
+    Ok(NodeOutcome::Batched { run, prior })
 }
 
 /// Runs a node's `pre-hook` or `post-hook` (`key`) statements on `conn`
@@ -236,6 +323,12 @@ fn run_hooks(
 
 enum NodeOutcome {
     Built(materialize::Outcome),
+    /// A microbatch model's batches; `prior`: those a retried run had
+    /// already built.
+    Batched {
+        run: materialize::microbatch::BatchRun,
+        prior: Vec<Batch>,
+    },
     UnitTested(crate::unit_tests::UnitTestOutcome),
     Tested { failures: i64, status: Status },
 }
@@ -244,11 +337,12 @@ fn run_node(
     cx: &CompileContext,
     conn: &dyn Connection,
     live: Option<&Introspection>,
-    node: &Node,
+    i: usize,
     compiled: Option<&Result<Compiled>>,
     options: &RunOptions,
 ) -> Result<NodeOutcome> {
     let (manifest, renderer, project_root) = (cx.manifest, cx.renderer, cx.project_root);
+    let node = &manifest.nodes[i];
     let code = || -> Result<&Compiled> {
         match compiled {
             Some(Ok(c)) => Ok(c),
@@ -280,6 +374,11 @@ fn run_node(
             let c = code()?;
             // Hooks run around the materialization, outside its transaction.
             run_hooks(cx, conn, live, node, Some(c), "pre-hook")?;
+            if let Ok(Some(config)) = Microbatch::of(&node.config) {
+                let outcome = run_microbatch(cx, conn, live, i, &config, options)?;
+                run_hooks(cx, conn, live, node, Some(c), "post-hook")?;
+                return Ok(outcome);
+            }
             let built = match node.config.materialization() {
                 Materialization::Incremental => materialize::incremental::run(
                     renderer,

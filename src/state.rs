@@ -19,6 +19,9 @@ pub struct PreviousState {
     nodes: HashMap<String, (String, Json)>,
     /// unique_id -> status from run_results.json.
     results: HashMap<String, String>,
+    /// unique_id -> `batch_results` from run_results.json, for the
+    /// microbatch models that were partial successes.
+    batch_results: HashMap<String, Json>,
     /// Macro unique_id -> macro_sql from manifest.json.
     macros: HashMap<String, String>,
     /// unique_id -> max_loaded_at from the state's sources.json.
@@ -128,6 +131,11 @@ impl PreviousState {
                     (result["unique_id"].as_str(), result["status"].as_str())
                 {
                     state.results.insert(uid.to_owned(), status.to_owned());
+                    if status == "partial success" {
+                        state
+                            .batch_results
+                            .insert(uid.to_owned(), result["batch_results"].clone());
+                    }
                 }
             }
         }
@@ -286,6 +294,12 @@ impl PreviousState {
         self.results
             .get(&node.unique_id)
             .is_some_and(|s| s == value)
+    }
+
+    /// run_results.json's `batch_results` of each microbatch model that was
+    /// a partial success, by unique_id: what `retry` runs again.
+    pub fn batch_results(&self) -> &HashMap<String, Json> {
+        &self.batch_results
     }
 
     /// unique_ids whose previous result is one of `statuses`.

@@ -13,8 +13,9 @@ use crate::compile::Compiled;
 use crate::docs::artifacts::{self, Invocation};
 use crate::error::{Error, ErrorKind, Result};
 use crate::execute::output::Printer;
-use crate::execute::result::Status;
-use crate::execute::{NodeResult, RunOptions};
+use crate::execute::result::{BatchResults, Status};
+use crate::execute::{MicrobatchOptions, NodeResult, RunOptions};
+use crate::project::config::microbatch::parse_datetime;
 use crate::lineage::Lineage;
 use crate::render::Resolver;
 use crate::timing::stage;
@@ -28,17 +29,26 @@ use crate::warehouse::engine::Warehouse;
 /// run_results.json after it. `dry_run`: snapshots report what would
 /// change, and roll back.
 ///
+/// `retry_batches`: for `retry`, the batches each partly failed microbatch
+/// model ran before (by unique_id); only the failed ones run again.
+///
 /// Returns [`Outcome::NodeFailure`] when a node errors or a test fails.
 ///
-/// Errors: project, selector and connection errors; hook failures.
+/// Errors: project, selector and connection errors; hook failures;
+/// [`ErrorKind::Usage`] for an unreadable `--event-time-start`/`--event-time-end`.
 pub fn execute(
     g: &GlobalArgs,
     select: &SelectArgs,
     command: RunCommand,
     full_refresh: bool,
     dry_run: bool,
+    retry_batches: Option<HashMap<String, BatchResults>>,
 ) -> Result<Outcome> {
     let clock = Instant::now();
+    let microbatch = MicrobatchOptions {
+        retry: retry_batches.unwrap_or_default(),
+        ..microbatch_options(g)?
+    };
     let inv = Invocation::new();
     let printer = Printer::new(g.quiet);
     let which = command.which();
@@ -119,6 +129,7 @@ pub fn execute(
             full_refresh,
             command == RunCommand::Build,
             dry_run,
+            microbatch,
         );
         let manifest = manifest
             .join()
@@ -182,6 +193,7 @@ fn run_selected(
     full_refresh: bool,
     build: bool,
     dry_run: bool,
+    microbatch: MicrobatchOptions,
 ) -> Result<Vec<NodeResult>> {
     let printer = &p.printer;
     let target = &p.project.target;
@@ -208,6 +220,7 @@ fn run_selected(
         snapshot_time: snapshot_time()?,
         dry_run,
         warn_error: p.warn_policy.all(),
+        microbatch,
     };
     let t = Instant::now();
     let results = if selected.is_empty() {
@@ -228,6 +241,53 @@ fn run_selected(
         p.run_hooks(resolver, db, true)?;
     }
     Ok(results)
+}
+
+/// The microbatch options of flags `g`: the invocation's time (now, UTC,
+/// or `SLUICE_INVOCATION_TIME` to pin it for reproducible runs, as
+/// `SLUICE_SNAPSHOT_TIME` pins snapshots') and the `--event-time-*` bounds.
+///
+/// Errors: [`ErrorKind::Usage`] for an unreadable timestamp, or a start
+/// not before the end (as dbt's check of the flags).
+fn microbatch_options(g: &GlobalArgs) -> Result<MicrobatchOptions> {
+    let read = |what: &str, text: &str| {
+        parse_datetime(text).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Usage,
+                format!("{what} `{}` is not a date or timestamp", text.trim()),
+            )
+            .with_hint("write `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` (UTC)")
+        })
+    };
+    let now = match std::env::var("SLUICE_INVOCATION_TIME") {
+        Ok(text) => read("SLUICE_INVOCATION_TIME", &text)?,
+        Err(_) => chrono::Utc::now().naive_utc(),
+    };
+    let start = g
+        .event_time_start
+        .as_deref()
+        .map(|t| read("--event-time-start", t))
+        .transpose()?;
+    let end = g
+        .event_time_end
+        .as_deref()
+        .map(|t| read("--event-time-end", t))
+        .transpose()?;
+    if let (Some(s), Some(e)) = (start, end) {
+        if s >= e {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!("--event-time-start ({s}) must be before --event-time-end ({e})"),
+            )
+            .with_hint("swap the two, or widen the window"));
+        }
+    }
+    Ok(MicrobatchOptions {
+        now,
+        event_time_start: start,
+        event_time_end: end,
+        retry: HashMap::new(),
+    })
 }
 
 /// The invocation's snapshot time: now (UTC), or `SLUICE_SNAPSHOT_TIME`

@@ -85,18 +85,18 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Run {
             select,
             full_refresh,
-        } => build::execute(g, select, RunCommand::Run, *full_refresh, false),
-        Command::Test { select } => build::execute(g, select, RunCommand::Test, false, false),
+        } => build::execute(g, select, RunCommand::Run, *full_refresh, false, None),
+        Command::Test { select } => build::execute(g, select, RunCommand::Test, false, false, None),
         Command::Seed {
             select,
             full_refresh,
-        } => build::execute(g, select, RunCommand::Seed, *full_refresh, false),
+        } => build::execute(g, select, RunCommand::Seed, *full_refresh, false, None),
         Command::Snapshot { select, dry_run } => {
-            build::execute(g, select, RunCommand::Snapshot, false, *dry_run)
+            build::execute(g, select, RunCommand::Snapshot, false, *dry_run, None)
         }
         Command::Build {
             select,
             full_refresh,
-        } => build::execute(g, select, RunCommand::Build, *full_refresh, false),
+        } => build::execute(g, select, RunCommand::Build, *full_refresh, false, None),
     }
 }

@@ -4,6 +4,7 @@ use crate::cli::{GlobalArgs, SelectArgs};
 use crate::commands::invocation::{InvocationArgs, Outcome, RunCommand};
 use crate::commands::session::load_options;
 use crate::error::{Error, ErrorKind, Result};
+use crate::execute::result::BatchResults;
 use crate::project::Project;
 use crate::render::ProjectJinja;
 use crate::state::PreviousState;
@@ -38,7 +39,7 @@ pub fn retry(g: &GlobalArgs) -> Result<Outcome> {
     })?;
     let which = previous.which.clone();
     let state = PreviousState::load(&dir)?;
-    let failed = state.with_results(&["error", "fail", "skipped"]);
+    let failed = state.with_results(&["error", "fail", "skipped", "partial success"]);
     if failed.is_empty() {
         if !g.quiet {
             eprintln!("Nothing to retry: the last `{which}` had no errors, failures or skips");
@@ -56,6 +57,13 @@ pub fn retry(g: &GlobalArgs) -> Result<Outcome> {
             command,
             previous.full_refresh,
             false,
+            Some(
+                state
+                    .batch_results()
+                    .iter()
+                    .filter_map(|(uid, json)| Some((uid.clone(), BatchResults::from_json(json)?)))
+                    .collect(),
+            ),
         ),
         None => Err(Error::new(
             ErrorKind::Usage,

@@ -24,14 +24,14 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::lineage::{Lineage, Schemas};
 use crate::manifest::{slash, Manifest, Node, ResourceType};
-use crate::render::{Introspection, NodeScope, Phase, Renderer, Resolver};
+use crate::render::{BatchScope, Introspection, NodeScope, Phase, Renderer, Resolver};
 
 /// Renders one node for execution, with warehouse statements deferred
 /// (they return empty results; see [`Introspection::Deferred`]).
 ///
 /// Errors: Jinja errors located in the node's file (or macro).
 pub fn compile_node(renderer: &Renderer, resolver: &Arc<Resolver>, node: &Node) -> Result<String> {
-    render_node(renderer, resolver, node, &Introspection::Deferred).0
+    render_node(renderer, resolver, node, &Introspection::Deferred, None).0
 }
 
 /// Renders one node for execution with `introspection` for warehouse
@@ -42,6 +42,7 @@ fn render_node(
     resolver: &Arc<Resolver>,
     node: &Node,
     introspection: &Introspection,
+    batch: Option<&BatchScope>,
 ) -> (Result<String>, bool) {
     let scope = Arc::new(
         NodeScope::new(
@@ -50,10 +51,14 @@ fn render_node(
             node.config.clone(),
             resolver.clone(),
         )
-        .with_introspection(introspection.clone()),
+        .with_introspection(introspection.clone())
+        .with_batch(batch.cloned()),
     );
     let code = (|| {
         let mut vars = node.vars();
+        if let Some(batch) = batch {
+            vars.model = with_batch(&vars.model, batch);
+        }
         if node.test_metadata.is_some() {
             vars.test_kwargs = Some(crate::manifest::generic_tests::render_kwargs(
                 renderer, node, &scope, &vars,
@@ -102,7 +107,7 @@ pub fn compile_all(
             let node = &manifest.nodes[i];
             (
                 i,
-                render_node(renderer, resolver, node, &Introspection::Deferred),
+                render_node(renderer, resolver, node, &Introspection::Deferred, None),
             )
         })
         .collect();
@@ -219,7 +224,7 @@ pub fn compile_one(
     introspection: &Introspection,
 ) -> Result<Compiled> {
     let ancestors = ephemeral_ancestors(cx.manifest, i);
-    let rendered = render_family(cx, i, &ancestors, None, introspection);
+    let rendered = render_family(cx, i, &ancestors, None, introspection, None);
     finish(cx, &rendered, i, &ancestors, &HashSet::new()).map(|(c, _)| c)
 }
 
@@ -235,8 +240,48 @@ pub fn render_with_ephemerals(
     introspection: &Introspection,
 ) -> Result<String> {
     let ancestors = ephemeral_ancestors(cx.manifest, i);
-    let rendered = render_family(cx, i, &ancestors, this, introspection);
+    let rendered = render_family(cx, i, &ancestors, this, introspection, None);
     inject_ephemerals(cx.manifest, &rendered, i, &ancestors)
+}
+
+/// Node `i`'s SQL for one microbatch `batch`, with its ephemeral ancestors
+/// injected, not written anywhere: rendered again with `model.batch` set,
+/// `is_incremental()` as the batch says, and every ref and source whose
+/// node sets `event_time` read through the batch's window, as dbt
+/// compiles each batch.
+///
+/// Errors: Jinja errors of the node or an ephemeral ancestor.
+pub fn render_batch(
+    cx: &CompileContext,
+    i: usize,
+    batch: &BatchScope,
+    introspection: &Introspection,
+) -> Result<String> {
+    let ancestors = ephemeral_ancestors(cx.manifest, i);
+    let rendered = render_family(cx, i, &ancestors, None, introspection, Some(batch));
+    inject_ephemerals(cx.manifest, &rendered, i, &ancestors)
+}
+
+/// The `model` template value with dbt's `model.batch` filled: `id`,
+/// `event_time_start` and `event_time_end` (ISO, UTC). Outside a batch
+/// (`compile`, the compiled file) the fields are none.
+fn with_batch(model: &minijinja::Value, batch: &BatchScope) -> minijinja::Value {
+    let iso = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S+00:00").to_string();
+    let batch_value = minijinja::Value::from_iter([
+        ("id", minijinja::Value::from(batch.id.clone())),
+        ("event_time_start", minijinja::Value::from(iso(batch.start))),
+        ("event_time_end", minijinja::Value::from(iso(batch.end))),
+    ]);
+    let mut map: BTreeMap<String, minijinja::Value> = BTreeMap::new();
+    if let Ok(keys) = model.try_iter() {
+        for key in keys {
+            if let (Some(name), Ok(value)) = (key.as_str(), model.get_item(&key)) {
+                map.insert(name.to_owned(), value);
+            }
+        }
+    }
+    map.insert("batch".to_owned(), batch_value);
+    minijinja::Value::from(map)
 }
 
 /// Renders node `i` and its ephemeral `ancestors`.
@@ -246,6 +291,7 @@ fn render_family(
     ancestors: &[usize],
     this: Option<crate::warehouse::relation::Relation>,
     introspection: &Introspection,
+    batch: Option<&BatchScope>,
 ) -> HashMap<usize, (Result<String>, bool)> {
     ancestors
         .iter()
@@ -253,7 +299,7 @@ fn render_family(
             let node = &cx.manifest.nodes[a];
             (
                 a,
-                render_node(cx.renderer, cx.resolver, node, introspection),
+                render_node(cx.renderer, cx.resolver, node, introspection, batch),
             )
         })
         .chain(std::iter::once({
@@ -263,9 +309,9 @@ fn render_family(
                     let mut node = node.clone();
                     node.relation = Some(rel);
                     node.template = None;
-                    render_node(cx.renderer, cx.resolver, &node, introspection)
+                    render_node(cx.renderer, cx.resolver, &node, introspection, batch)
                 }
-                None => render_node(cx.renderer, cx.resolver, node, introspection),
+                None => render_node(cx.renderer, cx.resolver, node, introspection, batch),
             };
             (i, rendered)
         }))

@@ -56,6 +56,23 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// `--warn-error`: a data test that would warn fails instead.
     pub warn_error: bool,
+    /// How microbatch models pick their batches.
+    pub microbatch: MicrobatchOptions,
+}
+
+/// How this invocation's microbatch models pick their batches, as dbt's.
+#[derive(Debug, Clone, Default)]
+pub struct MicrobatchOptions {
+    /// The invocation's start (UTC; `SLUICE_INVOCATION_TIME` pins it): the
+    /// last batch ends at it, moved up to a batch boundary.
+    pub now: chrono::NaiveDateTime,
+    /// `--event-time-start`: the first batch starts here instead.
+    pub event_time_start: Option<chrono::NaiveDateTime>,
+    /// `--event-time-end`: the last batch ends here instead.
+    pub event_time_end: Option<chrono::NaiveDateTime>,
+    /// `retry`: the batches to run for each model (by unique_id) that was
+    /// a partial success, instead of the ones the clock gives.
+    pub retry: HashMap<String, result::BatchResults>,
 }
 
 struct Sched {

@@ -405,6 +405,15 @@ impl Printer {
                 format!("OK created {}", describe(node)),
                 format!("{} in {t}", r.message),
             ),
+            (_, Status::PartialSuccess) => {
+                let (ok, all) = r.batch_results.as_ref().map_or((0, 0), |b| {
+                    (b.successful.len(), b.successful.len() + b.failed.len())
+                });
+                (
+                    format!("PARTIAL SUCCESS ({ok}/{all}) batches for {}", describe(node)),
+                    format!("PARTIAL SUCCESS in {t}"),
+                )
+            }
             (ResourceType::Seed, _) => (
                 format!("ERROR loading {}", describe(node)),
                 format!("ERROR in {t}"),

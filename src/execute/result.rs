@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::project::config::microbatch::Batch;
+
 /// The outcome of one node, as dbt's run_results statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -21,12 +23,17 @@ pub enum Status {
     Fail,
     /// A test crossed its `warn_if` threshold (or failed with severity warn).
     Warn,
+    /// A microbatch model some of whose batches failed (dbt 1.9): what is
+    /// downstream is skipped, the command exits 1, and `retry` runs only
+    /// the failed batches.
+    #[serde(rename = "partial success")]
+    PartialSuccess,
 }
 
 impl Status {
     /// Whether this status makes the command exit with 1.
     pub fn is_failure(self) -> bool {
-        matches!(self, Status::Error | Status::Fail)
+        matches!(self, Status::Error | Status::Fail | Status::PartialSuccess)
     }
 
     /// dbt's name for the status, as run_results.json writes it.
@@ -38,6 +45,7 @@ impl Status {
             Status::Pass => "pass",
             Status::Fail => "fail",
             Status::Warn => "warn",
+            Status::PartialSuccess => "partial success",
         }
     }
 }
@@ -65,6 +73,61 @@ pub struct NodeResult {
     pub thread_id: String,
     /// The error, for errors.
     pub error: Option<String>,
+    /// A microbatch model's batches, as run_results.json's `batch_results`.
+    pub batch_results: Option<BatchResults>,
+}
+
+/// Which batches of a microbatch model succeeded and which failed, as
+/// dbt's `batch_results` (each batch `[start, end)`, UTC).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchResults {
+    /// Batches whose rows are in the table.
+    pub successful: Vec<Batch>,
+    /// Batches that failed; `retry` runs these.
+    pub failed: Vec<Batch>,
+}
+
+impl BatchResults {
+    /// run_results.json's `batch_results`: `{"successful": [[start, end],
+    /// ...], "failed": [...]}` with ISO timestamps, as dbt writes them.
+    pub fn to_json(&self) -> serde_json::Value {
+        let list = |batches: &[Batch]| {
+            batches
+                .iter()
+                .map(|b| serde_json::json!([Batch::iso(b.start), Batch::iso(b.end)]))
+                .collect::<Vec<_>>()
+        };
+        serde_json::json!({
+            "successful": list(&self.successful),
+            "failed": list(&self.failed),
+        })
+    }
+
+    /// Reads run_results.json's `batch_results` back (what [`Self::to_json`] wrote).
+    pub fn from_json(value: &serde_json::Value) -> Option<BatchResults> {
+        let list = |key: &str| -> Option<Vec<Batch>> {
+            value
+                .get(key)?
+                .as_array()?
+                .iter()
+                .map(|pair| {
+                    let bound = |i: usize| {
+                        pair.get(i)
+                            .and_then(|v| v.as_str())
+                            .and_then(crate::project::config::microbatch::parse_datetime)
+                    };
+                    Some(Batch {
+                        start: bound(0)?,
+                        end: bound(1)?,
+                    })
+                })
+                .collect()
+        };
+        Some(BatchResults {
+            successful: list("successful")?,
+            failed: list("failed")?,
+        })
+    }
 }
 
 impl NodeResult {
@@ -82,6 +145,7 @@ impl NodeResult {
             execution_time: 0.0,
             thread_id: thread_id.to_owned(),
             error: None,
+            batch_results: None,
         }
     }
 }
@@ -99,7 +163,7 @@ pub fn tally(results: &[NodeResult]) -> BTreeMap<&'static str, usize> {
         let key = match r.status {
             Status::Success | Status::Pass => "PASS",
             Status::Warn => "WARN",
-            Status::Error | Status::Fail => "ERROR",
+            Status::Error | Status::Fail | Status::PartialSuccess => "ERROR",
             Status::Skipped => "SKIP",
         };
         *t.get_mut(key).expect("key") += 1;

@@ -20,7 +20,13 @@ const MODEL_MATERIALIZATIONS: &[&str] = &["view", "table", "incremental", "ephem
 
 /// The incremental strategies sluice runs, as dbt names them.
 /// `insert_overwrite` is Spark's (dbt-spark's); other warehouses refuse it when the model runs.
-const INCREMENTAL_STRATEGIES: &[&str] = &["append", "delete+insert", "merge", "insert_overwrite"];
+const INCREMENTAL_STRATEGIES: &[&str] = &[
+    "append",
+    "delete+insert",
+    "merge",
+    "insert_overwrite",
+    "microbatch",
+];
 
 /// dbt's `on_error` values (dbt 1.12): what a model's failure does to the
 /// models downstream of it.
@@ -111,6 +117,11 @@ fn first_problem(node: &Node) -> Option<(&'static str, String, String)> {
                             one_of(s, INCREMENTAL_STRATEGIES),
                         ));
                     }
+                }
+                if let Err((key, message, hint)) =
+                    crate::project::config::microbatch::Microbatch::of(config)
+                {
+                    return Some((key, format!("{what}: {message}"), hint));
                 }
                 if let Some(s) = text("on_schema_change") {
                     if !ON_SCHEMA_CHANGE.contains(&s) {

@@ -188,6 +188,9 @@ impl Manifest {
                     resolver
                         .sources
                         .insert((src.name.clone(), table.name.clone()), relation.clone());
+                    if let Some(field) = config.get_str("event_time") {
+                        resolver.event_times.insert(relation.clone(), field);
+                    }
                     let unique_id = format!("source.{src_pkg}.{}.{}", src.name, table.name);
                     if let Some(first) = source_ids.insert(unique_id.clone(), yml.clone()) {
                         return Err(checks::duplicate_source(
@@ -436,6 +439,9 @@ impl Manifest {
                 resolver
                     .package_refs
                     .insert((node.package_name.clone(), node.name.clone()), rel.clone());
+                if let Some(field) = node.config.get_str("event_time") {
+                    resolver.event_times.insert(rel.clone(), field);
+                }
             }
         }
         let resolver = Arc::new(resolver);

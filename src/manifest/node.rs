@@ -236,6 +236,15 @@ impl Node {
             schema: Option<&'a str>,
             database: Option<&'a str>,
             version: (),
+            /// dbt 1.9's `model.batch`: its fields are none outside a
+            /// microbatch batch (a batch's render fills them).
+            batch: Option<BatchOutside>,
+        }
+        #[derive(serde::Serialize)]
+        struct BatchOutside {
+            id: (),
+            event_time_start: (),
+            event_time_end: (),
         }
         let rel = self.relation.as_ref();
         Value::from_serialize(TemplateNode {
@@ -253,6 +262,11 @@ impl Node {
             schema: rel.map(|r| r.schema.as_str()),
             database: rel.map(|r| r.database.as_str()),
             version: (),
+            batch: (self.resource_type == ResourceType::Model).then_some(BatchOutside {
+                id: (),
+                event_time_start: (),
+                event_time_end: (),
+            }),
         })
     }
 

@@ -20,6 +20,7 @@ use crate::materialize::{
     call, clear_intermediate, rel, relation_of, swap_statements, Outcome, TMP_SUFFIX,
 };
 use crate::project::config::as_string_list;
+use crate::project::config::microbatch::Batch;
 use crate::render::Renderer;
 use crate::sql::strip_trailing_semicolons;
 use crate::warehouse::connection::{Connection, RelationType, TxEnd};
@@ -116,6 +117,7 @@ fn rebuild_and_swap(
     new_rows: &Relation,
     strategy: &str,
     keys: &[String],
+    window: Option<(&str, &Batch)>,
     target_cols: &[(String, String)],
     source_cols: &[(String, String)],
 ) -> Result<()> {
@@ -142,6 +144,13 @@ fn rebuild_and_swap(
             rel(new_rows),
             Value::from(keys.iter().map(|k| quote(k)).collect::<Vec<_>>()),
             Value::from(columns),
+            Value::from(window.map(|(event_time, batch)| {
+                format!(
+                    "{event_time} >= {} and {event_time} < {}",
+                    literal(&batch.start),
+                    literal(&batch.end)
+                )
+            })),
         ],
     )?;
     conn.execute(&call(
@@ -201,6 +210,61 @@ pub fn run(
                 "delete+insert".into()
             }
         });
+    apply(renderer, conn, node, compiled, &strategy, &keys, None)?;
+    Ok(Outcome {
+        code: "OK".into(),
+        rows: None,
+    })
+}
+
+/// Applies one microbatch batch's rows (`compiled`, the model rendered for
+/// the batch) to the existing table of `node` in one transaction, as dbt's
+/// microbatch strategy: the table's rows whose `event_time` falls in the
+/// batch are replaced by the batch's rows (`get_incremental_microbatch_sql`),
+/// after `on_schema_change`. A failure leaves the table as it was.
+///
+/// Errors: as [`run`]'s.
+pub(crate) fn apply_batch(
+    renderer: &Renderer,
+    conn: &dyn Connection,
+    node: &Node,
+    compiled: &str,
+    event_time: &str,
+    batch: &Batch,
+) -> Result<()> {
+    apply(
+        renderer,
+        conn,
+        node,
+        compiled,
+        "microbatch",
+        &[],
+        Some((event_time, batch)),
+    )
+}
+
+/// The incremental step after the table exists: builds the new rows
+/// (`compiled`) into an intermediate table, reconciles the schema
+/// (`on_schema_change`) and applies `strategy` (`window`: the microbatch
+/// batch and its event-time column), in one transaction.
+///
+/// Errors: as [`run`]'s.
+fn apply(
+    renderer: &Renderer,
+    conn: &dyn Connection,
+    node: &Node,
+    compiled: &str,
+    strategy: &str,
+    keys: &[String],
+    window: Option<(&str, &Batch)>,
+) -> Result<()> {
+    let target = relation_of(node)?;
+    if strategy == "microbatch" && window.is_none() {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!("microbatch model `{}` runs batch by batch, not as one incremental step", node.name),
+        ));
+    }
     let on_schema_change = node
         .config
         .get_str("on_schema_change")
@@ -219,7 +283,8 @@ pub fn run(
         .with_hint("use one of: ignore, fail, append_new_columns, sync_all_columns"));
     }
     // The strategy's macro, and whether it takes the key columns.
-    let (apply_macro, uses_keys) = match strategy.as_str() {
+    let (apply_macro, uses_keys) = match strategy {
+        "microbatch" => ("get_incremental_microbatch_sql", false),
         "append" => ("get_incremental_append_sql", false),
         // dbt's delete+insert without a key deletes nothing: a plain append.
         "delete+insert" if keys.is_empty() => ("get_incremental_append_sql", false),
@@ -260,7 +325,7 @@ pub fn run(
     // Spark cannot DELETE from or MERGE into a Parquet table: the keyed
     // strategies rebuild it instead (kept rows plus new ones) and swap the
     // rebuilt table in, as its tables are published.
-    let rebuild = uses_keys && !conn.transactional();
+    let rebuild = (uses_keys || window.is_some()) && !conn.transactional();
     let new_rows = target.with_identifier(&format!("{}{NEW_ROWS_SUFFIX}", target.identifier));
     let sql = strip_trailing_semicolons(compiled).to_owned();
     let mut body = || -> Result<TxEnd> {
@@ -278,7 +343,7 @@ pub fn run(
         )?)?;
         let source_cols = columns(conn, &new_rows)?;
         let target_cols = columns(conn, target)?;
-        check_unique_key(node, &keys, &source_cols, &target_cols)?;
+        check_unique_key(node, keys, &source_cols, &target_cols)?;
         let added: Vec<&(String, String)> = source_cols
             .iter()
             .filter(|(n, _)| !target_cols.iter().any(|(m, _)| m == n))
@@ -342,6 +407,11 @@ pub fn run(
                     .collect::<Vec<_>>(),
             ));
         }
+        if let Some((event_time, batch)) = window {
+            args.push(Value::from(event_time));
+            args.push(Value::from(literal(&batch.start)));
+            args.push(Value::from(literal(&batch.end)));
+        }
         args.push(Value::from(dest));
         if rebuild {
             rebuild_and_swap(
@@ -349,8 +419,9 @@ pub fn run(
                 conn,
                 target,
                 &new_rows,
-                &strategy,
-                &keys,
+                strategy,
+                keys,
+                window,
                 &target_now,
                 &source_cols,
             )?;
@@ -362,8 +433,11 @@ pub fn run(
     };
     conn.transaction(&mut body)?;
     conn.record_relation(&new_rows, None);
-    Ok(Outcome {
-        code: "OK".into(),
-        rows: None,
-    })
+    Ok(())
+}
+
+/// A batch bound as the SQL the strategy macros compare with: `cast('..'
+/// as timestamp)`, as the event-time filter on the model's inputs.
+fn literal(t: &chrono::NaiveDateTime) -> String {
+    format!("cast('{}' as timestamp)", t.format("%Y-%m-%d %H:%M:%S"))
 }

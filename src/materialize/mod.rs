@@ -14,6 +14,7 @@ mod call;
 pub mod contract;
 pub mod external;
 pub mod incremental;
+pub mod microbatch;
 pub mod seed;
 mod seed_copy;
 pub mod seed_csv;

@@ -75,6 +75,9 @@ pub fn register(env: &mut Environment<'static>, vars: Arc<BTreeMap<String, Value
     );
     env.add_function("is_incremental", |state: &State| -> Result<bool, Error> {
         let scope = scope(state, "is_incremental")?;
+        if let Some(batch) = &scope.batch {
+            return Ok(batch.incremental);
+        }
         Ok(scope.phase == Phase::Compile && scope.resolver.incremental.contains(&scope.unique_id))
     });
     env.add_function(
@@ -233,7 +236,7 @@ fn ref_fn(
             Ok(Value::from_object(rel))
         }
         Phase::Compile => match found {
-            Some(rel) => Ok(Value::from_object(resolver.compiled(rel))),
+            Some(rel) => Ok(Value::from_object(scope.compiled(rel))),
             None => Err(wrap(SluiceError::new(
                 SluiceKind::UnknownRef,
                 format!("`{}` refers to `{}`, which was not found during parsing", scope.unique_id, call.name),
@@ -256,7 +259,7 @@ fn source_fn(state: &State, source: String, table: String) -> Result<Value, Erro
     }
     match found {
         Some(rel) if scope.phase == Phase::Compile => {
-            Ok(Value::from_object(scope.resolver.compiled(&rel)))
+            Ok(Value::from_object(scope.compiled(&rel)))
         }
         Some(rel) => Ok(Value::from_object(rel)),
         None if scope.phase == Phase::Parse => Ok(Value::from_object(Relation::new(

@@ -39,7 +39,9 @@ pub use macros::MacroDef;
 pub use project_jinja::{render_config_string, render_project_value, ProjectJinja};
 use project_jinja::{single_expression, target_value};
 
-pub use scope::{Captured, Introspection, NodeScope, Phase, RefCall, Resolver};
+pub use scope::{
+    BatchScope, Captured, EventTimeWindow, Introspection, NodeScope, Phase, RefCall, Resolver,
+};
 
 /// Levels of nested calls, blocks and loops a template may use (minijinja
 /// counts a few per macro call): well beyond what dbt's Python recursion

@@ -79,12 +79,29 @@ impl Relation {
             ("quote_policy", self.quote.value()),
             ("dbt_created", Value::from(false)),
             ("limit", self.limit()),
-            ("event_time_filter", Value::from(())),
+            ("event_time_filter", self.event_time_filter_value()),
             ("require_alias", Value::from(false)),
             ("catalog", Value::from(())),
             ("renameable_relations", Value::from(Vec::<Value>::new())),
             ("replaceable_relations", Value::from(Vec::<Value>::new())),
             ("external", Value::from(self.external.clone())),
+        ])
+    }
+
+    /// dbt's `event_time_filter`: `{field_name, start, end}` (ISO
+    /// timestamps, UTC) while a microbatch batch or `--sample` reads the
+    /// relation through a window, else none.
+    fn event_time_filter_value(&self) -> Value {
+        let Some(filter) = &self.event_time_filter else {
+            return Value::from(());
+        };
+        let iso = |t: &Option<chrono::NaiveDateTime>| {
+            Value::from(t.map(|t| t.format("%Y-%m-%d %H:%M:%S+00:00").to_string()))
+        };
+        Value::from_iter([
+            ("field_name", Value::from(filter.field_name.clone())),
+            ("start", iso(&filter.start)),
+            ("end", iso(&filter.end)),
         ])
     }
 
@@ -389,7 +406,8 @@ impl Object for Relation {
                 Some(Value::from(false))
             }
             "external" => Some(Value::from(self.external.clone())),
-            "event_time_filter" | "catalog" => Some(Value::from(())),
+            "event_time_filter" => Some(self.event_time_filter_value()),
+            "catalog" => Some(Value::from(())),
             "renameable_relations" | "replaceable_relations" => {
                 Some(Value::from(Vec::<Value>::new()))
             }

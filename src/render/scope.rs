@@ -98,6 +98,13 @@ pub struct Resolver {
     pub macro_overrides: HashMap<String, serde_json::Value>,
     /// Environment variables that win over the process's (a unit test's `overrides.env_vars`).
     pub env_overrides: HashMap<String, String>,
+    /// The `event_time` column of each relation whose node sets it
+    /// (models, seeds, snapshots, sources), as refs and sources resolve
+    /// them: a microbatch batch or `--sample` reads these through a window.
+    pub event_times: HashMap<Relation, String>,
+    /// `--sample`: the window models read their `event_time` inputs
+    /// through, as dbt 1.10's sample mode.
+    pub sample: Option<EventTimeWindow>,
 }
 
 impl Resolver {
@@ -108,6 +115,29 @@ impl Resolver {
             ..relation.clone()
         }
     }
+}
+
+/// A `[start, end)` window of event time (UTC; a bound may be open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EventTimeWindow {
+    /// Inclusive lower bound.
+    pub start: Option<chrono::NaiveDateTime>,
+    /// Exclusive upper bound.
+    pub end: Option<chrono::NaiveDateTime>,
+}
+
+/// The batch a microbatch model is rendered for, as dbt's `model.batch`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchScope {
+    /// dbt's batch id: the start as `YYYYMMDD` (`YYYYMMDDTHH` for hourly batches).
+    pub id: String,
+    /// Inclusive start.
+    pub start: chrono::NaiveDateTime,
+    /// Exclusive end.
+    pub end: chrono::NaiveDateTime,
+    /// Whether the batch adds to an existing table (`is_incremental()`),
+    /// as every batch but the first of a new or fully refreshed table.
+    pub incremental: bool,
 }
 
 /// The `__sluice` template variable: the node being rendered.
@@ -127,6 +157,8 @@ pub struct NodeScope {
     pub introspection: Introspection,
     /// Results stored by `statement` blocks, for `load_result(name)`.
     pub results: Mutex<HashMap<String, minijinja::Value>>,
+    /// The microbatch batch this render is for, if any.
+    pub batch: Option<BatchScope>,
 }
 
 impl NodeScope {
@@ -145,7 +177,40 @@ impl NodeScope {
             resolver,
             introspection: Introspection::Off,
             results: Mutex::default(),
+            batch: None,
         }
+    }
+
+    /// The same scope rendering for `batch`.
+    pub fn with_batch(mut self, batch: Option<BatchScope>) -> NodeScope {
+        self.batch = batch;
+        self
+    }
+
+    /// `relation` as this render's `ref()`/`source()` gives it: zero rows
+    /// under `--empty`; read through the batch's window (a microbatch
+    /// model) or the `--sample` window (any model) when its node sets
+    /// `event_time`, as dbt filters event-time inputs.
+    pub fn compiled(&self, relation: &Relation) -> Relation {
+        let mut rel = self.resolver.compiled(relation);
+        let window = match &self.batch {
+            Some(b) => Some(EventTimeWindow {
+                start: Some(b.start),
+                end: Some(b.end),
+            }),
+            None if self.unique_id.starts_with("model.") => self.resolver.sample,
+            None => None,
+        };
+        if let Some(window) = window {
+            if let Some(field) = self.resolver.event_times.get(relation) {
+                rel.event_time_filter = Some(crate::warehouse::relation::EventTimeFilter {
+                    field_name: field.clone(),
+                    start: window.start,
+                    end: window.end,
+                });
+            }
+        }
+        rel
     }
 
     /// The same scope with `introspection` for warehouse statements.

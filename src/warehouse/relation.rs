@@ -147,6 +147,47 @@ pub struct Relation {
     /// `read_csv('x.csv', ...)`), as dbt-duckdb's `DuckDBRelation.external`.
     #[serde(skip)]
     pub external: Option<String>,
+    /// The `[start, end)` window of `event_time` a microbatch batch or
+    /// `--sample` reads this relation through: rendered as a filtering
+    /// subquery, as dbt's `EventTimeFilter`.
+    #[serde(skip)]
+    pub event_time_filter: Option<EventTimeFilter>,
+}
+
+/// A relation read through a window of its `event_time` column, as dbt's
+/// `EventTimeFilter`: `field >= start and field < end` (UTC; either bound
+/// may be open).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EventTimeFilter {
+    /// The column (or expression) the node's `event_time` config names.
+    pub field_name: String,
+    /// Inclusive lower bound.
+    pub start: Option<chrono::NaiveDateTime>,
+    /// Exclusive upper bound.
+    pub end: Option<chrono::NaiveDateTime>,
+}
+
+impl EventTimeFilter {
+    /// The `where` condition: each bound cast to `timestamp`, so a `date`
+    /// or `timestamp` column compares alike on every warehouse (dbt's base
+    /// relation compares with a bare string literal).
+    pub fn condition(&self) -> String {
+        let bound = |t: &chrono::NaiveDateTime| {
+            format!("cast('{}' as timestamp)", t.format("%Y-%m-%d %H:%M:%S"))
+        };
+        let mut parts = Vec::new();
+        if let Some(start) = &self.start {
+            parts.push(format!("{} >= {}", self.field_name, bound(start)));
+        }
+        if let Some(end) = &self.end {
+            parts.push(format!("{} < {}", self.field_name, bound(end)));
+        }
+        if parts.is_empty() {
+            "true".to_owned()
+        } else {
+            parts.join(" and ")
+        }
+    }
 }
 
 impl Relation {
@@ -161,6 +202,7 @@ impl Relation {
             quote: Policy::default(),
             empty: false,
             external: None,
+            event_time_filter: None,
         }
     }
 
@@ -265,12 +307,18 @@ pub fn literal(text: &str) -> String {
 
 impl fmt::Display for Relation {
     /// dbt's `str(relation)`: [`Relation::render`], or under `--empty` the
-    /// zero-row subquery (an ephemeral CTE never is one).
+    /// zero-row subquery (an ephemeral CTE never is one); an event-time
+    /// window wraps that in its filtering subquery, as dbt's.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.empty && !self.is_cte() {
-            return write!(f, "(select * from {} where false limit 0)", self.rendered());
+        let inner = if self.empty && !self.is_cte() {
+            format!("(select * from {} where false limit 0)", self.rendered())
+        } else {
+            self.rendered()
+        };
+        match &self.event_time_filter {
+            Some(filter) => write!(f, "(select * from {inner} where {})", filter.condition()),
+            None => f.write_str(&inner),
         }
-        f.write_str(&self.rendered())
     }
 }
 
@@ -296,5 +344,25 @@ mod tests {
             r#"(select * from "shop"."main"."orders" where false limit 0)"#
         );
         assert_eq!(empty.rendered(), r.to_string());
+    }
+
+    /// As dbt's `EventTimeFilter`: the window wraps the relation (and an
+    /// `--empty` subquery) in `where field >= start and field < end`.
+    #[test]
+    fn event_time_filter_wraps_the_relation() {
+        let t = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        let r = Relation {
+            event_time_filter: Some(EventTimeFilter {
+                field_name: "ts".into(),
+                start: Some(t("2024-01-01 00:00:00")),
+                end: Some(t("2024-01-02 00:00:00")),
+            }),
+            ..Relation::new("db", "main", "events")
+        };
+        assert_eq!(
+            r.to_string(),
+            r#"(select * from "db"."main"."events" where ts >= cast('2024-01-01 00:00:00' as timestamp) and ts < cast('2024-01-02 00:00:00' as timestamp))"#
+        );
+        assert_eq!(r.rendered(), r#""db"."main"."events""#);
     }
 }

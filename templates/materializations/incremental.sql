@@ -40,6 +40,16 @@ when not matched then insert ({{ dest_columns | join(', ') }})
 values ({% for col in dest_columns %}DBT_INTERNAL_SOURCE.{{ col }}{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endmacro %}
 
+{#- `microbatch` (dbt 1.9): the batch's rows replace the table's rows whose
+    `event_time` falls in the batch, `[batch_start, batch_end)`; the bounds
+    come as SQL timestamps. -#}
+{% macro get_incremental_microbatch_sql(target_relation, temp_relation, event_time, batch_start, batch_end, dest_columns) -%}
+delete from {{ target_relation }}
+where {{ event_time }} >= {{ batch_start }} and {{ event_time }} < {{ batch_end }};
+insert into {{ target_relation }} ({{ dest_columns | join(', ') }})
+select {{ dest_columns | join(', ') }} from {{ temp_relation }}
+{%- endmacro %}
+
 {#- `insert_overwrite` (Spark, as dbt-spark's): the new rows replace the
     table's rows (only the partitions they write, for a partitioned table). -#}
 {% macro get_insert_overwrite_sql(target_relation, temp_relation, dest_columns) -%}
@@ -54,8 +64,10 @@ select {{ dest_columns | join(', ') }} from {{ temp_relation }}
     the table's column types, as an insert casts. A table column the new rows
     lack is NULL under delete+insert and keeps its value under merge (which
     updates only the shared columns). `columns` are [quoted name, type,
-    whether the new rows have it], in table order. -#}
-{% macro get_incremental_rebuild_sql(strategy, target_relation, temp_relation, unique_key, columns) -%}
+    whether the new rows have it], in table order. For `microbatch`,
+    `window` is the batch's condition on `event_time`: the rows it holds
+    are replaced instead of those whose key matches. -#}
+{% macro get_incremental_rebuild_sql(strategy, target_relation, temp_relation, unique_key, columns, window=none) -%}
 {%- set key_match -%}
 {% for key in unique_key -%}
 DBT_INTERNAL_SOURCE.{{ key }} = DBT_INTERNAL_DEST.{{ key }}{% if not loop.last %} and {% endif %}
@@ -63,10 +75,14 @@ DBT_INTERNAL_SOURCE.{{ key }} = DBT_INTERNAL_DEST.{{ key }}{% if not loop.last %
 {%- endset -%}
 select {% for c in columns %}DBT_INTERNAL_DEST.{{ c[0] }}{% if not loop.last %}, {% endif %}{% endfor %}
 from {{ target_relation }} as DBT_INTERNAL_DEST
+{%- if window %}
+where not coalesce({{ window }}, false)
+{%- else %}
 where not exists (
     select 1 from {{ temp_relation }} as DBT_INTERNAL_SOURCE
     where {{ key_match }}
 )
+{%- endif %}
 union all
 select {% for c in columns -%}
 {%- if c[2] -%}

@@ -32,7 +32,7 @@ struct ResultEntry<'a> {
     compiled: bool,
     compiled_code: Option<&'a str>,
     relation_name: Option<String>,
-    batch_results: Option<()>,
+    batch_results: Option<Json>,
 }
 
 #[derive(serde::Serialize)]
@@ -118,7 +118,7 @@ pub fn write_run_results_json(
             compiled: c.is_some(),
             compiled_code: c.map(|c| c.code.as_str()),
             relation_name: node.relation.as_ref().map(|r| r.to_string()),
-            batch_results: None,
+            batch_results: r.batch_results.as_ref().map(|b| b.to_json()),
         };
         let mut bytes = Vec::with_capacity(1024);
         let _ = serde_json::to_writer(&mut bytes, &result);

@@ -10,6 +10,7 @@
 use serde_json::Value as Json;
 
 mod materialization;
+pub mod microbatch;
 mod node_config;
 mod snapshot;
 
