@@ -330,7 +330,10 @@ enum NodeOutcome {
         prior: Vec<Batch>,
     },
     UnitTested(crate::unit_tests::UnitTestOutcome),
-    Tested { failures: i64, status: Status },
+    Tested {
+        failures: i64,
+        status: Status,
+    },
 }
 
 fn run_node(

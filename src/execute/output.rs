@@ -410,7 +410,10 @@ impl Printer {
                     (b.successful.len(), b.successful.len() + b.failed.len())
                 });
                 (
-                    format!("PARTIAL SUCCESS ({ok}/{all}) batches for {}", describe(node)),
+                    format!(
+                        "PARTIAL SUCCESS ({ok}/{all}) batches for {}",
+                        describe(node)
+                    ),
                     format!("PARTIAL SUCCESS in {t}"),
                 )
             }

@@ -50,7 +50,11 @@ pub(crate) fn check_config_values(root: &Path, nodes: &[Node]) -> Result<()> {
         if let Some((key, message, hint)) = first_problem(node) {
             let mut err = Error::new(ErrorKind::Config, message).with_hint(hint);
             let value = node.config.get(key).and_then(Json::as_str);
-            if let Some(loc) = locate_value(root, node, key, value) {
+            // A missing microbatch setting is reported where the model
+            // chose the strategy that needs it.
+            let loc = locate_value(root, node, key, value)
+                .or_else(|| locate(root, node, "incremental_strategy"));
+            if let Some(loc) = loc {
                 err = err.with_location(loc);
             }
             return Err(err);

@@ -262,7 +262,10 @@ fn apply(
     if strategy == "microbatch" && window.is_none() {
         return Err(Error::new(
             ErrorKind::Config,
-            format!("microbatch model `{}` runs batch by batch, not as one incremental step", node.name),
+            format!(
+                "microbatch model `{}` runs batch by batch, not as one incremental step",
+                node.name
+            ),
         ));
     }
     let on_schema_change = node

@@ -258,9 +258,7 @@ fn source_fn(state: &State, source: String, table: String) -> Result<Value, Erro
         });
     }
     match found {
-        Some(rel) if scope.phase == Phase::Compile => {
-            Ok(Value::from_object(scope.compiled(&rel)))
-        }
+        Some(rel) if scope.phase == Phase::Compile => Ok(Value::from_object(scope.compiled(&rel))),
         Some(rel) => Ok(Value::from_object(rel)),
         None if scope.phase == Phase::Parse => Ok(Value::from_object(Relation::new(
             &scope.resolver.database,

@@ -66,9 +66,13 @@ impl BatchSize {
             BatchSize::Day => t + Duration::days(offset),
             BatchSize::Month => {
                 let months = t.year() as i64 * 12 + t.month0() as i64 + offset;
-                NaiveDate::from_ymd_opt(months.div_euclid(12) as i32, months.rem_euclid(12) as u32 + 1, 1)
-                    .map(|d| d.and_time(NaiveTime::MIN))
-                    .unwrap_or(t)
+                NaiveDate::from_ymd_opt(
+                    months.div_euclid(12) as i32,
+                    months.rem_euclid(12) as u32 + 1,
+                    1,
+                )
+                .map(|d| d.and_time(NaiveTime::MIN))
+                .unwrap_or(t)
             }
             BatchSize::Year => NaiveDate::from_ymd_opt(t.year() + offset as i32, 1, 1)
                 .map(|d| d.and_time(NaiveTime::MIN))
@@ -319,18 +323,27 @@ mod tests {
         assert_eq!(BatchSize::Day.offset(x, 1), t("2024-09-18"));
         assert_eq!(BatchSize::Month.offset(x, -1), t("2024-08-01"));
         assert_eq!(BatchSize::Month.offset(x, 1), t("2024-10-01"));
-        assert_eq!(BatchSize::Month.offset(t("2024-01-31"), -1), t("2023-12-01"));
+        assert_eq!(
+            BatchSize::Month.offset(t("2024-01-31"), -1),
+            t("2023-12-01")
+        );
         assert_eq!(BatchSize::Month.offset(t("2024-12-31"), 1), t("2025-01-01"));
         assert_eq!(BatchSize::Year.offset(x, -1), t("2023-01-01"));
         assert_eq!(BatchSize::Year.offset(x, 1), t("2025-01-01"));
         assert_eq!(BatchSize::Hour.ceiling(x), t("2024-09-17 17:00:00"));
-        assert_eq!(BatchSize::Hour.ceiling(t("2024-09-17 16:00")), t("2024-09-17 16:00"));
+        assert_eq!(
+            BatchSize::Hour.ceiling(t("2024-09-17 16:00")),
+            t("2024-09-17 16:00")
+        );
         assert_eq!(BatchSize::Day.ceiling(x), t("2024-09-18"));
         assert_eq!(BatchSize::Day.ceiling(t("2024-09-17")), t("2024-09-17"));
         assert_eq!(BatchSize::Month.ceiling(x), t("2024-10-01"));
         assert_eq!(BatchSize::Year.ceiling(x), t("2025-01-01"));
         assert_eq!(BatchSize::Day.batch_id(t("2024-09-17")), "20240917");
-        assert_eq!(BatchSize::Hour.batch_id(t("2024-09-17 16:00")), "20240917T16");
+        assert_eq!(
+            BatchSize::Hour.batch_id(t("2024-09-17 16:00")),
+            "20240917T16"
+        );
     }
 
     fn config(lookback: u32, size: BatchSize, begin: &str) -> Microbatch {
@@ -354,14 +367,25 @@ mod tests {
         assert_eq!(
             b,
             vec![
-                Batch { start: t("2024-09-16"), end: t("2024-09-17") },
-                Batch { start: t("2024-09-17"), end: t("2024-09-18") },
+                Batch {
+                    start: t("2024-09-16"),
+                    end: t("2024-09-17")
+                },
+                Batch {
+                    start: t("2024-09-17"),
+                    end: t("2024-09-18")
+                },
             ]
         );
         assert_eq!(m.batches(false, now, None, None).len(), 8);
         assert_eq!(m.batches(false, now, None, None)[0].start, t("2024-09-10"));
         // The flags win over begin and lookback; the end is moved up.
-        let b = m.batches(true, now, Some(t("2024-09-01 05:00")), Some(t("2024-09-03 01:00")));
+        let b = m.batches(
+            true,
+            now,
+            Some(t("2024-09-01 05:00")),
+            Some(t("2024-09-03 01:00")),
+        );
         assert_eq!(b.first().unwrap().start, t("2024-09-01"));
         assert_eq!(b.last().unwrap().end, t("2024-09-04"));
         assert_eq!(b.len(), 3);
@@ -369,11 +393,17 @@ mod tests {
         let m0 = config(0, BatchSize::Day, "2024-01-01");
         assert_eq!(
             m0.batches(true, t("2024-09-17"), None, None),
-            vec![Batch { start: t("2024-09-16"), end: t("2024-09-17") }]
+            vec![Batch {
+                start: t("2024-09-16"),
+                end: t("2024-09-17")
+            }]
         );
         let months = config(1, BatchSize::Month, "2024-01-15");
         let b = months.batches(false, t("2024-03-02"), None, None);
-        assert_eq!(b.iter().map(|b| b.start).collect::<Vec<_>>(), vec![t("2024-01-01"), t("2024-02-01"), t("2024-03-01")]);
+        assert_eq!(
+            b.iter().map(|b| b.start).collect::<Vec<_>>(),
+            vec![t("2024-01-01"), t("2024-02-01"), t("2024-03-01")]
+        );
         assert_eq!(b[2].end, t("2024-04-01"));
     }
 
@@ -391,7 +421,10 @@ mod tests {
         assert_eq!(Microbatch::of(&c).unwrap_err().0, "begin");
         c.set("begin", Json::from("2024-01-01T00:00:00Z"));
         let m = Microbatch::of(&c).unwrap().unwrap();
-        assert_eq!((m.batch_size, m.begin, m.lookback), (BatchSize::Day, t("2024-01-01"), 1));
+        assert_eq!(
+            (m.batch_size, m.begin, m.lookback),
+            (BatchSize::Day, t("2024-01-01"), 1)
+        );
         c.set("lookback", Json::from(-1));
         assert_eq!(Microbatch::of(&c).unwrap_err().0, "lookback");
         c.set("lookback", Json::from(3));
