@@ -30,8 +30,8 @@ cp -r example_project "$work/p"
   done
 } > "$work/p/models/staging/_bench_sources.yml"
 (cd "$work/p" && "$bin" seed -q >/dev/null)
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-wall() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; echo "$(date +%s.%N) - $s" | bc; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 fresh=$(for _ in $(seq "$runs"); do (cd "$work/p" && wall "$bin" source freshness -q); done | median)
 compile=$(for _ in $(seq "$runs"); do (cd "$work/p" && wall "$bin" compile -q); done | median)
 checked=$(python3 -c "import json;print(len(json.load(open('$work/p/target/sources.json'))['results']))")

@@ -24,17 +24,8 @@ if [ -z "${SLUICE_SPARK_URL:-}" ]; then
 fi
 work=$(mktemp -d /tmp/sluice-bench-spark.XXXXXX)
 
-# Median of the numbers on stdin.
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-# Wall seconds of one command.
-wall() {
-  local start end
-  start=$(date +%s.%N)
-  "$@" >/dev/null 2>"$work/last.err" || { cat "$work/last.err" >&2; exit 1; }
-  end=$(date +%s.%N)
-  echo "$end - $start" | bc
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 cp -r example_project "$work/duck"
 cp -r example_project "$work/spark"

@@ -98,17 +98,29 @@ pub fn run(
         };
         Ok((conn, live))
     };
+    // Spare connections for microbatch models that run batches
+    // concurrently (`concurrent_batches: true`), up to `--threads` in all:
+    // opened here, as the warehouse is not shared across threads.
+    let concurrent = selected.iter().any(|&i| {
+        Microbatch::of(&manifest.nodes[i].config)
+            .is_ok_and(|m| m.is_some_and(|m| m.concurrent_batches == Some(true)))
+    });
+    let spare: Vec<Box<dyn Connection>> = if concurrent {
+        (1..options.threads)
+            .map(|_| db.connect_cached(catalog.clone()))
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    let spare = Mutex::new(spare);
     let run_node =
         |(conn, live): &(Box<dyn Connection>, Option<Introspection>), i: usize, thread_id: &str| {
-            run_one(
-                cx,
-                conn.as_ref(),
-                live.as_ref(),
-                i,
-                compiled.get(&i),
-                options,
-                thread_id,
-            )
+            let worker = Worker {
+                conn: conn.as_ref(),
+                live: live.as_ref(),
+                spare: &spare,
+            };
+            run_one(cx, &worker, i, compiled.get(&i), options, thread_id)
         };
     execute::execute(
         manifest,
@@ -121,16 +133,25 @@ pub fn run(
     )
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What one scheduler worker runs nodes with.
+struct Worker<'a> {
+    /// Its connection.
+    conn: &'a dyn Connection,
+    /// Its connection for statements run while compiling, if any node needs one.
+    live: Option<&'a Introspection>,
+    /// Connections a microbatch model's concurrent batches borrow.
+    spare: &'a Mutex<Vec<Box<dyn Connection>>>,
+}
+
 fn run_one(
     cx: &CompileContext,
-    conn: &dyn Connection,
-    live: Option<&Introspection>,
+    worker: &Worker,
     i: usize,
     compiled: Option<&Result<Compiled>>,
     options: &RunOptions,
     thread_id: &str,
 ) -> NodeResult {
+    let live = worker.live;
     let node = &cx.manifest.nodes[i];
     let started_at = Utc::now();
     let clock = Instant::now();
@@ -142,7 +163,7 @@ fn run_one(
         }
         _ => compiled,
     };
-    let outcome = run_node(cx, conn, live, i, compiled, options);
+    let outcome = run_node(cx, worker, i, compiled, options);
     let elapsed: Duration = clock.elapsed();
     let mut result = NodeResult {
         started_at,
@@ -241,12 +262,12 @@ fn run_one(
 /// table failed.
 fn run_microbatch(
     cx: &CompileContext,
-    conn: &dyn Connection,
-    live: Option<&Introspection>,
+    worker: &Worker,
     i: usize,
     config: &Microbatch,
     options: &RunOptions,
 ) -> Result<NodeOutcome> {
+    let (conn, live) = (worker.conn, worker.live);
     let node = &cx.manifest.nodes[i];
     let mb = &options.microbatch;
     let (batches, prior, adds) = match mb.retry.get(&node.unique_id) {
@@ -265,17 +286,33 @@ fn run_microbatch(
     let render = |scope: &crate::render::BatchScope| {
         crate::compile::render_batch(cx, i, scope, &introspection)
     };
+    // Concurrent batches borrow the spare connections (DuckDB: each has
+    // its own temporary table for the new rows) and give them back.
+    let mut borrowed: Vec<Box<dyn Connection>> =
+        if config.concurrent_batches == Some(true) && conn.adapter_type() == "duckdb" {
+            worker
+                .spare
+                .lock()
+                .map(|mut s| s.drain(..).collect())
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
     let run = materialize::microbatch::run(
         cx.renderer,
         conn,
+        &mut borrowed,
         node,
         config,
         &batches,
         adds,
         &|scope| render(scope),
         &|e, sql| locate_in_template(e, node, sql),
-    )
-    .map_err(|e| e.with_note("in the first batch, which builds the table"))?;
+    );
+    if let Ok(mut pool) = worker.spare.lock() {
+        pool.append(&mut borrowed);
+    }
+    let run = run.map_err(|e| e.with_note("in the first batch, which builds the table"))?;
     Ok(NodeOutcome::Batched { run, prior })
 }
 
@@ -338,13 +375,13 @@ enum NodeOutcome {
 
 fn run_node(
     cx: &CompileContext,
-    conn: &dyn Connection,
-    live: Option<&Introspection>,
+    worker: &Worker,
     i: usize,
     compiled: Option<&Result<Compiled>>,
     options: &RunOptions,
 ) -> Result<NodeOutcome> {
     let (manifest, renderer, project_root) = (cx.manifest, cx.renderer, cx.project_root);
+    let (conn, live) = (worker.conn, worker.live);
     let node = &manifest.nodes[i];
     let code = || -> Result<&Compiled> {
         match compiled {
@@ -378,7 +415,7 @@ fn run_node(
             // Hooks run around the materialization, outside its transaction.
             run_hooks(cx, conn, live, node, Some(c), "pre-hook")?;
             if let Ok(Some(config)) = Microbatch::of(&node.config) {
-                let outcome = run_microbatch(cx, conn, live, i, &config, options)?;
+                let outcome = run_microbatch(cx, worker, i, &config, options)?;
                 run_hooks(cx, conn, live, node, Some(c), "post-hook")?;
                 return Ok(outcome);
             }

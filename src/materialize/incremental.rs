@@ -210,7 +210,7 @@ pub fn run(
                 "delete+insert".into()
             }
         });
-    apply(renderer, conn, node, compiled, &strategy, &keys, None)?;
+    apply(renderer, conn, node, compiled, &strategy, &keys, None, &mut None)?;
     Ok(Outcome {
         code: "OK".into(),
         rows: None,
@@ -231,6 +231,7 @@ pub(crate) fn apply_batch(
     compiled: &str,
     event_time: &str,
     batch: &Batch,
+    known: &mut Option<KnownColumns>,
 ) -> Result<()> {
     apply(
         renderer,
@@ -240,15 +241,32 @@ pub(crate) fn apply_batch(
         "microbatch",
         &[],
         Some((event_time, batch)),
+        known,
     )
+}
+
+/// The columns of a model's new rows and of its table, as the previous
+/// batch of the same run found them: every batch renders the same SQL (only
+/// the window's bounds differ), so its columns and types are the same, and
+/// the table's change only when a batch alters it (then they are read
+/// again). Saves two catalog lookups a batch.
+#[derive(Debug, Clone)]
+pub struct KnownColumns {
+    /// `(name, type)` of the new rows.
+    source: Vec<(String, String)>,
+    /// `(name, type)` of the table, after the previous batch.
+    target: Vec<(String, String)>,
 }
 
 /// The incremental step after the table exists: builds the new rows
 /// (`compiled`) into an intermediate table, reconciles the schema
 /// (`on_schema_change`) and applies `strategy` (`window`: the microbatch
-/// batch and its event-time column), in one transaction.
+/// batch and its event-time column), in one transaction. `known`: the
+/// columns a previous batch of the run found, used instead of looking
+/// them up, and set to this batch's.
 ///
 /// Errors: as [`run`]'s.
+#[allow(clippy::too_many_arguments)]
 fn apply(
     renderer: &Renderer,
     conn: &dyn Connection,
@@ -257,6 +275,7 @@ fn apply(
     strategy: &str,
     keys: &[String],
     window: Option<(&str, &Batch)>,
+    known: &mut Option<KnownColumns>,
 ) -> Result<()> {
     let target = relation_of(node)?;
     if strategy == "microbatch" && window.is_none() {
@@ -329,23 +348,38 @@ fn apply(
     // strategies rebuild it instead (kept rows plus new ones) and swap the
     // rebuilt table in, as its tables are published.
     let rebuild = (uses_keys || window.is_some()) && !conn.transactional();
-    let new_rows = target.with_identifier(&format!("{}{NEW_ROWS_SUFFIX}", target.identifier));
+    // On DuckDB the new rows go to a temporary table (its in-memory temp
+    // catalog): they are never written to the database file's log, which
+    // halves what a microbatch batch costs. It is created and dropped
+    // inside the transaction, so no run can leave one behind.
+    let temporary = conn.adapter_type() == "duckdb";
+    let new_rows_name = format!("{}{NEW_ROWS_SUFFIX}", target.identifier);
+    let new_rows = if temporary {
+        Relation::new("temp", "main", &new_rows_name)
+    } else {
+        target.with_identifier(&new_rows_name)
+    };
     let sql = strip_trailing_semicolons(compiled).to_owned();
+    let mut found = None;
     let mut body = || -> Result<TxEnd> {
-        if let Some(t) = conn.relation_type(&new_rows)? {
-            conn.execute(&format!("drop {} {new_rows}", t.as_str()))?;
+        if !temporary {
+            if let Some(t) = conn.relation_type(&new_rows)? {
+                conn.execute(&format!("drop {} {new_rows}", t.as_str()))?;
+            }
         }
         conn.execute(&call(
             renderer,
             "create_table_as",
             &[
-                Value::from(false),
+                Value::from(temporary),
                 Value::from_object(new_rows.clone()),
                 Value::from(sql.clone()),
             ],
         )?)?;
-        let source_cols = columns(conn, &new_rows)?;
-        let target_cols = columns(conn, target)?;
+        let (source_cols, target_cols) = match known.as_ref() {
+            Some(k) => (k.source.clone(), k.target.clone()),
+            None => (columns(conn, &new_rows)?, columns(conn, target)?),
+        };
         check_unique_key(node, keys, &source_cols, &target_cols)?;
         let added: Vec<&(String, String)> = source_cols
             .iter()
@@ -365,6 +399,7 @@ fn apply(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let mut altered = false;
         match on_schema_change.as_str() {
             "fail" if !added.is_empty() || !removed.is_empty() || !changed.is_empty() => {
                 return Err(Error::new(
@@ -375,6 +410,9 @@ fn apply(
                 .with_hint("set on_schema_change to append_new_columns or sync_all_columns, or run with --full-refresh"));
             }
             "append_new_columns" | "sync_all_columns" => {
+                altered = !added.is_empty()
+                    || (on_schema_change == "sync_all_columns"
+                        && (!removed.is_empty() || !changed.is_empty()));
                 for (name, ty) in &added {
                     conn.execute(&format!(
                         "alter table {target} add column {} {ty}",
@@ -395,7 +433,17 @@ fn apply(
             }
             _ => {}
         }
-        let target_now = columns(conn, target)?;
+        let target_now = if altered {
+            columns(conn, target)?
+        } else {
+            target_cols.clone()
+        };
+        if window.is_some() {
+            found = Some(KnownColumns {
+                source: source_cols.clone(),
+                target: target_now.clone(),
+            });
+        }
         let dest: Vec<Value> = target_now
             .iter()
             .filter(|(n, _)| source_cols.iter().any(|(m, _)| m == n))
@@ -436,6 +484,10 @@ fn apply(
     };
     conn.transaction(&mut body)?;
     conn.record_relation(&new_rows, None);
+    // Only a committed batch's columns are what the table has now.
+    if found.is_some() {
+        *known = found;
+    }
     Ok(())
 }
 
