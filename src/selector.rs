@@ -3,7 +3,8 @@
 //! Space-separated terms are a union, comma-separated atoms inside a term
 //! an intersection. An atom is `[@][N+]method:value[+N]`: methods `tag`,
 //! `path`, `file`, `fqn`, `source`, `resource_type`, `package`,
-//! `config.<key>`, `test_type`, `test_name`; without a method, a value with
+//! `config.<key>`, `test_type`, `test_name`, `version` (`latest`,
+//! `prerelease`, `old`, `none`); without a method, a value with
 //! `/` or a file extension is a path, anything else an fqn (which matches a
 //! node name, or a dotted folder path such as `staging` or `marts.finance`).
 //! `*` is a wildcard. `+x` adds ancestors, `x+` descendants, `2+x` / `x+1`
@@ -97,6 +98,7 @@ fn parse_atom(raw: &str) -> Result<Atom> {
         "source_status",
         "exposure",
         "unique_id",
+        "version",
     ];
     if !METHODS.contains(&method.as_str()) && !method.starts_with("config.") {
         return Err(bad(&format!("unknown method `{method}`")));
@@ -149,6 +151,22 @@ fn matches(atom: &Atom, node: &Node, project: &str, state: Option<&PreviousState
                 && state.is_some_and(|s| s.matches_source_status(v, node).unwrap_or(false))
         }
         "unique_id" => node.unique_id == v,
+        // dbt's `version:` method: how a model version stands to its latest.
+        "version" => {
+            let order = node.version.as_ref().map(|mv| {
+                match (mv.v.parse::<f64>(), mv.latest.parse::<f64>()) {
+                    (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
+                    _ => mv.v.cmp(&mv.latest),
+                }
+            });
+            match v {
+                "latest" => order == Some(std::cmp::Ordering::Equal),
+                "prerelease" => order == Some(std::cmp::Ordering::Greater),
+                "old" => order == Some(std::cmp::Ordering::Less),
+                "none" => order.is_none() && node.resource_type == ResourceType::Model,
+                _ => false,
+            }
+        }
         "path" | "file" => {
             let path = slash(&node.original_file_path);
             let v = v.trim_end_matches('/');

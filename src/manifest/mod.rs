@@ -21,6 +21,7 @@ mod resolve;
 mod snapshots;
 mod sources;
 pub mod unit_tests;
+mod versions;
 
 use checks::{
     check_contract, check_duplicates, check_relations, check_snapshot_config, resolve_foreign_keys,
@@ -281,8 +282,16 @@ impl Manifest {
         for (unit, files, rtype, dirs, tree) in jobs {
             let pkg = &unit.pkg;
             for file in files {
-                let (path, fqn) = node_fqn(pkg, &file.path, &dirs);
-                let name = fqn.last().cloned().unwrap_or_default();
+                let (path, mut fqn) = node_fqn(pkg, &file.path, &dirs);
+                let mut name = fqn.last().cloned().unwrap_or_default();
+                // A model version's file: named after its version's entry.
+                let versioned = match rtype {
+                    ResourceType::Model => patches.versions.get(&(pkg.to_string(), name.clone())),
+                    _ => None,
+                };
+                if let Some(entry) = versioned {
+                    name = entry.clone();
+                }
                 let mut config = match rtype {
                     ResourceType::Test => {
                         let mut c = generic_tests::default_config();
@@ -305,8 +314,20 @@ impl Manifest {
                     _ => None,
                 };
                 apply_patch_config(&mut config, patch);
-                let unique_id = format!("{}.{pkg}.{name}", rtype.as_str());
+                let version = patch.and_then(|p| p.1.version.clone());
+                let unique_id = match &version {
+                    // As dbt: `model.<package>.<model>.v<v>`, fqn ending in the model and `v<v>`.
+                    Some(v) => {
+                        if let Some(last) = fqn.last_mut() {
+                            last.clone_from(&v.base);
+                        }
+                        fqn.push(format!("v{}", v.v));
+                        format!("model.{pkg}.{}.v{}", v.base, v.v)
+                    }
+                    None => format!("{}.{pkg}.{name}", rtype.as_str()),
+                };
                 file_nodes.push(Node {
+                    version,
                     path,
                     original_file_path: file.path.clone(),
                     fqn,
@@ -348,11 +369,22 @@ impl Manifest {
         }
         file_nodes.extend(snapshot_nodes(project, &patches, &snapshots_tree, &pkg)?);
 
+        versions::check_version_files(&project.root, &patches, &file_nodes)?;
+
         // Parse render, in parallel.
+        // `ref('m')` of a versioned model means its latest version.
+        resolver.versions = patches
+            .models
+            .values()
+            .filter_map(|(_, p)| p.version.as_ref())
+            .filter(|v| v.v == v.latest)
+            .map(|v| (v.base.clone(), format!("{}_v{}", v.base, v.v)))
+            .collect();
         let parse_resolver = Arc::new(Resolver {
             database: resolver.database.clone(),
             schema: resolver.schema.clone(),
             sources: resolver.sources.clone(),
+            versions: resolver.versions.clone(),
             ..Resolver::default()
         });
         let macro_names = MacroNames::new(
@@ -553,7 +585,12 @@ impl Manifest {
             }
         }
         exposures.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
-        let warnings = checks::config_key_typos(&project.root, &nodes);
+        let mut warnings = checks::config_key_typos(&project.root, &nodes);
+        warnings.extend(versions::deprecation_warnings(
+            &project.root,
+            &nodes,
+            chrono::Utc::now().date_naive(),
+        ));
         Ok(Manifest {
             groups,
             exposures,

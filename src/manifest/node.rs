@@ -12,7 +12,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::error::Location;
 use crate::project::config::Config;
-use crate::project::schema_yaml::{ColumnDef, Constraint};
+use crate::project::schema_yaml::{ColumnDef, Constraint, ModelVersion};
 use crate::render::{NodeVars, RefCall};
 use crate::warehouse::relation::Relation;
 
@@ -137,6 +137,10 @@ pub struct Node {
     pub template: Option<Value>,
     /// The definition, for unit tests.
     pub unit_test: Option<Arc<crate::project::schema_yaml::UnitTestDef>>,
+    /// Which version of a versioned model this is (dbt 1.5): `name` is
+    /// then `<model>_v<v>`, and manifest.json, `ref()` and selectors speak
+    /// of the model's name (`version.base`) and `version.v`.
+    pub version: Option<ModelVersion>,
 }
 
 impl Node {
@@ -174,7 +178,14 @@ impl Node {
             checksum: String::new(),
             template: None,
             unit_test: None,
+            version: None,
         }
+    }
+
+    /// The name dbt gives the node: a versioned model's model name
+    /// (`dim_customers`, not `dim_customers_v2`), else `name`.
+    pub fn dbt_name(&self) -> &str {
+        self.version.as_ref().map_or(&self.name, |v| &v.base)
     }
 
     /// The materialization: the `materialized` config for models, `seed`,
@@ -197,7 +208,8 @@ impl Node {
     ) -> Option<Location> {
         let path = self.patch_path.as_ref()?;
         let text = std::fs::read_to_string(root.join(path)).ok()?;
-        crate::project::schema_yaml::locate_in_yaml(path, &text, &self.name, column, key)
+        // A model version's entry is its model's (`- name: dim_customers`).
+        crate::project::schema_yaml::locate_in_yaml(path, &text, self.dbt_name(), column, key)
     }
 
     /// dbt's `original_file_path`: the file's path relative to its own
@@ -235,7 +247,7 @@ impl Node {
             alias: Option<&'a str>,
             schema: Option<&'a str>,
             database: Option<&'a str>,
-            version: (),
+            version: Option<&'a str>,
             /// dbt 1.9's `model.batch`: its fields are none outside a
             /// microbatch batch (a batch's render fills them).
             batch: Option<BatchOutside>,
@@ -249,7 +261,7 @@ impl Node {
         let rel = self.relation.as_ref();
         Value::from_serialize(TemplateNode {
             unique_id: &self.unique_id,
-            name: &self.name,
+            name: self.dbt_name(),
             resource_type: self.resource_type.as_str(),
             package_name: &self.package_name,
             path: slash(&self.path),
@@ -261,7 +273,7 @@ impl Node {
             alias: rel.map(|r| r.identifier.as_str()),
             schema: rel.map(|r| r.schema.as_str()),
             database: rel.map(|r| r.database.as_str()),
-            version: (),
+            version: self.version.as_ref().map(|v| v.v.as_str()),
             batch: (self.resource_type == ResourceType::Model).then_some(BatchOutside {
                 id: (),
                 event_time_start: (),

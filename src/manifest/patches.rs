@@ -75,6 +75,9 @@ pub(crate) struct Patches {
     pub(crate) analyses: HashMap<(String, String), (PathBuf, NodePatch)>,
     /// `snapshots:` entries.
     pub(crate) snapshots: HashMap<(String, String), (PathBuf, NodePatch)>,
+    /// Versioned models' versions by (package, file stem they are
+    /// defined in): the name of each version's entry in `models`.
+    pub(crate) versions: HashMap<(String, String), String>,
 }
 
 /// The package whose folder holds `yml` (a path relative to the root project).
@@ -115,6 +118,11 @@ pub(crate) fn collect_patches(project: &Project) -> Result<Patches> {
                         let second = usize::from(prev == yml);
                         entries.into_iter().nth(second)
                     }));
+                }
+                if let Some(v) = &patch.version {
+                    patches
+                        .versions
+                        .insert((pkg.to_owned(), v.defined_in.clone()), patch.name.clone());
                 }
                 map.insert(key, (yml.clone(), patch.clone()));
             }

@@ -17,7 +17,11 @@ pub(crate) fn push_ref(node: &mut Node, package: Option<String>, name: String) {
         .iter()
         .any(|r| r.name == name && r.package == package)
     {
-        node.refs.push(RefCall { package, name });
+        node.refs.push(RefCall {
+            package,
+            name,
+            version: None,
+        });
     }
 }
 

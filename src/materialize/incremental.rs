@@ -210,7 +210,9 @@ pub fn run(
                 "delete+insert".into()
             }
         });
-    apply(renderer, conn, node, compiled, &strategy, &keys, None, &mut None)?;
+    apply(
+        renderer, conn, node, compiled, &strategy, &keys, None, &mut None,
+    )?;
     Ok(Outcome {
         code: "OK".into(),
         rows: None,

@@ -135,10 +135,7 @@ pub fn run(
                 })
                 .collect();
             work(conn, known.clone());
-            handles
-                .into_iter()
-                .filter_map(|h| h.join().ok())
-                .collect()
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
         });
         spare.extend(returned);
         for (n, r) in done.into_inner().unwrap_or_default() {

@@ -14,6 +14,7 @@ pub mod profile;
 pub mod schema_yaml;
 pub mod semver;
 pub mod spark_profile;
+pub mod versions;
 pub mod yaml;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -273,13 +274,14 @@ fn render_schema_files(
         if value == before {
             continue;
         }
-        let file = serde_yaml::from_value::<SchemaFile>(value).map_err(|e| {
+        let mut file = serde_yaml::from_value::<SchemaFile>(value).map_err(|e| {
             Error::new(
                 ErrorKind::Yaml,
                 format!("`{}` after rendering its Jinja: {e}", path.display()),
             )
             .with_hint("a rendered value must have the shape the key expects")
         })?;
+        versions::expand_versions(path, text, &mut file)?;
         if let Some(slot) = files.iter_mut().find(|(p, _)| p == path) {
             slot.1 = file;
         }
@@ -363,7 +365,8 @@ fn read_files(root: &Path, dir: &Path, config: &DbtProject) -> Result<Files> {
         .par_iter()
         .map(|p| {
             let text = read(root, p)?;
-            let file = yaml::parse::<SchemaFile>(p, &text)?;
+            let mut file = yaml::parse::<SchemaFile>(p, &text)?;
+            versions::expand_versions(p, &text, &mut file)?;
             let jinja = (text.contains("{{") || text.contains("{%")).then_some(text);
             Ok(((p.clone(), file), jinja.map(|t| (p.clone(), t))))
         })

@@ -100,6 +100,57 @@ pub struct NodePatch {
     pub access: Option<String>,
     /// `group:` written beside `config:`.
     pub group: Option<String>,
+    /// dbt 1.5 model versions: each entry becomes a model of its own
+    /// (see [`crate::project::versions`]).
+    pub versions: Vec<VersionDef>,
+    /// The version `ref('name')` resolves to (default: the greatest `v`).
+    pub latest_version: Option<serde_yaml::Value>,
+    /// The date after which the model (or a version) is deprecated.
+    pub deprecation_date: Option<serde_yaml::Value>,
+    /// Which version of which model this entry is, once its model's
+    /// `versions:` were expanded.
+    #[serde(skip)]
+    pub version: Option<ModelVersion>,
+}
+
+/// A `versions:` entry of a model, as dbt's: `v`, the file it is
+/// `defined_in`, and what it changes of the model's properties.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct VersionDef {
+    /// The version identifier (a number or a string).
+    pub v: serde_yaml::Value,
+    /// The model file (name without `.sql`); default `<model>_v<v>`.
+    pub defined_in: Option<String>,
+    /// Overrides the model's description.
+    pub description: Option<String>,
+    /// Merged over the model's `config:`.
+    pub config: serde_yaml::Value,
+    /// `include`/`exclude` of the model's columns, and columns of its own.
+    pub columns: Vec<serde_yaml::Value>,
+    /// Replaces the model's data tests.
+    #[serde(alias = "tests")]
+    pub data_tests: Option<Vec<serde_yaml::Value>>,
+    /// Replaces the model's constraints.
+    pub constraints: Option<Vec<Constraint>>,
+    /// Overrides the model's deprecation date.
+    pub deprecation_date: Option<serde_yaml::Value>,
+}
+
+/// Which version of a versioned model a node is, as dbt's `version`,
+/// `latest_version` and `deprecation_date`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelVersion {
+    /// The model's name (`dim_customers`): what `ref()` and selectors name.
+    pub base: String,
+    /// This version (`2`).
+    pub v: String,
+    /// The latest version of the model.
+    pub latest: String,
+    /// The file stem the version is defined in.
+    pub defined_in: String,
+    /// `YYYY-MM-DD...` as written, if the version is deprecated.
+    pub deprecation_date: Option<String>,
 }
 
 /// One column of a node or source table.

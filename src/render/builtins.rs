@@ -205,19 +205,35 @@ fn ref_fn(
     second: Option<String>,
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
-    // `v=` / `version=` pin a model version; versions are not modelled yet, so they are accepted and ignored.
-    let _: Option<Value> = kwargs.get("v")?;
-    let _: Option<Value> = kwargs.get("version")?;
+    // `v=` / `version=` pin a model version (dbt 1.5); without, a
+    // versioned model's latest version is meant.
+    let v: Option<Value> = kwargs.get("v")?;
+    let version: Option<Value> = kwargs.get("version")?;
     kwargs.assert_all_used()?;
     let scope = scope(state, "ref")?;
-    let call = match second {
-        Some(name) => RefCall {
-            package: Some(first),
-            name,
+    let (package, name) = match second {
+        Some(name) => (Some(first), name),
+        None => (None, first),
+    };
+    let pinned = v
+        .or(version)
+        .filter(|v| !v.is_none() && !v.is_undefined())
+        .map(|v| v.to_string());
+    let call = match (pinned, scope.resolver.versions.get(&name)) {
+        (Some(v), _) => RefCall {
+            package,
+            name: format!("{name}_v{v}"),
+            version: Some((name, Some(v))),
         },
-        None => RefCall {
-            package: None,
-            name: first,
+        (None, Some(latest)) => RefCall {
+            package,
+            name: latest.clone(),
+            version: Some((name, None)),
+        },
+        (None, None) => RefCall {
+            package,
+            name,
+            version: None,
         },
     };
     let resolver = &scope.resolver;

@@ -30,8 +30,11 @@ pub enum Phase {
 pub struct RefCall {
     /// Package (first argument of two-argument `ref`).
     pub package: Option<String>,
-    /// Referenced node name.
+    /// Referenced node name (a versioned model's version: `dim_v2`).
     pub name: String,
+    /// For a versioned model: the model's name and the version pinned
+    /// (`v=`; none for the latest), as manifest.json's `refs` write them.
+    pub version: Option<(String, Option<String>)>,
 }
 
 /// What one render of a node found.
@@ -102,6 +105,10 @@ pub struct Resolver {
     /// (models, seeds, snapshots, sources), as refs and sources resolve
     /// them: a microbatch batch or `--sample` reads these through a window.
     pub event_times: HashMap<Relation, String>,
+    /// Versioned models (dbt 1.5): model name -> the name of its latest
+    /// version's node (`dim_customers` -> `dim_customers_v2`), which
+    /// `ref('dim_customers')` resolves to; `ref(.., v=1)` names `<model>_v1`.
+    pub versions: HashMap<String, String>,
     /// `--sample`: the window models read their `event_time` inputs
     /// through, as dbt 1.10's sample mode.
     pub sample: Option<EventTimeWindow>,

@@ -198,7 +198,8 @@ fn parse_phase_captures_refs_sources_and_config() {
         c.refs,
         vec![RefCall {
             package: None,
-            name: "a".into()
+            name: "a".into(),
+            version: None,
         }]
     );
     assert_eq!(c.sources, vec![("raw".to_owned(), "b".to_owned())]);

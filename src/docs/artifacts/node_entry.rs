@@ -86,6 +86,10 @@ pub(crate) struct NodeEntry<'a> {
     /// Models: model-level `constraints`, in dbt's shape.
     #[serde(skip_serializing_if = "Option::is_none")]
     constraints: Option<Vec<Json>>,
+    /// Models: dbt's `version`, `latest_version` and `deprecation_date`
+    /// (null unless the model is versioned).
+    #[serde(flatten)]
+    versions: Option<VersionFields<'a>>,
     model: Option<&'a str>,
     given: Option<Json>,
     expect: Option<Json>,
@@ -107,7 +111,23 @@ struct Checksum<'a> {
 struct RefEntry<'a> {
     name: &'a str,
     package: Option<&'a str>,
-    version: Option<()>,
+    version: Option<Json>,
+}
+
+#[derive(serde::Serialize)]
+struct VersionFields<'a> {
+    version: Option<Json>,
+    latest_version: Option<Json>,
+    deprecation_date: Option<&'a str>,
+}
+
+/// A version identifier as dbt's manifest writes it: a number when it is
+/// one (`v: 2` is `2`), else the text.
+fn version_json(v: &str) -> Json {
+    v.parse::<i64>()
+        .map(Json::from)
+        .or_else(|_| v.parse::<f64>().map(Json::from))
+        .unwrap_or_else(|_| Json::from(v))
 }
 
 #[derive(serde::Serialize)]
@@ -161,7 +181,7 @@ impl<'a> NodeEntry<'a> {
         );
         NodeEntry {
             unique_id: &node.unique_id,
-            name: &node.name,
+            name: node.dbt_name(),
             resource_type: node.resource_type.as_str(),
             package_name: &node.package_name,
             path: slash(&node.path),
@@ -211,10 +231,18 @@ impl<'a> NodeEntry<'a> {
             refs: node
                 .refs
                 .iter()
-                .map(|r| RefEntry {
-                    name: &r.name,
-                    package: r.package.as_deref(),
-                    version: None,
+                .map(|r| match &r.version {
+                    // As dbt: the model's name, and the version only when pinned.
+                    Some((model, v)) => RefEntry {
+                        name: model,
+                        package: r.package.as_deref(),
+                        version: v.as_deref().map(version_json),
+                    },
+                    None => RefEntry {
+                        name: &r.name,
+                        package: r.package.as_deref(),
+                        version: None,
+                    },
                 })
                 .collect(),
             sources: node
@@ -227,6 +255,14 @@ impl<'a> NodeEntry<'a> {
                 nodes: &node.depends_on,
             },
             columns_lineage: compiled.and_then(|c| c.columns_lineage.as_deref()),
+            versions: (node.resource_type == ResourceType::Model).then(|| {
+                let v = node.version.as_ref();
+                VersionFields {
+                    version: v.map(|v| version_json(&v.v)),
+                    latest_version: v.map(|v| version_json(&v.latest)),
+                    deprecation_date: v.and_then(|v| v.deprecation_date.as_deref()),
+                }
+            }),
             contract: (node.resource_type == ResourceType::Model)
                 .then(|| crate::project::config::Contract::of(&node.config).manifest_json()),
             constraints: (node.resource_type == ResourceType::Model).then(|| {
