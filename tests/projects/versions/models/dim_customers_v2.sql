@@ -1,0 +1,3 @@
+select 1 as customer_id, 'FR' as country_code
+union all
+select 2, 'ES'

@@ -1,0 +1,1 @@
+select customer_id, country_code from {{ ref('dim_customers') }}

@@ -1,0 +1,1 @@
+select customer_id, country_name from {{ ref('dim_customers', v=1) }}
