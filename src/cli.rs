@@ -64,6 +64,12 @@ pub struct GlobalArgs {
     /// of now, as dbt's `--event-time-end`.
     #[arg(long, global = true, value_name = "TIMESTAMP")]
     pub event_time_end: Option<String>,
+    /// Sample mode, as dbt 1.10's `--sample`: models read each ref and
+    /// source whose node sets `event_time` only within a window, either
+    /// relative to now (`"3 days"`, `"6 hours"`, `"1 month"`) or
+    /// `{start: 2024-07-01, end: 2024-07-08}` (run, build).
+    #[arg(long, global = true, value_name = "WINDOW")]
+    pub sample: Option<String>,
     /// Print only errors and the final summary line.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,

@@ -326,3 +326,30 @@ fn batches_equal_a_full_refresh_whatever_the_arrival_order() {
         );
     }
 }
+
+/// dbt 1.10's `--sample`: models read each input that sets `event_time`
+/// only within the window (relative to the invocation's time, or given as
+/// start/end); seeds themselves load whole.
+#[test]
+fn sample_reads_event_time_inputs_within_the_window() {
+    let p = TempProject::copy_of(PROJECT);
+    p.write(
+        "models/recent.sql",
+        "{{ config(materialized='table') }}\nselect id from {{ ref('events') }}\n",
+    );
+    let ids = |p: &TempProject| rows(p, "select id from main.recent order by id");
+    let out = build(&p, "2024-01-03 12:00:00", &["--sample", "1 day"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(ids(&p), [["4"]]);
+    assert_eq!(p.scalar("select count(*) from main.events"), 4);
+    let out = build(
+        &p,
+        "2024-01-03 12:00:00",
+        &["--sample", "{start: 2024-01-01, end: 2024-01-02}"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(ids(&p), [["1"], ["2"]]);
+    let bad = build(&p, "2024-01-03 12:00:00", &["--sample", "3 fortnights"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("hint:"), "{}", bad.stderr);
+}

@@ -16,8 +16,8 @@ use crate::execute::output::Printer;
 use crate::execute::result::{BatchResults, Status};
 use crate::execute::{MicrobatchOptions, NodeResult, RunOptions};
 use crate::lineage::Lineage;
-use crate::project::config::microbatch::parse_datetime;
-use crate::render::Resolver;
+use crate::project::config::microbatch::{parse_datetime, parse_sample};
+use crate::render::{EventTimeWindow, Resolver};
 use crate::timing::stage;
 use crate::warehouse::catalog::Catalog;
 use crate::warehouse::engine::Warehouse;
@@ -95,6 +95,7 @@ pub fn execute(
         Resolver {
             incremental: incremental_models(&p.manifest, &selected, cached.as_ref(), full_refresh)?,
             empty: g.empty,
+            sample: sample_window(g, microbatch.now)?,
             ..(*p.manifest.resolver).clone()
         },
         &selected,
@@ -288,6 +289,21 @@ fn microbatch_options(g: &GlobalArgs) -> Result<MicrobatchOptions> {
         event_time_end: end,
         retry: HashMap::new(),
     })
+}
+
+/// `--sample`'s window (dbt 1.10), relative to `now`, if given.
+///
+/// Errors: [`ErrorKind::Usage`] for a window sluice cannot read.
+fn sample_window(g: &GlobalArgs, now: chrono::NaiveDateTime) -> Result<Option<EventTimeWindow>> {
+    let Some(text) = &g.sample else {
+        return Ok(None);
+    };
+    let (start, end) = parse_sample(text, now).map_err(|why| {
+        Error::new(ErrorKind::Usage, format!("--sample {text:?}: {why}")).with_hint(
+            "write `--sample \"3 days\"` (hours, days, months, years) or `--sample \"{start: 2024-07-01, end: 2024-07-08}\"`",
+        )
+    })?;
+    Ok(Some(EventTimeWindow { start, end }))
 }
 
 /// The invocation's snapshot time: now (UTC), or `SLUICE_SNAPSHOT_TIME`

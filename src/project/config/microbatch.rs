@@ -279,6 +279,71 @@ impl Microbatch {
     }
 }
 
+/// dbt 1.10's `--sample` window: `"<n> <unit>"` (hours, days, months or
+/// years before `now`, up to `now`) or a mapping `{start: .., end: ..}`
+/// (either may be left out), as `[start, end)` bounds.
+///
+/// Errors: a message saying what is wrong, for the caller to report.
+pub fn parse_sample(
+    text: &str,
+    now: NaiveDateTime,
+) -> Result<(Option<NaiveDateTime>, Option<NaiveDateTime>), String> {
+    let t = text.trim();
+    if t.starts_with('{') {
+        let value: serde_yaml::Value =
+            serde_yaml::from_str(t).map_err(|e| format!("`{t}` is not a mapping: {e}"))?;
+        let bound = |key: &str| -> Result<Option<NaiveDateTime>, String> {
+            match value.get(key) {
+                None | Some(serde_yaml::Value::Null) => Ok(None),
+                Some(v) => {
+                    let s = match v {
+                        serde_yaml::Value::String(s) => s.clone(),
+                        other => format!("{other:?}"),
+                    };
+                    parse_datetime(&s)
+                        .map(Some)
+                        .ok_or_else(|| format!("`{key}` `{s}` is not a date or timestamp"))
+                }
+            }
+        };
+        let (start, end) = (bound("start")?, bound("end")?);
+        if start.is_none() && end.is_none() {
+            return Err("the mapping has neither `start` nor `end`".to_owned());
+        }
+        if let (Some(s), Some(e)) = (start, end) {
+            if s >= e {
+                return Err(format!("its start ({s}) is not before its end ({e})"));
+            }
+        }
+        return Ok((start, end));
+    }
+    let mut parts = t.split_whitespace();
+    let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!("`{t}` is not `<number> <unit>`"));
+    };
+    let n: i64 = n
+        .parse()
+        .map_err(|_| format!("`{n}` is not a whole number"))?;
+    let unit = unit.to_ascii_lowercase();
+    let start = match unit.trim_end_matches('s') {
+        "hour" => now - Duration::hours(n),
+        "day" => now - Duration::days(n),
+        "month" => {
+            let months = now.year() as i64 * 12 + now.month0() as i64 - n;
+            let date = NaiveDate::from_ymd_opt(
+                months.div_euclid(12) as i32,
+                months.rem_euclid(12) as u32 + 1,
+                now.day().min(28),
+            )
+            .ok_or_else(|| format!("{n} months before {now} is out of range"))?;
+            date.and_time(now.time())
+        }
+        "year" => now - Duration::days(365 * n),
+        _ => return Err(format!("`{unit}` is not hours, days, months or years")),
+    };
+    Ok((Some(start), Some(now)))
+}
+
 /// A date or timestamp as configs, flags and `SLUICE_INVOCATION_TIME`
 /// write it: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.f]]`, with `T` for the
 /// space, optionally ending in `Z` or `+00:00` (UTC). Other offsets are
@@ -405,6 +470,30 @@ mod tests {
             vec![t("2024-01-01"), t("2024-02-01"), t("2024-03-01")]
         );
         assert_eq!(b[2].end, t("2024-04-01"));
+    }
+
+    /// dbt 1.10's `--sample` forms: relative to now, or a start/end mapping.
+    #[test]
+    fn sample_windows() {
+        let now = t("2024-07-10 12:00:00");
+        assert_eq!(
+            parse_sample("3 days", now),
+            Ok((Some(t("2024-07-07 12:00:00")), Some(now)))
+        );
+        assert_eq!(
+            parse_sample("6 hours", now).unwrap().0,
+            Some(t("2024-07-10 06:00"))
+        );
+        assert_eq!(
+            parse_sample("1 month", now).unwrap().0,
+            Some(t("2024-06-10 12:00"))
+        );
+        assert_eq!(
+            parse_sample("{start: 2024-07-01, end: '2024-07-08 18:00:00'}", now),
+            Ok((Some(t("2024-07-01")), Some(t("2024-07-08 18:00"))))
+        );
+        assert!(parse_sample("3 weeks", now).is_err());
+        assert!(parse_sample("{start: 2024-07-09, end: 2024-07-01}", now).is_err());
     }
 
     #[test]
