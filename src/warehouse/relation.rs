@@ -316,7 +316,14 @@ impl fmt::Display for Relation {
             self.rendered()
         };
         match &self.event_time_filter {
-            Some(filter) => write!(f, "(select * from {inner} where {})", filter.condition()),
+            // Aliased as dbt's (`require_alias`): PostgreSQL before 16
+            // refuses a subquery in FROM without one.
+            Some(filter) => write!(
+                f,
+                "(select * from {inner} where {}) _dbt_et_filter_subq_{}",
+                filter.condition(),
+                self.identifier
+            ),
             None => f.write_str(&inner),
         }
     }
@@ -347,7 +354,8 @@ mod tests {
     }
 
     /// As dbt's `EventTimeFilter`: the window wraps the relation (and an
-    /// `--empty` subquery) in `where field >= start and field < end`.
+    /// `--empty` subquery) in `where field >= start and field < end`,
+    /// aliased `_dbt_et_filter_subq_<identifier>`.
     #[test]
     fn event_time_filter_wraps_the_relation() {
         let t = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
@@ -361,7 +369,7 @@ mod tests {
         };
         assert_eq!(
             r.to_string(),
-            r#"(select * from "db"."main"."events" where ts >= cast('2024-01-01 00:00:00' as timestamp) and ts < cast('2024-01-02 00:00:00' as timestamp))"#
+            r#"(select * from "db"."main"."events" where ts >= cast('2024-01-01 00:00:00' as timestamp) and ts < cast('2024-01-02 00:00:00' as timestamp)) _dbt_et_filter_subq_events"#
         );
         assert_eq!(r.rendered(), r#""db"."main"."events""#);
     }
