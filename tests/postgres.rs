@@ -372,27 +372,54 @@ fn microbatch_batches_and_retry_on_postgres() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         rows("id, batch_id"),
-        [["1", "20240101"], ["2", "20240101"], ["3", "20240102"], ["4", "20240103"]]
+        [
+            ["1", "20240101"],
+            ["2", "20240101"],
+            ["3", "20240102"],
+            ["4", "20240103"]
+        ]
     );
     assert_eq!(
         canonical_rows(&conn, &format!("{schema}.daily_totals"), &[]),
-        [["2024-01-01", "2", "60"], ["2024-01-02", "1", "60"], ["2024-01-03", "1", "80"]]
+        [
+            ["2024-01-01", "2", "60"],
+            ["2024-01-02", "1", "60"],
+            ["2024-01-03", "1", "80"]
+        ]
     );
     let out = run(
-        &["build", "-q", "--vars", "{fail_batch: '20240102', run_marker: second}"],
+        &[
+            "build",
+            "-q",
+            "--vars",
+            "{fail_batch: '20240102', run_marker: second}",
+        ],
         "2024-01-03 12:00:00",
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(
         rows("id, run_marker"),
-        [["1", "first"], ["2", "first"], ["3", "first"], ["4", "second"]],
+        [
+            ["1", "first"],
+            ["2", "first"],
+            ["3", "first"],
+            ["4", "second"]
+        ],
         "lookback 1: days 2 and 3 ran, day 2 failed and rolled back"
     );
-    let out = run(&["retry", "-q", "--vars", "{run_marker: retried}"], "2024-03-01 00:00:00");
+    let out = run(
+        &["retry", "-q", "--vars", "{run_marker: retried}"],
+        "2024-03-01 00:00:00",
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         rows("id, run_marker"),
-        [["1", "first"], ["2", "first"], ["3", "retried"], ["4", "second"]]
+        [
+            ["1", "first"],
+            ["2", "first"],
+            ["3", "retried"],
+            ["4", "second"]
+        ]
     );
     drop_schemas(&s, &[schema]);
 }
