@@ -5,6 +5,7 @@
 //! the scheduler ([`crate::execute`]).
 
 mod hints;
+pub mod reuse;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use crate::execute::{self, NodeResult, RunOptions, Status};
 use crate::graph::Graph;
 use crate::manifest::{Node, ResourceType};
 use crate::materialize;
+use crate::project::config::build_after::BuildAfter;
 use crate::project::config::microbatch::{Batch, Microbatch};
 use crate::project::config::Materialization;
 use crate::render::Introspection;
@@ -68,6 +70,9 @@ pub fn create_schemas(
 /// compiled again on a live connection right before they run, as dbt
 /// compiles each node just before running it.
 ///
+/// `reuse` decides which models with `freshness.build_after` are left as
+/// they are (`run` and `build`), and hears of each node built.
+///
 /// Errors: only a failure to open connections (the schemas are made first,
 /// by [`create_schemas`]); node failures are results.
 #[allow(clippy::too_many_arguments)]
@@ -80,6 +85,7 @@ pub fn run(
     compiled: &HashMap<usize, Result<Compiled>>,
     options: &RunOptions,
     printer: &Printer,
+    reuse: Option<&reuse::ReuseState>,
 ) -> Result<Vec<NodeResult>> {
     let manifest = cx.manifest;
     // Statements run while compiling go through a connection of their own
@@ -119,6 +125,7 @@ pub fn run(
                 conn: conn.as_ref(),
                 live: live.as_ref(),
                 spare: &spare,
+                reuse,
             };
             run_one(cx, &worker, i, compiled.get(&i), options, thread_id)
         };
@@ -141,6 +148,8 @@ struct Worker<'a> {
     live: Option<&'a Introspection>,
     /// Connections a microbatch model's concurrent batches borrow.
     spare: &'a Mutex<Vec<Box<dyn Connection>>>,
+    /// Model freshness: which models are reused, and what was built.
+    reuse: Option<&'a reuse::ReuseState>,
 }
 
 fn run_one(
@@ -163,7 +172,24 @@ fn run_one(
         }
         _ => compiled,
     };
+    if let Some(reason) = reuse_reason(cx, worker, node, options) {
+        let mut result = NodeResult {
+            started_at,
+            execution_time: clock.elapsed().as_secs_f64(),
+            ..NodeResult::new(i, Status::Reused, thread_id)
+        };
+        result.message = format!("Reused: {reason}");
+        return result;
+    }
     let outcome = run_node(cx, worker, i, compiled, options);
+    if let Some(reuse) = worker.reuse {
+        if matches!(
+            outcome,
+            Ok(NodeOutcome::Built(_) | NodeOutcome::Batched { .. })
+        ) {
+            reuse.record(&node.unique_id);
+        }
+    }
     let elapsed: Duration = clock.elapsed();
     let mut result = NodeResult {
         started_at,
@@ -252,6 +278,30 @@ fn run_one(
         }
     }
     result
+}
+
+/// Why model `node` is reused rather than built, as its
+/// `freshness.build_after` decides ([`reuse`]); `None` to build it.
+fn reuse_reason(
+    cx: &CompileContext,
+    worker: &Worker,
+    node: &Node,
+    options: &RunOptions,
+) -> Option<String> {
+    let reuse = worker.reuse?;
+    if node.resource_type != ResourceType::Model || node.config.is_ephemeral() {
+        return None;
+    }
+    let build_after = BuildAfter::of(&node.config).ok()??;
+    let relation = node.relation.as_ref()?;
+    let exists = worker.conn.relation_type(relation).ok()?.is_some();
+    reuse.reuse_reason(
+        cx.manifest,
+        node,
+        &build_after,
+        exists,
+        options.full_refresh,
+    )
 }
 
 /// Runs microbatch model `i` (config `config`): the batches the clock and

@@ -91,9 +91,25 @@ fn in_ci() -> bool {
 }
 
 /// Runs headless Chromium on `url` with `extra` flags; returns stdout.
+/// Chromium that crashes (killed by a signal: it has died of SIGSEGV on a
+/// loaded 2-core CI machine, with the same page rendering on the next
+/// start) is started again, up to 3 times; any other failure fails at once.
 fn browse(chrome: &Path, profile: &Path, url: &str, extra: &[&str]) -> String {
-    try_browse(chrome, profile, url, extra).unwrap_or_else(|e| panic!("{e}"))
+    let mut attempt = 1;
+    loop {
+        match try_browse(chrome, profile, url, extra) {
+            Ok(out) => return out,
+            Err(e) if e.starts_with(CRASHED) && attempt < 3 => {
+                eprintln!("{e}; starting it again (attempt {})", attempt + 1);
+                attempt += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
 }
+
+/// How [`try_browse`]'s error for a Chromium killed by a signal begins.
+const CRASHED: &str = "chromium crashed";
 
 /// [`browse`], with a failure to start or finish within 90 s as an error.
 fn try_browse(chrome: &Path, profile: &Path, url: &str, extra: &[&str]) -> Result<String, String> {
@@ -135,6 +151,9 @@ fn try_browse(chrome: &Path, profile: &Path, url: &str, extra: &[&str]) -> Resul
         std::thread::sleep(Duration::from_millis(50));
     };
     let out = reader.join().unwrap();
+    if std::os::unix::process::ExitStatusExt::signal(&status).is_some() {
+        return Err(format!("{CRASHED} ({status}) on {url}"));
+    }
     if !status.success() {
         return Err(format!("chromium exited with {status} on {url}"));
     }

@@ -18,6 +18,7 @@ use crate::execute::{MicrobatchOptions, NodeResult, RunOptions};
 use crate::lineage::Lineage;
 use crate::project::config::microbatch::{parse_datetime, parse_sample};
 use crate::render::{EventTimeWindow, Resolver};
+use crate::runner::reuse::{write_build_state, ReuseState};
 use crate::timing::stage;
 use crate::warehouse::catalog::Catalog;
 use crate::warehouse::engine::Warehouse;
@@ -49,6 +50,7 @@ pub fn execute(
         retry: retry_batches.unwrap_or_default(),
         ..microbatch_options(g)?
     };
+    let now = microbatch.now;
     let inv = Invocation::new();
     let printer = Printer::new(g.quiet);
     let which = command.which();
@@ -58,6 +60,10 @@ pub fn execute(
         printer,
     )?;
     let selected = p.select(select, command.resource_types())?;
+    // Model freshness: what each node's last build was (commands that
+    // build whole tables: not `--empty` or `--sample`, whose rows are partial).
+    let reuse = (command != RunCommand::Test && !g.empty && g.sample.is_none())
+        .then(|| ReuseState::load(&p.project.target_dir(), now));
     p.set_selected_resources(&selected);
     let target = &p.project.target;
     if target.profiles_file.is_none()
@@ -131,6 +137,7 @@ pub fn execute(
             command == RunCommand::Build,
             dry_run,
             microbatch,
+            reuse.as_ref(),
         );
         let manifest = manifest
             .join()
@@ -143,6 +150,9 @@ pub fn execute(
     stage("close database", t);
     let results = results?;
     manifest?;
+    if let Some(reuse) = &reuse {
+        write_build_state(&p.project.target_dir(), reuse, &p.manifest, &results)?;
+    }
     let elapsed = clock.elapsed().as_secs_f64();
     artifacts::write_run_results_json(
         &p.project.target_dir(),
@@ -195,6 +205,7 @@ fn run_selected(
     build: bool,
     dry_run: bool,
     microbatch: MicrobatchOptions,
+    reuse: Option<&ReuseState>,
 ) -> Result<Vec<NodeResult>> {
     let printer = &p.printer;
     let target = &p.project.target;
@@ -231,7 +242,7 @@ fn run_selected(
         let cx = p.context(resolver);
         crate::warehouse::interrupt::set_run_active(true);
         let results = crate::runner::run(
-            &cx, &p.graph, db, catalog, selected, compiled, &options, printer,
+            &cx, &p.graph, db, catalog, selected, compiled, &options, printer, reuse,
         );
         crate::warehouse::interrupt::set_run_active(false);
         results?

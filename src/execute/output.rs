@@ -264,7 +264,7 @@ impl Printer {
     ) {
         match bar {
             Some(bar) => {
-                if !matches!(r.status, Status::Success | Status::Pass) {
+                if !matches!(r.status, Status::Success | Status::Pass | Status::Reused) {
                     bar.println(&self.progress_text(n, total, node, r));
                 }
                 bar.inc();
@@ -404,6 +404,10 @@ impl Printer {
             (_, Status::Success) => (
                 format!("OK created {}", describe(node)),
                 format!("{} in {t}", r.message),
+            ),
+            (_, Status::Reused) => (
+                format!("REUSED {}", describe(node)),
+                format!("REUSED in {t}"),
             ),
             (_, Status::PartialSuccess) => {
                 let (ok, all) = r.batch_results.as_ref().map_or((0, 0), |b| {

@@ -28,6 +28,10 @@ pub enum Status {
     /// the failed batches.
     #[serde(rename = "partial success")]
     PartialSuccess,
+    /// A model with `freshness.build_after` left as it was: its inputs had
+    /// no new data, or it was built less than `build_after` ago (dbt's
+    /// state-aware orchestration). Its children run.
+    Reused,
 }
 
 impl Status {
@@ -46,6 +50,7 @@ impl Status {
             Status::Fail => "fail",
             Status::Warn => "warn",
             Status::PartialSuccess => "partial success",
+            Status::Reused => "reused",
         }
     }
 }
@@ -161,7 +166,7 @@ pub fn tally(results: &[NodeResult]) -> BTreeMap<&'static str, usize> {
     ]);
     for r in results {
         let key = match r.status {
-            Status::Success | Status::Pass => "PASS",
+            Status::Success | Status::Pass | Status::Reused => "PASS",
             Status::Warn => "WARN",
             Status::Error | Status::Fail | Status::PartialSuccess => "ERROR",
             Status::Skipped => "SKIP",

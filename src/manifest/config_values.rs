@@ -101,6 +101,11 @@ fn first_problem(node: &Node) -> Option<(&'static str, String, String)> {
                     one_of(m, MODEL_MATERIALIZATIONS),
                 ));
             }
+            if let Err((key, message, hint)) =
+                crate::project::config::build_after::BuildAfter::of(config)
+            {
+                return Some((key, format!("{what}: {message}"), hint));
+            }
             if let Some(s) = text("on_error") {
                 if !ON_ERROR.contains(&s) {
                     return Some((

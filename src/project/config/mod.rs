@@ -9,6 +9,7 @@
 
 use serde_json::Value as Json;
 
+pub mod build_after;
 mod materialization;
 pub mod microbatch;
 mod node_config;
