@@ -342,84 +342,34 @@ fn sslmodes_encrypt_and_check_as_libpq_does() {
 }
 
 /// dbt 1.9's microbatch strategy on PostgreSQL as on DuckDB
-/// (tests/microbatch.rs): a batch per day from `begin`, a later run that
-/// redoes only the lookback window, a failed batch that makes the model a
-/// partial success, and `retry` running that batch alone.
+/// (tests/common/microbatch_states.rs): a batch per day from `begin`, a
+/// failed batch that makes the model a partial success, and `retry`
+/// running that batch alone.
 #[test]
 fn microbatch_batches_and_retry_on_postgres() {
     let Some(s) = server() else { return };
     let schema = "mb_pg";
     drop_schemas(&s, &[schema]);
     let p = common::pg::copy_on(&s, "tests/projects/microbatch", schema);
-    let run = |args: &[&str], now: &str| {
-        p.sluice_env(
-            args,
-            &[
-                ("SLUICE_PG_PASSWORD", s.password.as_str()),
-                ("SLUICE_INVOCATION_TIME", now),
-            ],
-        )
-    };
     let conn = sluice::adapter::postgres::connect(&profile(&s)).unwrap();
-    let rows = |cols: &str| {
-        canonical_rows(
-            &conn,
-            &format!("(select {cols} from {schema}.events_enriched) t"),
-            &[],
-        )
-    };
-    let out = run(&["build", "-q"], "2024-01-03 12:00:00");
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(
-        rows("id, batch_id"),
-        [
-            ["1", "20240101"],
-            ["2", "20240101"],
-            ["3", "20240102"],
-            ["4", "20240103"]
-        ]
-    );
-    assert_eq!(
-        canonical_rows(&conn, &format!("{schema}.daily_totals"), &[]),
-        [
-            ["2024-01-01", "2", "60"],
-            ["2024-01-02", "1", "60"],
-            ["2024-01-03", "1", "80"]
-        ]
-    );
-    let out = run(
-        &[
-            "build",
-            "-q",
-            "--vars",
-            "{fail_batch: '20240102', run_marker: second}",
-        ],
-        "2024-01-03 12:00:00",
-    );
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(
-        rows("id, run_marker"),
-        [
-            ["1", "first"],
-            ["2", "first"],
-            ["3", "first"],
-            ["4", "second"]
-        ],
-        "lookback 1: days 2 and 3 ran, day 2 failed and rolled back"
-    );
-    let out = run(
-        &["retry", "-q", "--vars", "{run_marker: retried}"],
-        "2024-03-01 00:00:00",
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(
-        rows("id, run_marker"),
-        [
-            ["1", "first"],
-            ["2", "first"],
-            ["3", "retried"],
-            ["4", "second"]
-        ]
+    common::microbatch_states::replay(
+        &|args, now| {
+            p.sluice_env(
+                args,
+                &[
+                    ("SLUICE_PG_PASSWORD", s.password.as_str()),
+                    ("SLUICE_INVOCATION_TIME", now),
+                ],
+            )
+        },
+        &|cols| {
+            canonical_rows(
+                &conn,
+                &format!("(select {cols} from {schema}.events_enriched) t"),
+                &[],
+            )
+        },
+        &|| canonical_rows(&conn, &format!("{schema}.daily_totals"), &[]),
     );
     drop_schemas(&s, &[schema]);
 }

@@ -262,78 +262,29 @@ fn incremental_strategies_on_spark() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
-/// dbt 1.9's microbatch strategy on Spark as on DuckDB (tests/microbatch.rs):
-/// Spark's Parquet tables cannot delete a batch's window, so each batch
-/// rebuilds the table (the rows outside the window plus the batch's) and
-/// swaps it in; the rows are those DuckDB's delete + insert leave, a failed
-/// batch keeps the table as it was, and `retry` runs that batch alone.
+/// dbt 1.9's microbatch strategy on Spark as on DuckDB
+/// (tests/common/microbatch_states.rs): Spark's Parquet tables cannot
+/// delete a batch's window, so each batch rebuilds the table (the rows
+/// outside the window plus the batch's) and swaps it in; the rows are those
+/// DuckDB's delete + insert leave, a failed batch keeps the table as it
+/// was, and `retry` runs that batch alone.
 #[test]
 fn microbatch_batches_and_retry_on_spark() {
     let Some(url) = server() else { return };
-    let conn = connect(&url);
-    drop_schemas(&conn, &["mb_spark"]);
+    drop_schemas(&connect(&url), &["mb_spark"]);
     let p = copy_on(&url, "tests/projects/microbatch", "mb_spark");
-    let run = |args: &[&str], now: &str| p.sluice_env(args, &[("SLUICE_INVOCATION_TIME", now)]);
-    let out = run(&["build", "-q"], "2024-01-03 12:00:00");
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     // A new session per read: Spark caches a table's file list per
     // session, and each batch replaced the table's files.
-    let rows = |cols: &str| {
-        canonical_rows(
-            &connect(&url),
-            &format!("(select {cols} from mb_spark.events_enriched) t"),
-            &[],
-        )
-    };
-    assert_eq!(
-        rows("id, batch_id"),
-        [
-            ["1", "20240101"],
-            ["2", "20240101"],
-            ["3", "20240102"],
-            ["4", "20240103"]
-        ]
-    );
-    assert_eq!(
-        canonical_rows(&connect(&url), "mb_spark.daily_totals", &[]),
-        [
-            ["2024-01-01", "2", "60"],
-            ["2024-01-02", "1", "60"],
-            ["2024-01-03", "1", "80"]
-        ]
-    );
-    let out = run(
-        &[
-            "build",
-            "-q",
-            "--vars",
-            "{fail_batch: '20240102', run_marker: second}",
-        ],
-        "2024-01-03 12:00:00",
-    );
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(
-        rows("id, run_marker"),
-        [
-            ["1", "first"],
-            ["2", "first"],
-            ["3", "first"],
-            ["4", "second"]
-        ]
-    );
-    let out = run(
-        &["retry", "-q", "--vars", "{run_marker: retried}"],
-        "2024-03-01 00:00:00",
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(
-        rows("id, run_marker"),
-        [
-            ["1", "first"],
-            ["2", "first"],
-            ["3", "retried"],
-            ["4", "second"]
-        ]
+    common::microbatch_states::replay(
+        &|args, now| p.sluice_env(args, &[("SLUICE_INVOCATION_TIME", now)]),
+        &|cols| {
+            canonical_rows(
+                &connect(&url),
+                &format!("(select {cols} from mb_spark.events_enriched) t"),
+                &[],
+            )
+        },
+        &|| canonical_rows(&connect(&url), "mb_spark.daily_totals", &[]),
     );
     drop_schemas(&connect(&url), &["mb_spark"]);
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod compat_states;
+pub mod microbatch_states;
 pub mod pg;
 pub mod snapshot_states;
 pub mod spark;
