@@ -153,12 +153,10 @@ fn matches(atom: &Atom, node: &Node, project: &str, state: Option<&PreviousState
         "unique_id" => node.unique_id == v,
         // dbt's `version:` method: how a model version stands to its latest.
         "version" => {
-            let order = node.version.as_ref().map(|mv| {
-                match (mv.v.parse::<f64>(), mv.latest.parse::<f64>()) {
-                    (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
-                    _ => mv.v.cmp(&mv.latest),
-                }
-            });
+            let order = node
+                .version
+                .as_ref()
+                .map(|mv| crate::project::versions::version_order(&mv.v, &mv.latest));
             match v {
                 "latest" => order == Some(std::cmp::Ordering::Equal),
                 "prerelease" => order == Some(std::cmp::Ordering::Greater),

@@ -266,7 +266,7 @@ pub fn render_batch(
 /// `event_time_start` and `event_time_end` (ISO, UTC). Outside a batch
 /// (`compile`, the compiled file) the fields are none.
 fn with_batch(model: &minijinja::Value, batch: &BatchScope) -> minijinja::Value {
-    let iso = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S+00:00").to_string();
+    let iso = crate::render::utc_text;
     let batch_value = minijinja::Value::from_iter([
         ("id", minijinja::Value::from(batch.id.clone())),
         ("event_time_start", minijinja::Value::from(iso(batch.start))),

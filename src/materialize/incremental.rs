@@ -25,7 +25,7 @@ use crate::render::Renderer;
 use crate::sql::strip_trailing_semicolons;
 use crate::warehouse::connection::{Connection, RelationType, TxEnd};
 use crate::warehouse::relation::quote;
-use crate::warehouse::relation::Relation;
+use crate::warehouse::relation::{timestamp_literal, EventTimeFilter, Relation};
 
 /// Suffix of the relation the new rows are built into.
 const NEW_ROWS_SUFFIX: &str = "__sluice_incr";
@@ -145,11 +145,12 @@ fn rebuild_and_swap(
             Value::from(keys.iter().map(|k| quote(k)).collect::<Vec<_>>()),
             Value::from(columns),
             Value::from(window.map(|(event_time, batch)| {
-                format!(
-                    "{event_time} >= {} and {event_time} < {}",
-                    literal(&batch.start),
-                    literal(&batch.end)
-                )
+                EventTimeFilter {
+                    field_name: event_time.to_owned(),
+                    start: Some(batch.start),
+                    end: Some(batch.end),
+                }
+                .condition()
             })),
         ],
     )?;
@@ -462,8 +463,8 @@ fn apply(
         }
         if let Some((event_time, batch)) = window {
             args.push(Value::from(event_time));
-            args.push(Value::from(literal(&batch.start)));
-            args.push(Value::from(literal(&batch.end)));
+            args.push(Value::from(timestamp_literal(&batch.start)));
+            args.push(Value::from(timestamp_literal(&batch.end)));
         }
         args.push(Value::from(dest));
         if rebuild {
@@ -491,10 +492,4 @@ fn apply(
         *known = found;
     }
     Ok(())
-}
-
-/// A batch bound as the SQL the strategy macros compare with: `cast('..'
-/// as timestamp)`, as the event-time filter on the model's inputs.
-fn literal(t: &chrono::NaiveDateTime) -> String {
-    format!("cast('{}' as timestamp)", t.format("%Y-%m-%d %H:%M:%S"))
 }

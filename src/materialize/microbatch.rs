@@ -99,14 +99,13 @@ pub fn run(
     };
     let mut outcomes: Vec<Option<Result<()>>> = (0..batches.len()).map(|_| None).collect();
     let mut known = None;
-    let Some(first) = batches.first() else {
+    if batches.is_empty() {
         return Ok(BatchRun::default());
-    };
+    }
     match one(conn, 0, &mut known) {
         Err(e) if !adds => return Err(e),
         r => outcomes[0] = Some(r),
     }
-    let _ = first;
     let last = batches.len() - 1;
     if last > 1 && !spare.is_empty() {
         // The middle batches, each taken by the next free connection.

@@ -26,7 +26,7 @@ fn scalar(value: &serde_yaml::Value) -> Option<String> {
 
 /// Orders version identifiers as dbt does: numerically when both are
 /// numbers, else as text.
-fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+pub fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
     match (a.parse::<f64>(), b.parse::<f64>()) {
         (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
         _ => a.cmp(b),

@@ -40,7 +40,8 @@ pub use project_jinja::{render_config_string, render_project_value, ProjectJinja
 use project_jinja::{single_expression, target_value};
 
 pub use scope::{
-    BatchScope, Captured, EventTimeWindow, Introspection, NodeScope, Phase, RefCall, Resolver,
+    utc_text, BatchScope, Captured, EventTimeWindow, Introspection, NodeScope, Phase, RefCall,
+    Resolver,
 };
 
 /// Levels of nested calls, blocks and loops a template may use (minijinja

@@ -95,9 +95,7 @@ impl Relation {
         let Some(filter) = &self.event_time_filter else {
             return Value::from(());
         };
-        let iso = |t: &Option<chrono::NaiveDateTime>| {
-            Value::from(t.map(|t| t.format("%Y-%m-%d %H:%M:%S+00:00").to_string()))
-        };
+        let iso = |t: &Option<chrono::NaiveDateTime>| Value::from(t.map(super::scope::utc_text));
         Value::from_iter([
             ("field_name", Value::from(filter.field_name.clone())),
             ("start", iso(&filter.start)),

@@ -124,6 +124,12 @@ impl Resolver {
     }
 }
 
+/// A UTC time as dbt's templates print a UTC datetime (Python's `str()`):
+/// `2024-01-01 00:00:00+00:00` (`model.batch`, `event_time_filter`).
+pub fn utc_text(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S+00:00").to_string()
+}
+
 /// A `[start, end)` window of event time (UTC; a bound may be open).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EventTimeWindow {

@@ -12,7 +12,7 @@
 //! `target/sources.json` (from `sluice source freshness`); a source without
 //! one counts as having new data, so nothing is skipped on a guess.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -45,8 +45,8 @@ pub struct ReuseState {
     previous: HashMap<String, Built>,
     /// Each source's newest data (`max_loaded_at`), by unique_id.
     sources: HashMap<String, NaiveDateTime>,
-    /// Nodes built in this run, and when: their data is new to what reads them.
-    built_now: Mutex<HashMap<String, NaiveDateTime>>,
+    /// Nodes built in this run (at `now`): their data is new to what reads them.
+    built_now: Mutex<HashSet<String>>,
 }
 
 /// A node's fingerprint: its file and its config, so a change to either
@@ -114,7 +114,7 @@ impl ReuseState {
     /// Notes that node `unique_id` was built in this run, now.
     pub fn record(&self, unique_id: &str) {
         if let Ok(mut built) = self.built_now.lock() {
-            built.insert(unique_id.to_owned(), self.now);
+            built.insert(unique_id.to_owned());
         }
     }
 
@@ -122,8 +122,8 @@ impl ReuseState {
     /// built in this run, its last recorded build, a source's
     /// `max_loaded_at`; an ephemeral model's newest input.
     fn data_time(&self, manifest: &Manifest, unique_id: &str) -> Option<NaiveDateTime> {
-        if let Some(t) = self.built_now.lock().ok()?.get(unique_id) {
-            return Some(*t);
+        if self.built_now.lock().ok()?.contains(unique_id) {
+            return Some(self.now);
         }
         let node = manifest.get(unique_id)?;
         match node.resource_type {
@@ -193,15 +193,11 @@ pub fn write_build_state(
     manifest: &Manifest,
     results: &[NodeResult],
 ) -> Result<()> {
+    let entry = |at: NaiveDateTime, fingerprint: &str| json!({"built_at": at.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string(), "fingerprint": fingerprint});
     let mut nodes: serde_json::Map<String, Json> = state
         .previous
         .iter()
-        .map(|(uid, b)| {
-            (
-                uid.clone(),
-                json!({"built_at": b.at.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string(), "fingerprint": b.fingerprint}),
-            )
-        })
+        .map(|(uid, b)| (uid.clone(), entry(b.at, &b.fingerprint)))
         .collect();
     for r in results {
         let node = &manifest.nodes[r.index];
@@ -209,17 +205,9 @@ pub fn write_build_state(
             node.resource_type,
             ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
         );
+        // Built in this run: at the invocation's time, as `record` noted.
         if builds && r.status == Status::Success {
-            let at = state
-                .built_now
-                .lock()
-                .ok()
-                .and_then(|b| b.get(&node.unique_id).copied())
-                .unwrap_or(state.now);
-            nodes.insert(
-                node.unique_id.clone(),
-                json!({"built_at": at.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string(), "fingerprint": fingerprint(node)}),
-            );
+            nodes.insert(node.unique_id.clone(), entry(state.now, &fingerprint(node)));
         }
     }
     let doc = json!({

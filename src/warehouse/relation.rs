@@ -172,9 +172,7 @@ impl EventTimeFilter {
     /// or `timestamp` column compares alike on every warehouse (dbt's base
     /// relation compares with a bare string literal).
     pub fn condition(&self) -> String {
-        let bound = |t: &chrono::NaiveDateTime| {
-            format!("cast('{}' as timestamp)", t.format("%Y-%m-%d %H:%M:%S"))
-        };
+        let bound = timestamp_literal;
         let mut parts = Vec::new();
         if let Some(start) = &self.start {
             parts.push(format!("{} >= {}", self.field_name, bound(start)));
@@ -293,6 +291,13 @@ impl Relation {
             .collect::<Vec<_>>()
             .join(".")
     }
+}
+
+/// A UTC time as a SQL timestamp: `cast('2024-01-01 00:00:00' as
+/// timestamp)`, which a `date` and a `timestamp` column compare with alike
+/// on DuckDB, PostgreSQL and Spark (event-time windows, microbatch bounds).
+pub fn timestamp_literal(t: &chrono::NaiveDateTime) -> String {
+    format!("cast('{}' as timestamp)", t.format("%Y-%m-%d %H:%M:%S"))
 }
 
 /// Quotes an identifier for DuckDB: `"name"`, doubling embedded quotes.
