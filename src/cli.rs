@@ -70,6 +70,12 @@ pub struct GlobalArgs {
     /// `{start: 2024-07-01, end: 2024-07-08}` (run, build).
     #[arg(long, global = true, value_name = "WINDOW")]
     pub sample: Option<String>,
+    /// Data tests that the tested model's inferred grain proves (`unique`,
+    /// `not_null`, `unique_combination_of_columns`) are reported
+    /// `PASS (proven)` without being executed (build, test; sluice's
+    /// extension).
+    #[arg(long, global = true)]
+    pub skip_proven: bool,
     /// Print only errors and the final summary line.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,

@@ -42,6 +42,13 @@ pub enum ErrorKind {
     Sql,
     /// A model's columns do not match its enforced contract.
     Contract,
+    /// A join can multiply the rows of a model that declares its grain, or
+    /// a test's column can be NULL or repeat by the model's structure
+    /// (a compile warning; see [`crate::grain`]).
+    Grain,
+    /// An expression whose value changes between two runs on the same
+    /// data (a compile warning; see [`crate::grain`]).
+    Nondeterminism,
     /// The command line was used wrongly.
     Usage,
     /// A bug in sluice, not a mistake of the user's: rendered as an
@@ -224,6 +231,8 @@ impl Error {
             ErrorKind::Database => "Database",
             ErrorKind::Sql => "Sql",
             ErrorKind::Contract => "Contract",
+            ErrorKind::Grain => "Grain",
+            ErrorKind::Nondeterminism => "Nondeterminism",
             ErrorKind::Usage => "Usage",
             ErrorKind::Internal => "Internal",
         }

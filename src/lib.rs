@@ -38,6 +38,7 @@ pub mod docs;
 pub mod error;
 pub mod execute;
 pub mod freshness;
+pub mod grain;
 pub mod graph;
 pub mod lineage;
 pub mod manifest;

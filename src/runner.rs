@@ -181,6 +181,22 @@ fn run_one(
         result.message = format!("Reused: {reason}");
         return result;
     }
+    let proof = match compiled {
+        Some(Ok(c)) if node.resource_type == ResourceType::Test => {
+            c.proof.as_ref().map(|p| p.reason.clone())
+        }
+        _ => None,
+    };
+    if let (Some(reason), true) = (&proof, options.skip_proven) {
+        let mut result = NodeResult {
+            started_at,
+            failures: Some(0),
+            ..NodeResult::new(i, Status::Pass, thread_id)
+        };
+        result.message = "PASS (proven, not run)".to_owned();
+        result.proof = Some((reason.clone(), false));
+        return result;
+    }
     let outcome = run_node(cx, worker, i, compiled, options);
     if let Some(reuse) = worker.reuse {
         if matches!(
@@ -252,7 +268,15 @@ fn run_one(
         Ok(NodeOutcome::Tested { failures, status }) => {
             result.status = status;
             result.failures = Some(failures);
+            result.proof = proof.clone().map(|reason| (reason, true));
+            if let (Some(reason), true) = (&proof, status != Status::Pass) {
+                // A proof rests on what is declared upstream: say which.
+                result.error = Some(format!(
+                    "sluice had proven this test from the model's SQL ({reason}): a declaration it rests on does not hold"
+                ));
+            }
             result.message = match status {
+                Status::Pass if proof.is_some() => "PASS (proven)".to_owned(),
                 Status::Pass => "PASS".to_owned(),
                 _ => format!(
                     "Got {failures} result{}, configured to {} if {}",

@@ -32,7 +32,7 @@ const LAYERS: &[&[&str]] = &[
     // 5. Order, DAG levels, selection, state comparison.
     &["graph", "selector", "state"],
     // 6. SQL parsing, lineage, contracts, the second render.
-    &["sql", "lineage", "contract", "compile"],
+    &["sql", "lineage", "grain", "contract", "compile"],
     // 7. The scheduler.
     &["execute"],
     // 8. Warehouse engines, running one node, and what runs on them.

@@ -233,6 +233,7 @@ fn run_selected(
         dry_run,
         warn_error: p.warn_policy.all(),
         microbatch,
+        skip_proven: g.skip_proven,
     };
     let t = Instant::now();
     let results = if selected.is_empty() {

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::grain::{Grains, Inference};
 use crate::lineage::{Lineage, Schemas};
 use crate::manifest::{slash, Manifest, Node, ResourceType};
 use crate::render::{BatchScope, Introspection, NodeScope, Phase, Renderer, Resolver};
@@ -166,27 +167,49 @@ pub fn compile_all(
         let mut contracts = contract::ContractCheck::new(manifest, project_root, warehouse, |i| {
             in_levels.contains(&i)
         });
+        let mut grains = Grains::new(
+            manifest,
+            |node| schemas.columns(node),
+            |i| in_levels.contains(&i),
+        );
         let mut out = Vec::with_capacity(in_levels.len());
         for level in &levels {
-            let done: Vec<(usize, Result<Compiled>, Option<Vec<_>>)> = level
+            type Done = (
+                usize,
+                Result<Compiled>,
+                Option<Vec<crate::contract::ColumnType>>,
+                Option<Inference>,
+            );
+            let done: Vec<Done> = level
                 .par_iter()
                 .map(|&i| {
                     let mut inferred = None;
+                    let mut grain = None;
                     let compiled = finish_one(i).and_then(|(mut c, statements)| {
                         if let Some(s) = &statements {
                             inferred = contracts.infer(s);
                             contracts.check(&manifest.nodes[i], inferred.as_deref(), &c.path)?;
+                            let node = &manifest.nodes[i];
+                            let inference =
+                                grains.infer(s, node.config.materialized() == "incremental");
+                            if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
+                                c.warnings
+                                    .extend(grain_warnings(node, own, &inference, &grains));
+                            }
+                            c.grain = Some(inference.grain.clone());
+                            grain = Some(inference);
                         }
                         c.columns_lineage = statements.map(|s| schemas.lineage(&s));
                         Ok(c)
                     });
-                    (i, compiled, inferred)
+                    (i, compiled, inferred, grain)
                 })
                 .collect();
-            for (i, c, inferred) in done {
+            for (i, c, inferred, grain) in done {
                 let lin = c.as_ref().ok().and_then(|c| c.columns_lineage.as_deref());
                 schemas.record(i, lin);
                 contracts.record(&manifest.nodes[i], inferred);
+                grains.record(i, grain.as_ref());
                 out.push((i, c));
             }
         }
@@ -200,6 +223,133 @@ pub fn compile_all(
     let (mut out, others) = rayon::join(finish_levels, finish_rest);
     out.extend(others);
     out.sort_unstable_by_key(|(i, _)| *i);
+    prove_tests(manifest, &mut out);
+    out
+}
+
+/// Sets the [`Compiled::proof`] of every compiled data test whose tested
+/// node's inferred grain (compiled in the same call) proves it.
+fn prove_tests(manifest: &Manifest, out: &mut [(usize, Result<Compiled>)]) {
+    let grains: HashMap<&str, crate::grain::Grain> = out
+        .iter()
+        .filter_map(|(i, c)| {
+            let grain = c.as_ref().ok()?.grain.clone()?;
+            Some((manifest.nodes[*i].unique_id.as_str(), grain))
+        })
+        .collect();
+    for (i, c) in out.iter_mut() {
+        let test = &manifest.nodes[*i];
+        let Ok(c) = c else { continue };
+        let Some(grain) = crate::grain::tested_node(test).and_then(|t| grains.get(t)) else {
+            continue;
+        };
+        c.proof = crate::grain::prove(test, grain);
+    }
+}
+
+/// The compile warnings of a model's grain: each nondeterministic
+/// expression, and each join that can multiply rows when the model
+/// declares a grain the inference does not prove, located in the model's
+/// file (`own`: its rendered SQL, which the positions are in).
+fn grain_warnings(node: &Node, own: &str, inference: &Inference, grains: &Grains) -> Vec<Error> {
+    use crate::error::{ErrorKind, Location};
+    let at = |line: usize, column: usize| {
+        let (l, c) = crate::sql::map_to_template(&node.raw_code, own, line, column);
+        Location::new(&node.original_file_path, l, c, Some(&node.raw_code))
+    };
+    let mut out = Vec::new();
+    for f in &inference.findings {
+        out.push(
+            Error::new(
+                ErrorKind::Nondeterminism,
+                format!(
+                    "nondeterministic in {} `{}`: {}",
+                    node.resource_type.as_str(),
+                    node.name,
+                    f.message
+                ),
+            )
+            .with_location(at(f.line, f.column))
+            .with_hint(f.hint.clone()),
+        );
+    }
+    let Some(declared) = grains.declared(&node.unique_id) else {
+        return out;
+    };
+    let broken: Vec<&crate::grain::DeclaredGrain> = declared
+        .grain
+        .iter()
+        .filter(|d| {
+            inference
+                .grain
+                .key_within(&d.columns, d.columns.len() > 1)
+                .is_none()
+        })
+        .collect();
+    if !broken.is_empty() {
+        let promised: Vec<String> = broken
+            .iter()
+            .map(|d| format!("one row per `{}` ({})", d.columns.join(", "), d.source))
+            .collect();
+        for f in &inference.fan_outs {
+            let upstream = f
+                .upstream
+                .as_deref()
+                .filter(|u| !u.eq_ignore_ascii_case(&f.right))
+                .map(|u| format!(" (`{u}`)"))
+                .unwrap_or_default();
+            let on = if f.columns.is_empty() {
+                "on every row".to_owned()
+            } else {
+                format!("on `{}`", f.columns.join(", "))
+            };
+            let lacking = match &f.upstream {
+                Some(u) => format!("`{u}`"),
+                None => format!("`{}`", f.right),
+            };
+            out.push(
+                Error::new(
+                    ErrorKind::Grain,
+                    format!(
+                        "the join to `{}`{upstream} can multiply the rows of {}: {lacking} is not known to be unique {on}, and model `{}` declares {}",
+                        f.right, f.left, node.name, promised.join(" and ")
+                    ),
+                )
+                .with_location(at(f.line, f.column))
+                .with_hint(if f.columns.is_empty() {
+                    "join on a key of the right side, or aggregate it to one row per join key first".to_owned()
+                } else {
+                    format!(
+                        "aggregate {lacking} to one row per `{}` before joining, or declare that it is unique there (a `unique` test on {lacking})",
+                        f.columns.join(", ")
+                    )
+                }),
+            );
+        }
+    }
+    // A not-null promise on a column an outer join can make NULL.
+    for n in &inference.nullable {
+        let Some(source) = declared.not_null_promised(&n.name) else {
+            continue;
+        };
+        if inference.grain.not_null_reason(&n.name).is_some() {
+            continue;
+        }
+        out.push(
+            Error::new(
+                ErrorKind::Grain,
+                format!(
+                    "`{}` of model `{}` is NULL on every row that {} does not match, and {source} expects no NULLs",
+                    n.name, node.name, n.join
+                ),
+            )
+            .with_location(at(n.line, n.column))
+            .with_hint(format!(
+                "write `coalesce({}, <default>)`, or an inner join if every row has a match",
+                n.name
+            )),
+        );
+    }
     out
 }
 
@@ -380,6 +530,8 @@ fn finish(
         introspective,
         warnings,
         columns_lineage: None,
+        grain: None,
+        proof: None,
     };
     Ok((compiled, statements))
 }

@@ -36,6 +36,13 @@ pub struct Compiled {
     /// Column lineage of the node's output (models and snapshots whose SQL
     /// sqlparser parsed), when [`compile_all`] was asked for it.
     pub columns_lineage: Option<Vec<crate::lineage::ColumnLineage>>,
+    /// The inferred grain of the node's output (keys and not-null columns;
+    /// models and snapshots whose SQL sqlparser parsed), when
+    /// [`compile_all`] computed lineage.
+    pub grain: Option<crate::grain::Grain>,
+    /// For a data test: why it passes without running, when the tested
+    /// node's grain proves it ([`crate::grain::prove`]).
+    pub proof: Option<crate::grain::Proof>,
 }
 
 /// Where a node's compiled SQL goes, relative to the project root:

@@ -182,6 +182,8 @@ pub fn site_data(
                 "compiled_code": code.map(|c| c.code.as_str()),
                 "depends_on": node.depends_on,
                 "lineage": code.and_then(|c| c.columns_lineage.as_ref()),
+                "grain": code.and_then(|c| c.grain.as_ref()),
+                "proof": code.and_then(|c| c.proof.as_ref()),
                 "stats": entry["stats"]["row_count"]["value"],
                 "table_type": entry["metadata"]["type"],
                 "run": run,

@@ -58,6 +58,8 @@ pub struct RunOptions {
     pub warn_error: bool,
     /// How microbatch models pick their batches.
     pub microbatch: MicrobatchOptions,
+    /// `--skip-proven`: data tests the grain proves are not executed.
+    pub skip_proven: bool,
 }
 
 /// How this invocation's microbatch models pick their batches, as dbt's.

@@ -363,9 +363,17 @@ impl Printer {
     fn progress_text(&self, n: usize, total: usize, node: &Node, r: &NodeResult) -> String {
         let t = format!("{:.2}s", r.execution_time);
         let (msg, status) = match (node.resource_type, r.status) {
-            (ResourceType::Test, Status::Pass) => {
-                (format!("PASS {}", node.name), format!("PASS in {t}"))
-            }
+            (ResourceType::Test, Status::Pass) => match &r.proof {
+                Some((_, false)) => (
+                    format!("PASS (proven) {}", node.name),
+                    "PASS (proven, not run)".to_owned(),
+                ),
+                Some((_, true)) => (
+                    format!("PASS (proven) {}", node.name),
+                    format!("PASS (proven) in {t}"),
+                ),
+                None => (format!("PASS {}", node.name), format!("PASS in {t}")),
+            },
             (ResourceType::Test, Status::Warn) => {
                 let f = r.failures.unwrap_or(0);
                 (
@@ -522,10 +530,26 @@ impl Printer {
         let t = tally(results);
         self.line("");
         // Always printed, even with --quiet: it is the run's verdict.
-        let done = format!(
+        let mut done = format!(
             "Done. PASS={} WARN={} ERROR={} SKIP={} TOTAL={}",
             t["PASS"], t["WARN"], t["ERROR"], t["SKIP"], t["TOTAL"]
         );
+        // sluice's extension: how many passes were proven by the grain,
+        // and how many of those were not executed (`--skip-proven`).
+        let proven = results
+            .iter()
+            .filter(|r| r.proof.is_some() && r.status == Status::Pass)
+            .count();
+        if proven > 0 {
+            let not_run = results
+                .iter()
+                .filter(|r| matches!(r.proof, Some((_, false))))
+                .count();
+            done.push_str(&format!(" PROVEN={proven}"));
+            if not_run > 0 {
+                done.push_str(&format!(" (NOT RUN={not_run})"));
+            }
+        }
         self.error_line(&done);
     }
 }

@@ -80,6 +80,10 @@ pub struct NodeResult {
     pub error: Option<String>,
     /// A microbatch model's batches, as run_results.json's `batch_results`.
     pub batch_results: Option<BatchResults>,
+    /// A data test the tested model's grain proves (sluice's extension):
+    /// the proof, and whether the test was executed anyway (it is not
+    /// under `--skip-proven`).
+    pub proof: Option<(String, bool)>,
 }
 
 /// Which batches of a microbatch model succeeded and which failed, as
@@ -151,6 +155,7 @@ impl NodeResult {
             thread_id: thread_id.to_owned(),
             error: None,
             batch_results: None,
+            proof: None,
         }
     }
 }

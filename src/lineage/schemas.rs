@@ -81,6 +81,21 @@ impl<'a> Schemas<'a> {
         self.register(node, columns);
     }
 
+    /// The columns registered for `node`'s relation, if it has one.
+    pub fn columns(&self, node: &Node) -> Option<Vec<String>> {
+        let rel = node.relation.as_ref()?;
+        let parts: Vec<String> = if rel.is_cte() {
+            vec![rel.identifier.clone()]
+        } else {
+            vec![
+                rel.database.clone(),
+                rel.schema.clone(),
+                rel.identifier.clone(),
+            ]
+        };
+        self.tables.get(&parts).map(|t| t.columns.clone())
+    }
+
     fn known_columns(&self, node: &Node) -> Vec<String> {
         let in_warehouse = node.relation.as_ref().and_then(|r| {
             self.warehouse?.get(&(

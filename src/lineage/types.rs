@@ -50,15 +50,26 @@ pub struct Table {
 }
 
 /// Relations by name: keys are lowercased `db.schema.name`, `schema.name`
-/// and `name`, so a table is found however it is qualified.
-#[derive(Debug, Clone, Default)]
-pub struct Tables {
-    by_key: HashMap<String, Arc<Table>>,
+/// and `name`, so a table is found however it is qualified. Holds what an
+/// analysis knows of each relation: its [`Table`] for lineage, its grain
+/// for [`crate::grain`].
+#[derive(Debug, Clone)]
+pub struct Tables<T = Table> {
+    by_key: HashMap<String, Arc<T>>,
 }
 
-impl Tables {
-    /// Registers `table` under every suffix of `parts` (`[db, schema, name]`).
-    pub fn insert(&mut self, parts: &[&str], table: Table) {
+impl<T> Default for Tables<T> {
+    fn default() -> Self {
+        Tables {
+            by_key: HashMap::new(),
+        }
+    }
+}
+
+impl<T> Tables<T> {
+    /// Registers `table` under every suffix of `parts` (`[db, schema, name]`);
+    /// a key already taken keeps its first table.
+    pub fn insert(&mut self, parts: &[&str], table: T) {
         // One table under up to three keys: shared, not copied.
         let table = Arc::new(table);
         for start in 0..parts.len() {
@@ -67,7 +78,9 @@ impl Tables {
         }
     }
 
-    pub(super) fn get(&self, parts: &[String]) -> Option<&Table> {
+    /// The table registered under `parts` (as written: `name`,
+    /// `schema.name` or `db.schema.name`, any case), if any.
+    pub fn get(&self, parts: &[String]) -> Option<&T> {
         self.by_key
             .get(&parts.join(".").to_lowercase())
             .map(|t| &**t)

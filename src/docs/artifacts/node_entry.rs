@@ -80,6 +80,14 @@ pub(crate) struct NodeEntry<'a> {
     sources: Vec<[&'a str; 2]>,
     depends_on: DependsOn<'a>,
     columns_lineage: Option<&'a [crate::lineage::ColumnLineage]>,
+    /// sluice's extension: the inferred keys and not-null columns, each
+    /// with its reason (models and snapshots whose SQL was parsed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grain: Option<&'a crate::grain::Grain>,
+    /// sluice's extension: why a data test passes without running, when
+    /// the tested model's grain proves it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proof: Option<&'a crate::grain::Proof>,
     /// Models: dbt's `contract` (`enforced`, `alias_types`, `checksum`).
     #[serde(skip_serializing_if = "Option::is_none")]
     contract: Option<Json>,
@@ -255,6 +263,8 @@ impl<'a> NodeEntry<'a> {
                 nodes: &node.depends_on,
             },
             columns_lineage: compiled.and_then(|c| c.columns_lineage.as_deref()),
+            grain: compiled.and_then(|c| c.grain.as_ref()),
+            proof: compiled.and_then(|c| c.proof.as_ref()),
             versions: (node.resource_type == ResourceType::Model).then(|| {
                 let v = node.version.as_ref();
                 VersionFields {

@@ -33,6 +33,10 @@ struct ResultEntry<'a> {
     compiled_code: Option<&'a str>,
     relation_name: Option<String>,
     batch_results: Option<Json>,
+    /// sluice's extension: a test proven by the tested model's grain,
+    /// `{"reason": .., "executed": ..}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proof: Option<Json>,
 }
 
 #[derive(serde::Serialize)]
@@ -119,6 +123,9 @@ pub fn write_run_results_json(
             compiled_code: c.map(|c| c.code.as_str()),
             relation_name: node.relation.as_ref().map(|r| r.to_string()),
             batch_results: r.batch_results.as_ref().map(|b| b.to_json()),
+            proof: r.proof.as_ref().map(
+                |(reason, executed)| serde_json::json!({"reason": reason, "executed": executed}),
+            ),
         };
         let mut bytes = Vec::with_capacity(1024);
         let _ = serde_json::to_writer(&mut bytes, &result);
