@@ -119,3 +119,153 @@ fn grain_fixtures() {
         });
     });
 }
+
+mod common;
+
+use common::TempProject;
+
+/// run_results.json's results by unique_id: (status, proof reason, executed).
+fn results(p: &TempProject) -> Vec<(String, String, Option<(String, bool)>)> {
+    let doc: serde_json::Value = serde_json::from_str(&p.read("target/run_results.json")).unwrap();
+    doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let proof = r.get("proof").map(|p| {
+                (
+                    p["reason"].as_str().unwrap().to_owned(),
+                    p["executed"].as_bool().unwrap(),
+                )
+            });
+            (
+                r["unique_id"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+                proof,
+            )
+        })
+        .collect()
+}
+
+/// The fan-out join of tests/projects/grain doubles the revenue of the
+/// order with two payments, and compile names the join, the upstream
+/// model without the key and the declared grain it breaks; with
+/// `--warn-error` the command stops before building (exit 2, as dbt's
+/// warn-error on any warning).
+#[test]
+fn a_fan_out_join_that_doubles_a_sum_is_warned_about_at_its_line() {
+    let p = TempProject::copy_of("tests/projects/grain");
+    assert_eq!(p.sluice(&["seed"]).code, 0);
+    let run = p.sluice(&["run"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Order 10 (30) has two payments: 170 instead of 140.
+    assert_eq!(p.scalar("select revenue from main.revenue"), 170);
+    assert_eq!(
+        p.scalar("select sum(amount) from main.orders"),
+        140,
+        "the true revenue"
+    );
+    let warning = run
+        .stderr
+        .split("\n\n")
+        .find(|block| block.contains("can multiply the rows"))
+        .unwrap_or_else(|| panic!("no fan-out warning in:\n{}", run.stderr));
+    assert!(
+        warning.contains("models/order_payments.sql:7:"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("`payments` is not known to be unique on `order_id`"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("unique_order_payments_order_id"),
+        "{warning}"
+    );
+    assert!(warning.contains("hint:"), "{warning}");
+    // Models whose declared grain is proven get no warning.
+    assert_eq!(
+        run.stderr.matches("can multiply the rows").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+
+    let strict = p.sluice(&["compile", "--warn-error"]);
+    assert_eq!(strict.code, 2, "{}", strict.stderr);
+    assert!(
+        strict.stderr.contains("error: the join to `p`"),
+        "{}",
+        strict.stderr
+    );
+}
+
+/// Every test the grain proves passes when it is executed, on this
+/// project and on example_project; `--skip-proven` then reports them
+/// without running them, and the summary line counts them.
+#[test]
+fn every_proven_test_passes_when_executed() {
+    for project in ["tests/projects/grain", "example_project"] {
+        let p = TempProject::copy_of(project);
+        let run = p.sluice(&["build"]);
+        let results = results(&p);
+        let proven: Vec<_> = results.iter().filter(|r| r.2.is_some()).collect();
+        assert!(proven.len() >= 6, "{project}: only {} proven", proven.len());
+        for (id, status, proof) in &proven {
+            assert_eq!(
+                status, "pass",
+                "{project}: {id} was proven ({proof:?}) but {status}"
+            );
+            assert!(proof.as_ref().unwrap().1, "{id} executed");
+        }
+        assert!(
+            run.stderr.contains(&format!("PROVEN={}", proven.len())),
+            "{}",
+            run.stderr
+        );
+        let skipped = p.sluice(&["build", "--skip-proven"]);
+        let again = self::results(&p);
+        let not_run: Vec<_> = again
+            .iter()
+            .filter(|r| matches!(r.2, Some((_, false))))
+            .collect();
+        assert_eq!(not_run.len(), proven.len(), "{}", skipped.stderr);
+        assert!(
+            skipped.stderr.contains("PASS (proven, not run)"),
+            "{}",
+            skipped.stderr
+        );
+    }
+}
+
+/// The grain proves what its structure gives, and nothing weaker: a
+/// `unique` test on the fan-out model, or on a column no key covers, is
+/// executed (and here fails or passes on the data), never proven.
+#[test]
+fn tests_the_structure_does_not_prove_are_executed() {
+    let p = TempProject::copy_of("tests/projects/grain");
+    p.sluice(&["build"]);
+    let results = results(&p);
+    let find = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.0.contains(name))
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    let fan_out = find("unique_order_payments_order_id");
+    assert_eq!(fan_out.1, "fail");
+    assert!(fan_out.2.is_none());
+    let method = find("unique_methods_method");
+    assert_eq!(method.1, "pass");
+    assert!(
+        method.2.is_none(),
+        "method is unique in the data, not by structure"
+    );
+    let name = find("not_null_customer_orders_name");
+    assert!(name.2.is_none(), "customers.name declares nothing");
+    let deduped = find("unique_latest_payment_order_id");
+    assert!(
+        deduped.2.as_ref().unwrap().0.contains("qualify"),
+        "{deduped:?}"
+    );
+}

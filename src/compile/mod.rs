@@ -319,9 +319,9 @@ fn grain_warnings(node: &Node, own: &str, inference: &Inference, grains: &Grains
                 .with_hint(if f.columns.is_empty() {
                     "join on a key of the right side, or aggregate it to one row per join key first".to_owned()
                 } else {
+                    let cols = f.columns.join(", ");
                     format!(
-                        "aggregate {lacking} to one row per `{}` before joining, or declare that it is unique there (a `unique` test on {lacking})",
-                        f.columns.join(", ")
+                        "aggregate {lacking} to one row per `{cols}` before joining; if it already is, declare it: a `unique` test on `{cols}` of {lacking}"
                     )
                 }),
             );

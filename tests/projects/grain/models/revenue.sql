@@ -1,0 +1,2 @@
+{{ config(materialized='table') }}
+select sum(amount) as revenue from {{ ref('order_payments') }}
