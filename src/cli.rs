@@ -76,6 +76,12 @@ pub struct GlobalArgs {
     /// extension).
     #[arg(long, global = true)]
     pub skip_proven: bool,
+    /// `build` only: build the selection twice into a scratch copy of the
+    /// DuckDB file (`<target>/verify_idempotent/`) and report every model
+    /// whose rows differ, with the first differing rows; exit 1 if any
+    /// does (sluice's extension).
+    #[arg(long, global = true)]
+    pub verify_idempotent: bool,
     /// Print only errors and the final summary line.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,

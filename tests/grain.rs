@@ -269,3 +269,62 @@ fn tests_the_structure_does_not_prove_are_executed() {
         "{deduped:?}"
     );
 }
+
+/// `build --verify-idempotent` builds twice into a scratch copy and
+/// catches a model whose rows change between builds (`random()`), with
+/// the rows that differ; deterministic models pass; the project's own
+/// database is not written.
+#[test]
+fn verify_idempotent_catches_a_random_model() {
+    let p = TempProject::copy_of("tests/projects/grain");
+    p.write(
+        "models/sampled.sql",
+        "{{ config(materialized='table') }}\nselect id, random() as sample_key from {{ ref('orders') }}\n",
+    );
+    let run = p.sluice(&[
+        "build",
+        "--verify-idempotent",
+        "--select",
+        "+sampled",
+        "+customer_orders",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Not idempotent: 1 of 2 models differ"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("model.grain_shop.sampled"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("first only:  (1"), "{}", run.stderr);
+    // The compile warning says why.
+    assert!(
+        run.stderr.contains("`random()` gives a new random number"),
+        "{}",
+        run.stderr
+    );
+    assert!(!p.db_path().exists(), "the project's database was written");
+    assert!(p
+        .root()
+        .join("target/verify_idempotent/grain_shop.duckdb")
+        .exists());
+
+    let clean = p.sluice(&[
+        "build",
+        "--verify-idempotent",
+        "--select",
+        "+customer_orders",
+    ]);
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    assert!(
+        clean.stderr.contains("Idempotent: the 1 selected models"),
+        "{}",
+        clean.stderr
+    );
+
+    let misuse = p.sluice(&["run", "--verify-idempotent"]);
+    assert_eq!(misuse.code, 2, "{}", misuse.stderr);
+}

@@ -45,6 +45,41 @@ pub fn execute(
     dry_run: bool,
     retry_batches: Option<HashMap<String, BatchResults>>,
 ) -> Result<Outcome> {
+    if g.verify_idempotent {
+        if command != RunCommand::Build || dry_run || retry_batches.is_some() {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "`--verify-idempotent` is a flag of `build`",
+            )
+            .with_hint("run `sluice build --verify-idempotent`"));
+        }
+        return crate::commands::idempotence::verify(g, select, full_refresh);
+    }
+    execute_on(
+        g,
+        select,
+        command,
+        full_refresh,
+        dry_run,
+        retry_batches,
+        None,
+    )
+}
+
+/// [`execute`] against the DuckDB file at `scratch` instead of the
+/// target's, when given: a scratch copy for `--verify-idempotent`, whose
+/// builds leave no model-freshness state behind.
+///
+/// Errors: as [`execute`].
+pub(crate) fn execute_on(
+    g: &GlobalArgs,
+    select: &SelectArgs,
+    command: RunCommand,
+    full_refresh: bool,
+    dry_run: bool,
+    retry_batches: Option<HashMap<String, BatchResults>>,
+    scratch: Option<&Path>,
+) -> Result<Outcome> {
     let clock = Instant::now();
     let microbatch = MicrobatchOptions {
         retry: retry_batches.unwrap_or_default(),
@@ -62,8 +97,12 @@ pub fn execute(
     let selected = p.select(select, command.resource_types())?;
     // Model freshness: what each node's last build was (commands that
     // build whole tables: not `--empty` or `--sample`, whose rows are partial).
-    let reuse = (command != RunCommand::Test && !g.empty && g.sample.is_none())
-        .then(|| ReuseState::load(&p.project.target_dir(), now));
+    let reuse =
+        (command != RunCommand::Test && !g.empty && g.sample.is_none() && scratch.is_none())
+            .then(|| ReuseState::load(&p.project.target_dir(), now));
+    if let Some(path) = scratch {
+        p.project.target.path = path.to_string_lossy().into_owned();
+    }
     p.set_selected_resources(&selected);
     let target = &p.project.target;
     if target.profiles_file.is_none()

@@ -11,6 +11,7 @@ mod debug;
 mod deps;
 mod docs;
 mod freshness;
+mod idempotence;
 mod init;
 pub mod invocation;
 mod lineage;
