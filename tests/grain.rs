@@ -124,8 +124,12 @@ mod common;
 
 use common::TempProject;
 
-/// run_results.json's results by unique_id: (status, proof reason, executed).
-fn results(p: &TempProject) -> Vec<(String, String, Option<(String, bool)>)> {
+/// One result of run_results.json: unique_id, status, and the proof's
+/// reason and whether the test was executed.
+type TestResult = (String, String, Option<(String, bool)>);
+
+/// run_results.json's results.
+fn results(p: &TempProject) -> Vec<TestResult> {
     let doc: serde_json::Value = serde_json::from_str(&p.read("target/run_results.json")).unwrap();
     doc["results"]
         .as_array()

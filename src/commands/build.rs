@@ -46,14 +46,12 @@ pub fn execute(
     retry_batches: Option<HashMap<String, BatchResults>>,
 ) -> Result<Outcome> {
     if g.verify_idempotent {
-        if command != RunCommand::Build || dry_run || retry_batches.is_some() {
-            return Err(Error::new(
-                ErrorKind::Usage,
-                "`--verify-idempotent` is a flag of `build`",
-            )
-            .with_hint("run `sluice build --verify-idempotent`"));
-        }
-        return crate::commands::idempotence::verify(g, select, full_refresh);
+        // `build --verify-idempotent` is dispatched to `idempotence::verify`.
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "`--verify-idempotent` is a flag of `build`",
+        )
+        .with_hint("run `sluice build --verify-idempotent`"));
     }
     execute_on(
         g,

@@ -98,6 +98,10 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Build {
             select,
             full_refresh,
+        } if g.verify_idempotent => idempotence::verify(g, select, *full_refresh),
+        Command::Build {
+            select,
+            full_refresh,
         } => build::execute(g, select, RunCommand::Build, *full_refresh, false, None),
     }
 }
