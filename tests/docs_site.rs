@@ -245,6 +245,13 @@ fn docs_site_renders_in_chromium_and_keeps_user_text_inert() {
         "compiled SQL missing"
     );
     assert!(dom.contains("last run: <span class=\"status success\">success</span>"));
+    // The inferred grain (sluice's extension): the key, with its reason.
+    let grain = &dom[dom.find("id=\"grain\"").expect("grain section")..];
+    assert!(
+        grain.contains("<td><code>customer_id</code></td><td>the `unique` test"),
+        "{grain}"
+    );
+    assert!(grain.contains("<td><code>lifetime_value</code></td>"), "{grain}");
     assert!(dom.contains("<b>Upstream (2)</b>"), "{dom}");
     assert!(
         count(dom, "<g class=\"node") >= 5,
