@@ -251,7 +251,10 @@ fn docs_site_renders_in_chromium_and_keeps_user_text_inert() {
         grain.contains("<td><code>customer_id</code></td><td>the `unique` test"),
         "{grain}"
     );
-    assert!(grain.contains("<td><code>lifetime_value</code></td>"), "{grain}");
+    assert!(
+        grain.contains("<td><code>lifetime_value</code></td>"),
+        "{grain}"
+    );
     assert!(dom.contains("<b>Upstream (2)</b>"), "{dom}");
     assert!(
         count(dom, "<g class=\"node") >= 5,

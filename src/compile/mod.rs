@@ -190,14 +190,16 @@ pub fn compile_all(
                             inferred = contracts.infer(s);
                             contracts.check(&manifest.nodes[i], inferred.as_deref(), &c.path)?;
                             let node = &manifest.nodes[i];
-                            let inference =
-                                grains.infer(s, node.config.materialized() == "incremental");
-                            if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
-                                c.warnings
-                                    .extend(grain_warnings(node, own, &inference, &grains));
+                            if !skip_grain_for_bench() {
+                                let incremental = node.config.materialized() == "incremental";
+                                let inference = grains.infer(s, incremental);
+                                if let Some(Ok(own)) = rendered.get(&i).map(|(r, _)| r) {
+                                    c.warnings
+                                        .extend(grain_warnings(node, own, &inference, &grains));
+                                }
+                                c.grain = Some(inference.grain.clone());
+                                grain = Some(inference);
                             }
-                            c.grain = Some(inference.grain.clone());
-                            grain = Some(inference);
                         }
                         c.columns_lineage = statements.map(|s| schemas.lineage(&s));
                         Ok(c)
@@ -360,6 +362,15 @@ fn grain_warnings(node: &Node, own: &str, inference: &Inference, grains: &Grains
 fn skip_sql_for_bench() -> bool {
     static SKIP: std::sync::LazyLock<bool> =
         std::sync::LazyLock::new(|| std::env::var_os("SLUICE_BENCH_SKIP_SQL").is_some());
+    *SKIP
+}
+
+/// Whether `SLUICE_BENCH_SKIP_GRAIN` is set: a benchmark-only switch
+/// (bench/compile.py `--grain`) that leaves out grain inference and the
+/// nondeterminism lint, to measure what they add to `compile`.
+fn skip_grain_for_bench() -> bool {
+    static SKIP: std::sync::LazyLock<bool> =
+        std::sync::LazyLock::new(|| std::env::var_os("SLUICE_BENCH_SKIP_GRAIN").is_some());
     *SKIP
 }
 
