@@ -332,3 +332,50 @@ fn verify_idempotent_catches_a_random_model() {
     let misuse = p.sluice(&["run", "--verify-idempotent"]);
     assert_eq!(misuse.code, 2, "{}", misuse.stderr);
 }
+
+/// A `not_null` test on a column read from the NULL side of a left join
+/// is flagged at compile time, at the join; wrapped in `coalesce` it is
+/// proven instead.
+#[test]
+fn not_null_on_the_null_side_of_a_left_join_is_flagged() {
+    let p = TempProject::copy_of("tests/projects/grain");
+    p.write(
+        "models/order_methods.sql",
+        "select o.id as order_id, p.method, coalesce(p.method, 'none') as method_or_none\n\
+         from {{ ref('orders') }} o\n\
+         left join {{ ref('latest_payment') }} p on p.order_id = o.id\n",
+    );
+    p.write(
+        "models/order_methods.yml",
+        "version: 2\nmodels:\n  - name: order_methods\n    columns:\n      - name: method\n        data_tests: [not_null]\n      - name: method_or_none\n        data_tests: [not_null]\n",
+    );
+    let run = p.sluice(&["compile"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let flagged: Vec<&str> = run
+        .stderr
+        .split("\n\n")
+        .filter(|b| b.contains("expects no NULLs"))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{}", run.stderr);
+    assert!(
+        flagged[0].contains("`method` of model `order_methods`"),
+        "{}",
+        flagged[0]
+    );
+    assert!(
+        flagged[0].contains("models/order_methods.sql:3:"),
+        "{}",
+        flagged[0]
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("target/manifest.json")).unwrap();
+    let proven: Vec<&str> = manifest["nodes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(id, n)| id.contains("order_methods") && n.get("proof").is_some())
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(proven.len(), 1, "{proven:?}");
+    assert!(proven[0].contains("method_or_none"), "{proven:?}");
+}
