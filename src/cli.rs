@@ -423,4 +423,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = LineageOutput::Text)]
         output: LineageOutput,
     },
+    /// How `model.column` is computed, from the sources to the column
+    /// (sluice's extension): each model's steps (expression, joins,
+    /// filters, grouping, dedupes) and one composed query from the inputs.
+    Explain {
+        /// `model_name.column_name`.
+        column: String,
+        /// Text or JSON.
+        #[arg(long, value_enum, default_value_t = LineageOutput::Text)]
+        output: LineageOutput,
+        /// Run the composed query where this SQL condition on the model's
+        /// columns holds (`customer_id = 42`), and show the input rows
+        /// behind the value (needs a built database).
+        #[arg(long, value_name = "CONDITION")]
+        rows: Option<String>,
+    },
 }

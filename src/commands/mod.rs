@@ -10,6 +10,7 @@ mod dag;
 mod debug;
 mod deps;
 mod docs;
+mod explain;
 mod freshness;
 mod idempotence;
 mod init;
@@ -48,6 +49,11 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         } => docs::serve(g, *port),
         Command::Dag { select, format } => dag::dag(g, select, *format),
         Command::Lineage { column, output } => lineage::lineage(g, column, *output),
+        Command::Explain {
+            column,
+            output,
+            rows,
+        } => explain::explain(g, column, *output, rows.as_deref()),
         Command::Retry => retry::retry(g),
         Command::Parse => parse::parse(g),
         Command::Clone {

@@ -15,10 +15,12 @@
 //! The types are in `types`, the resolution of a statement's columns in
 //! `resolve`, and the columns known of each relation in `schemas`.
 
+mod explain;
 mod resolve;
 mod schemas;
 mod types;
 
+pub use crate::lineage::explain::{column_steps, Step};
 pub use crate::lineage::resolve::lineage;
 pub use crate::lineage::schemas::{warehouse_columns, Lineage, Schemas, WarehouseColumns};
 pub use crate::lineage::types::{ColumnLineage, ColumnRef, LineageKind, Table, Tables};

@@ -1,0 +1,145 @@
+//! `sluice explain model.column` (sluice's extension) on example_project:
+//! the composed query it prints computes the same values as the built
+//! model, from seeds and sources alone; its steps name the expressions,
+//! joins, filters and grouping on the path; `--rows` shows the value and
+//! the input rows behind it.
+
+mod common;
+
+use common::TempProject;
+
+fn explain_json(p: &TempProject, column: &str) -> serde_json::Value {
+    let run = p.sluice(&["explain", column, "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+#[test]
+fn the_composed_query_computes_the_models_values() {
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["build"]).code, 0);
+    for (column, model, key, value) in [
+        (
+            "customers.lifetime_value",
+            "main_marts.customers",
+            "customer_id",
+            "lifetime_value",
+        ),
+        ("orders.amount", "main_marts.orders", "order_id", "amount"),
+        (
+            "monthly_revenue.revenue",
+            "main_marts.monthly_revenue",
+            "order_month",
+            "revenue",
+        ),
+    ] {
+        let doc = explain_json(&p, column);
+        let sql = doc["composed_sql"].as_str().unwrap();
+        // From the inputs alone: no model's relation is read.
+        for built in [
+            "main_marts.",
+            "main_staging.",
+            "\"main_marts\"",
+            "\"main_staging\"",
+        ] {
+            assert!(!sql.contains(built), "{column} reads a built model: {sql}");
+        }
+        let rows = p.scalar(&format!("select count(*) from ({sql}) c"));
+        assert_eq!(
+            rows,
+            p.scalar(&format!("select count(*) from {model}")),
+            "{column}"
+        );
+        assert!(rows > 0);
+        let differing = p.scalar(&format!(
+            "select count(*) from ({sql}) c full join {model} m using ({key}) \
+             where c.{value} is distinct from m.{value}"
+        ));
+        assert_eq!(differing, 0, "{column}: composed query and model differ");
+    }
+}
+
+#[test]
+fn steps_name_each_expression_join_filter_and_group() {
+    let p = TempProject::new();
+    let doc = explain_json(&p, "customers.lifetime_value");
+    let models = doc["models"].as_array().unwrap();
+    assert_eq!(models[0]["node"], "model.shop_analytics.customers");
+    let steps = models[0]["steps"].as_array().unwrap();
+    assert_eq!(
+        steps[0]["expression"],
+        "coalesce(customer_orders.lifetime_value, 0)"
+    );
+    assert!(steps[0]["from"]
+        .as_str()
+        .unwrap()
+        .contains("LEFT JOIN customer_orders ON"));
+    assert_eq!(steps[1]["relation"], "customer_orders");
+    assert_eq!(steps[1]["group_by"], "customer_id");
+    let orders = models
+        .iter()
+        .find(|m| m["node"] == "model.shop_analytics.stg_orders")
+        .expect("stg_orders on the path (status filter)");
+    assert!(orders["steps"][0]["filter"]
+        .as_str()
+        .unwrap()
+        .contains("order_date >="));
+    let inputs: Vec<&str> = doc["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["node"].as_str().unwrap())
+        .collect();
+    assert!(
+        inputs.contains(&"seed.shop_analytics.raw_payments"),
+        "{inputs:?}"
+    );
+
+    let wrong = p.sluice(&["explain", "customers.lifetime_valu"]);
+    assert_eq!(wrong.code, 2);
+    assert!(
+        wrong
+            .stderr
+            .contains("did you mean `customers.lifetime_value`?"),
+        "{}",
+        wrong.stderr
+    );
+}
+
+#[test]
+fn rows_shows_the_value_and_the_input_rows_behind_it() {
+    let p = TempProject::new();
+    assert_eq!(p.sluice(&["build"]).code, 0);
+    let run = p.sluice(&[
+        "explain",
+        "customers.lifetime_value",
+        "--rows",
+        "customer_id = 3",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let expected = p.query("select lifetime_value from main_marts.customers where customer_id = 3")
+        [0][0]
+        .clone()
+        .unwrap();
+    let value = run
+        .stdout
+        .split("The value where customer_id = 3 (1 rows):")
+        .nth(1)
+        .expect("value shown");
+    assert!(
+        value
+            .lines()
+            .nth(2)
+            .unwrap()
+            .ends_with(&format!("| {expected}")),
+        "{value}"
+    );
+    let orders = p.scalar("select count(*) from main_raw.raw_orders where customer_id = 3");
+    assert!(
+        run.stdout.contains(&format!(
+            "seed raw_orders where customer_id = 3 ({orders} rows)"
+        )),
+        "{}",
+        run.stdout
+    );
+}
