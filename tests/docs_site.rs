@@ -287,6 +287,16 @@ fn docs_site_renders_in_chromium_and_keeps_user_text_inert() {
         upstream.contains(">stg_customers.customer_id</a>"),
         "{upstream}"
     );
+    // How a computed column is computed in its model (explain's steps).
+    let column = format!("{url}#column=model.shop_analytics.customers%7Clifetime_value");
+    let dom = browse(&chrome, profile.path(), &column, &["--dump-dom"]);
+    let dom = main_of(&dom);
+    let explain = &dom[dom.find("id=\"explain\"").expect("explain section")..];
+    assert!(
+        explain.contains("lifetime_value = coalesce(customer_orders.lifetime_value, 0)"),
+        "{explain}"
+    );
+    assert!(explain.contains("group by customer_id"), "{explain}");
 
     // XSS: nothing ran, the markup shows as text, the javascript: link is gone.
     let xss = format!("{url}#node=model.shop_analytics.xss_probe");

@@ -1,6 +1,9 @@
 //! `docs generate` and `docs serve`.
 
+use std::collections::HashMap;
 use std::time::Instant;
+
+use rayon::prelude::*;
 
 use crate::cli::GlobalArgs;
 use crate::commands::invocation::{InvocationArgs, Outcome};
@@ -8,6 +11,7 @@ use crate::commands::session::{load_options, Session};
 use crate::docs::artifacts::{self, Invocation};
 use crate::error::Result;
 use crate::execute::output::Printer;
+use crate::manifest::ResourceType;
 use crate::project::Project;
 use crate::render::ProjectJinja;
 use crate::timing::stage;
@@ -46,9 +50,37 @@ pub fn generate(g: &GlobalArgs) -> Result<Outcome> {
     let run_results = std::fs::read_to_string(p.project.target_dir().join("run_results.json"))
         .ok()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    // How each model column is computed in its model (`sluice explain`'s
+    // steps), for the column pages: the compiled SQL parsed again here,
+    // not kept from compile.
+    let dialect = crate::adapter::sql_dialect(&p.project.target);
+    let steps: HashMap<usize, serde_json::Value> = compiled
+        .par_iter()
+        .filter_map(|(&i, c)| {
+            let c = c.as_ref().ok()?;
+            if p.manifest.nodes[i].resource_type != ResourceType::Model {
+                return None;
+            }
+            let crate::sql::Parsed::Statements(statements) = crate::sql::parse(&c.code, dialect)
+            else {
+                return None;
+            };
+            let by_column: serde_json::Map<String, serde_json::Value> = c
+                .columns_lineage
+                .iter()
+                .flatten()
+                .map(|l| {
+                    let steps = crate::lineage::column_steps(&statements, &l.name);
+                    (l.name.to_lowercase(), serde_json::json!(steps))
+                })
+                .collect();
+            Some((i, serde_json::Value::Object(by_column)))
+        })
+        .collect();
     let data = crate::docs::site::site_data(
         &p.manifest,
         &compiled,
+        &steps,
         &catalog,
         run_results.as_ref(),
         &inv.generated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),

@@ -83,11 +83,14 @@ fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
 /// `type`, `package`, `path`, `relation`, `description` (HTML),
 /// `columns` (`name`, `type`, `description` (HTML), `tests`), `config`,
 /// `raw_code`, `compiled_code`, `depends_on`, `lineage` (column lineage),
-/// `stats` (row count), `run` (status, timing, message) and for tests
-/// `attached` and `column`.
+/// `grain` and `proof` (sluice's inferred grain and a test's proof),
+/// `steps` (each column's steps in its model, from `steps`, by position:
+/// `{column: [step]}`), `stats` (row count), `run` (status, timing,
+/// message) and for tests `attached` and `column`.
 pub fn site_data(
     manifest: &Manifest,
     compiled: &HashMap<usize, Result<Compiled>>,
+    steps: &HashMap<usize, Json>,
     catalog: &Json,
     run_results: Option<&Json>,
     generated_at: &str,
@@ -183,6 +186,7 @@ pub fn site_data(
                 "depends_on": node.depends_on,
                 "lineage": code.and_then(|c| c.columns_lineage.as_ref()),
                 "grain": code.and_then(|c| c.grain.as_ref()),
+                "steps": steps.get(&i),
                 "proof": code.and_then(|c| c.proof.as_ref()),
                 "stats": entry["stats"]["row_count"]["value"],
                 "table_type": entry["metadata"]["type"],
