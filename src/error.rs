@@ -49,6 +49,9 @@ pub enum ErrorKind {
     /// An expression whose value changes between two runs on the same
     /// data (a compile warning; see [`crate::grain`]).
     Nondeterminism,
+    /// A `-- why:` note (or `meta.why`) whose expression changed while the
+    /// note did not (a compile warning; see [`crate::lineage::why_notes`]).
+    StaleNote,
     /// The command line was used wrongly.
     Usage,
     /// A bug in sluice, not a mistake of the user's: rendered as an
@@ -233,6 +236,7 @@ impl Error {
             ErrorKind::Contract => "Contract",
             ErrorKind::Grain => "Grain",
             ErrorKind::Nondeterminism => "Nondeterminism",
+            ErrorKind::StaleNote => "StaleNote",
             ErrorKind::Usage => "Usage",
             ErrorKind::Internal => "Internal",
         }

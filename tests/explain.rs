@@ -143,3 +143,94 @@ fn rows_shows_the_value_and_the_input_rows_behind_it() {
         run.stdout
     );
 }
+
+/// A `-- why:` note is pinned to its expression's syntax tree: reformatting
+/// keeps it, changing the expression warns at the expression that the
+/// note may be stale (an error under `--warn-error`) until the note is
+/// edited; a column's `meta.why` works the same; manifest.json lists them.
+#[test]
+fn why_notes_warn_when_their_expression_changes_and_the_note_does_not() {
+    let p = TempProject::new();
+    let path = "models/marts/customers.sql";
+    let original = p.read(path);
+    let noted = original.replace(
+        "    coalesce(customer_orders.lifetime_value, 0) as lifetime_value",
+        "    -- why: customers without orders have spent nothing\n    coalesce(customer_orders.lifetime_value, 0) as lifetime_value",
+    );
+    assert_ne!(noted, original);
+    p.write(path, &noted);
+    let first = p.sluice(&["compile"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(!first.stderr.contains("may be stale"), "{}", first.stderr);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("target/manifest.json")).unwrap();
+    let why = &manifest["nodes"]["model.shop_analytics.customers"]["why"][0];
+    assert_eq!(
+        why["expression"],
+        "coalesce(customer_orders.lifetime_value, 0)"
+    );
+
+    // Reformatted: the same tree, no warning.
+    p.write(
+        path,
+        &noted.replace("lifetime_value, 0)", "lifetime_value,   0 )"),
+    );
+    assert!(!p.sluice(&["compile"]).stderr.contains("may be stale"));
+
+    // Changed under the note: warned at the expression's line, every compile.
+    p.write(
+        path,
+        &noted.replace("lifetime_value, 0)", "lifetime_value, -1)"),
+    );
+    for _ in 0..2 {
+        let run = p.sluice(&["compile"]);
+        assert_eq!(run.code, 0);
+        let line = noted
+            .lines()
+            .position(|l| l.contains("coalesce(customer_orders.lifetime_value"))
+            .unwrap()
+            + 1;
+        assert!(
+            run.stderr
+                .contains(&format!("models/marts/customers.sql:{line}:")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(
+                "may be stale: it was written for `coalesce(customer_orders.lifetime_value, 0)`"
+            ),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(p.sluice(&["compile", "--warn-error"]).code, 2);
+
+    // The note is edited: pinned again, no warning.
+    p.write(
+        path,
+        &noted
+            .replace("lifetime_value, 0)", "lifetime_value, -1)")
+            .replace("have spent nothing", "are marked -1"),
+    );
+    assert!(!p.sluice(&["compile"]).stderr.contains("may be stale"));
+
+    // meta.why on a column pins the column's expression.
+    let yml = p.read("models/marts/_marts.yml").replace(
+        "      - name: lifetime_value\n",
+        "      - name: lifetime_value\n        meta:\n          why: returned orders do not count\n",
+    );
+    p.write("models/marts/_marts.yml", &yml);
+    assert!(!p.sluice(&["compile"]).stderr.contains("may be stale"));
+    p.write(
+        path,
+        &original.replace("lifetime_value, 0)", "lifetime_value, 1)"),
+    );
+    let run = p.sluice(&["compile"]);
+    assert!(
+        run.stderr
+            .contains("the note \"returned orders do not count\" may be stale"),
+        "{}",
+        run.stderr
+    );
+}

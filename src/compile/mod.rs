@@ -201,6 +201,20 @@ pub fn compile_all(
                                 grain = Some(inference);
                             }
                         }
+                        if let (Some(s), Some(Ok(own))) =
+                            (&statements, rendered.get(&i).map(|(r, _)| r))
+                        {
+                            let node = &manifest.nodes[i];
+                            let yaml: Vec<(String, String)> = node
+                                .columns
+                                .iter()
+                                .filter_map(|col| {
+                                    let why = col.meta.get("why")?.as_str()?;
+                                    Some((col.name.clone(), why.to_owned()))
+                                })
+                                .collect();
+                            c.why = crate::lineage::why_notes(own, s, &yaml);
+                        }
                         c.columns_lineage = statements.map(|s| schemas.lineage(&s));
                         Ok(c)
                     });
@@ -226,7 +240,72 @@ pub fn compile_all(
     out.extend(others);
     out.sort_unstable_by_key(|(i, _)| *i);
     prove_tests(manifest, &mut out);
+    check_why_notes(cx, &rendered, &mut out);
     out
+}
+
+/// Checks every compiled model's why-notes against the pins of the last
+/// compile (`<target>/why_notes.json`): a note whose expression changed
+/// is a [`crate::ErrorKind::StaleNote`] warning at the expression, until
+/// the note is edited. Writes the pins back (nodes not compiled now keep
+/// theirs).
+fn check_why_notes(
+    cx: &CompileContext,
+    rendered: &HashMap<usize, (Result<String>, bool)>,
+    out: &mut [(usize, Result<Compiled>)],
+) {
+    let file = cx.project_root.join(cx.target_path).join("why_notes.json");
+    let mut pinned: crate::lineage::PinnedNotes = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    if pinned.is_empty()
+        && out
+            .iter()
+            .all(|(_, c)| c.as_ref().map_or(true, |c| c.why.is_empty()))
+    {
+        return;
+    }
+    for (i, c) in out.iter_mut() {
+        let Ok(c) = c else { continue };
+        let node = &cx.manifest.nodes[*i];
+        if c.why.is_empty() && !pinned.contains_key(&node.unique_id) {
+            continue;
+        }
+        let keep = crate::lineage::check_pins(&mut c.why, pinned.get(&node.unique_id));
+        for note in c.why.iter().filter(|n| n.stale_since.is_some()) {
+            let own = rendered.get(i).and_then(|(r, _)| r.as_ref().ok());
+            let (line, col) = own.map_or((1, 1), |own| {
+                crate::sql::map_to_template(&node.raw_code, own, note.line.max(1), 1)
+            });
+            c.warnings.push(
+                Error::new(
+                    crate::ErrorKind::StaleNote,
+                    format!(
+                        "the note \"{}\" may be stale: it was written for `{}`, and the expression is now `{}`",
+                        note.note,
+                        note.stale_since.as_deref().unwrap_or_default(),
+                        note.expression
+                    ),
+                )
+                .with_location(crate::error::Location::new(
+                    &node.original_file_path,
+                    line,
+                    col,
+                    Some(&node.raw_code),
+                ))
+                .with_hint("check that the note still says why, and edit it (any change to its text pins it to the new expression)"),
+            );
+        }
+        if keep.is_empty() {
+            pinned.remove(&node.unique_id);
+        } else {
+            pinned.insert(node.unique_id.clone(), keep);
+        }
+    }
+    if let Ok(text) = serde_json::to_string_pretty(&pinned) {
+        let _ = write_if_changed(&file, &text);
+    }
 }
 
 /// Sets the [`Compiled::proof`] of every compiled data test whose tested
@@ -543,6 +622,7 @@ fn finish(
         columns_lineage: None,
         grain: None,
         proof: None,
+        why: Vec::new(),
     };
     Ok((compiled, statements))
 }

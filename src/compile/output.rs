@@ -43,6 +43,9 @@ pub struct Compiled {
     /// For a data test: why it passes without running, when the tested
     /// node's grain proves it ([`crate::grain::prove`]).
     pub proof: Option<crate::grain::Proof>,
+    /// A model's `-- why:` notes and columns' `meta.why`, each attached to
+    /// its expression (sluice's extension).
+    pub why: Vec<crate::lineage::WhyNote>,
 }
 
 /// Where a node's compiled SQL goes, relative to the project root:

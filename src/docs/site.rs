@@ -187,6 +187,7 @@ pub fn site_data(
                 "lineage": code.and_then(|c| c.columns_lineage.as_ref()),
                 "grain": code.and_then(|c| c.grain.as_ref()),
                 "steps": steps.get(&i),
+                "why": code.map(|c| &c.why),
                 "proof": code.and_then(|c| c.proof.as_ref()),
                 "stats": entry["stats"]["row_count"]["value"],
                 "table_type": entry["metadata"]["type"],

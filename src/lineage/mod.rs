@@ -19,8 +19,10 @@ mod explain;
 mod resolve;
 mod schemas;
 mod types;
+mod why;
 
 pub use crate::lineage::explain::{column_steps, Step};
 pub use crate::lineage::resolve::lineage;
 pub use crate::lineage::schemas::{warehouse_columns, Lineage, Schemas, WarehouseColumns};
 pub use crate::lineage::types::{ColumnLineage, ColumnRef, LineageKind, Table, Tables};
+pub use crate::lineage::why::{check_pins, why_notes, PinnedNotes, WhyNote};

@@ -88,6 +88,10 @@ pub(crate) struct NodeEntry<'a> {
     /// the tested model's grain proves it.
     #[serde(skip_serializing_if = "Option::is_none")]
     proof: Option<&'a crate::grain::Proof>,
+    /// sluice's extension: the model's `-- why:` notes and `meta.why`,
+    /// each with the expression it explains and its pin.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    why: &'a [crate::lineage::WhyNote],
     /// Models: dbt's `contract` (`enforced`, `alias_types`, `checksum`).
     #[serde(skip_serializing_if = "Option::is_none")]
     contract: Option<Json>,
@@ -265,6 +269,7 @@ impl<'a> NodeEntry<'a> {
             columns_lineage: compiled.and_then(|c| c.columns_lineage.as_deref()),
             grain: compiled.and_then(|c| c.grain.as_ref()),
             proof: compiled.and_then(|c| c.proof.as_ref()),
+            why: compiled.map_or(&[], |c| c.why.as_slice()),
             versions: (node.resource_type == ResourceType::Model).then(|| {
                 let v = node.version.as_ref();
                 VersionFields {
