@@ -1066,23 +1066,6 @@ fn group_output(
 
 /// The columns `*` leaves out (`exclude`) and those it computes (`replace`).
 fn star_options(opts: &WildcardAdditionalOptions) -> (BTreeSet<String>, BTreeSet<String>) {
-    let excluded = opts
-        .opt_exclude
-        .as_ref()
-        .map(|e| {
-            let text = e.to_string();
-            let inner = text
-                .trim_start_matches("EXCLUDE")
-                .trim()
-                .trim_start_matches('(')
-                .trim_end_matches(')')
-                .to_owned();
-            inner
-                .split(',')
-                .map(|s| s.trim().trim_matches('"').to_lowercase())
-                .collect()
-        })
-        .unwrap_or_default();
     let replaced = opts
         .opt_replace
         .as_ref()
@@ -1093,7 +1076,7 @@ fn star_options(opts: &WildcardAdditionalOptions) -> (BTreeSet<String>, BTreeSet
                 .collect()
         })
         .unwrap_or_default();
-    (excluded, replaced)
+    (crate::lineage::excluded_columns(opts), replaced)
 }
 
 /// `union`, `union all`, `except`, `intersect` of two shapes (columns pair

@@ -5,11 +5,10 @@
 //! models, `sluice explain` follows column lineage.
 
 use std::collections::HashMap;
-use std::ops::ControlFlow;
 
 use serde::Serialize;
 use sqlparser::ast::{
-    Expr, GroupByExpr, Query, Select, SelectItem, SetExpr, Statement, TableFactor, Visit, Visitor,
+    Expr, GroupByExpr, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
 };
 
 /// One step of a column's derivation: where it is computed and how.
@@ -230,42 +229,18 @@ fn select_steps<'a>(
 /// The column references of `expr` outside nested queries, as
 /// (qualifier, column), lowercased.
 fn references(expr: &Expr) -> Vec<(Option<String>, String)> {
-    struct Refs {
-        depth: usize,
-        found: Vec<(Option<String>, String)>,
-    }
-    impl Visitor for Refs {
-        type Break = ();
-        fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-            self.depth += 1;
-            ControlFlow::Continue(())
-        }
-        fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-            self.depth -= 1;
-            ControlFlow::Continue(())
-        }
-        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-            if self.depth > 0 {
-                return ControlFlow::Continue(());
+    let mut found: Vec<(Option<String>, String)> = crate::lineage::resolve::column_references(expr)
+        .into_iter()
+        .filter_map(|parts| match parts.as_slice() {
+            [column] => Some((None, column.to_lowercase())),
+            [.., qualifier, column] => {
+                Some((Some(qualifier.to_lowercase()), column.to_lowercase()))
             }
-            match e {
-                Expr::Identifier(i) => self.found.push((None, i.value.to_lowercase())),
-                Expr::CompoundIdentifier(p) if p.len() >= 2 => self.found.push((
-                    Some(p[p.len() - 2].value.to_lowercase()),
-                    p[p.len() - 1].value.to_lowercase(),
-                )),
-                _ => {}
-            }
-            ControlFlow::Continue(())
-        }
-    }
-    let mut refs = Refs {
-        depth: 0,
-        found: Vec::new(),
-    };
-    let _ = expr.visit(&mut refs);
-    refs.found.dedup();
-    refs.found
+            [] => None,
+        })
+        .collect();
+    found.dedup();
+    found
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ mod types;
 mod why;
 
 pub use crate::lineage::explain::{column_steps, Step};
+pub(crate) use crate::lineage::resolve::excluded_columns;
 pub use crate::lineage::resolve::lineage;
 pub use crate::lineage::schemas::{warehouse_columns, Lineage, Schemas, WarehouseColumns};
 pub use crate::lineage::types::{ColumnLineage, ColumnRef, LineageKind, Table, Tables};

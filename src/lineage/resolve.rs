@@ -209,10 +209,9 @@ fn set_columns(body: &SetExpr, tables: &Tables, scope: &Scope) -> Vec<Col> {
     }
 }
 
-/// The columns `*` yields from `rel`, minus `EXCLUDE`, with `REPLACE`d expressions.
-fn star(rel: &Rel, opts: &WildcardAdditionalOptions, tables: &Tables, scope: &Scope) -> Vec<Col> {
-    let excluded: BTreeSet<String> = opts
-        .opt_exclude
+/// The columns a `* exclude (...)` leaves out, lowercased (none without `exclude`).
+pub(crate) fn excluded_columns(opts: &WildcardAdditionalOptions) -> BTreeSet<String> {
+    opts.opt_exclude
         .as_ref()
         .map(|e| {
             let text = e.to_string();
@@ -227,7 +226,51 @@ fn star(rel: &Rel, opts: &WildcardAdditionalOptions, tables: &Tables, scope: &Sc
                 .map(|s| s.trim().trim_matches('"').to_lowercase())
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The column references of `expr` outside its nested queries, each as
+/// its name parts as written (`["o", "amount"]`), in order.
+pub(crate) fn column_references(expr: &Expr) -> Vec<Vec<String>> {
+    struct Refs {
+        depth: usize,
+        columns: Vec<Vec<String>>,
+    }
+    impl Visitor for Refs {
+        type Break = ();
+        fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            if self.depth > 0 {
+                return ControlFlow::Continue(());
+            }
+            match e {
+                Expr::Identifier(i) => self.columns.push(vec![i.value.clone()]),
+                Expr::CompoundIdentifier(parts) => self
+                    .columns
+                    .push(parts.iter().map(|p| p.value.clone()).collect()),
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut refs = Refs {
+        depth: 0,
+        columns: Vec::new(),
+    };
+    let _ = expr.visit(&mut refs);
+    refs.columns
+}
+
+/// The columns `*` yields from `rel`, minus `EXCLUDE`, with `REPLACE`d expressions.
+fn star(rel: &Rel, opts: &WildcardAdditionalOptions, tables: &Tables, scope: &Scope) -> Vec<Col> {
+    let excluded = excluded_columns(opts);
     let replaced: HashMap<String, &Expr> = opts
         .opt_replace
         .as_ref()
@@ -337,44 +380,12 @@ fn add_factor(factor: &TableFactor, tables: &Tables, scope: &mut Scope) {
 /// The lineage of `expr` named `name`: every column it references (nested
 /// queries resolved in their own scope, with this one as the outer scope).
 fn expr_col(name: String, expr: &Expr, tables: &Tables, scope: &Scope) -> Col {
-    struct Refs {
-        depth: usize,
-        columns: Vec<Vec<String>>,
-    }
-    impl Visitor for Refs {
-        type Break = ();
-        fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-            self.depth += 1;
-            ControlFlow::Continue(())
-        }
-        fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-            self.depth -= 1;
-            ControlFlow::Continue(())
-        }
-        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-            if self.depth > 0 {
-                return ControlFlow::Continue(());
-            }
-            match e {
-                Expr::Identifier(i) => self.columns.push(vec![i.value.clone()]),
-                Expr::CompoundIdentifier(parts) => self
-                    .columns
-                    .push(parts.iter().map(|p| p.value.clone()).collect()),
-                _ => {}
-            }
-            ControlFlow::Continue(())
-        }
-    }
-    let mut refs = Refs {
-        depth: 0,
-        columns: Vec::new(),
-    };
-    let _ = expr.visit(&mut refs);
+    let columns = column_references(expr);
     // Nested queries (scalar subqueries, EXISTS, IN): their own scope.
     let mut nested = Vec::new();
     collect_nested(expr, &mut nested);
     let mut sources = BTreeSet::new();
-    for parts in &refs.columns {
+    for parts in &columns {
         sources.extend(scope.resolve(parts));
     }
     if !nested.is_empty() {
