@@ -141,6 +141,25 @@ fn syntax_error(err: &sqlparser::parser::ParserError, sql: &str) -> SyntaxError 
     SyntaxError { message, line, col }
 }
 
+/// The conjuncts of `expr`: `a and (b and c)` gives `[a, b, c]`; any
+/// other expression is its own single conjunct.
+pub fn conjuncts(expr: &sqlparser::ast::Expr) -> Vec<&sqlparser::ast::Expr> {
+    use sqlparser::ast::{BinaryOperator, Expr};
+    match expr {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut out = conjuncts(left);
+            out.extend(conjuncts(right));
+            out
+        }
+        Expr::Nested(inner) => conjuncts(inner),
+        other => vec![other],
+    }
+}
+
 /// `sql` without trailing semicolons and whitespace, which would break
 /// `create ... as (<sql>)` and every wrapper around a node's SQL.
 pub fn strip_trailing_semicolons(sql: &str) -> &str {

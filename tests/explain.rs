@@ -134,14 +134,47 @@ fn rows_shows_the_value_and_the_input_rows_behind_it() {
             .ends_with(&format!("| {expected}")),
         "{value}"
     );
+    // The input rows behind it: customers by the predicate's own column,
+    // orders through the join on customer_id, payments (which have no
+    // customer_id) through the join on order_id.
     let orders = p.scalar("select count(*) from main_raw.raw_orders where customer_id = 3");
-    assert!(
-        run.stdout.contains(&format!(
-            "seed raw_orders where customer_id = 3 ({orders} rows)"
-        )),
-        "{}",
-        run.stdout
+    let payments = p.scalar(
+        "select count(*) from main_raw.raw_payments where order_id in \
+         (select id from main_raw.raw_orders where customer_id = 3)",
     );
+    assert!(payments > 0 && orders > 0);
+    for shown in [
+        "seed raw_customers where id = 3 (1 rows)".to_owned(),
+        format!(
+            "model orders where customer_id in (stg_customers.customer_id above) ({orders} rows)"
+        ),
+        format!("seed raw_orders where id in (stg_orders.order_id above) ({orders} rows)"),
+        format!(
+            "seed raw_payments where order_id in (stg_payments.order_id above) ({payments} rows)"
+        ),
+    ] {
+        assert!(run.stdout.contains(&shown), "{shown}\n{}", run.stdout);
+    }
+    // The payments shown are the customer's: every order_id is one of theirs.
+    let ids: std::collections::BTreeSet<String> = p
+        .query("select id from main_raw.raw_orders where customer_id = 3")
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
+    let section = run.stdout.split("seed raw_payments where").nth(1).unwrap();
+    let rows: Vec<&str> = section
+        .lines()
+        .skip(2)
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(rows.len() as i64, payments, "{section}");
+    for row in rows {
+        let order_id = row.split(" | ").nth(1).unwrap().trim();
+        assert!(
+            ids.contains(order_id),
+            "{row} is not an order of customer 3"
+        );
+    }
 }
 
 /// A `-- why:` note is pinned to its expression's syntax tree: reformatting

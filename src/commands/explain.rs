@@ -200,9 +200,7 @@ pub fn explain(
         println!("{composed}");
     }
     if let Some(predicate) = rows {
-        show_rows(
-            &p, &compiled, start, predicate, &composed, &explained, &inputs,
-        )?;
+        show_rows(&p, &compiled, start, predicate, &composed)?;
     }
     Ok(Outcome::Success)
 }
@@ -294,17 +292,20 @@ fn composed_query(
 }
 
 /// `--rows`: the composed query's rows where `predicate` holds, then the
-/// rows of each input (and model) on the path whose columns the
-/// predicate's columns are copied or renamed from, with the predicate
-/// rewritten to their names.
+/// rows of every node the composed query reads that are behind them:
+/// first the nodes whose columns the predicate's columns are copied or
+/// renamed from (the predicate rewritten to their names), then, breadth
+/// first, each node linked to one already shown by a join key (`on a.x =
+/// b.y` in a model on the path, resolved through CTEs) or by a join-key
+/// column copied from it: `select * from b where y in (select x from
+/// <a's rows>)`. Nodes no link reaches are tried with the predicate as
+/// written, and skipped when they lack its columns.
 fn show_rows(
     p: &Session,
     compiled: &HashMap<usize, Result<crate::compile::Compiled>>,
     start: usize,
     predicate: &str,
     composed: &str,
-    explained: &[ModelSteps],
-    inputs: &BTreeSet<(usize, String)>,
 ) -> Result<()> {
     let db = crate::adapter::open_read_only(&p.project.target)?;
     let conn = db.connect()?;
@@ -323,6 +324,9 @@ fn show_rows(
                 .collect();
             println!("  {}", cells.join(" | "));
         }
+        if table.rows.len() > 20 {
+            println!("  ... {} more", table.rows.len() - 20);
+        }
         Ok(())
     };
     print(
@@ -334,33 +338,108 @@ fn show_rows(
             "`--rows` takes a SQL condition on the model's columns, e.g. `customer_id = 42`",
         )
     })?;
-    // The predicate's columns, followed upstream where they are copied.
+    let lineage_of = |i: usize| -> &[ColumnLineage] {
+        compiled
+            .get(&i)
+            .and_then(|c| c.as_ref().ok())
+            .and_then(|c| c.columns_lineage.as_deref())
+            .unwrap_or(&[])
+    };
+    // Every node the composed query reads: the start's ancestors, through
+    // ephemeral models.
+    let mut reads: BTreeSet<usize> = BTreeSet::new();
+    let mut todo = vec![start];
+    while let Some(i) = todo.pop() {
+        for dep in &p.manifest.nodes[i].depends_on {
+            if let Some(d) = p.manifest.position(dep) {
+                if d != start && reads.insert(d) {
+                    todo.push(d);
+                }
+            }
+        }
+    }
+    let models: Vec<usize> = std::iter::once(start)
+        .chain(reads.iter().copied())
+        .filter(|&i| p.manifest.nodes[i].resource_type == ResourceType::Model)
+        .collect();
+    // Links between node columns: join keys of every model read, and the
+    // copies of join-key and predicate columns from one node to the next.
+    let mut schemas = crate::lineage::Schemas::new(&p.manifest, &p.project.root, None, |i| {
+        compiled
+            .get(&i)
+            .and_then(|c| c.as_ref().ok())
+            .is_some_and(|c| c.columns_lineage.is_some())
+    });
+    for &i in compiled.keys() {
+        if let Some(l) = compiled[&i]
+            .as_ref()
+            .ok()
+            .and_then(|c| c.columns_lineage.as_deref())
+        {
+            schemas.record(i, Some(l));
+        }
+    }
+    let dialect = crate::adapter::sql_dialect(&p.project.target);
+    let column = |node: &str, column: &str| -> Option<(usize, String)> {
+        Some((p.manifest.position(node)?, column.to_lowercase()))
+    };
+    let mut links: Vec<((usize, String), (usize, String))> = Vec::new();
+    for &m in &models {
+        let code = compiled
+            .get(&m)
+            .and_then(|c| c.as_ref().ok())
+            .map(|c| c.code.as_str())
+            .unwrap_or_default();
+        if let crate::sql::Parsed::Statements(statements) = crate::sql::parse(code, dialect) {
+            for (a, b) in schemas.join_keys(&statements) {
+                if let (Some(a), Some(b)) = (column(&a.node, &a.column), column(&b.node, &b.column))
+                {
+                    links.push((a, b));
+                }
+            }
+        }
+    }
     let words: Vec<String> = predicate
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty() && !w.chars().next().is_some_and(|c| c.is_ascii_digit()))
         .map(str::to_lowercase)
         .collect();
-    let start_columns: BTreeSet<String> = compiled
-        .get(&start)
-        .and_then(|c| c.as_ref().ok())
-        .and_then(|c| c.columns_lineage.as_ref())
-        .map(|l| l.iter().map(|c| c.name.to_lowercase()).collect())
-        .unwrap_or_default();
+    let start_columns: BTreeSet<String> = lineage_of(start)
+        .iter()
+        .map(|c| c.name.to_lowercase())
+        .collect();
     let columns: Vec<String> = words
         .into_iter()
         .filter(|w| start_columns.contains(w))
         .collect();
+    let mut keyish: BTreeSet<String> = columns.iter().cloned().collect();
+    keyish.extend(links.iter().flat_map(|(a, b)| [a.1.clone(), b.1.clone()]));
+    for &m in &models {
+        for l in lineage_of(m) {
+            if l.kind == LineageKind::Transformation || l.sources.len() != 1 {
+                continue;
+            }
+            let name = l.name.to_lowercase();
+            let up = &l.sources[0];
+            if !keyish.contains(&name) && !keyish.contains(&up.column.to_lowercase()) {
+                continue;
+            }
+            if let Some(u) = column(&up.node, &up.column) {
+                if reads.contains(&u.0) {
+                    links.push(((m, name), u));
+                }
+            }
+        }
+    }
+    // The predicate's columns, followed upstream where they are copied.
     let mut names: HashMap<usize, HashMap<String, String>> = HashMap::new();
     for c in &columns {
         let mut frontier = vec![(start, c.clone())];
         while let Some((i, col)) = frontier.pop() {
             names.entry(i).or_default().insert(c.clone(), col.clone());
-            let lineage = compiled
-                .get(&i)
-                .and_then(|r| r.as_ref().ok())
-                .and_then(|r| r.columns_lineage.as_ref());
-            let Some(l) =
-                lineage.and_then(|l| l.iter().find(|l| l.name.eq_ignore_ascii_case(&col)))
+            let Some(l) = lineage_of(i)
+                .iter()
+                .find(|l| l.name.eq_ignore_ascii_case(&col))
             else {
                 continue;
             };
@@ -374,24 +453,7 @@ fn show_rows(
             }
         }
     }
-    let path: BTreeSet<usize> = explained
-        .iter()
-        .map(|m| m.position)
-        .chain(inputs.iter().map(|(i, _)| *i))
-        .filter(|&i| i != start)
-        .collect();
-    for i in path {
-        // Where lineage does not carry the predicate's columns here (a
-        // join key is not a column's lineage), the same names are tried.
-        let same = HashMap::new();
-        let (map, by_name) = match names.get(&i).filter(|m| m.len() == columns.len()) {
-            Some(map) => (map, false),
-            None => (&same, true),
-        };
-        let node = &p.manifest.nodes[i];
-        let Some(relation) = node.relation.as_ref() else {
-            continue;
-        };
+    let rewrite = |map: &HashMap<String, String>| -> String {
         let mut rewritten = String::new();
         let mut word = String::new();
         for ch in predicate.chars().chain(std::iter::once(' ')) {
@@ -404,20 +466,119 @@ fn show_rows(
             word.clear();
             rewritten.push(ch);
         }
-        let shown = print(
-            &format!(
-                "{} {} where {}",
-                node.resource_type.as_str(),
-                node.name,
-                rewritten.trim_end()
-            ),
-            &format!("select * from {relation} where {}", rewritten.trim_end()),
-        );
-        match shown {
-            // A relation without those columns is not behind the value by them.
-            Err(_) if by_name => {}
-            other => other?,
+        rewritten.trim_end().to_owned()
+    };
+    let relation = |i: usize| p.manifest.nodes[i].relation.as_ref().map(|r| r.to_string());
+    // The rows of each node behind the value, in the order they are found.
+    let mut behind: Vec<(usize, String, String)> = Vec::new();
+    let mut known: HashMap<usize, usize> = HashMap::new();
+    known.insert(
+        start,
+        usize::MAX, // the start's rows: the predicate on its relation
+    );
+    let start_rows = relation(start).map(|r| format!("select * from {r} where {predicate}"));
+    for &i in &reads {
+        let (Some(map), Some(rel)) = (names.get(&i), relation(i)) else {
+            continue;
+        };
+        if map.len() == columns.len() && !columns.is_empty() {
+            let condition = rewrite(map);
+            known.insert(i, behind.len());
+            behind.push((
+                i,
+                condition.clone(),
+                format!("select * from {rel} where {condition}"),
+            ));
         }
     }
+    let mut next = 0;
+    let rows_of = |i: usize,
+                   known: &HashMap<usize, usize>,
+                   behind: &[(usize, String, String)]|
+     -> Option<String> {
+        match known.get(&i) {
+            Some(&usize::MAX) => start_rows.clone(),
+            Some(&k) => Some(behind[k].2.clone()),
+            None => None,
+        }
+    };
+    let mut frontier: Vec<usize> = vec![start];
+    frontier.extend(behind.iter().map(|b| b.0));
+    while next < frontier.len() {
+        let a = frontier[next];
+        next += 1;
+        let Some(a_rows) = rows_of(a, &known, &behind) else {
+            continue;
+        };
+        for (x, y) in links.iter().flat_map(|(x, y)| [(x, y), (y, x)]) {
+            if x.0 != a || known.contains_key(&y.0) || !reads.contains(&y.0) {
+                continue;
+            }
+            let Some(rel) = relation(y.0) else {
+                continue;
+            };
+            let condition = format!("{} in ({}.{} above)", y.1, p.manifest.nodes[a].name, x.1);
+            let sql = format!(
+                "select * from {rel} where {} in (select {} from ({a_rows}) behind)",
+                ident(&y.1),
+                ident(&x.1)
+            );
+            known.insert(y.0, behind.len());
+            behind.push((y.0, condition, sql));
+            frontier.push(y.0);
+        }
+    }
+    for (i, condition, sql) in &behind {
+        let node = &p.manifest.nodes[*i];
+        print(
+            &format!(
+                "{} {} where {condition}",
+                node.resource_type.as_str(),
+                node.name
+            ),
+            sql,
+        )?;
+    }
+    // Nodes no link reaches: the predicate as written, where it applies
+    // (a source over a seed's table is shown once).
+    let mut shown: BTreeSet<String> = std::iter::once(start)
+        .chain(behind.iter().map(|b| b.0))
+        .filter_map(relation)
+        .collect();
+    for &i in &reads {
+        if known.contains_key(&i) {
+            continue;
+        }
+        let Some(rel) = relation(i) else {
+            continue;
+        };
+        if !shown.insert(rel.clone()) {
+            continue;
+        }
+        let node = &p.manifest.nodes[i];
+        // A relation without the predicate's columns is not behind the value by them.
+        let _ = print(
+            &format!(
+                "{} {} where {predicate} (by name)",
+                node.resource_type.as_str(),
+                node.name
+            ),
+            &format!("select * from {rel} where {predicate}"),
+        );
+    }
     Ok(())
+}
+
+/// `name` as a SQL identifier: bare when it is a plain lowercase word,
+/// else double-quoted.
+fn ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if plain {
+        name.to_owned()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
 }

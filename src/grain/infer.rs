@@ -14,12 +14,13 @@ use sqlparser::ast::{
 
 use crate::grain::lint;
 use crate::grain::scope::{
-    column_parts, conjuncts, function_name, literal, position, row_number_partition, Ctes, Joined,
-    QCol, QKey, Walk,
+    column_parts, function_name, literal, position, row_number_partition, Ctes, Joined, QCol, QKey,
+    Walk,
 };
 use crate::grain::shape::{Shape, ShapeKey};
 use crate::grain::types::{FanOut, Grain, Inference};
 use crate::lineage::Tables;
+use crate::sql::conjuncts;
 
 /// Infers the grain of the last statement of `statements` (a model's
 /// select) from what `tables` knows of the relations it reads, with the

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
-use sqlparser::ast::{BinaryOperator, Expr, Value, WindowType};
+use sqlparser::ast::{Expr, Value, WindowType};
 
 use crate::grain::shape::Shape;
 use crate::grain::types::{FanOut, Finding};
@@ -186,23 +186,6 @@ pub(crate) fn literal(expr: &Expr) -> Option<String> {
         Expr::Nested(inner) => literal(inner),
         Expr::Cast { expr, .. } => literal(expr).map(|_| expr.to_string()),
         _ => None,
-    }
-}
-
-/// The conjuncts of `expr` (`a and b and c`).
-pub(crate) fn conjuncts(expr: &Expr) -> Vec<&Expr> {
-    match expr {
-        Expr::BinaryOp {
-            left,
-            op: BinaryOperator::And,
-            right,
-        } => {
-            let mut out = conjuncts(left);
-            out.extend(conjuncts(right));
-            out
-        }
-        Expr::Nested(inner) => conjuncts(inner),
-        other => vec![other],
     }
 }
 

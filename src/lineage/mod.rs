@@ -13,15 +13,18 @@
 //! attributed to every candidate rather than guessed.
 //!
 //! The types are in `types`, the resolution of a statement's columns in
-//! `resolve`, and the columns known of each relation in `schemas`.
+//! `resolve`, the columns known of each relation in `schemas`, the join
+//! keys of a model resolved to its inputs' columns in `joins`.
 
 mod explain;
+mod joins;
 mod resolve;
 mod schemas;
 mod types;
 mod why;
 
 pub use crate::lineage::explain::{column_steps, Step};
+pub use crate::lineage::joins::join_keys;
 pub(crate) use crate::lineage::resolve::excluded_columns;
 pub use crate::lineage::resolve::lineage;
 pub use crate::lineage::schemas::{warehouse_columns, Lineage, Schemas, WarehouseColumns};

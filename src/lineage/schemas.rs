@@ -8,8 +8,9 @@ use std::path::Path;
 
 use sqlparser::ast::Statement;
 
+use crate::lineage::joins::join_keys;
 use crate::lineage::resolve::lineage;
-use crate::lineage::types::{ColumnLineage, Table, Tables};
+use crate::lineage::types::{ColumnLineage, ColumnRef, Table, Tables};
 use crate::manifest::{Manifest, Node, ResourceType};
 
 /// Whether [`crate::compile::compile_all`] computes column lineage while it
@@ -66,6 +67,12 @@ impl<'a> Schemas<'a> {
     /// The lineage of `statements` (see [`lineage`]) against what is registered.
     pub fn lineage(&self, statements: &[Statement]) -> Vec<ColumnLineage> {
         lineage(statements, &self.tables)
+    }
+
+    /// The join keys of `statements` (see [`join_keys`]) against what is
+    /// registered.
+    pub fn join_keys(&self, statements: &[Statement]) -> Vec<(ColumnRef, ColumnRef)> {
+        join_keys(statements, &self.tables)
     }
 
     /// Registers the node at `position` with the columns `computed` (its
