@@ -14,6 +14,37 @@ fn explain_json(p: &TempProject, column: &str) -> serde_json::Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
 }
 
+/// The composed query of `column` computes `model`'s `value` for every
+/// `key`, reading no built model.
+fn assert_composed_matches(p: &TempProject, column: &str, model: &str, key: &str, value: &str) {
+    let doc = explain_json(p, column);
+    let sql = doc["composed_sql"].as_str().unwrap();
+    // From the inputs alone: no model's relation is read.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("target/manifest.json")).unwrap();
+    let models = manifest["nodes"].as_object().unwrap().values();
+    let built: Vec<&str> = models
+        .filter(|n| n["resource_type"] == "model")
+        .filter_map(|n| n["relation_name"].as_str())
+        .collect();
+    assert!(built.len() >= 5, "{built:?}");
+    for relation in built {
+        assert!(!sql.contains(relation), "{column} reads {relation}: {sql}");
+    }
+    let rows = p.scalar(&format!("select count(*) from ({sql}) c"));
+    assert_eq!(
+        rows,
+        p.scalar(&format!("select count(*) from {model}")),
+        "{column}"
+    );
+    assert!(rows > 0);
+    let differing = p.scalar(&format!(
+        "select count(*) from ({sql}) c full join {model} m using ({key}) \
+         where c.{value} is distinct from m.{value}"
+    ));
+    assert_eq!(differing, 0, "{column}: composed query and model differ");
+}
+
 #[test]
 fn the_composed_query_computes_the_models_values() {
     let p = TempProject::new();
@@ -33,29 +64,37 @@ fn the_composed_query_computes_the_models_values() {
             "revenue",
         ),
     ] {
-        let doc = explain_json(&p, column);
-        let sql = doc["composed_sql"].as_str().unwrap();
-        // From the inputs alone: no model's relation is read.
-        for built in [
-            "main_marts.",
-            "main_staging.",
-            "\"main_marts\"",
-            "\"main_staging\"",
-        ] {
-            assert!(!sql.contains(built), "{column} reads a built model: {sql}");
-        }
-        let rows = p.scalar(&format!("select count(*) from ({sql}) c"));
-        assert_eq!(
-            rows,
-            p.scalar(&format!("select count(*) from {model}")),
-            "{column}"
-        );
-        assert!(rows > 0);
-        let differing = p.scalar(&format!(
-            "select count(*) from ({sql}) c full join {model} m using ({key}) \
-             where c.{value} is distinct from m.{value}"
-        ));
-        assert_eq!(differing, 0, "{column}: composed query and model differ");
+        assert_composed_matches(&p, column, model, key, value);
+    }
+}
+
+/// An ephemeral model is inlined in its readers' SQL as a CTE: the
+/// composed query inlines the models it reads too, so it still reads no
+/// built model, also when the ephemeral model is not on the column's path
+/// (`customers.full_name` comes from stg_customers, but customers' SQL
+/// reads the ephemeral orders, which reads stg_orders and stg_payments).
+#[test]
+fn the_composed_query_reads_through_ephemeral_models() {
+    let p = TempProject::new();
+    let path = "models/marts/orders.sql";
+    let sql = p.read(path);
+    p.write(
+        path,
+        &format!("{{{{ config(materialized='ephemeral') }}}}\n{sql}"),
+    );
+    let build = p.sluice(&[
+        "build",
+        "--select",
+        "+customers",
+        "--exclude",
+        "test_type:data",
+    ]);
+    assert_eq!(build.code, 0, "{}{}", build.stdout, build.stderr);
+    for (column, value) in [
+        ("customers.full_name", "full_name"),
+        ("customers.lifetime_value", "lifetime_value"),
+    ] {
+        assert_composed_matches(&p, column, "main_marts.customers", "customer_id", value);
     }
 }
 

@@ -134,7 +134,7 @@ pub fn explain(
             }
         }
     }
-    let composed = composed_query(&p, &compiled, start, column, &explained);
+    let composed = composed_query(&p, &compiled, start, column);
     if output == LineageOutput::Json {
         let models: Vec<_> = explained
             .iter()
@@ -205,69 +205,78 @@ pub fn explain(
     Ok(Outcome::Success)
 }
 
+/// The models a node's compiled SQL reads by relation: its model
+/// dependencies, with each ephemeral one (inlined as a CTE in the SQL)
+/// replaced by what it reads, in `depends_on` order.
+fn reads_models(p: &Session, i: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    for dep in &p.manifest.nodes[i].depends_on {
+        let Some(d) = p.manifest.position(dep) else {
+            continue;
+        };
+        let node = &p.manifest.nodes[d];
+        if node.resource_type != ResourceType::Model {
+            continue;
+        }
+        if node.config.is_ephemeral() {
+            out.extend(reads_models(p, d));
+        } else if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    out
+}
+
 /// One query computing `column` of the model at `start` (with the
 /// model's key columns, when its grain has one) from seeds, sources and
-/// snapshots alone: each model on the path is inlined as a CTE
-/// `__explain_<name>`, dependencies first.
+/// snapshots alone: the start and every model it reads, transitively, are
+/// inlined as CTEs `__explain_<name>`, dependencies first (each visited in
+/// `depends_on` order from the models in manifest order), each with the
+/// relations of the models it reads replaced by their CTEs. The docs
+/// site's column page composes the same text in the browser
+/// (`composedQuery` in templates/docs/index.html).
 fn composed_query(
     p: &Session,
     compiled: &HashMap<usize, Result<crate::compile::Compiled>>,
     start: usize,
     column: &str,
-    explained: &[ModelSteps],
 ) -> String {
-    let on_path: BTreeSet<usize> = explained.iter().map(|m| m.position).collect();
-    // Models on the path read models not on it too (a join used to
-    // filter): those are inlined as well, so nothing built is read.
-    let mut models: BTreeSet<usize> = on_path;
-    let mut todo: Vec<usize> = models.iter().copied().collect();
+    let mut models: BTreeSet<usize> = BTreeSet::from([start]);
+    let mut todo = vec![start];
     while let Some(i) = todo.pop() {
-        for dep in &p.manifest.nodes[i].depends_on {
-            if let Some(d) = p.manifest.position(dep) {
-                let node = &p.manifest.nodes[d];
-                if node.resource_type == ResourceType::Model
-                    && !node.config.is_ephemeral()
-                    && models.insert(d)
-                {
-                    todo.push(d);
-                }
+        for d in reads_models(p, i) {
+            if models.insert(d) {
+                todo.push(d);
             }
         }
     }
     // Dependencies first.
     let mut order: Vec<usize> = Vec::new();
-    fn visit(p: &Session, i: usize, models: &BTreeSet<usize>, order: &mut Vec<usize>) {
-        if order.contains(&i) {
+    let mut placed: BTreeSet<usize> = BTreeSet::new();
+    fn visit(p: &Session, i: usize, placed: &mut BTreeSet<usize>, order: &mut Vec<usize>) {
+        if !placed.insert(i) {
             return;
         }
-        for dep in &p.manifest.nodes[i].depends_on {
-            if let Some(d) = p.manifest.position(dep).filter(|d| models.contains(d)) {
-                visit(p, d, models, order);
-            }
+        for d in reads_models(p, i) {
+            visit(p, d, placed, order);
         }
         order.push(i);
     }
     for &i in &models {
-        visit(p, i, &models, &mut order);
+        visit(p, i, &mut placed, &mut order);
     }
     let cte = |i: usize| format!("__explain_{}", p.manifest.nodes[i].name);
-    let replacements: Vec<(String, String)> = order
-        .iter()
-        .filter_map(|&i| {
-            let rel = p.manifest.nodes[i].relation.as_ref()?;
-            Some((rel.to_string(), cte(i)))
-        })
-        .collect();
     let mut ctes = Vec::new();
     for &i in &order {
-        let code = compiled
+        let mut code = compiled
             .get(&i)
             .and_then(|c| c.as_ref().ok())
             .map(|c| crate::sql::strip_trailing_semicolons(&c.code).to_owned())
             .unwrap_or_default();
-        let mut code = code;
-        for (relation, name) in &replacements {
-            code = code.replace(relation.as_str(), name);
+        for d in reads_models(p, i) {
+            if let Some(rel) = &p.manifest.nodes[d].relation {
+                code = code.replace(rel.to_string().as_str(), &cte(d));
+            }
         }
         ctes.push(format!("{} as (\n{}\n)", cte(i), code.trim()));
     }
