@@ -297,6 +297,20 @@ fn docs_site_renders_in_chromium_and_keeps_user_text_inert() {
         "{explain}"
     );
     assert!(explain.contains("group by customer_id"), "{explain}");
+    // The column page's composed query is `sluice explain`'s, character for
+    // character.
+    let composed = &dom[dom.find("id=\"composed\"").expect("composed query")..];
+    let composed = &composed[composed.find("<code>").unwrap() + "<code>".len()..];
+    let composed = composed[..composed.find("</code>").unwrap()]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    let cli = p.sluice(&["explain", "customers.lifetime_value", "--output", "json"]);
+    assert_eq!(cli.code, 0, "{}", cli.stderr);
+    let cli: serde_json::Value = serde_json::from_str(&cli.stdout).unwrap();
+    assert_eq!(composed, cli["composed_sql"].as_str().unwrap());
 
     // XSS: nothing ran, the markup shows as text, the javascript: link is gone.
     let xss = format!("{url}#node=model.shop_analytics.xss_probe");
