@@ -250,6 +250,16 @@ fn why_notes_warn_when_their_expression_changes_and_the_note_does_not() {
     assert!(!p.sluice(&["compile"]).stderr.contains("may be stale"));
 
     // Changed under the note: warned at the expression's line, every compile.
+    // The pins live in the project, beside the code: `sluice clean`
+    // (which empties target/) does not forget them.
+    let pins = p.read("why-notes.lock.yml");
+    assert!(
+        pins.contains("model.shop_analytics.customers:")
+            && pins.contains("customers without orders have spent nothing"),
+        "{pins}"
+    );
+    assert_eq!(p.sluice(&["clean"]).code, 0);
+    assert!(!p.root().join("target").join("manifest.json").exists());
     p.write(
         path,
         &noted.replace("lifetime_value, 0)", "lifetime_value, -1)"),
@@ -305,4 +315,15 @@ fn why_notes_warn_when_their_expression_changes_and_the_note_does_not() {
         "{}",
         run.stderr
     );
+
+    // No note left: the pins file goes.
+    p.write(
+        "models/marts/_marts.yml",
+        &yml.replace(
+            "        meta:\n          why: returned orders do not count\n",
+            "",
+        ),
+    );
+    assert_eq!(p.sluice(&["compile"]).code, 0);
+    assert!(!p.root().join("why-notes.lock.yml").exists());
 }

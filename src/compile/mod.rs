@@ -244,22 +244,26 @@ pub fn compile_all(
     out
 }
 
-/// Checks every compiled model's why-notes against the pins of the last
-/// compile (`<target>/why_notes.json`): a note whose expression changed
-/// is a [`crate::ErrorKind::StaleNote`] warning at the expression, until
-/// the note is edited. Writes the pins back (nodes not compiled now keep
-/// theirs).
+/// Checks every compiled model's why-notes against their pins in the
+/// project's [`crate::lineage::PINS_FILE`]: a note whose expression
+/// changed is a [`crate::ErrorKind::StaleNote`] warning at the expression,
+/// until the note is edited. Writes the pins back when they changed (nodes
+/// not compiled now keep theirs; nodes no longer in the project lose
+/// theirs), and removes the file when no note is left.
 fn check_why_notes(
     cx: &CompileContext,
     rendered: &HashMap<usize, (Result<String>, bool)>,
     out: &mut [(usize, Result<Compiled>)],
 ) {
-    let file = cx.project_root.join(cx.target_path).join("why_notes.json");
+    let file = cx.project_root.join(crate::lineage::PINS_FILE);
+    let existed = file.exists();
     let mut pinned: crate::lineage::PinnedNotes = std::fs::read_to_string(&file)
         .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
+        .and_then(|text| serde_yaml::from_str(&text).ok())
         .unwrap_or_default();
+    pinned.retain(|uid, _| cx.manifest.position(uid).is_some());
     if pinned.is_empty()
+        && !existed
         && out
             .iter()
             .all(|(_, c)| c.as_ref().map_or(true, |c| c.why.is_empty()))
@@ -303,7 +307,16 @@ fn check_why_notes(
             pinned.insert(node.unique_id.clone(), keep);
         }
     }
-    if let Ok(text) = serde_json::to_string_pretty(&pinned) {
+    if pinned.is_empty() {
+        if existed {
+            let _ = std::fs::remove_file(&file);
+        }
+    } else if let Ok(yaml) = serde_yaml::to_string(&pinned) {
+        let text = format!(
+            "# Written by sluice: the expression each `-- why:` note and `meta.why` was\n\
+             # written for. Commit it: compile warns when an expression changes and its\n\
+             # note does not.\n{yaml}"
+        );
         let _ = write_if_changed(&file, &text);
     }
 }

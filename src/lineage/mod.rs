@@ -29,4 +29,4 @@ pub(crate) use crate::lineage::resolve::excluded_columns;
 pub use crate::lineage::resolve::lineage;
 pub use crate::lineage::schemas::{warehouse_columns, Lineage, Schemas, WarehouseColumns};
 pub use crate::lineage::types::{ColumnLineage, ColumnRef, LineageKind, Table, Tables};
-pub use crate::lineage::why::{check_pins, why_notes, PinnedNotes, WhyNote};
+pub use crate::lineage::why::{check_pins, why_notes, Pin, PinnedNotes, WhyNote, PINS_FILE};

@@ -6,7 +6,7 @@
 //! and the note does not, `sluice compile` warns that the note may be stale,
 //! until the note is edited.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{
@@ -180,27 +180,46 @@ pub fn why_notes(sql: &str, statements: &[Statement], yaml: &[(String, String)])
     out
 }
 
-/// The notes pinned by the previous compile, by node unique_id:
-/// `target/why_notes.json`.
-pub type PinnedNotes = HashMap<String, Vec<WhyNote>>;
+/// A note as pinned in the project's `why-notes.lock.yml`: the text and
+/// the expression it was written for (no line: moving the expression does
+/// not touch the file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pin {
+    /// The note's text.
+    pub note: String,
+    /// The expression it was written for, as SQL.
+    pub expression: String,
+    /// That expression's hash (as [`WhyNote::hash`]).
+    pub hash: String,
+}
 
-/// Marks `notes` (of one node) stale where `pinned` (the node's notes
-/// of the previous compile) has the same note text pinned to another
-/// expression hash, and keeps that older pin (the note stays stale until
-/// its text changes). Returns the notes to pin from now on.
-pub fn check_pins(notes: &mut [WhyNote], pinned: Option<&Vec<WhyNote>>) -> Vec<WhyNote> {
+/// The pinned notes of every node, by unique_id, sorted (so the file diffs
+/// cleanly): the contents of `why-notes.lock.yml`.
+pub type PinnedNotes = BTreeMap<String, Vec<Pin>>;
+
+/// The file, in the project root, that keeps the pins: beside the code,
+/// so `sluice clean` does not forget them and a team shares them.
+pub const PINS_FILE: &str = "why-notes.lock.yml";
+
+/// Marks `notes` (of one node) stale where `pinned` (the node's pins) has
+/// the same note text pinned to another expression hash, and keeps that
+/// older pin (the note stays stale until its text changes). Returns the
+/// pins to keep from now on: the older pin for a stale note, a new pin for
+/// a new or edited note; pins of notes that are gone are dropped.
+pub fn check_pins(notes: &mut [WhyNote], pinned: Option<&Vec<Pin>>) -> Vec<Pin> {
     let mut keep = Vec::with_capacity(notes.len());
     for note in notes.iter_mut() {
         let old = pinned.and_then(|p| p.iter().find(|o| o.note == note.note));
         match old {
             Some(old) if old.hash != note.hash => {
                 note.stale_since = Some(old.expression.clone());
-                keep.push(WhyNote {
-                    line: note.line,
-                    ..old.clone()
-                });
+                keep.push(old.clone());
             }
-            _ => keep.push(note.clone()),
+            _ => keep.push(Pin {
+                note: note.note.clone(),
+                expression: note.expression.clone(),
+                hash: note.hash.clone(),
+            }),
         }
     }
     keep
@@ -245,7 +264,8 @@ mod tests {
         assert_eq!(before[0].hash, reformatted[0].hash);
         let mut changed =
             notes("select\n  -- why: cents to dollars\n  amount / 1000 as dollars\nfrom t");
-        let kept = check_pins(&mut changed, Some(&before));
+        let pins = check_pins(&mut before.clone(), None);
+        let kept = check_pins(&mut changed, Some(&pins));
         assert_eq!(changed[0].stale_since.as_deref(), Some("amount / 100"));
         // The old pin is kept: the warning stays until the note changes.
         assert_eq!(kept[0].hash, before[0].hash);
