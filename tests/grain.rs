@@ -239,6 +239,33 @@ fn every_proven_test_passes_when_executed() {
             "{}",
             skipped.stderr
         );
+        // `sluice test` alone proves the same tests: the models they test
+        // are compiled for their grain, not run.
+        // (A test build skipped after a failure upstream is run here, and
+        // may be proven too.)
+        let test = p.sluice(&["test", "--skip-proven"]);
+        let tested = self::results(&p);
+        assert!(
+            tested.iter().all(|r| r.0.starts_with("test.")),
+            "{tested:?}"
+        );
+        let not_run: Vec<&String> = tested
+            .iter()
+            .filter(|r| matches!(r.2, Some((_, false))))
+            .map(|r| &r.0)
+            .collect();
+        for (id, _, _) in &proven {
+            assert!(
+                not_run.contains(&id),
+                "{id} not proven by `sluice test`: {not_run:?}"
+            );
+        }
+        assert!(
+            test.stderr
+                .contains(&format!("PROVEN={0} (NOT RUN={0})", not_run.len())),
+            "{}",
+            test.stderr
+        );
     }
 }
 

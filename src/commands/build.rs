@@ -148,13 +148,30 @@ pub(crate) fn execute_on(
     )?);
     stage("catalog", t);
     let t = Instant::now();
-    let compiled = p.compile(
-        &resolver,
-        &selected,
-        Lineage::Compute {
-            warehouse: Some(&warehouse),
-        },
-    );
+    // A test is proven from its tested node's grain, inferred while that
+    // node and the models it reads compile: those not selected (`sluice
+    // test`, or tests selected without their models) are compiled too,
+    // and dropped before anything runs or is reported.
+    let for_proofs = proof_ancestors(&p.manifest, &selected);
+    let mut compiled = if for_proofs.is_empty() {
+        p.compile(
+            &resolver,
+            &selected,
+            Lineage::Compute {
+                warehouse: Some(&warehouse),
+            },
+        )
+    } else {
+        let both: BTreeSet<usize> = selected.union(&for_proofs).copied().collect();
+        p.compile(
+            &resolver,
+            &both,
+            Lineage::Compute {
+                warehouse: Some(&warehouse),
+            },
+        )
+    };
+    compiled.retain(|i, _| selected.contains(i));
     drop(warehouse);
     stage("compile", t);
     // manifest.json is not needed to execute: it is written beside the run.
@@ -379,4 +396,32 @@ fn snapshot_time() -> Result<chrono::NaiveDateTime> {
         }
         Err(_) => Ok(chrono::Utc::now().naive_utc()),
     }
+}
+
+/// The models a proof of a selected test needs compiled that are not
+/// selected: each selected test's tested node, when it is a model, and the
+/// models it reads, transitively (their grains feed its grain).
+fn proof_ancestors(
+    manifest: &crate::manifest::Manifest,
+    selected: &BTreeSet<usize>,
+) -> BTreeSet<usize> {
+    let mut out = BTreeSet::new();
+    let mut todo: Vec<usize> = selected
+        .iter()
+        .filter_map(|&i| crate::grain::tested_node(&manifest.nodes[i]))
+        .filter_map(|id| manifest.position(id))
+        .filter(|i| !selected.contains(i))
+        .collect();
+    let mut seen = BTreeSet::new();
+    while let Some(i) = todo.pop() {
+        let node = &manifest.nodes[i];
+        if node.resource_type != crate::manifest::ResourceType::Model || !seen.insert(i) {
+            continue;
+        }
+        if !selected.contains(&i) {
+            out.insert(i);
+        }
+        todo.extend(node.depends_on.iter().filter_map(|d| manifest.position(d)));
+    }
+    out
 }
