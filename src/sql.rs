@@ -160,6 +160,32 @@ pub fn conjuncts(expr: &sqlparser::ast::Expr) -> Vec<&sqlparser::ast::Expr> {
     }
 }
 
+/// The `on`/`using` constraint of a join that has one: inner, outer,
+/// semi and anti joins; `None` for cross joins, `apply`, `asof` and the
+/// rest.
+pub fn join_constraint(
+    operator: &sqlparser::ast::JoinOperator,
+) -> Option<&sqlparser::ast::JoinConstraint> {
+    use sqlparser::ast::JoinOperator as J;
+    match operator {
+        J::Join(c)
+        | J::Inner(c)
+        | J::Left(c)
+        | J::LeftOuter(c)
+        | J::Right(c)
+        | J::RightOuter(c)
+        | J::FullOuter(c)
+        | J::Semi(c)
+        | J::LeftSemi(c)
+        | J::RightSemi(c)
+        | J::Anti(c)
+        | J::LeftAnti(c)
+        | J::RightAnti(c)
+        | J::StraightJoin(c) => Some(c),
+        _ => None,
+    }
+}
+
 /// `sql` without trailing semicolons and whitespace, which would break
 /// `create ... as (<sql>)` and every wrapper around a node's SQL.
 pub fn strip_trailing_semicolons(sql: &str) -> &str {

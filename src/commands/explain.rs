@@ -70,13 +70,7 @@ pub fn explain(
         );
     };
     let compiled = p.compile_everything();
-    let lineage_of = |i: usize| -> &[ColumnLineage] {
-        compiled
-            .get(&i)
-            .and_then(|c| c.as_ref().ok())
-            .and_then(|c| c.columns_lineage.as_deref())
-            .unwrap_or(&[])
-    };
+    let lineage_of = |i: usize| lineage_of(&compiled, i);
     let dialect = crate::adapter::sql_dialect(&p.project.target);
     let known = lineage_of(start)
         .iter()
@@ -227,6 +221,18 @@ fn reads_models(p: &Session, i: usize) -> Vec<usize> {
     out
 }
 
+/// The column lineage of the compiled node at `i`, empty when it has none.
+fn lineage_of(
+    compiled: &HashMap<usize, Result<crate::compile::Compiled>>,
+    i: usize,
+) -> &[ColumnLineage] {
+    compiled
+        .get(&i)
+        .and_then(|c| c.as_ref().ok())
+        .and_then(|c| c.columns_lineage.as_deref())
+        .unwrap_or(&[])
+}
+
 /// One query computing `column` of the model at `start` (with the
 /// model's key columns, when its grain has one) from seeds, sources and
 /// snapshots alone: the start and every model it reads, transitively, are
@@ -347,13 +353,7 @@ fn show_rows(
             "`--rows` takes a SQL condition on the model's columns, e.g. `customer_id = 42`",
         )
     })?;
-    let lineage_of = |i: usize| -> &[ColumnLineage] {
-        compiled
-            .get(&i)
-            .and_then(|c| c.as_ref().ok())
-            .and_then(|c| c.columns_lineage.as_deref())
-            .unwrap_or(&[])
-    };
+    let lineage_of = |i: usize| lineage_of(compiled, i);
     // Every node the composed query reads: the start's ancestors, through
     // ephemeral models.
     let mut reads: BTreeSet<usize> = BTreeSet::new();

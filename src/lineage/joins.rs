@@ -99,18 +99,12 @@ fn equalities(select: &Select) -> Vec<(Expr, Expr)> {
         let mut left_name = factor_name(&from.relation);
         for join in &from.joins {
             let right_name = factor_name(&join.relation);
+            // Anti joins keep no row of the right side: no link.
             let constraint = match &join.join_operator {
-                JoinOperator::Join(c)
-                | JoinOperator::Inner(c)
-                | JoinOperator::Left(c)
-                | JoinOperator::LeftOuter(c)
-                | JoinOperator::Right(c)
-                | JoinOperator::RightOuter(c)
-                | JoinOperator::FullOuter(c)
-                | JoinOperator::Semi(c)
-                | JoinOperator::LeftSemi(c)
-                | JoinOperator::StraightJoin(c) => Some(c),
-                _ => None,
+                JoinOperator::Anti(_) | JoinOperator::LeftAnti(_) | JoinOperator::RightAnti(_) => {
+                    None
+                }
+                operator => crate::sql::join_constraint(operator),
             };
             match constraint {
                 Some(JoinConstraint::On(on)) => {

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{
-    Expr, GroupByExpr, JoinConstraint, JoinOperator, Query, Select, SelectItem, SetExpr, Spanned,
-    Statement, TableFactor,
+    Expr, GroupByExpr, JoinConstraint, Query, Select, SelectItem, SetExpr, Spanned, Statement,
+    TableFactor,
 };
 
 /// A note and the expression it explains.
@@ -93,21 +93,7 @@ fn candidates(statements: &[Statement]) -> Vec<Candidate> {
             factor(&twj.relation, out);
             for join in &twj.joins {
                 factor(&join.relation, out);
-                use JoinOperator as J;
-                let constraint = match &join.join_operator {
-                    J::Join(c)
-                    | J::Inner(c)
-                    | J::Left(c)
-                    | J::LeftOuter(c)
-                    | J::Right(c)
-                    | J::RightOuter(c)
-                    | J::FullOuter(c)
-                    | J::Semi(c)
-                    | J::LeftSemi(c)
-                    | J::Anti(c)
-                    | J::LeftAnti(c) => Some(c),
-                    _ => None,
-                };
+                let constraint = crate::sql::join_constraint(&join.join_operator);
                 if let Some(JoinConstraint::On(on)) = constraint {
                     push(out, on);
                 }
