@@ -145,6 +145,19 @@ fn steps_name_each_expression_join_filter_and_group() {
     );
 }
 
+/// The text a person reads: each model's steps from the column down to
+/// the seeds, then the composed query. A snapshot, so a change to how a
+/// number is explained shows in review.
+#[test]
+fn the_explanation_reads_as_text() {
+    let p = TempProject::new();
+    let run = p.sluice(&["explain", "customers.lifetime_value"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("explain_customers_lifetime_value", run.stdout);
+    });
+}
+
 #[test]
 fn rows_shows_the_value_and_the_input_rows_behind_it() {
     let p = TempProject::new();
@@ -326,4 +339,35 @@ fn why_notes_warn_when_their_expression_changes_and_the_note_does_not() {
     );
     assert_eq!(p.sluice(&["compile"]).code, 0);
     assert!(!p.root().join("why-notes.lock.yml").exists());
+}
+
+/// Pins that cannot be read (a merge conflict in why-notes.lock.yml) are a
+/// located warning, and the file is left as it is: rewriting it would
+/// re-pin every stale note.
+#[test]
+fn unreadable_why_pins_are_reported_and_kept() {
+    let p = TempProject::new();
+    let path = "models/marts/customers.sql";
+    p.write(
+        path,
+        &p.read(path).replace(
+            "    coalesce(customer_orders.lifetime_value, 0) as lifetime_value",
+            "    coalesce(customer_orders.lifetime_value, 0) as lifetime_value -- why: no orders, no spend",
+        ),
+    );
+    assert_eq!(p.sluice(&["compile"]).code, 0);
+    let pins = p.read("why-notes.lock.yml");
+    let conflicted = format!("<<<<<<< HEAD\n{pins}=======\n{pins}>>>>>>> theirs\n");
+    p.write("why-notes.lock.yml", &conflicted);
+    let run = p.sluice(&["compile"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("why-notes.lock.yml:"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no why-note was checked and the file is left as it is"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(p.read("why-notes.lock.yml"), conflicted);
+    assert_eq!(p.sluice(&["compile", "--warn-error"]).code, 2);
 }

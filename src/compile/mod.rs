@@ -257,10 +257,43 @@ fn check_why_notes(
 ) {
     let file = cx.project_root.join(crate::lineage::PINS_FILE);
     let existed = file.exists();
-    let mut pinned: crate::lineage::PinnedNotes = std::fs::read_to_string(&file)
-        .ok()
-        .and_then(|text| serde_yaml::from_str(&text).ok())
-        .unwrap_or_default();
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let only_comments = text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+    // A merge conflict's markers can read as YAML keys: looked for first.
+    let conflict = text.lines().position(|l| {
+        ["<<<<<<<", "=======", ">>>>>>>"]
+            .iter()
+            .any(|m| l.starts_with(m))
+    });
+    let path = std::path::Path::new(crate::lineage::PINS_FILE);
+    let parsed = match conflict {
+        _ if only_comments => Ok(Default::default()),
+        Some(line) => Err(Error::new(
+            crate::ErrorKind::Yaml,
+            format!("`{}` has a merge conflict", path.display()),
+        )
+        .with_location(crate::error::Location::new(path, line + 1, 1, Some(&text)))),
+        None => serde_yaml::from_str(&text)
+            .map_err(|e| crate::project::yaml::yaml_error(path, &text, &e)),
+    };
+    let mut pinned: crate::lineage::PinnedNotes = match parsed {
+        Ok(pinned) => pinned,
+        // Unreadable pins are neither checked nor overwritten: rewriting
+        // them would re-pin every stale note. The warning rides on the
+        // first compiled node, as the project has no node of its own.
+        Err(warning) => {
+            let warning = warning.with_hint(
+                "no why-note was checked and the file is left as it is: fix it (a merge conflict?), or delete it to pin every note to its expression as it is now",
+            );
+            let first = out.iter_mut().find_map(|(_, c)| c.as_mut().ok());
+            if let Some(c) = first {
+                c.warnings.push(warning);
+            }
+            return;
+        }
+    };
     pinned.retain(|uid, _| cx.manifest.position(uid).is_some());
     if pinned.is_empty()
         && !existed
