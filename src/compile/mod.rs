@@ -258,9 +258,6 @@ fn check_why_notes(
     let file = cx.project_root.join(crate::lineage::PINS_FILE);
     let existed = file.exists();
     let text = std::fs::read_to_string(&file).unwrap_or_default();
-    let only_comments = text
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
     // A merge conflict's markers can read as YAML keys: looked for first.
     let conflict = text.lines().position(|l| {
         ["<<<<<<<", "=======", ">>>>>>>"]
@@ -269,14 +266,12 @@ fn check_why_notes(
     });
     let path = std::path::Path::new(crate::lineage::PINS_FILE);
     let parsed = match conflict {
-        _ if only_comments => Ok(Default::default()),
         Some(line) => Err(Error::new(
             crate::ErrorKind::Yaml,
             format!("`{}` has a merge conflict", path.display()),
         )
         .with_location(crate::error::Location::new(path, line + 1, 1, Some(&text)))),
-        None => serde_yaml::from_str(&text)
-            .map_err(|e| crate::project::yaml::yaml_error(path, &text, &e)),
+        None => crate::project::yaml::parse(path, &text),
     };
     let mut pinned: crate::lineage::PinnedNotes = match parsed {
         Ok(pinned) => pinned,

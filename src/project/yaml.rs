@@ -10,10 +10,14 @@ use crate::error::{Error, ErrorKind, Location, Result};
 ///
 /// Errors: [`ErrorKind::Yaml`] at the `path:line:col` serde_yaml reports, with
 /// the offending line shown, for both malformed YAML and wrong shapes (a
-/// string where a list belongs).
+/// string where a list belongs). A file of only blank lines and comments
+/// is an empty document, as dbt reads it (PyYAML loads it as None);
+/// serde_yaml alone reports the end of the stream.
 pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
-    // An empty file is an empty document, as dbt treats it.
-    if text.trim().is_empty() {
+    let empty = text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+    if empty {
         return serde_yaml::from_str("{}").map_err(|e| yaml_error(path, text, &e));
     }
     serde_yaml::from_str(text).map_err(|e| yaml_error(path, text, &e))
@@ -184,6 +188,19 @@ impl ValueRenderer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_and_comment_only_files_are_empty_documents() {
+        for text in ["", "\n  \n", "# written by a tool\n\n  # nothing yet\n"] {
+            let doc: std::collections::BTreeMap<String, u32> =
+                parse(Path::new("a.yml"), text).unwrap();
+            assert!(doc.is_empty(), "{text:?}");
+        }
+        // A comment after content is not an empty file.
+        let doc: std::collections::BTreeMap<String, u32> =
+            parse(Path::new("a.yml"), "a: 1 # one\n").unwrap();
+        assert_eq!(doc["a"], 1);
+    }
 
     #[test]
     fn bad_yaml_points_at_line() {
