@@ -88,11 +88,18 @@ fn kill_at_random_points_leaves_old_or_new_tables_and_the_next_build_succeeds() 
     let seeds_before = p.table("main_raw.raw_customers");
     let snapshot_before = p.table("snapshots.customers_snapshot");
 
-    // How long an uninterrupted build takes: kills are spread over it.
-    let started = Instant::now();
-    let timed = build(&p, 1).wait().expect("wait");
-    assert!(timed.success(), "the timed build failed");
-    let full = started.elapsed();
+    // How long an uninterrupted build takes: kills are spread over it. The
+    // fastest of three, as one build stalled by the machine spread the
+    // kills past the end of the others (5 of 12 landed in a CI run).
+    let full = (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            let timed = build(&p, 1).wait().expect("wait");
+            assert!(timed.success(), "the timed build failed");
+            started.elapsed()
+        })
+        .min()
+        .unwrap();
     let mut committed = 1u64;
 
     let trials: u64 = std::env::var("SLUICE_KILL_TRIALS")
